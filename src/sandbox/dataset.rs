@@ -1,0 +1,684 @@
+//! The sandbox's deterministic dataset: the same seed gives the same campaigns, leads, campaign
+//! leads, CDRs and calls.
+//!
+//! Fixed points the vendor guide's examples rely on: campaigns 12, 13, 14 and 15 (so a clone
+//! gets id 16), campaign 12 with status 69 and the same status names as 13 (14 lacks some),
+//! leads 1, 2, 3 and 49969, campaign lead 78057 (lead 49969 in campaign 12), lead 3 in
+//! campaigns 12 and 13, and call 45475 (CDR 5475) answered with a recording — present whenever
+//! there are at least 5,475 CDRs. CDRs are one per call, in id order by start time, over
+//! 2024-09-01 .. 2025-03-31; the last few are still ongoing (`q850` 0, no `end_at`).
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use crate::sandbox::listing::{format_time, parse_time, FieldValue};
+use crate::sandbox::store::{Campaign, CampaignLead, Lead, Status, Store, LEAD_FIELDS};
+
+/// Call ids are CDR ids plus this offset, so that the guide's call 45475 exists.
+pub const CALL_ID_OFFSET: i64 = 40_000;
+pub const GUIDE_LEAD_ID: i64 = 49_969;
+pub const GUIDE_CAMPAIGN_LEAD_ID: i64 = 78_057;
+pub const GUIDE_CALL_ID: i64 = 45_475;
+
+pub const DEFAULT_LEADS: usize = 5_000;
+pub const DEFAULT_CDRS: usize = 20_000;
+
+const STATUS_NAMES: [&str; 10] = [
+    "New",
+    "No Answer",
+    "Busy",
+    "Voicemail",
+    "Callback",
+    "Interested",
+    "Not Interested",
+    "Sale",
+    "Wrong Number",
+    "Do Not Call",
+];
+
+/// Hangup causes: name, Q.850 code, relative weight. The first is the answered cause.
+pub const HANGUP_CAUSES: [(&str, i64, u32); 9] = [
+    ("NORMAL_CLEARING", 16, 38),
+    ("NO_ANSWER", 19, 25),
+    ("USER_BUSY", 17, 14),
+    ("NO_USER_RESPONSE", 18, 6),
+    ("CALL_REJECTED", 21, 5),
+    ("UNALLOCATED_NUMBER", 1, 4),
+    ("NORMAL_TEMPORARY_FAILURE", 41, 3),
+    ("ORIGINATOR_CANCEL", 487, 3),
+    ("RECOVERY_ON_TIMER_EXPIRE", 102, 2),
+];
+/// `cause` of a call still in progress.
+const ONGOING: u8 = u8::MAX;
+
+pub const CDR_FIELDS: [&str; 16] = [
+    "id",
+    "call_id",
+    "call_uuid",
+    "campaign_id",
+    "lead_id",
+    "campaign_lead_id",
+    "user_id",
+    "src",
+    "dst",
+    "start_at",
+    "answer_at",
+    "end_at",
+    "call_duration",
+    "bill_duration",
+    "status",
+    "q850",
+];
+
+pub const CALL_FIELDS: [&str; 16] = [
+    "id",
+    "call_uuid",
+    "campaign_id",
+    "lead_id",
+    "campaign_lead_id",
+    "user_id",
+    "src",
+    "dst",
+    "start_at",
+    "answer_at",
+    "end_at",
+    "call_duration",
+    "call_bill_duration",
+    "status",
+    "q850",
+    "has_recording",
+];
+
+pub const CDR_TIME_FIELDS: [&str; 3] = ["start_at", "answer_at", "end_at"];
+
+/// One call and its CDR, compact: a million of them fit in about 100 MB.
+#[derive(Debug, Clone)]
+pub struct Cdr {
+    pub id: i64,
+    pub lead_id: i64,
+    pub campaign_lead_id: i64,
+    pub start_at: i64,
+    /// 0 when the call was not answered.
+    pub answer_at: i64,
+    /// 0 while the call is in progress.
+    pub end_at: i64,
+    pub src: u64,
+    pub dst: u64,
+    pub campaign_id: i32,
+    /// 0 when no agent took the call.
+    pub user_id: i32,
+    pub call_duration: i32,
+    pub bill_duration: i32,
+    /// Index into [`HANGUP_CAUSES`], or [`ONGOING`].
+    pub cause: u8,
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+impl Cdr {
+    pub fn call_id(&self) -> i64 {
+        self.id + CALL_ID_OFFSET
+    }
+
+    pub fn has_recording(&self) -> bool {
+        self.bill_duration > 0 && self.end_at > 0
+    }
+
+    pub fn call_uuid(&self) -> String {
+        let a = splitmix(self.id as u64);
+        let b = splitmix(a);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            (b >> 48) & 0x3fff | 0x8000,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    fn optional(n: i64) -> FieldValue<'static> {
+        if n == 0 {
+            FieldValue::Null
+        } else {
+            FieldValue::Int(n)
+        }
+    }
+
+    fn optional_time(t: i64) -> FieldValue<'static> {
+        if t == 0 {
+            FieldValue::Null
+        } else {
+            FieldValue::Time(t)
+        }
+    }
+
+    /// A field by name, as a CDR (`as_call` false) or as a call.
+    pub fn field_value(&self, name: &str, as_call: bool) -> FieldValue<'static> {
+        match name {
+            "id" if as_call => FieldValue::Int(self.call_id()),
+            "id" => FieldValue::Int(self.id),
+            "call_id" => FieldValue::Int(self.call_id()),
+            "call_uuid" => FieldValue::Text(Cow::Owned(self.call_uuid())),
+            "campaign_id" => FieldValue::Int(self.campaign_id.into()),
+            "lead_id" => FieldValue::Int(self.lead_id),
+            "campaign_lead_id" => FieldValue::Int(self.campaign_lead_id),
+            "user_id" => Self::optional(self.user_id.into()),
+            "src" => FieldValue::Text(Cow::Owned(self.src.to_string())),
+            "dst" => FieldValue::Text(Cow::Owned(self.dst.to_string())),
+            "start_at" => FieldValue::Time(self.start_at),
+            "answer_at" => Self::optional_time(self.answer_at),
+            "end_at" => Self::optional_time(self.end_at),
+            "call_duration" => FieldValue::Int(self.call_duration.into()),
+            "bill_duration" | "call_bill_duration" => FieldValue::Int(self.bill_duration.into()),
+            "status" => match HANGUP_CAUSES.get(self.cause as usize) {
+                Some((name, _, _)) => FieldValue::Text(Cow::Borrowed(name)),
+                None => FieldValue::Null,
+            },
+            "q850" => FieldValue::Int(
+                HANGUP_CAUSES
+                    .get(self.cause as usize)
+                    .map_or(0, |(_, code, _)| *code),
+            ),
+            "has_recording" => FieldValue::Int(self.has_recording().into()),
+            _ => FieldValue::Null,
+        }
+    }
+
+    /// The record as the dialer sends it: every value a string, or null.
+    pub fn to_json(&self, fields: &[&str], as_call: bool) -> Value {
+        let mut out = Map::with_capacity(fields.len());
+        for field in fields {
+            let value = match self.field_value(field, as_call) {
+                FieldValue::Null => Value::Null,
+                FieldValue::Int(n) => Value::String(n.to_string()),
+                FieldValue::Time(t) => Value::String(format_time(t)),
+                FieldValue::Text(text) => Value::String(text.into_owned()),
+            };
+            out.insert((*field).to_string(), value);
+        }
+        Value::Object(out)
+    }
+}
+
+/// The settings of the vendor guide's clone example.
+const TEMPLATE: &str = r#"{
+        "name": "", "description": "", "creator_user_id": "2", "is_active": "1",
+        "agent_callerid_name": "AgentId", "agent_callerid_number": "11223344",
+        "client_callerid_name": "Client", "client_callerid_number": "777777777777",
+        "default_weight": "0", "auto_dial": "0", "auto_dial_delay": "0",
+        "feedback_timeout": "3000", "feedback_default_status": "2",
+        "created_at": "2012-04-22 11:16:22", "updated_at": "2014-08-18 11:28:08",
+        "is_deleted": "0", "default_permanent_expiration_days": "5",
+        "campaign_type": "predictive", "predictive_call_ratio": "3",
+        "predictive_call_timeout": "30", "default_busy_status": "45",
+        "default_voice_mail_status": "42", "default_fax_status": "44",
+        "default_timeout_status": "43", "default_not_exists_status": "46",
+        "predictive_fallback_action": "playback",
+        "predictive_fallback_action_options": "test.wav", "default_error_status": "0",
+        "default_answer_status": "2", "predictive_fallback_action_timeout": "0",
+        "remote_data_url": "http://your_crm_url.com/lead_{original_identifier}.php",
+        "remote_call_screen_enabled": "0", "predictive_ringing_preservation_ratio": "1",
+        "predictive_preservation_min_ringing_duration": "40",
+        "default_direct_dial_status": "0", "highest_priority_weight": "10000",
+        "voicemail_time_options": "once", "fetch_leads_type": "priority", "parent_id": null,
+        "permanent_callback_keepalive": "1", "permanent_agent_offline_keepalive": "3",
+        "permanent_daily_limit": "0", "permanent_total_limit": "0",
+        "available_agent_search_timeout": "10",
+        "custom_call_fields": "[\"original_identifier\",\"first_name\",\"last_name\",\"country_name\",\"timezone_name\"]",
+        "min_weight": "0", "advanced_call_fields": "", "iframe_call_fields": "",
+        "remote_javascript_code": "", "default_remote_adapter_channel_id": "0",
+        "redial_limit": "0", "hide_voicemail_for_no_ratio_permanents": "0",
+        "voicemail_button_hide_timeout": "40", "end_call_show_timeout": "5",
+        "notify_user_about_online_lead": "0", "permanent_expiration_active": "0",
+        "no_ratio_leads_fetching_method": "queue", "highest_priority_weight_ratio_level": "0",
+        "is_caller_id_random": "1", "is_hold_enabled": "0", "show_phone_symbols": "-1",
+        "amd_enabled": "0", "amd_max_duration": "5", "amd_settings": "",
+        "phone_mask_mode": "last", "voice_mail_button_status": "9",
+        "override_dropped_call_action": "1", "default_caller_id": null
+    }"#;
+
+fn campaign_template() -> Map<String, Value> {
+    let template: Value = serde_json::from_str(TEMPLATE).unwrap_or(Value::Null);
+    match template {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// `(campaign id, name, first status id, caller id, share of leads in %, statuses dropped)`.
+const CAMPAIGNS: [(i64, &str, i64, u64, u32, &[&str]); 4] = [
+    (12, "Campaign 12", 60, 442_080_000_012, 40, &[]),
+    (13, "Campaign 13", 70, 442_080_000_013, 30, &[]),
+    (
+        14,
+        "Recycle",
+        80,
+        442_080_000_014,
+        20,
+        &["Callback", "Interested"],
+    ),
+    (15, "Spring offers", 90, 442_080_000_015, 10, &[]),
+];
+
+fn campaigns() -> Vec<Campaign> {
+    CAMPAIGNS
+        .iter()
+        .map(|&(id, name, first_status, caller_id, _, dropped)| {
+            let mut settings = campaign_template();
+            settings.insert("name".into(), name.into());
+            settings.insert("description".into(), format!("{name} (sandbox)").into());
+            settings.insert(
+                "client_callerid_number".into(),
+                caller_id.to_string().into(),
+            );
+            let statuses = STATUS_NAMES
+                .iter()
+                .filter(|name| !dropped.contains(name))
+                .enumerate()
+                .map(|(i, name)| Status {
+                    id: first_status + i as i64,
+                    name: (*name).to_string(),
+                })
+                .collect();
+            Campaign {
+                id,
+                settings,
+                statuses,
+            }
+        })
+        .collect()
+}
+
+const FIRST_NAMES: [&str; 16] = [
+    "Alfred", "Maria", "John", "Aisha", "Pedro", "Olga", "Chen", "Fatima", "Liam", "Noa", "Ivan",
+    "Sofia", "Kwame", "Elena", "Raj", "Hannah",
+];
+const LAST_NAMES: [&str; 16] = [
+    "Smith", "Garcia", "Brown", "Khan", "Silva", "Ivanova", "Wang", "Haddad", "Murphy", "Levi",
+    "Petrov", "Rossi", "Mensah", "Popescu", "Patel", "Schmidt",
+];
+const CITIES: [(&str, &str, &str); 6] = [
+    ("London", "UK", "Europe/London"),
+    ("Manchester", "UK", "Europe/London"),
+    ("Dublin", "IE", "Europe/Dublin"),
+    ("Berlin", "DE", "Europe/Berlin"),
+    ("Madrid", "ES", "Europe/Madrid"),
+    ("Toronto", "CA", "America/Toronto"),
+];
+const AFFILIATES: [&str; 4] = ["BZ15", "BZ150", "AF22", "DIRECT"];
+
+fn pick<T: Copy>(rng: &mut fastrand::Rng, items: &[T]) -> T {
+    items[rng.usize(..items.len())]
+}
+
+fn weighted(rng: &mut fastrand::Rng, weights: impl Iterator<Item = u32> + Clone) -> usize {
+    let total: u32 = weights.clone().sum();
+    let mut roll = rng.u32(..total.max(1));
+    for (i, w) in weights.enumerate() {
+        if roll < w {
+            return i;
+        }
+        roll -= w;
+    }
+    0
+}
+
+fn set(lead: &mut Lead, field: &str, value: Option<String>) {
+    if let Some(i) = LEAD_FIELDS.iter().position(|f| *f == field) {
+        lead.fields[i] = value;
+    }
+}
+
+fn make_lead(rng: &mut fastrand::Rng, id: i64, created_at: i64) -> Lead {
+    let mut lead = Lead {
+        id,
+        fields: vec![None; LEAD_FIELDS.len()],
+        custom_fields: Map::new(),
+        created_at,
+        updated_at: created_at,
+    };
+    let first = pick(rng, &FIRST_NAMES);
+    let last = pick(rng, &LAST_NAMES);
+    let (city, country, timezone) = pick(rng, &CITIES);
+    let phone = 447_700_000_000u64 + splitmix(id as u64) % 100_000_000;
+    set(&mut lead, "first_name", Some(first.into()));
+    set(&mut lead, "last_name", Some(last.into()));
+    set(&mut lead, "phone", Some(phone.to_string()));
+    set(
+        &mut lead,
+        "address1",
+        Some(format!("{} High Street", 1 + id % 200)),
+    );
+    set(&mut lead, "city", Some(city.into()));
+    set(&mut lead, "country", Some(country.into()));
+    set(&mut lead, "timezone", Some(timezone.into()));
+    set(
+        &mut lead,
+        "zip",
+        Some(format!("{:05}", splitmix(!(id as u64)) % 100_000)),
+    );
+    set(
+        &mut lead,
+        "original_identifier",
+        Some(format!("CRM-{id:06}")),
+    );
+    set(
+        &mut lead,
+        "email",
+        Some(format!(
+            "{}.{}{id}@example.com",
+            first.to_lowercase(),
+            last.to_lowercase()
+        )),
+    );
+    let purchase_site = match rng.u8(..4) {
+        0 => None,
+        1 | 2 => Some("x".to_string()),
+        _ => Some("shop.example".to_string()),
+    };
+    set(&mut lead, "purchase_site", purchase_site);
+    let affiliate = pick(rng, &AFFILIATES);
+    if affiliate.starts_with("BZ") {
+        set(
+            &mut lead,
+            "purchase_card_name",
+            Some(format!("affiliate_{}", affiliate.to_lowercase())),
+        );
+    }
+    set(
+        &mut lead,
+        "birthdate",
+        Some(format!(
+            "{}-{:02}-{:02}",
+            1950 + rng.u8(..55) as i32,
+            rng.u8(1..13),
+            rng.u8(1..29)
+        )),
+    );
+    lead.custom_fields
+        .insert("affiliate".into(), Value::String(affiliate.into()));
+    lead
+}
+
+/// Weights of campaign-lead statuses, by position in the campaign's status list.
+const STATUS_WEIGHTS: [u32; 10] = [30, 20, 12, 10, 6, 5, 6, 3, 4, 4];
+
+struct Membership {
+    id: i64,
+    lead_id: i64,
+    campaign_id: i64,
+    phone: u64,
+}
+
+fn reserved_sequence(reserved: i64) -> impl FnMut() -> i64 {
+    let mut next = 0;
+    move || {
+        next += 1;
+        if next == reserved {
+            next += 1;
+        }
+        next
+    }
+}
+
+/// Builds the campaigns, leads and campaign leads, and the CDRs.
+pub fn generate(seed: u64, leads: usize, cdrs: usize) -> (Store, Vec<Cdr>) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut store = Store::default();
+    for campaign in campaigns() {
+        store.campaigns.insert(campaign.id, campaign);
+    }
+    store.next_status_id = 99;
+
+    let lead_created_from = parse_time("2023-06-01").unwrap_or_default();
+    let lead_created_span = parse_time("2024-08-31").unwrap_or_default() - lead_created_from;
+    let mut next_lead_id = reserved_sequence(GUIDE_LEAD_ID);
+    let mut next_campaign_lead_id = reserved_sequence(GUIDE_CAMPAIGN_LEAD_ID);
+    let mut memberships = Vec::with_capacity(leads + leads / 20);
+    let campaign_weights = CAMPAIGNS.iter().map(|c| c.4);
+    let mut add_membership =
+        |store: &mut Store, rng: &mut fastrand::Rng, id: i64, lead: &Lead, campaign_id: i64| {
+            let campaign = &store.campaigns[&campaign_id];
+            let status_index = weighted(
+                rng,
+                STATUS_WEIGHTS[..campaign.statuses.len()].iter().copied(),
+            );
+            let status_id = campaign.statuses[status_index].id;
+            let created_at = lead.created_at + rng.i64(3600..86_400 * 20);
+            let calls_count = if status_index == 0 { 0 } else { rng.i64(1..9) };
+            let user_id = (status_index >= 4).then(|| rng.i64(101..125));
+            store.insert_campaign_lead(CampaignLead {
+                id,
+                lead_id: lead.id,
+                campaign_id,
+                status_id,
+                calls_count,
+                user_id,
+                created_at,
+                updated_at: created_at + calls_count * 86_400,
+                history: vec![format!("{} imported", format_time(created_at))],
+            });
+            memberships.push(Membership {
+                id,
+                lead_id: lead.id,
+                campaign_id,
+                phone: lead.phone_normalized().parse().unwrap_or_default(),
+            });
+        };
+
+    for n in 0..leads {
+        let is_guide_lead = n + 1 == leads;
+        let id = if is_guide_lead {
+            GUIDE_LEAD_ID
+        } else {
+            next_lead_id()
+        };
+        let created_at = lead_created_from + lead_created_span * n as i64 / leads.max(1) as i64;
+        let mut lead = make_lead(&mut rng, id, created_at);
+        let mut campaigns = vec![CAMPAIGNS[weighted(&mut rng, campaign_weights.clone())].0];
+        if rng.u8(..100) < 3 {
+            let second = CAMPAIGNS[rng.usize(..CAMPAIGNS.len())].0;
+            if second != campaigns[0] {
+                campaigns.push(second);
+            }
+        }
+        match id {
+            _ if is_guide_lead => {
+                // The guide's Alfred Smith, exactly as its examples show him.
+                lead.fields = vec![None; LEAD_FIELDS.len()];
+                set(&mut lead, "first_name", Some("Alfred".into()));
+                set(&mut lead, "last_name", Some("Smith".into()));
+                set(&mut lead, "phone", Some("447700001234".into()));
+                set(&mut lead, "address1", Some("150 Albert Road".into()));
+                set(&mut lead, "city", Some("London".into()));
+                set(&mut lead, "country", Some("UK".into()));
+                set(&mut lead, "original_identifier", Some(String::new()));
+                set(&mut lead, "email", Some("[email protected]".into()));
+                set(&mut lead, "birthdate", Some("2000-01-23".into()));
+                campaigns = vec![12];
+            }
+            1 => campaigns = vec![12],
+            2 => campaigns = vec![13],
+            3 => {
+                set(&mut lead, "phone", Some("447700001235".into()));
+                campaigns = vec![12, 13];
+            }
+            _ if id % 40 == 0 => {
+                // A re-import of an earlier lead with the phone written differently: the
+                // duplicates a dedupe finds only after normalizing.
+                let earlier = store
+                    .leads
+                    .get(&(id - 7))
+                    .and_then(|l| l.get("phone"))
+                    .map(|p| format!("+{} {} {}", &p[..2], &p[2..6], &p[6..]));
+                set(&mut lead, "phone", earlier);
+            }
+            _ => {}
+        }
+        for campaign_id in campaigns {
+            let cl_id = if is_guide_lead {
+                GUIDE_CAMPAIGN_LEAD_ID
+            } else {
+                next_campaign_lead_id()
+            };
+            add_membership(&mut store, &mut rng, cl_id, &lead, campaign_id);
+        }
+        store.leads.insert(id, lead);
+    }
+    if let Some(cl) = store.campaign_leads.get_mut(&GUIDE_CAMPAIGN_LEAD_ID) {
+        cl.status_id = 61; // "No Answer": present in campaign 13 too
+    }
+    let cdrs = generate_cdrs(&mut rng, &memberships, &store, cdrs);
+    (store, cdrs)
+}
+
+/// Relative call volume of each working hour from 08:00 to 19:59.
+const HOUR_WEIGHTS: [f64; 12] = [3.0, 6.0, 9.0, 10.0, 8.0, 5.0, 7.0, 9.0, 10.0, 8.0, 5.0, 3.0];
+
+/// Maps a fraction of a working day onto an offset in seconds from 08:00, so that calls bunch
+/// in the busy hours while staying in order.
+fn working_day_offset(fraction: f64) -> i64 {
+    let total: f64 = HOUR_WEIGHTS.iter().sum();
+    let mut target = fraction * total;
+    for (hour, weight) in HOUR_WEIGHTS.iter().enumerate() {
+        if target < *weight {
+            return ((hour as f64 + target / weight) * 3600.0) as i64;
+        }
+        target -= weight;
+    }
+    12 * 3600 - 1
+}
+
+fn generate_cdrs(
+    rng: &mut fastrand::Rng,
+    memberships: &[Membership],
+    store: &Store,
+    count: usize,
+) -> Vec<Cdr> {
+    if memberships.is_empty() {
+        return Vec::new();
+    }
+    let first_day = parse_time("2024-09-01").unwrap_or_default();
+    let days = (parse_time("2025-03-31").unwrap_or_default() - first_day) / 86_400 + 1;
+    let caller_ids: Vec<(i64, u64)> = store
+        .campaigns
+        .values()
+        .map(|c| {
+            let number = c
+                .settings
+                .get("client_callerid_number")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_default();
+            (c.id, number)
+        })
+        .collect();
+    let ongoing_from = count.saturating_sub((count / 2000).clamp(1, 5));
+    let cause_weights = HANGUP_CAUSES.iter().map(|c| c.2);
+    let mut cdrs = Vec::with_capacity(count);
+    for n in 0..count {
+        let id = n as i64 + 1;
+        let position = n as f64 / count as f64 * days as f64;
+        let day = position.floor() as i64;
+        let start_at = first_day + day * 86_400 + 8 * 3600 + working_day_offset(position.fract());
+        let member = &memberships[rng.usize(..memberships.len())];
+        let src = caller_ids
+            .iter()
+            .find(|(c, _)| *c == member.campaign_id)
+            .map_or(0, |(_, n)| *n);
+        let mut cause = weighted(rng, cause_weights.clone()) as u8;
+        if id + CALL_ID_OFFSET == GUIDE_CALL_ID {
+            cause = 0;
+        }
+        let ring = rng.i64(3..30);
+        let (answer_at, bill) = if cause == 0 {
+            let bill = if id + CALL_ID_OFFSET == GUIDE_CALL_ID {
+                95
+            } else {
+                5 + (rng.f64().powi(2) * 600.0) as i64
+            };
+            (start_at + ring, bill)
+        } else {
+            (0, 0)
+        };
+        let mut cdr = Cdr {
+            id,
+            lead_id: member.lead_id,
+            campaign_lead_id: member.id,
+            start_at,
+            answer_at,
+            end_at: start_at + ring + bill,
+            src,
+            dst: member.phone,
+            campaign_id: member.campaign_id as i32,
+            user_id: if cause == 0 { rng.i32(101..125) } else { 0 },
+            call_duration: (ring + bill) as i32,
+            bill_duration: bill as i32,
+            cause,
+        };
+        if n >= ongoing_from {
+            cdr.cause = ONGOING;
+            cdr.end_at = 0;
+            cdr.bill_duration = 0;
+        }
+        cdrs.push(cdr);
+    }
+    cdrs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_data() {
+        let (a, cdrs_a) = generate(7, 300, 600);
+        let (b, cdrs_b) = generate(7, 300, 600);
+        let leads = |s: &Store| s.leads.values().map(Lead::to_json).collect::<Vec<_>>();
+        assert_eq!(leads(&a), leads(&b));
+        let cdr_json = |c: &[Cdr]| {
+            c.iter()
+                .map(|c| c.to_json(&CDR_FIELDS, false))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cdr_json(&cdrs_a), cdr_json(&cdrs_b));
+        let (c, _) = generate(8, 300, 600);
+        assert_ne!(leads(&a), leads(&c));
+    }
+
+    #[test]
+    fn guide_fixed_points_exist() {
+        let (store, cdrs) = generate(1, DEFAULT_LEADS, DEFAULT_CDRS);
+        assert_eq!(store.leads.len(), DEFAULT_LEADS);
+        for id in [1, 2, 3, GUIDE_LEAD_ID] {
+            assert!(store.leads.contains_key(&id), "lead {id}");
+        }
+        let cl = &store.campaign_leads[&GUIDE_CAMPAIGN_LEAD_ID];
+        assert_eq!((cl.lead_id, cl.campaign_id), (GUIDE_LEAD_ID, 12));
+        assert_eq!(store.status_name(12, 69), Some("Do Not Call"));
+        let in_campaigns = |lead| {
+            store
+                .campaign_leads_of(lead)
+                .iter()
+                .map(|cl| cl.campaign_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(in_campaigns(3), vec![12, 13]);
+        let call = &cdrs[(GUIDE_CALL_ID - CALL_ID_OFFSET - 1) as usize];
+        assert_eq!(call.call_id(), GUIDE_CALL_ID);
+        assert!(call.has_recording() && call.bill_duration > 60);
+        assert!(cdrs.windows(2).all(|w| w[0].start_at <= w[1].start_at));
+        assert!(cdrs.last().is_some_and(|c| c.end_at == 0));
+        let hours: std::collections::BTreeSet<i64> =
+            cdrs.iter().map(|c| c.start_at % 86_400 / 3600).collect();
+        assert_eq!(hours.first(), Some(&8));
+        assert_eq!(hours.last(), Some(&19));
+    }
+}

@@ -1,0 +1,372 @@
+//! The sandbox dialer: a local twin of the TD dialer API over real HTTP (axum on tokio).
+//!
+//! Requests need Basic auth `sandbox` / `sandbox`. Each connection is served by hyper with a
+//! per-connection control (see [`Connection`]) so that the `reset` and `lost` faults can close
+//! the socket with no response, as a real network would.
+
+pub mod dataset;
+pub mod error;
+pub mod faults;
+pub mod listing;
+pub mod recording;
+mod routes;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::sandbox::dataset::Cdr;
+use crate::sandbox::error::{SandboxError, SandboxResult};
+use crate::sandbox::faults::{Fault, FaultSpec};
+use crate::sandbox::store::Store;
+
+pub const USER: &str = "sandbox";
+pub const PASSWORD: &str = "sandbox";
+
+/// How to start a sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    pub addr: SocketAddr,
+    pub seed: u64,
+    pub leads: usize,
+    pub cdrs: usize,
+    pub latency: Duration,
+    pub faults: FaultSpec,
+    pub state_file: Option<PathBuf>,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: 1,
+            leads: dataset::DEFAULT_LEADS,
+            cdrs: dataset::DEFAULT_CDRS,
+            latency: Duration::ZERO,
+            faults: FaultSpec::default(),
+            state_file: None,
+        }
+    }
+}
+
+/// What `--state FILE` holds: the mutable data and what regenerates the rest.
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    seed: u64,
+    generated_leads: usize,
+    cdrs: usize,
+    store: Store,
+}
+
+/// The data a sandbox serves, ready to be served (generated once, cheap to clone for a
+/// fresh run).
+#[derive(Clone)]
+pub struct Dataset {
+    pub seed: u64,
+    /// How many leads the seed generated (CDRs are drawn from them).
+    pub generated_leads: usize,
+    pub store: Store,
+    pub cdrs: Arc<Vec<Cdr>>,
+}
+
+impl Dataset {
+    pub fn generate(seed: u64, leads: usize, cdrs: usize) -> Dataset {
+        let (store, cdrs) = dataset::generate(seed, leads, cdrs);
+        Dataset {
+            seed,
+            generated_leads: leads,
+            store,
+            cdrs: Arc::new(cdrs),
+        }
+    }
+
+    /// The dataset `options` describe: loaded from the state file when it exists.
+    pub fn for_options(options: &SandboxOptions) -> Result<Dataset, String> {
+        if let Some(path) = &options.state_file {
+            if path.exists() {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read state file {}: {e}", path.display()))?;
+                let saved: SavedState = serde_json::from_str(&text).map_err(|e| {
+                    format!("state file {} is not a sandbox state: {e}", path.display())
+                })?;
+                let (_, cdrs) = dataset::generate(saved.seed, saved.generated_leads, saved.cdrs);
+                let mut store = saved.store;
+                store.reindex();
+                return Ok(Dataset {
+                    seed: saved.seed,
+                    generated_leads: saved.generated_leads,
+                    store,
+                    cdrs: Arc::new(cdrs),
+                });
+            }
+        }
+        Ok(Dataset::generate(options.seed, options.leads, options.cdrs))
+    }
+}
+
+pub struct AppState {
+    store: RwLock<Store>,
+    cdrs: Arc<Vec<Cdr>>,
+    seed: u64,
+    generated_leads: usize,
+    latency: Duration,
+    faults: FaultSpec,
+    rng: Mutex<fastrand::Rng>,
+    state_file: Option<PathBuf>,
+}
+
+impl AppState {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a change on the store and, when it succeeds, saves the state file.
+    fn mutate<T>(&self, change: impl FnOnce(&mut Store) -> SandboxResult<T>) -> SandboxResult<T> {
+        let mut store = self.store.write().unwrap_or_else(|e| e.into_inner());
+        let out = change(&mut store)?;
+        if let Some(path) = &self.state_file {
+            if let Err(e) = self.save(&store, path) {
+                eprintln!(
+                    "tdc sandbox: could not save state to {}: {e}",
+                    path.display()
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    fn save(&self, store: &Store, path: &std::path::Path) -> std::io::Result<()> {
+        let saved = SavedState {
+            seed: self.seed,
+            generated_leads: self.generated_leads,
+            cdrs: self.cdrs.len(),
+            store: store.clone(),
+        };
+        let text = serde_json::to_vec(&saved)?;
+        let temp = path.with_extension("tmp");
+        std::fs::write(&temp, text)?;
+        std::fs::rename(&temp, path)
+    }
+}
+
+/// Per-connection control: a request may ask for its connection to be dropped with no
+/// response (`lost`), or reset (`reset`).
+#[derive(Clone, Default)]
+struct Connection {
+    drop_now: Arc<Notify>,
+    reset: Arc<AtomicBool>,
+}
+
+/// A running sandbox.
+pub struct Sandbox {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Binds `options.addr`, generates (or loads) the data and starts serving.
+    pub async fn start(options: SandboxOptions) -> Result<Sandbox, String> {
+        let opts = options.clone();
+        let dataset = tokio::task::spawn_blocking(move || Dataset::for_options(&opts))
+            .await
+            .map_err(|e| format!("dataset generation failed: {e}"))??;
+        Sandbox::start_with(options, dataset).await
+    }
+
+    /// Starts serving a dataset made beforehand.
+    pub async fn start_with(options: SandboxOptions, dataset: Dataset) -> Result<Sandbox, String> {
+        let listener = TcpListener::bind(options.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the listening address: {e}"))?;
+        let state = Arc::new(AppState {
+            store: RwLock::new(dataset.store),
+            cdrs: dataset.cdrs,
+            seed: dataset.seed,
+            generated_leads: dataset.generated_leads,
+            latency: options.latency,
+            faults: options.faults,
+            rng: Mutex::new(fastrand::Rng::with_seed(dataset.seed)),
+            state_file: options.state_file,
+        });
+        let router = router(state);
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(accept_loop(listener, router, shutdown.clone()));
+        Ok(Sandbox {
+            addr,
+            shutdown,
+            task,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting and closes every connection.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}
+
+async fn accept_loop(listener: TcpListener, router: axum::Router, shutdown: CancellationToken) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let control = Connection::default();
+        let router = router.clone();
+        let request_control = control.clone();
+        let service =
+            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(request_control.clone());
+                tower::ServiceExt::oneshot(router.clone(), request)
+            });
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            let socket = socket2::SockRef::from(&stream).try_clone().ok();
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let connection = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(io, service);
+            tokio::select! {
+                _ = connection => {}
+                _ = control.drop_now.notified() => {
+                    if control.reset.load(Ordering::SeqCst) {
+                        if let Some(socket) = &socket {
+                            let _ = socket.set_linger(Some(Duration::ZERO));
+                        }
+                    }
+                }
+                _ = shutdown.cancelled() => {}
+            }
+            drop(socket);
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    connections.shutdown().await;
+}
+
+fn router(state: Arc<AppState>) -> axum::Router {
+    routes::router()
+        .fallback(|| async { SandboxError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            SandboxError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed on this route",
+            )
+        })
+        .layer(middleware::from_fn(authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
+        .with_state(state)
+}
+
+fn credentials_ok(request: &Request) -> bool {
+    use base64::Engine;
+    let Some(value) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some((scheme, encoded)) = value.trim().split_once(' ') else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return false;
+    }
+    let expected = format!("{USER}:{PASSWORD}");
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .is_ok_and(|decoded| decoded == expected.as_bytes())
+}
+
+async fn authenticate(request: Request, next: Next) -> Response {
+    if credentials_ok(&request) {
+        return next.run(request).await;
+    }
+    let mut response =
+        SandboxError::new(StatusCode::UNAUTHORIZED, "invalid or missing credentials")
+            .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Basic realm=\"tdc sandbox\""),
+    );
+    response
+}
+
+async fn inject_faults(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !state.latency.is_zero() {
+        tokio::time::sleep(state.latency).await;
+    }
+    let fault = if state.faults.is_empty() {
+        None
+    } else {
+        let draw = state.rng.lock().unwrap_or_else(|e| e.into_inner()).f64();
+        state.faults.pick(draw)
+    };
+    let control = request.extensions().get::<Connection>().cloned();
+    match fault {
+        None => next.run(request).await,
+        Some(Fault::ServerError) => SandboxError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "injected fault: server error",
+        )
+        .into_response(),
+        Some(Fault::TooManyRequests) => {
+            let mut response = SandboxError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "injected fault: too many requests",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            response
+        }
+        Some(Fault::Slow) => {
+            tokio::time::sleep(faults::SLOW_DELAY).await;
+            next.run(request).await
+        }
+        Some(kind @ (Fault::Reset | Fault::Lost)) => {
+            if kind == Fault::Lost {
+                let _applied = next.run(request).await;
+            }
+            match control {
+                Some(control) => {
+                    control.reset.store(kind == Fault::Reset, Ordering::SeqCst);
+                    control.drop_now.notify_one();
+                    std::future::pending::<Response>().await
+                }
+                None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            }
+        }
+    }
+}

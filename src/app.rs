@@ -1,13 +1,22 @@
-//! The binary's edge: parse the command line, run the command, map errors to exit codes.
+//! The binary's edge: parse the command line, run the command, map errors to exit codes
+//! (0 success, 1 script error, 2 usage or config error, 130 interrupted).
 
 use std::ffi::OsString;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use rhai::{Dynamic, EvalAltResult};
 
-use crate::cli::{Cli, Command, SandboxArgs};
+use crate::cli::{CheckArgs, Cli, Command, EvalArgs, GlobalArgs, RunArgs, SandboxArgs};
+use crate::config::ConnectionFlags;
+use crate::output::diagnostic;
 use crate::sandbox::faults::FaultSpec;
 use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::script::engine::{compile_engine, script_engine, script_scope, LoadedFiles};
+use crate::script::{dynamic_to_json, Host};
+use crate::session::{Session, SessionError};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_SCRIPT: i32 = 1;
@@ -24,6 +33,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {
@@ -33,13 +43,247 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             return EXIT_SCRIPT;
         }
     };
-    match cli.command {
+    let code = match cli.command {
         Some(Command::Sandbox(args)) => runtime.block_on(serve_sandbox(args)),
+        Some(Command::Run(args)) => run_file(&runtime, &cli.global, args),
+        Some(Command::Eval(args)) => eval(&runtime, &cli.global, args),
+        Some(Command::Check(args)) => check(args),
+        Some(Command::Config) => show_config(&cli.global),
         None => {
-            eprintln!("tdc: no command given (try `tdc --help`)");
+            eprintln!("tdc: no command given; try `tdc run FILE`, `tdc eval CODE` or `tdc --help`");
             EXIT_USAGE
         }
+    };
+    // Background work (an embedded sandbox's connections, page prefetches) must not hold the
+    // exit up.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    code
+}
+
+fn connection_flags(global: &GlobalArgs) -> ConnectionFlags {
+    ConnectionFlags {
+        url: global.url.clone(),
+        user: global.user.clone(),
+        profile: global.profile.clone(),
+        sandbox: global.sandbox,
     }
+}
+
+fn start_session(
+    runtime: &tokio::runtime::Runtime,
+    global: &GlobalArgs,
+    dry_run: bool,
+) -> Result<Session, i32> {
+    Session::start(runtime, &connection_flags(global), dry_run).map_err(|e| {
+        match &e {
+            SessionError::Config(_) => eprintln!("tdc: {e}"),
+            SessionError::Start(_) => eprintln!("tdc: cannot start: {e}"),
+        }
+        EXIT_USAGE
+    })
+}
+
+/// Interrupts the host on Ctrl-C; the returned task ends with the runtime.
+fn interrupt_on_ctrl_c(runtime: &tokio::runtime::Runtime, host: &Arc<Host>) {
+    let host = host.clone();
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            host.interrupt();
+        }
+    });
+}
+
+/// How an evaluation ended, as an exit code, with its diagnostic printed.
+fn report(error: &EvalAltResult, file: &str, source: &str) -> i32 {
+    if matches!(error, EvalAltResult::ErrorTerminated(..)) {
+        eprintln!("tdc: interrupted");
+        return EXIT_INTERRUPTED;
+    }
+    eprintln!("{}", diagnostic::from_eval_error(error, file, source));
+    EXIT_SCRIPT
+}
+
+fn read_script(file: &Path) -> Result<String, i32> {
+    std::fs::read_to_string(file).map_err(|e| {
+        eprintln!("tdc: cannot read {}: {e}", file.display());
+        EXIT_USAGE
+    })
+}
+
+/// The folder a script's imports are resolved from.
+fn script_folder(file: &Path) -> std::path::PathBuf {
+    match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
+/// Evaluates `source` on a thread of its own (bindings block on the runtime, which must not
+/// happen on its workers). Returns the value or the error.
+fn evaluate(
+    session: &Session,
+    base: &Path,
+    name: &str,
+    source: String,
+    args: Vec<String>,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    let host = session.host.clone();
+    let dialer = session.dialer.clone();
+    let base = base.to_path_buf();
+    let name = name.to_string();
+    let worker = std::thread::Builder::new()
+        .name("tdc-script".into())
+        .spawn(move || {
+            let loaded = LoadedFiles::default();
+            let engine = script_engine(&host, &base, loaded);
+            let mut ast = engine.compile(&source)?;
+            ast.set_source(name);
+            let mut scope = script_scope(dialer, &args);
+            engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+        });
+    match worker {
+        Ok(handle) => handle
+            .join()
+            .unwrap_or_else(|_| Err(crate::script::script_error("the script thread panicked"))),
+        Err(e) => Err(crate::script::script_error(format!(
+            "cannot start the script thread: {e}"
+        ))),
+    }
+}
+
+fn run_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> i32 {
+    let source = match read_script(&args.file) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let name = args.file.display().to_string();
+    if let Err(error) = compile_engine().compile(&source) {
+        eprintln!("{}", diagnostic::from_parse_error(&error, &name, &source));
+        return EXIT_SCRIPT;
+    }
+    let session = match start_session(runtime, global, args.dry_run) {
+        Ok(session) => session,
+        Err(code) => return code,
+    };
+    if let Some(banner) = session.banner() {
+        eprintln!("tdc: running {name} on {banner}");
+    }
+    interrupt_on_ctrl_c(runtime, &session.host);
+    let outcome = evaluate(
+        &session,
+        &script_folder(&args.file),
+        &name,
+        source.clone(),
+        args.args,
+    );
+    let code = match outcome {
+        Ok(_) => EXIT_OK,
+        Err(error) => report(&error, &name, &source),
+    };
+    session.stop(runtime);
+    code
+}
+
+fn eval(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: EvalArgs) -> i32 {
+    let name = "<eval>";
+    if let Err(error) = compile_engine().compile(&args.code) {
+        eprintln!("{}", diagnostic::from_parse_error(&error, name, &args.code));
+        return EXIT_SCRIPT;
+    }
+    let session = match start_session(runtime, global, args.dry_run) {
+        Ok(session) => session,
+        Err(code) => return code,
+    };
+    interrupt_on_ctrl_c(runtime, &session.host);
+    let outcome = evaluate(
+        &session,
+        Path::new("."),
+        name,
+        args.code.clone(),
+        Vec::new(),
+    );
+    let code = match outcome {
+        Ok(value) => match dynamic_to_json(&value) {
+            Ok(json) => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).unwrap_or_default()
+                );
+                EXIT_OK
+            }
+            // A Dialer, Query or Recording has no JSON form: print how it shows.
+            Err(_) => {
+                println!("{}", serde_json::Value::String(value.to_string()));
+                EXIT_OK
+            }
+        },
+        Err(error) => report(&error, name, &args.code),
+    };
+    session.stop(runtime);
+    code
+}
+
+fn check(args: CheckArgs) -> i32 {
+    let engine = compile_engine();
+    let mut failed = false;
+    for file in &args.files {
+        let source = match std::fs::read_to_string(file) {
+            Ok(source) => source,
+            Err(e) => {
+                eprintln!("{}: error: cannot read: {e}", file.display());
+                failed = true;
+                continue;
+            }
+        };
+        if let Err(error) = engine.compile(&source) {
+            eprintln!(
+                "{}",
+                diagnostic::from_parse_error(&error, &file.display().to_string(), &source)
+            );
+            failed = true;
+        }
+    }
+    if failed {
+        EXIT_SCRIPT
+    } else {
+        EXIT_OK
+    }
+}
+
+fn show_config(global: &GlobalArgs) -> i32 {
+    let config = match crate::session::load_config() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("tdc: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let connection =
+        match crate::session::resolve_connection(&connection_flags(global), config.as_ref()) {
+            Ok(connection) => connection,
+            Err(e) => {
+                eprintln!("tdc: {e}");
+                return EXIT_USAGE;
+            }
+        };
+    for warning in &connection.warnings {
+        eprintln!("tdc: {warning}");
+    }
+    let config_line = match (
+        &config,
+        crate::config::config_path(&|n| std::env::var(n).ok()),
+    ) {
+        (Some((path, _)), _) => path.display().to_string(),
+        (None, Some(path)) => format!("{} (not found)", path.display()),
+        (None, None) => "none (no HOME or XDG_CONFIG_HOME)".to_string(),
+    };
+    println!("{:<12}{config_line}", "config");
+    for (setting, source) in &connection.sources {
+        println!("{setting:<12}{source}");
+    }
+    println!("{:<12}{}", "concurrency", connection.concurrency);
+    println!("{:<12}{} s", "timeout", connection.timeout.as_secs());
+    EXIT_OK
 }
 
 async fn serve_sandbox(args: SandboxArgs) -> i32 {

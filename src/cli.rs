@@ -6,21 +6,72 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "tdc",
-    version,
-    about = "tdc, the TD dialer automation console",
-    args_conflicts_with_subcommands = false
-)]
+#[command(name = "tdc", version, about = "tdc, the TD dialer automation console")]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// Connection flags, accepted before or after the subcommand. The password is never a flag:
+/// it comes from TDC_PASSWORD, the profile, or a prompt.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Dialer base URL (or TDC_URL), e.g. https://example.td.commpeak.com
+    #[arg(long, global = true, value_name = "URL")]
+    pub url: Option<String>,
+    /// API user (or TDC_USER).
+    #[arg(long, global = true, value_name = "USER")]
+    pub user: Option<String>,
+    /// Profile from the config file (or TDC_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Use the embedded sandbox, whatever is configured.
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a script; what follows FILE reaches it as the array ARGS.
+    Run(RunArgs),
+    /// Compile scripts without running them; errors as FILE:LINE:COL.
+    Check(CheckArgs),
+    /// Evaluate code once and print the result as JSON.
+    Eval(EvalArgs),
+    /// Show the effective connection and where each value came from.
+    Config,
     /// Serve the sandbox dialer: a local twin of the TD API with realistic data.
     Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Print mutating calls instead of sending them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The script.
+    pub file: PathBuf,
+    /// Arguments for the script (the array ARGS).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The scripts to compile.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Print mutating calls instead of sending them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Rhai code, e.g. 'td.cdrs().limit(3).to_array()'
+    pub code: String,
 }
 
 #[derive(Debug, Args)]

@@ -2,8 +2,12 @@
 
 pub mod api;
 pub mod cli;
+pub mod config;
 pub mod sandbox;
 
 mod app;
+pub mod output;
+pub mod script;
+pub mod session;
 
 pub use app::run;

@@ -1,3 +1,393 @@
-//! The dialer API: the filter grammar shared with the sandbox, and the async client.
+//! The async dialer client: Basic auth, retries by operation, answer decoding, and one file per
+//! endpoint group. The filter grammar it writes (and the sandbox reads) is in `query`.
 
+mod calls;
+mod campaign_leads;
+mod campaigns;
+pub mod error;
+mod leads;
+mod listing;
+pub mod models;
 pub mod query;
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub use crate::api::campaign_leads::{MASS_ASSIGN_PATH, MOVE_PATH, UPDATE_PATH};
+pub use crate::api::campaigns::CLONE_PATH;
+pub use crate::api::error::{ApiError, ErrorKind};
+pub use crate::api::leads::{BulkError, DEFAULT_CHUNK, LEADS_PATH};
+use crate::config::Secret;
+
+/// The largest answer the client reads (a guard against a runaway or hostile server).
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+/// Whether a request may be sent again after a failure. Decided per operation, not per HTTP
+/// method: clone is a GET that creates a campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Reads, mass-assign and update-campaign-leads: repeating them changes nothing more.
+    Safe,
+    /// Sent once; a failure is reported as it is.
+    Never,
+}
+
+/// How failed safe requests are retried.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a `Client` is made from.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub base_url: url::Url,
+    pub user: String,
+    pub password: Secret,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    /// `Some(profile)` when the profile is read-only: mutating calls are refused.
+    pub read_only: Option<String>,
+    pub retry: RetryPolicy,
+    pub ca_file: Option<std::path::PathBuf>,
+    pub proxy: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    options: ClientOptions,
+}
+
+/// The body of a request.
+pub enum Body<'a> {
+    None,
+    Json(&'a Value),
+}
+
+impl Client {
+    pub fn new(options: ClientOptions) -> Result<Client, String> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(options.timeout)
+            .pool_max_idle_per_host(options.concurrency.max(1) * 2)
+            .user_agent(concat!("tdc/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &options.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read ca_file {}: {e}", path.display()))?;
+            let certificate = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| format!("ca_file {} is not a PEM certificate: {e}", path.display()))?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        if let Some(proxy) = &options.proxy {
+            let proxy =
+                reqwest::Proxy::all(proxy).map_err(|e| format!("bad proxy '{proxy}': {e}"))?;
+            builder = builder.proxy(proxy);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Client { http, options })
+    }
+
+    pub fn base_url(&self) -> &url::Url {
+        &self.options.base_url
+    }
+
+    pub fn concurrency(&self) -> usize {
+        self.options.concurrency.max(1)
+    }
+
+    fn url_for(&self, path_and_query: &str) -> String {
+        let base = self.options.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path_and_query}")
+    }
+
+    /// Refuses a mutating call on a read-only profile.
+    pub fn check_writable(&self, method: &str, path: &str) -> Result<(), ApiError> {
+        match &self.options.read_only {
+            Some(profile) => Err(ApiError::new(
+                ErrorKind::Refused,
+                method,
+                path,
+                format!("refused: profile '{profile}' is read-only"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends a request and returns the raw answer body of a 2xx, retrying safe requests.
+    pub async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Body<'_>,
+        retry: Retry,
+    ) -> Result<Vec<u8>, ApiError> {
+        let path = path_and_query
+            .split_once('?')
+            .map_or(path_and_query, |(p, _)| p);
+        let policy = &self.options.retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.send_once(&method, path_and_query, path, &body).await;
+            let (error, retry_after) = match result {
+                Ok(bytes) => return Ok(bytes),
+                Err(failure) => failure,
+            };
+            let retryable = match error.kind {
+                ErrorKind::Connect => true,
+                ErrorKind::Transport | ErrorKind::Timeout => retry == Retry::Safe,
+                ErrorKind::Status => {
+                    retry == Retry::Safe && error.status.is_some_and(|s| s >= 500 || s == 429)
+                }
+                _ => false,
+            };
+            if !retryable || attempt >= policy.attempts {
+                return Err(error);
+            }
+            let backoff = policy
+                .base_delay
+                .saturating_mul(1 << (attempt - 1).min(16))
+                .min(policy.max_delay);
+            let jitter = backoff.mul_f64(fastrand::f64() * 0.5);
+            let wait = retry_after
+                .unwrap_or(backoff + jitter)
+                .min(Duration::from_secs(30));
+            tracing_retry(&method, path, &error, wait);
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        path_and_query: &str,
+        path: &str,
+        body: &Body<'_>,
+    ) -> Result<Vec<u8>, (ApiError, Option<Duration>)> {
+        let method_name = method.as_str();
+        let mut request = self
+            .http
+            .request(method.clone(), self.url_for(path_and_query))
+            .basic_auth(&self.options.user, Some(self.options.password.expose()));
+        if let Body::Json(value) = body {
+            request = request.json(value);
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| (transport_error(method_name, path, &e), None))?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let mut bytes = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                        return Err((
+                            ApiError::new(
+                                ErrorKind::BadResponse,
+                                method_name,
+                                path,
+                                format!(
+                                    "the answer is larger than {} MiB; refusing to read it",
+                                    MAX_RESPONSE_BYTES / 1024 / 1024
+                                ),
+                            ),
+                            None,
+                        ));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let mut error = transport_error(method_name, path, &e);
+                    error.message = format!("the answer was cut off: {}", error.message);
+                    return Err((error, None));
+                }
+            }
+        }
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        let message = error_message(status, &content_type, &bytes);
+        Err((
+            ApiError::status(method_name, path, status.as_u16(), message),
+            retry_after,
+        ))
+    }
+
+    /// Sends a request and decodes its JSON answer.
+    pub async fn json(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Body<'_>,
+        retry: Retry,
+    ) -> Result<Value, ApiError> {
+        let method_name = method.as_str().to_string();
+        let bytes = self.send(method, path_and_query, body, retry).await?;
+        let path = path_and_query
+            .split_once('?')
+            .map_or(path_and_query, |(p, _)| p);
+        decode_json(&method_name, path, &bytes)
+    }
+
+    /// `GET` any path: the raw escape hatch.
+    pub async fn get_raw(&self, path_and_query: &str) -> Result<Value, ApiError> {
+        self.json(Method::GET, path_and_query, Body::None, Retry::Safe)
+            .await
+    }
+
+    /// `PUT`/`POST` any path: the raw escape hatch, sent once.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<Value, ApiError> {
+        self.check_writable(method.as_str(), path)?;
+        self.json(method, path, Body::Json(body), Retry::Never)
+            .await
+    }
+}
+
+fn tracing_retry(method: &Method, path: &str, error: &ApiError, wait: Duration) {
+    if std::env::var_os("TDC_TRACE").is_some() {
+        eprintln!(
+            "tdc: retrying {method} {path} in {} ms after: {}",
+            wait.as_millis(),
+            error.message
+        );
+    }
+}
+
+fn transport_error(method: &str, path: &str, error: &reqwest::Error) -> ApiError {
+    use std::error::Error;
+    let mut cause = String::new();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        cause = inner.to_string();
+        source = inner.source();
+    }
+    let kind = if error.is_connect() {
+        ErrorKind::Connect
+    } else if error.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Transport
+    };
+    let message = match kind {
+        ErrorKind::Connect => format!("cannot connect: {cause}"),
+        ErrorKind::Timeout => "no answer in time (timed out)".to_string(),
+        _ if cause.is_empty() => format!("the connection failed: {error}"),
+        _ => format!("the connection failed: {cause}"),
+    };
+    ApiError::new(kind, method, path, message)
+}
+
+/// The server's own words for a failed request.
+fn error_message(status: StatusCode, content_type: &str, body: &[u8]) -> String {
+    let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
+    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+        for key in ["message", "error", "errors", "detail"] {
+            match map.get(key) {
+                Some(Value::String(text)) if !text.is_empty() => return text.clone(),
+                Some(other @ (Value::Object(_) | Value::Array(_))) => return other.to_string(),
+                _ => {}
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if content_type.contains("html") || text.starts_with('<') {
+        return format!("{reason} (the server answered with an HTML page)");
+    }
+    if text.is_empty() {
+        return reason;
+    }
+    let snippet: String = text.chars().take(200).collect();
+    format!("{reason}: {snippet}")
+}
+
+fn decode_json(method: &str, path: &str, bytes: &[u8]) -> Result<Value, ApiError> {
+    let bad = |message: String| ApiError::new(ErrorKind::BadResponse, method, path, message);
+    let text = String::from_utf8_lossy(bytes);
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(bad(
+            "the server answered with an empty body, not JSON".into()
+        ));
+    }
+    if trimmed.starts_with('<') {
+        return Err(bad("the server answered with an HTML page, not JSON".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_eof() {
+            bad(format!("the answer's JSON is cut off ({e})"))
+        } else {
+            bad(format!("the answer is not valid JSON ({e})"))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_answers_are_described() {
+        let err = decode_json("GET", "/api/cdrs", b"").unwrap_err();
+        assert!(err.message.contains("empty body"));
+        let err = decode_json("GET", "/api/cdrs", b"<html>").unwrap_err();
+        assert!(err.message.contains("HTML page"));
+        let err = decode_json("GET", "/api/cdrs", b"{\"cdrs\": [").unwrap_err();
+        assert!(err.message.contains("cut off"), "{}", err.message);
+        let err = decode_json("GET", "/api/cdrs", b"{nope}").unwrap_err();
+        assert!(err.message.contains("not valid JSON"), "{}", err.message);
+    }
+
+    #[test]
+    fn server_messages_are_used() {
+        let m = error_message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "application/json",
+            br#"{"success":false,"message":"lead 0: unknown field 'x'"}"#,
+        );
+        assert_eq!(m, "lead 0: unknown field 'x'");
+        let m = error_message(
+            StatusCode::BAD_GATEWAY,
+            "text/html",
+            b"<html>bad gateway</html>",
+        );
+        assert_eq!(m, "bad gateway (the server answered with an HTML page)");
+        assert_eq!(error_message(StatusCode::NOT_FOUND, "", b""), "not found");
+    }
+}

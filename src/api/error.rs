@@ -1,0 +1,76 @@
+//! The client's error: what was asked (method, path), what came back (status, the server's
+//! message), and what kind of failure it was, so that scripts and exit codes can tell.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The server answered with a non-2xx status.
+    Status,
+    /// No connection could be made; nothing was sent.
+    Connect,
+    /// The request may have reached the server but no full answer came back.
+    Transport,
+    /// No answer in time.
+    Timeout,
+    /// A 2xx answer that is not what the API documents (not JSON, empty, wrong shape).
+    BadResponse,
+    /// Stopped by Ctrl-C.
+    Interrupted,
+    /// Refused before sending: a read-only profile, or a bad argument.
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub kind: ErrorKind,
+    pub method: String,
+    pub path: String,
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(kind: ErrorKind, method: &str, path: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            kind,
+            method: method.to_string(),
+            path: path.to_string(),
+            status: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(method: &str, path: &str, status: u16, message: impl Into<String>) -> Self {
+        ApiError {
+            status: Some(status),
+            ..ApiError::new(ErrorKind::Status, method, path, message)
+        }
+    }
+
+    /// `METHOD /path`, as scripts see it in `err.endpoint`.
+    pub fn endpoint(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// Whether the request may have been applied by the server although no answer came.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self.kind, ErrorKind::Transport | ErrorKind::Timeout)
+            || (self.kind == ErrorKind::Status && self.status.is_some_and(|s| s >= 500))
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(status) => write!(
+                f,
+                "{} {}: {} {}",
+                self.method, self.path, status, self.message
+            ),
+            None => write!(f, "{} {}: {}", self.method, self.path, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,471 @@
+//! Where the connection comes from: flags > environment > config file profile, and with no URL
+//! anywhere, the embedded sandbox.
+//!
+//! The config file is `$XDG_CONFIG_HOME/tdc/config.toml` (`~/.config/tdc/config.toml`):
+//!
+//! ```toml
+//! default_profile = "prod"        # used when neither --profile nor TDC_PROFILE is given
+//! [profiles.prod]
+//! url = "https://example.td.commpeak.com"
+//! user = "ops"
+//! password_env = "TD_PROD_PASSWORD"   # or password_cmd = "pass show td/prod", or password
+//! read_only = true
+//! ```
+//!
+//! Passwords live in a [`Secret`], whose `Debug` and `Display` never show the value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A password. It can be used, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {message}")]
+    Unreadable { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("profile '{name}' is not in {path}")]
+    UnknownProfile { name: String, path: PathBuf },
+    #[error("invalid dialer URL '{url}' ({from}): {message}")]
+    BadUrl {
+        url: String,
+        from: String,
+        message: String,
+    },
+    #[error("no password for {user} at {url}: set TDC_PASSWORD, or password_env / password_cmd in the profile")]
+    NoPassword { user: String, url: String },
+    #[error("password_cmd of profile '{profile}' failed: {message}")]
+    PasswordCommand { profile: String, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One `[profiles.NAME]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub url: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub password_env: Option<String>,
+    pub password_cmd: Option<String>,
+    #[serde(default)]
+    pub read_only: bool,
+    pub concurrency: Option<usize>,
+    pub timeout_s: Option<u64>,
+    pub ca_file: Option<PathBuf>,
+    pub proxy: Option<String>,
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub default_profile: Option<String>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// The connection flags of the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionFlags {
+    pub url: Option<String>,
+    pub user: Option<String>,
+    pub profile: Option<String>,
+    pub sandbox: bool,
+}
+
+/// Where the dialer is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// The sandbox started inside this process.
+    Embedded,
+    Url(url::Url),
+}
+
+/// The effective connection, with where each value came from.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub target: Target,
+    pub user: String,
+    pub password: Option<Secret>,
+    pub profile: Option<String>,
+    pub read_only: bool,
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub ca_file: Option<PathBuf>,
+    pub proxy: Option<String>,
+    pub timezone: Option<String>,
+    /// `(setting, where it came from)`, for `tdc config`.
+    pub sources: Vec<(&'static str, String)>,
+    /// Warnings to show the user (e.g. a readable password file).
+    pub warnings: Vec<String>,
+}
+
+pub const DEFAULT_CONCURRENCY: usize = 4;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `$XDG_CONFIG_HOME/tdc/config.toml`.
+pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    env("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".config")))
+        .map(|dir| dir.join("tdc").join("config.toml"))
+}
+
+pub fn load_config_file(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError::Unreadable {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })
+        }
+    };
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("{}{}", e.message(), toml_location(&text, e.span())),
+        })
+}
+
+fn toml_location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(span) = span else {
+        return String::new();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    format!(" (line {line}, column {column})")
+}
+
+fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+impl Connection {
+    /// Neither the embedded sandbox nor a loopback address.
+    pub fn is_remote(&self) -> bool {
+        match &self.target {
+            Target::Embedded => false,
+            Target::Url(url) => !is_loopback_host(url),
+        }
+    }
+
+    /// How the run banner and the REPL prompt name this connection.
+    pub fn label(&self) -> String {
+        match (&self.profile, &self.target) {
+            (Some(profile), _) => profile.clone(),
+            (None, Target::Embedded) => "sandbox".to_string(),
+            (None, Target::Url(url)) => url.host_str().unwrap_or("dialer").to_string(),
+        }
+    }
+
+    /// Resolves the connection. `env` reads environment variables (so tests can pass their
+    /// own); `config` is the parsed config file and its path, if there is one.
+    pub fn resolve(
+        flags: &ConnectionFlags,
+        env: &dyn Fn(&str) -> Option<String>,
+        config: Option<(&Path, &ConfigFile)>,
+    ) -> Result<Connection, ConfigError> {
+        let mut sources = Vec::new();
+        let mut warnings = Vec::new();
+        let env_nonempty = |name: &str| env(name).filter(|v| !v.is_empty());
+
+        let (profile_name, profile_from) = match (&flags.profile, env_nonempty("TDC_PROFILE")) {
+            (Some(p), _) => (Some(p.clone()), "--profile".to_string()),
+            (None, Some(p)) => (Some(p), "TDC_PROFILE".to_string()),
+            (None, None) => (
+                config.and_then(|(_, c)| c.default_profile.clone()),
+                "default_profile in the config file".to_string(),
+            ),
+        };
+        let profile = match (&profile_name, config) {
+            (None, _) => Profile::default(),
+            (Some(name), Some((_, file))) if file.profiles.contains_key(name) => {
+                sources.push(("profile", format!("{name} (from {profile_from})")));
+                file.profiles[name].clone()
+            }
+            (Some(name), found) => {
+                return Err(ConfigError::UnknownProfile {
+                    name: name.clone(),
+                    path: found
+                        .map(|(p, _)| p.to_path_buf())
+                        .or_else(|| config_path(env))
+                        .unwrap_or_default(),
+                })
+            }
+        };
+        let profile_label = |key: &str| {
+            format!(
+                "{key} in profile '{}'",
+                profile_name.as_deref().unwrap_or("")
+            )
+        };
+
+        let url_and_source = if flags.sandbox {
+            None
+        } else if let Some(url) = &flags.url {
+            Some((url.clone(), "--url".to_string()))
+        } else if let Some(url) = env_nonempty("TDC_URL") {
+            Some((url, "TDC_URL".to_string()))
+        } else {
+            profile.url.clone().map(|u| (u, profile_label("url")))
+        };
+
+        let target = match url_and_source {
+            None => {
+                let why = if flags.sandbox {
+                    "--sandbox"
+                } else {
+                    "no URL configured"
+                };
+                sources.push(("url", format!("embedded sandbox ({why})")));
+                Target::Embedded
+            }
+            Some((text, from)) => {
+                let url = url::Url::parse(text.trim()).map_err(|e| ConfigError::BadUrl {
+                    url: text.clone(),
+                    from: from.clone(),
+                    message: e.to_string(),
+                })?;
+                if url.scheme() != "http" && url.scheme() != "https" {
+                    return Err(ConfigError::BadUrl {
+                        url: text,
+                        from,
+                        message: "the scheme must be http or https".into(),
+                    });
+                }
+                sources.push(("url", format!("{url} (from {from})")));
+                Target::Url(url)
+            }
+        };
+
+        let (user, user_from) = if target == Target::Embedded {
+            (crate::sandbox::USER.to_string(), "the sandbox".to_string())
+        } else if let Some(user) = &flags.user {
+            (user.clone(), "--user".to_string())
+        } else if let Some(user) = env_nonempty("TDC_USER") {
+            (user, "TDC_USER".to_string())
+        } else if let Some(user) = &profile.user {
+            (user.clone(), profile_label("user"))
+        } else {
+            (String::new(), "not set".to_string())
+        };
+        sources.push(("user", format!("{user} (from {user_from})")));
+
+        let password = if target == Target::Embedded {
+            sources.push(("password", "the sandbox's".to_string()));
+            Some(Secret::new(crate::sandbox::PASSWORD))
+        } else if let Some(p) = env("TDC_PASSWORD") {
+            sources.push(("password", "set (from TDC_PASSWORD)".to_string()));
+            Some(Secret::new(p))
+        } else if let Some(var) = &profile.password_env {
+            let value = env(var).ok_or_else(|| {
+                ConfigError::Other(format!(
+                    "{} names {var}, which is not set",
+                    profile_label("password_env")
+                ))
+            })?;
+            sources.push(("password", format!("set (from ${var})")));
+            Some(Secret::new(value))
+        } else if let Some(command) = &profile.password_cmd {
+            let name = profile_name.clone().unwrap_or_default();
+            sources.push(("password", format!("set (from password_cmd of '{name}')")));
+            Some(run_password_command(command, &name)?)
+        } else if let Some(p) = &profile.password {
+            sources.push((
+                "password",
+                format!("set (from {})", profile_label("password")),
+            ));
+            if let Some((path, _)) = config {
+                if let Some(warning) = readable_by_others(path) {
+                    warnings.push(warning);
+                }
+            }
+            Some(Secret::new(p.clone()))
+        } else {
+            sources.push(("password", "not set".to_string()));
+            None
+        };
+
+        let read_only = profile.read_only;
+        if profile_name.is_some() {
+            sources.push((
+                "read_only",
+                format!("{read_only} (from {})", profile_label("read_only")),
+            ));
+        }
+        let concurrency = profile.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1);
+        let timeout = profile
+            .timeout_s
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        Ok(Connection {
+            target,
+            user,
+            password,
+            profile: profile_name,
+            read_only,
+            concurrency,
+            timeout,
+            ca_file: profile.ca_file,
+            proxy: profile.proxy,
+            timezone: profile.timezone,
+            sources,
+            warnings,
+        })
+    }
+}
+
+fn run_password_command(command: &str, profile: &str) -> Result<Secret, ConfigError> {
+    let failed = |message: String| ConfigError::PasswordCommand {
+        profile: profile.to_string(),
+        message,
+    };
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| failed(e.to_string()))?;
+    if !output.status.success() {
+        return Err(failed(format!("it exited with {}", output.status)));
+    }
+    let text =
+        String::from_utf8(output.stdout).map_err(|_| failed("its output is not UTF-8".into()))?;
+    Ok(Secret::new(text.trim_end_matches(['\n', '\r'])))
+}
+
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "warning: {} holds a password and others can read it (chmod 600 {})",
+            path.display(),
+            path.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_path: &Path) -> Option<String> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn file(text: &str) -> ConfigFile {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn no_url_anywhere_means_the_embedded_sandbox() {
+        let c = Connection::resolve(&ConnectionFlags::default(), &env_of(&[]), None).unwrap();
+        assert_eq!(c.target, Target::Embedded);
+        assert!(!c.is_remote());
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_profile() {
+        let config = file(
+            "[profiles.prod]\nurl = \"https://prod.example\"\nuser = \"p\"\npassword_env = \"PW\"\nread_only = true\n",
+        );
+        let path = Path::new("/nonexistent/config.toml");
+        let env = env_of(&[
+            ("TDC_PROFILE", "prod"),
+            ("PW", "s3cret"),
+            ("TDC_USER", "envuser"),
+        ]);
+        let c =
+            Connection::resolve(&ConnectionFlags::default(), &env, Some((path, &config))).unwrap();
+        assert_eq!(
+            c.target,
+            Target::Url("https://prod.example".parse().unwrap())
+        );
+        assert_eq!(c.user, "envuser");
+        assert_eq!(c.password.as_ref().unwrap().expose(), "s3cret");
+        assert!(c.read_only && c.is_remote());
+        assert_eq!(c.label(), "prod");
+        let flags = ConnectionFlags {
+            url: Some("http://127.0.0.1:9".into()),
+            user: Some("flaguser".into()),
+            ..ConnectionFlags::default()
+        };
+        let c = Connection::resolve(&flags, &env, Some((path, &config))).unwrap();
+        assert_eq!(c.user, "flaguser");
+        assert!(!c.is_remote());
+        let rendered = format!("{c:?}");
+        assert!(!rendered.contains("s3cret"), "{rendered}");
+    }
+
+    #[test]
+    fn config_errors_are_specific() {
+        let env = env_of(&[]);
+        let flags = ConnectionFlags {
+            profile: Some("nope".into()),
+            ..ConnectionFlags::default()
+        };
+        let err =
+            Connection::resolve(&flags, &env, Some((Path::new("c.toml"), &file("")))).unwrap_err();
+        assert_eq!(err.to_string(), "profile 'nope' is not in c.toml");
+        let flags = ConnectionFlags {
+            url: Some("ftp://x".into()),
+            ..ConnectionFlags::default()
+        };
+        let err = Connection::resolve(&flags, &env, None).unwrap_err();
+        assert!(err.to_string().contains("http or https"), "{err}");
+        assert!(toml::from_str::<ConfigFile>("[profiles.a]\nurll = 1").is_err());
+    }
+}

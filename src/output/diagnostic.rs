@@ -1,0 +1,210 @@
+//! The one renderer of script errors, shared by `run`, `check`, `eval`, the REPL and watch
+//! mode:
+//!
+//! ```text
+//! report.rhai:3:9: error: Variable not found: cdrz
+//!     3 | let n = cdrz.len();
+//!       |         ^
+//! ```
+//!
+//! An API error the script did not catch is one line: `FILE:LINE:COL: error: METHOD /path:
+//! STATUS message`.
+
+use std::fmt;
+
+use rhai::{Dynamic, EvalAltResult, Map, ParseError, Position};
+
+use crate::script::engine::stdlib_source;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+    /// The source line to show under the message, with a caret at `column`.
+    pub source_line: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => {
+                write!(f, "{}:{line}:{column}: error: {}", self.file, self.message)?
+            }
+            (Some(line), None) => write!(f, "{}:{line}: error: {}", self.file, self.message)?,
+            _ => write!(f, "{}: error: {}", self.file, self.message)?,
+        }
+        if let (Some(line), Some(text)) = (self.line, &self.source_line) {
+            let number = line.to_string();
+            let gutter = " ".repeat(number.len().max(4));
+            write!(f, "\n{number:>4} | {text}")?;
+            if let Some(column) = self.column {
+                // Tabs stay tabs so that the caret lines up under them.
+                let pad: String = text
+                    .chars()
+                    .take(column.saturating_sub(1))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                write!(f, "\n{gutter} | {pad}^")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The text of a source file, for showing its lines.
+fn source_of(file: &str, main_file: &str, main_source: &str) -> Option<String> {
+    if file == main_file {
+        return Some(main_source.to_string());
+    }
+    if let Some(name) = file
+        .strip_prefix("<stdlib>/")
+        .and_then(|f| f.strip_suffix(".rhai"))
+    {
+        return stdlib_source(name).map(str::to_string);
+    }
+    std::fs::read_to_string(file).ok()
+}
+
+fn at(
+    file: &str,
+    position: Position,
+    message: String,
+    main_file: &str,
+    main_source: &str,
+    with_source: bool,
+) -> Diagnostic {
+    let line = position.line();
+    let source_line = if with_source {
+        line.and_then(|l| {
+            source_of(file, main_file, main_source)
+                .and_then(|s| s.lines().nth(l - 1).map(str::to_string))
+        })
+    } else {
+        None
+    };
+    Diagnostic {
+        file: file.to_string(),
+        line,
+        column: position.position(),
+        message,
+        source_line,
+    }
+}
+
+/// A compile error.
+pub fn from_parse_error(error: &ParseError, file: &str, source: &str) -> Diagnostic {
+    at(
+        file,
+        error.position(),
+        error.err_type().to_string(),
+        file,
+        source,
+        true,
+    )
+}
+
+/// Whether a thrown value is the map of an API error.
+pub fn api_error_text(value: &Dynamic) -> Option<String> {
+    let map = value.read_lock::<Map>()?;
+    let endpoint = map.get("endpoint")?.to_string();
+    let message = map.get("message")?.to_string();
+    Some(match map.get("status").and_then(|s| s.as_int().ok()) {
+        Some(status) => format!("{endpoint}: {status} {message}"),
+        None => format!("{endpoint}: {message}"),
+    })
+}
+
+/// A runtime error, located in the innermost file and function it happened in.
+pub fn from_eval_error(error: &EvalAltResult, file: &str, source: &str) -> Diagnostic {
+    let mut current = error;
+    let mut current_file = file.to_string();
+    let mut outer_position = error.position();
+    loop {
+        match current {
+            EvalAltResult::ErrorInFunctionCall(_, function_source, inner, position) => {
+                if !function_source.is_empty() {
+                    current_file = function_source.clone();
+                }
+                if !position.is_none() && outer_position.is_none() {
+                    outer_position = *position;
+                }
+                current = inner;
+            }
+            EvalAltResult::ErrorInModule(module_file, inner, _) => {
+                if !module_file.is_empty() {
+                    current_file = module_file.clone();
+                }
+                current = inner;
+            }
+            _ => break,
+        }
+    }
+    let position = if current.position().is_none() {
+        outer_position
+    } else {
+        current.position()
+    };
+    let (message, with_source) = match current {
+        EvalAltResult::ErrorRuntime(value, _) => match api_error_text(value) {
+            Some(text) => (text, false),
+            None => (
+                value
+                    .clone()
+                    .into_string()
+                    .unwrap_or_else(|_| format!("uncaught error: {value}")),
+                true,
+            ),
+        },
+        EvalAltResult::ErrorTerminated(..) => ("interrupted".to_string(), false),
+        EvalAltResult::ErrorParsing(parse, _) => (parse.to_string(), true),
+        other => {
+            let text = other.to_string();
+            let suffix = format!(" ({})", other.position());
+            let bare = text.strip_suffix(&suffix).unwrap_or(&text).to_string();
+            (bare, true)
+        }
+    };
+    at(&current_file, position, message, file, source, with_source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_file_line_column_source_and_caret() {
+        let d = Diagnostic {
+            file: "a.rhai".into(),
+            line: Some(3),
+            column: Some(9),
+            message: "Variable not found: cdrz".into(),
+            source_line: Some("let n = cdrz.len();".into()),
+        };
+        assert_eq!(
+            d.to_string(),
+            "a.rhai:3:9: error: Variable not found: cdrz\n   3 | let n = cdrz.len();\n     |         ^"
+        );
+    }
+
+    #[test]
+    fn compile_errors_point_at_the_token() {
+        let engine = rhai::Engine::new();
+        let source = "let x = 1;\nlet y = (x + ;\n";
+        let err = engine.compile(source).unwrap_err();
+        let d = from_parse_error(&err, "s.rhai", source);
+        assert_eq!((d.file.as_str(), d.line), ("s.rhai", Some(2)));
+        assert_eq!(d.source_line.as_deref(), Some("let y = (x + ;"));
+    }
+
+    #[test]
+    fn runtime_errors_inside_functions_point_inside() {
+        let engine = rhai::Engine::new();
+        let source = "fn f(x) {\n  x.nope()\n}\nf(1);\n";
+        let err = engine.run(source).unwrap_err();
+        let d = from_eval_error(&err, "s.rhai", source);
+        assert_eq!(d.line, Some(2), "{d}");
+        assert!(d.message.contains("nope"), "{d}");
+    }
+}

@@ -1,0 +1,3 @@
+//! What the user sees: diagnostics (file:line:col with the source line and a caret).
+
+pub mod diagnostic;

@@ -1,0 +1,694 @@
+//! The `Dialer` type (`td` in every script) and its operations: one function per operation of
+//! the vendor guide, the listings, and the raw `get`/`put`/`post` escape hatch.
+
+use std::sync::Arc;
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map, INT};
+use serde_json::Value;
+
+use super::{
+    api_error, bulk_error, client_for, dynamic_to_json, json_to_dynamic, script_error, Host,
+};
+use crate::api::query::{Op, QuerySpec, Resource};
+use crate::api::{ApiError, Client};
+use crate::config::{Connection, ConnectionFlags};
+
+/// A connection to a dialer.
+#[derive(Clone)]
+pub struct Dialer {
+    pub client: Arc<Client>,
+    pub label: String,
+    pub host: Arc<Host>,
+}
+
+/// The host, reachable from functions that have no `Dialer` (`dialer(...)`).
+#[derive(Clone)]
+pub struct HostTag(pub Arc<Host>);
+
+type Fallible<T> = Result<T, Box<EvalAltResult>>;
+
+impl Dialer {
+    /// In dry-run, prints the mutating request and returns true: the caller sends nothing.
+    fn dry(&self, method: &str, path: &str, body: &Value) -> bool {
+        if self.host.dry_run() {
+            eprintln!("dry-run: {method} {path} {body}");
+            true
+        } else {
+            false
+        }
+    }
+
+    fn list_all(&self, spec: QuerySpec) -> Fallible<Array> {
+        super::query::Query::new(self.clone(), spec).collect_all()
+    }
+}
+
+fn to_json_arg(what: &str, value: &Dynamic) -> Fallible<Value> {
+    dynamic_to_json(value).map_err(|e| script_error(format!("{what}: {e}")))
+}
+
+/// Ids given as INT or numeric strings, as JSON values sent unchanged.
+fn id_list(what: &str, ids: &Array) -> Fallible<Vec<Value>> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| {
+            if let Ok(n) = id.as_int() {
+                Ok(Value::from(n))
+            } else if let Some(s) = id.read_lock::<rhai::ImmutableString>() {
+                Ok(Value::from(s.as_str()))
+            } else {
+                Err(script_error(format!(
+                    "{what}: id {i} is a {}, expected an INT or a string",
+                    id.type_name()
+                )))
+            }
+        })
+        .collect()
+}
+
+fn text_of(value: &Dynamic) -> Fallible<String> {
+    if value.is_unit() {
+        return Ok(String::new());
+    }
+    if let Ok(b) = value.as_bool() {
+        return Ok(if b { "1".into() } else { "0".into() });
+    }
+    if value.is_int() || value.is_float() || value.is_string() || value.is_char() {
+        return Ok(value.to_string());
+    }
+    Err(script_error(format!(
+        "a filter value must be text or a number, not a {}",
+        value.type_name()
+    )))
+}
+
+/// A search by one field over every page.
+fn search(dialer: &Dialer, resource: Resource, field: &str, value: &Dynamic) -> Fallible<Array> {
+    let mut spec = QuerySpec::new(resource);
+    spec.add_condition(field, Op::Eq, text_of(value)?)
+        .map_err(script_error)?;
+    dialer.list_all(spec)
+}
+
+fn mass_assign(
+    dialer: &mut Dialer,
+    conditions: Value,
+    campaign_id: INT,
+    remove: bool,
+) -> Fallible<Map> {
+    let body = Client::mass_assign_body(conditions, campaign_id, remove);
+    if dialer.dry("PUT", crate::api::MASS_ASSIGN_PATH, &body) {
+        return Ok(Map::new());
+    }
+    let client = dialer.client.clone();
+    let assigned = dialer
+        .host
+        .call(async move { client.mass_assign(&body).await })?;
+    Ok(json_to_dynamic(Value::Object(assigned))
+        .try_cast::<Map>()
+        .unwrap_or_default())
+}
+
+/// Builds a Dialer for a resolved connection.
+pub fn dialer_for(host: &Arc<Host>, connection: Connection) -> Fallible<Dialer> {
+    let url = match &connection.target {
+        crate::config::Target::Url(url) => url.clone(),
+        crate::config::Target::Embedded => {
+            return Err(script_error(
+                "this connection has no url (the embedded sandbox is `td`)",
+            ))
+        }
+    };
+    let client = client_for(&connection, url).map_err(script_error)?;
+    Ok(Dialer {
+        client,
+        label: connection.label(),
+        host: host.clone(),
+    })
+}
+
+fn host_of(ctx: &NativeCallContext) -> Fallible<Arc<Host>> {
+    ctx.tag()
+        .and_then(|tag| tag.clone().try_cast::<HostTag>())
+        .map(|tag| tag.0)
+        .ok_or_else(|| script_error("dialer(): no host in this engine"))
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+#[export_module]
+pub mod dialer_api {
+    use super::*;
+
+    /// Inserts leads and returns them as inserted, each with its new `id`. Leads are sent in
+    /// chunks of 500, several at a time; the result keeps the input order. If a chunk fails,
+    /// the error map says which input positions were `applied`, `not_applied` or `unknown`.
+    ///
+    /// ```rhai
+    /// let added = td.add_leads([#{ first_name: "Alfred", phone: "447700001234",
+    ///                              customFields: #{ affiliate: "BZ15" } }]);
+    /// print(added[0].id);
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn add_leads(dialer: &mut Dialer, leads: Array) -> Fallible<Array> {
+        add_leads_with(dialer, leads, Map::new())
+    }
+
+    /// `add_leads` with options: `chunk` (leads per request, default 500).
+    ///
+    /// ```rhai
+    /// let added = td.add_leads([#{ phone: "447700009999" }], #{ chunk: 100 });
+    /// ```
+    #[rhai_fn(name = "add_leads", return_raw, pure)]
+    pub fn add_leads_with(dialer: &mut Dialer, leads: Array, options: Map) -> Fallible<Array> {
+        let chunk = match options.get("chunk") {
+            None => crate::api::DEFAULT_CHUNK,
+            Some(n) => n
+                .as_int()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| n as usize)
+                .ok_or_else(|| script_error("add_leads: option chunk must be a positive INT"))?,
+        };
+        if let Some(key) = options.keys().find(|k| k.as_str() != "chunk") {
+            return Err(script_error(format!("add_leads: unknown option '{key}'")));
+        }
+        let mut bodies = Vec::with_capacity(leads.len());
+        for (i, lead) in leads.iter().enumerate() {
+            if !lead.is_map() {
+                return Err(script_error(format!(
+                    "add_leads: lead {i} is a {}; each lead is a map like #{{ phone: \"447700001234\" }}",
+                    lead.type_name()
+                )));
+            }
+            bodies.push(to_json_arg(&format!("add_leads: lead {i}"), lead)?);
+        }
+        if dialer.host.dry_run() {
+            for chunk_leads in bodies.chunks(chunk) {
+                dialer.dry(
+                    "POST",
+                    crate::api::LEADS_PATH,
+                    &Value::Array(chunk_leads.to_vec()),
+                );
+            }
+            return Ok(leads
+                .into_iter()
+                .map(|lead| {
+                    let mut map = lead.cast::<Map>();
+                    map.insert("id".into(), Dynamic::UNIT);
+                    Dynamic::from_map(map)
+                })
+                .collect());
+        }
+        let client = dialer.client.clone();
+        let outcome = dialer
+            .host
+            .block_on(async move { client.add_leads(bodies, chunk).await });
+        match outcome {
+            None => Err(super::super::terminated()),
+            Some(Ok(inserted)) => Ok(inserted.into_iter().map(json_to_dynamic).collect()),
+            Some(Err(error)) => Err(bulk_error(error)),
+        }
+    }
+
+    /// Every lead whose `field` equals `value` (all pages). Shorthand for
+    /// `td.leads().where(field, value).to_array()`.
+    ///
+    /// ```rhai
+    /// let same = td.find_leads("phone", "447700001234");
+    /// print(same.len());
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn find_leads(dialer: &mut Dialer, field: &str, value: Dynamic) -> Fallible<Array> {
+        search(dialer, Resource::Leads, field, &value)
+    }
+
+    /// A lead search as a Query (path filters: `/api/leads/field/value/...`).
+    ///
+    /// ```rhai
+    /// let q = td.leads().where("purchase_site", "x").where("created_at", ">", "2023-12-21 13:15:11");
+    /// print(q.count());
+    /// ```
+    #[rhai_fn(pure)]
+    pub fn leads(dialer: &mut Dialer) -> super::super::Query {
+        super::super::Query::new(dialer.clone(), QuerySpec::new(Resource::Leads))
+    }
+
+    /// Assigns leads (by lead id) to a campaign. Returns a map from campaign-lead id (a string
+    /// key) to the lead. A lead already in the campaign keeps its campaign lead.
+    ///
+    /// ```rhai
+    /// let cls = td.assign([49969], 12);
+    /// print(cls.keys());
+    /// ```
+    #[rhai_fn(name = "assign", return_raw, pure)]
+    pub fn assign_ids(dialer: &mut Dialer, lead_ids: Array, campaign_id: INT) -> Fallible<Map> {
+        assign_ids_remove(dialer, lead_ids, campaign_id, false)
+    }
+
+    /// Assigns leads by id; with `remove_from_others` true, their campaign leads in every other
+    /// campaign are deleted (keeping each lead in one campaign).
+    ///
+    /// ```rhai
+    /// td.assign([1, 2, 3], 12, true);
+    /// ```
+    #[rhai_fn(name = "assign", return_raw, pure)]
+    pub fn assign_ids_remove(
+        dialer: &mut Dialer,
+        lead_ids: Array,
+        campaign_id: INT,
+        remove_from_others: bool,
+    ) -> Fallible<Map> {
+        let ids = id_list("assign", &lead_ids)?;
+        let conditions = serde_json::json!({ "id": ids });
+        mass_assign(dialer, conditions, campaign_id, remove_from_others)
+    }
+
+    /// Assigns the leads a where-map selects (`#{ field: [values] }`, every field must match).
+    ///
+    /// ```rhai
+    /// td.assign(#{ phone: ["447700001234"] }, 12);
+    /// ```
+    #[rhai_fn(name = "assign", return_raw, pure)]
+    pub fn assign_where(dialer: &mut Dialer, conditions: Map, campaign_id: INT) -> Fallible<Map> {
+        assign_where_remove(dialer, conditions, campaign_id, false)
+    }
+
+    /// Assigns the leads a where-map selects; `remove_from_others` as for `assign(ids, …)`.
+    ///
+    /// ```rhai
+    /// td.assign(#{ phone: ["447700001234"] }, 12, true);
+    /// ```
+    #[rhai_fn(name = "assign", return_raw, pure)]
+    pub fn assign_where_remove(
+        dialer: &mut Dialer,
+        conditions: Map,
+        campaign_id: INT,
+        remove_from_others: bool,
+    ) -> Fallible<Map> {
+        if conditions.is_empty() {
+            return Err(script_error(
+                "assign: the where-map is empty; name at least one field",
+            ));
+        }
+        let conditions = to_json_arg("assign", &Dynamic::from_map(conditions))?;
+        mass_assign(dialer, conditions, campaign_id, remove_from_others)
+    }
+
+    /// Clones a campaign with its settings, statuses and rules; returns the new campaign.
+    ///
+    /// ```rhai
+    /// let camp = td.clone_campaign(12);
+    /// print(camp.name);   // "[clone of] Campaign 12"
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn clone_campaign(dialer: &mut Dialer, campaign_id: INT) -> Fallible<Map> {
+        clone_with_caller_id(dialer, campaign_id, Dynamic::UNIT)
+    }
+
+    /// Clones a campaign and sets its `default_caller_id` (text or INT).
+    ///
+    /// ```rhai
+    /// let camp = td.clone_campaign(12, "123456789");
+    /// ```
+    #[rhai_fn(name = "clone_campaign", return_raw, pure)]
+    pub fn clone_with_caller_id(
+        dialer: &mut Dialer,
+        campaign_id: INT,
+        default_caller_id: Dynamic,
+    ) -> Fallible<Map> {
+        let caller_id = if default_caller_id.is_unit() {
+            None
+        } else {
+            Some(text_of(&default_caller_id)?)
+        };
+        let body = Client::clone_body(campaign_id, caller_id.as_deref());
+        if dialer.dry("GET", crate::api::CLONE_PATH, &body) {
+            return Ok(Map::new());
+        }
+        let client = dialer.client.clone();
+        let campaign = dialer
+            .host
+            .call(async move { client.clone_campaign(&body).await })?;
+        Ok(json_to_dynamic(campaign)
+            .try_cast::<Map>()
+            .unwrap_or_default())
+    }
+
+    /// Updates campaign leads (by campaign-lead id) and their leads:
+    /// `#{ lead: #{…}, campaignLead: #{…} }`. Returns the updated campaign leads.
+    ///
+    /// ```rhai
+    /// td.update_campaign_leads([78057], #{ lead: #{ phone: "447700001235" },
+    ///                                     campaignLead: #{ status_id: 69 } });
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn update_campaign_leads(
+        dialer: &mut Dialer,
+        campaign_lead_ids: Array,
+        update: Map,
+    ) -> Fallible<Array> {
+        let ids = id_list("update_campaign_leads", &campaign_lead_ids)?;
+        if ids.is_empty() {
+            return Err(script_error(
+                "update_campaign_leads: no campaign-lead ids given",
+            ));
+        }
+        let update = to_json_arg("update_campaign_leads", &Dynamic::from_map(update))?;
+        let body = Client::update_body(ids, update);
+        if dialer.dry("PUT", crate::api::UPDATE_PATH, &body) {
+            return Ok(Array::new());
+        }
+        let client = dialer.client.clone();
+        let updated = dialer
+            .host
+            .call(async move { client.update_campaign_leads(&body).await })?;
+        Ok(updated.into_iter().map(json_to_dynamic).collect())
+    }
+
+    /// Moves leads (by lead id) from one campaign to another, without preserved data.
+    ///
+    /// ```rhai
+    /// td.move_to_campaign([49969], 12, 13);
+    /// ```
+    #[rhai_fn(name = "move_to_campaign", return_raw, pure)]
+    pub fn move_plain(
+        dialer: &mut Dialer,
+        lead_ids: Array,
+        source: INT,
+        destination: INT,
+    ) -> Fallible<Array> {
+        move_to_campaign(dialer, lead_ids, source, destination, false)
+    }
+
+    /// Moves leads between campaigns; with `with_preserve_data` the campaign lead keeps its
+    /// calls counter, user, history and status (mapped by name). Returns the campaign leads in
+    /// the destination.
+    ///
+    /// ```rhai
+    /// let moved = td.move_to_campaign([49969], 12, 13, true);
+    /// print(moved[0].campaign_id);   // 13
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn move_to_campaign(
+        dialer: &mut Dialer,
+        lead_ids: Array,
+        source: INT,
+        destination: INT,
+        with_preserve_data: bool,
+    ) -> Fallible<Array> {
+        let ids = id_list("move_to_campaign", &lead_ids)?;
+        let body = Client::move_body(ids, source, destination, with_preserve_data);
+        if dialer.dry("PUT", crate::api::MOVE_PATH, &body) {
+            return Ok(Array::new());
+        }
+        let client = dialer.client.clone();
+        let moved = dialer
+            .host
+            .call(async move { client.move_to_campaign(&body).await })?;
+        Ok(moved.into_iter().map(json_to_dynamic).collect())
+    }
+
+    /// Every campaign lead whose `field` equals `value` (e.g. `"lead_id"`, `"campaign_id"`).
+    ///
+    /// ```rhai
+    /// let cls = td.campaign_leads("lead_id", 49969);
+    /// print(cls[0].status);
+    /// ```
+    #[rhai_fn(name = "campaign_leads", return_raw, pure)]
+    pub fn campaign_leads_by(dialer: &mut Dialer, field: &str, value: Dynamic) -> Fallible<Array> {
+        search(dialer, Resource::CampaignLeads, field, &value)
+    }
+
+    /// Campaign leads as a Query.
+    ///
+    /// ```rhai
+    /// let busy = td.campaign_leads().where("campaign_id", 12).where("calls_count", ">=", 3);
+    /// print(busy.count());
+    /// ```
+    #[rhai_fn(pure)]
+    pub fn campaign_leads(dialer: &mut Dialer) -> super::super::Query {
+        super::super::Query::new(dialer.clone(), QuerySpec::new(Resource::CampaignLeads))
+    }
+
+    /// Every campaign, each with its `statuses`.
+    ///
+    /// ```rhai
+    /// for c in td.campaigns() { print(`${c.id} ${c.name}`); }
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn campaigns(dialer: &mut Dialer) -> Fallible<Array> {
+        dialer.list_all(QuerySpec::new(Resource::Campaigns))
+    }
+
+    /// One campaign by id, with its `statuses`; an error if there is none.
+    ///
+    /// ```rhai
+    /// print(td.campaign(12).statuses);
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn campaign(dialer: &mut Dialer, id: INT) -> Fallible<Map> {
+        let found = search(dialer, Resource::Campaigns, "id", &Dynamic::from_int(id))?;
+        match found.into_iter().next() {
+            Some(campaign) => Ok(campaign.try_cast::<Map>().unwrap_or_default()),
+            None => Err(api_error(ApiError::status(
+                "GET",
+                &format!("/api/campaigns/id/{id}/"),
+                404,
+                format!("campaign {id} does not exist"),
+            ))),
+        }
+    }
+
+    /// Call detail records as a Query; nothing is sent until it is read.
+    ///
+    /// ```rhai
+    /// let q = td.cdrs().where("start_at", ">", "2025-01-01 00:00:00").where("q850", ">", 0);
+    /// for c in q.limit(10) { print(c.status); }
+    /// ```
+    #[rhai_fn(pure)]
+    pub fn cdrs(dialer: &mut Dialer) -> super::super::Query {
+        super::super::Query::new(dialer.clone(), QuerySpec::new(Resource::Cdrs))
+    }
+
+    /// Calls as a Query (`limit`/`offset` paging on the server).
+    ///
+    /// ```rhai
+    /// let ids = td.calls().where("call_bill_duration", ">", 60).fields(["id"]).limit(5).to_array();
+    /// ```
+    #[rhai_fn(pure)]
+    pub fn calls(dialer: &mut Dialer) -> super::super::Query {
+        super::super::Query::new(dialer.clone(), QuerySpec::new(Resource::Calls))
+    }
+
+    /// A call's recording (FLAC).
+    ///
+    /// ```rhai
+    /// let rec = td.recording(45475);
+    /// rec.save("45475.flac");
+    /// print(rec.info().seconds);
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn recording(dialer: &mut Dialer, call_id: INT) -> Fallible<super::super::Recording> {
+        let client = dialer.client.clone();
+        let bytes = dialer
+            .host
+            .call(async move { client.recording(call_id).await })?;
+        Ok(super::super::Recording::new(call_id, bytes))
+    }
+
+    /// `GET` any API path; the answer as Rhai values (numeric-string rule applied).
+    ///
+    /// ```rhai
+    /// let page = td.get("/api/cdrs?limit=5;0");
+    /// ```
+    #[rhai_fn(name = "get", return_raw, pure)]
+    pub fn raw_get(dialer: &mut Dialer, path: &str) -> Fallible<Dynamic> {
+        raw_get_params(dialer, path, Map::new())
+    }
+
+    /// `GET` any API path with query parameters from a map.
+    ///
+    /// ```rhai
+    /// let page = td.get("/api/cdrs", #{ limit: "5;0", fields: "id;status" });
+    /// ```
+    #[rhai_fn(name = "get", return_raw, pure)]
+    pub fn raw_get_params(dialer: &mut Dialer, path: &str, params: Map) -> Fallible<Dynamic> {
+        let path = api_path(path)?;
+        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params.iter() {
+            pairs.append_pair(k, &text_of(v)?);
+        }
+        let query = pairs.finish();
+        let full = if query.is_empty() {
+            path
+        } else if path.contains('?') {
+            format!("{path}&{query}")
+        } else {
+            format!("{path}?{query}")
+        };
+        let client = dialer.client.clone();
+        let answer = dialer
+            .host
+            .call(async move { client.get_raw(&full).await })?;
+        Ok(json_to_dynamic(answer))
+    }
+
+    /// `PUT` a JSON body to any API path (sent once, never retried).
+    ///
+    /// ```rhai
+    /// td.put("/api/campaign-leads/mass-assign", #{ where: #{ id: [1] }, campaign_id: 12 });
+    /// ```
+    #[rhai_fn(name = "put", return_raw, pure)]
+    pub fn raw_put(dialer: &mut Dialer, path: &str, body: Dynamic) -> Fallible<Dynamic> {
+        raw_send(dialer, reqwest::Method::PUT, path, &body)
+    }
+
+    /// `POST` a JSON body to any API path (sent once, never retried).
+    ///
+    /// ```rhai
+    /// td.post("/api/leads", [#{ phone: "447700005555" }]);
+    /// ```
+    #[rhai_fn(name = "post", return_raw, pure)]
+    pub fn raw_post(dialer: &mut Dialer, path: &str, body: Dynamic) -> Fallible<Dynamic> {
+        raw_send(dialer, reqwest::Method::POST, path, &body)
+    }
+
+    /// The dialer's base URL.
+    ///
+    /// ```rhai
+    /// print(td.url);
+    /// ```
+    #[rhai_fn(get = "url", pure)]
+    pub fn url(dialer: &mut Dialer) -> String {
+        dialer.client.base_url().to_string()
+    }
+
+    /// How the dialer is shown.
+    ///
+    /// ```rhai
+    /// print(td);   // Dialer(sandbox http://127.0.0.1:…)
+    /// ```
+    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
+    pub fn describe(dialer: &mut Dialer) -> String {
+        format!("Dialer({} {})", dialer.label, dialer.client.base_url())
+    }
+
+    /// Another dialer, from a profile of the config file.
+    ///
+    /// ```rhai
+    /// let prod = dialer("prod");
+    /// print(prod.url);
+    /// ```
+    #[rhai_fn(name = "dialer", return_raw)]
+    pub fn dialer_profile(ctx: NativeCallContext, profile: &str) -> Fallible<Dialer> {
+        let host = host_of(&ctx)?;
+        let flags = ConnectionFlags {
+            profile: Some(profile.to_string()),
+            ..ConnectionFlags::default()
+        };
+        let connection = Connection::resolve(&flags, &env_var, host.config())
+            .map_err(|e| script_error(format!("dialer(\"{profile}\"): {e}")))?;
+        dialer_for(&host, connection)
+    }
+
+    /// Another dialer from a map: `url`, `user`, `password_env` (the name of the variable
+    /// holding the password — never the password itself), `read_only`.
+    ///
+    /// ```rhai
+    /// let other = dialer(#{ url: "http://127.0.0.1:8025", user: "sandbox", password_env: "SANDBOX_PW" });
+    /// ```
+    #[rhai_fn(name = "dialer", return_raw)]
+    pub fn dialer_map(ctx: NativeCallContext, settings: Map) -> Fallible<Dialer> {
+        let host = host_of(&ctx)?;
+        for key in settings.keys() {
+            match key.as_str() {
+                "url" | "user" | "password_env" | "read_only" | "timeout_s" | "concurrency" => {}
+                "password" => {
+                    return Err(script_error(
+                        "dialer(): pass password_env (the name of a variable), not a password",
+                    ))
+                }
+                other => return Err(script_error(format!("dialer(): unknown setting '{other}'"))),
+            }
+        }
+        let text = |key: &str| settings.get(key).and_then(|v| v.clone().into_string().ok());
+        let url = text("url").ok_or_else(|| script_error("dialer(): url is required"))?;
+        let mut profile = crate::config::Profile {
+            url: Some(url),
+            user: text("user"),
+            password_env: text("password_env"),
+            read_only: settings
+                .get("read_only")
+                .and_then(|v| v.as_bool().ok())
+                .unwrap_or(false),
+            ..crate::config::Profile::default()
+        };
+        profile.timeout_s = settings
+            .get("timeout_s")
+            .and_then(|v| v.as_int().ok())
+            .map(|n| n.max(1) as u64);
+        profile.concurrency = settings
+            .get("concurrency")
+            .and_then(|v| v.as_int().ok())
+            .map(|n| n.max(1) as usize);
+        let file = crate::config::ConfigFile {
+            default_profile: None,
+            profiles: [("script".to_string(), profile)].into_iter().collect(),
+        };
+        let flags = ConnectionFlags {
+            profile: Some("script".into()),
+            ..ConnectionFlags::default()
+        };
+        let no_env = |name: &str| {
+            if name == "TDC_PROFILE"
+                || name == "TDC_URL"
+                || name == "TDC_USER"
+                || name == "TDC_PASSWORD"
+            {
+                None
+            } else {
+                env_var(name)
+            }
+        };
+        let path = std::path::Path::new("dialer()");
+        let mut connection = Connection::resolve(&flags, &no_env, Some((path, &file)))
+            .map_err(|e| script_error(format!("dialer(): {e}")))?;
+        connection.profile = None;
+        if connection.password.is_none() {
+            return Err(script_error("dialer(): password_env is required"));
+        }
+        dialer_for(&host, connection)
+    }
+}
+
+fn api_path(path: &str) -> Fallible<String> {
+    if path.starts_with('/') && !path.starts_with("//") {
+        Ok(path.to_string())
+    } else {
+        Err(script_error(format!(
+            "'{path}' is not an API path; it must start with / (e.g. /api/cdrs)"
+        )))
+    }
+}
+
+fn raw_send(
+    dialer: &mut Dialer,
+    method: reqwest::Method,
+    path: &str,
+    body: &Dynamic,
+) -> Fallible<Dynamic> {
+    let path = api_path(path)?;
+    let body = to_json_arg(method.as_str(), body)?;
+    if dialer.dry(method.as_str(), &path, &body) {
+        return Ok(Dynamic::UNIT);
+    }
+    let client = dialer.client.clone();
+    let answer = dialer
+        .host
+        .call(async move { client.send_raw(method, &path, &body).await })?;
+    Ok(json_to_dynamic(answer))
+}

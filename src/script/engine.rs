@@ -1,0 +1,176 @@
+//! The one place the Rhai engine is built: limits, interruption, types and bindings, and
+//! module resolution (the script's own folder first, then the `stdlib/` embedded in the binary).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rhai::{
+    exported_module, Dynamic, Engine, EvalAltResult, Module, ModuleResolver, Position, Scope,
+};
+
+type SharedModule = Arc<Module>;
+
+use super::dialer::{dialer_api, HostTag};
+use super::json::json_api;
+use super::query::query_api;
+use super::recording::recording_api;
+use super::{Dialer, Host, Query, Recording};
+
+include!(concat!(env!("OUT_DIR"), "/stdlib.rs"));
+
+/// Limits: expression and call depth only. Loops over a million records are normal here, so
+/// there is no operation, string or array limit.
+const MAX_EXPR_DEPTH: usize = 256;
+const MAX_FUNCTION_EXPR_DEPTH: usize = 128;
+const MAX_CALL_LEVELS: usize = 128;
+
+/// The files a run loaded (the script's imports), for watch mode.
+pub type LoadedFiles = Arc<Mutex<BTreeSet<PathBuf>>>;
+
+/// The source of an embedded stdlib module.
+pub fn stdlib_source(name: &str) -> Option<&'static str> {
+    STDLIB.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
+/// Names of the embedded stdlib modules.
+pub fn stdlib_names() -> impl Iterator<Item = &'static str> {
+    STDLIB.iter().map(|(name, _)| *name)
+}
+
+/// Resolves `import "x"`: `x.rhai` beside the script (or the importing module), else the
+/// embedded `stdlib/x.rhai`.
+struct Resolver {
+    base: PathBuf,
+    loaded: LoadedFiles,
+    embedded: Mutex<HashMap<String, SharedModule>>,
+}
+
+impl ModuleResolver for Resolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<SharedModule, Box<EvalAltResult>> {
+        let source_dir = source
+            .filter(|s| !s.starts_with('<'))
+            .and_then(|s| Path::new(s).parent().map(Path::to_path_buf));
+        let file = source_dir
+            .unwrap_or_else(|| self.base.clone())
+            .join(path)
+            .with_extension("rhai");
+        if file.is_file() {
+            self.loaded
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(file.clone());
+            let mut ast = engine.compile_file(file.clone()).map_err(|e| {
+                Box::new(EvalAltResult::ErrorInModule(
+                    file.display().to_string(),
+                    e,
+                    pos,
+                ))
+            })?;
+            ast.set_source(file.display().to_string());
+            let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(|e| {
+                Box::new(EvalAltResult::ErrorInModule(
+                    file.display().to_string(),
+                    e,
+                    pos,
+                ))
+            })?;
+            return Ok(module.into());
+        }
+        let Some(code) = stdlib_source(path) else {
+            return Err(EvalAltResult::ErrorModuleNotFound(
+                format!(
+                    "{path} (no {} and no stdlib module of that name)",
+                    file.display()
+                ),
+                pos,
+            )
+            .into());
+        };
+        if let Some(module) = self
+            .embedded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+        {
+            return Ok(module.clone());
+        }
+        let name = format!("<stdlib>/{path}.rhai");
+        let mut ast = engine
+            .compile(code)
+            .map_err(|e| Box::new(EvalAltResult::ErrorInModule(name.clone(), e.into(), pos)))?;
+        ast.set_source(name.clone());
+        let module: SharedModule = Module::eval_ast_as_new(Scope::new(), &ast, engine)
+            .map_err(|e| Box::new(EvalAltResult::ErrorInModule(name, e, pos)))?
+            .into();
+        self.embedded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_string(), module.clone());
+        Ok(module)
+    }
+}
+
+/// Registers every script-visible type and function: the single list of API areas.
+pub fn register_api(engine: &mut Engine) {
+    engine.register_type_with_name::<Dialer>("Dialer");
+    engine.register_type_with_name::<Query>("Query");
+    engine.register_type_with_name::<Recording>("Recording");
+    engine.register_iterator_result::<Query, Dynamic>();
+    for module in [
+        exported_module!(dialer_api),
+        exported_module!(query_api),
+        exported_module!(recording_api),
+        exported_module!(json_api),
+    ] {
+        engine.register_global_module(module.into());
+    }
+}
+
+fn set_limits(engine: &mut Engine) {
+    engine.set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FUNCTION_EXPR_DEPTH);
+    engine.set_max_call_levels(MAX_CALL_LEVELS);
+}
+
+/// An engine that only compiles (for `tdc check`, and docs).
+pub fn compile_engine() -> Engine {
+    let mut engine = Engine::new();
+    set_limits(&mut engine);
+    register_api(&mut engine);
+    engine
+}
+
+/// The engine scripts run on. `base` is the folder imports are resolved from.
+pub fn script_engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engine {
+    let mut engine = Engine::new();
+    set_limits(&mut engine);
+    register_api(&mut engine);
+    engine.set_default_tag(Dynamic::from(HostTag(host.clone())));
+    let progress_host = host.clone();
+    engine.on_progress(move |_| {
+        progress_host
+            .is_interrupted()
+            .then(|| Dynamic::from("interrupted"))
+    });
+    engine.set_module_resolver(Resolver {
+        base: base.to_path_buf(),
+        loaded,
+        embedded: Mutex::new(HashMap::new()),
+    });
+    engine
+}
+
+/// The scope every script starts with: `td` and `ARGS`.
+pub fn script_scope(dialer: Dialer, args: &[String]) -> Scope<'static> {
+    let mut scope = Scope::new();
+    scope.push_constant("td", dialer);
+    let args: rhai::Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
+    scope.push_constant("ARGS", args);
+    scope
+}

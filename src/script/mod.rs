@@ -1,0 +1,185 @@
+//! The Rhai host: the engine, the bindings (one file per API area), and the bridge from
+//! synchronous script functions to the async client.
+//!
+//! Scripts run on a plain thread of their own; a binding that talks to the dialer blocks that
+//! thread on the shared tokio runtime (`Host::block_on`), racing the request against the
+//! evaluation's cancellation token so that Ctrl-C stops it at once.
+
+mod convert;
+mod dialer;
+pub mod engine;
+mod json;
+mod query;
+mod recording;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rhai::{Dynamic, EvalAltResult, Map, Position};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{ApiError, BulkError, Client, ErrorKind};
+use crate::config::{ConfigFile, Connection};
+
+pub use convert::{dynamic_to_json, json_to_dynamic};
+pub use dialer::Dialer;
+pub use query::Query;
+pub use recording::Recording;
+
+/// Everything bindings share: the runtime, cancellation, dry-run, and what `dialer(profile)`
+/// needs to build other connections.
+pub struct Host {
+    handle: tokio::runtime::Handle,
+    cancel: Mutex<CancellationToken>,
+    interrupted: AtomicBool,
+    dry_run: AtomicBool,
+    config: Option<(std::path::PathBuf, ConfigFile)>,
+}
+
+impl Host {
+    pub fn new(
+        handle: tokio::runtime::Handle,
+        config: Option<(std::path::PathBuf, ConfigFile)>,
+        dry_run: bool,
+    ) -> Arc<Host> {
+        Arc::new(Host {
+            handle,
+            cancel: Mutex::new(CancellationToken::new()),
+            interrupted: AtomicBool::new(false),
+            dry_run: AtomicBool::new(dry_run),
+            config,
+        })
+    }
+
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        &self.handle
+    }
+
+    fn token(&self) -> CancellationToken {
+        self.cancel
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Stops the running evaluation and its in-flight request.
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
+        self.token().cancel();
+    }
+
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
+    }
+
+    /// Readies the host for a new evaluation after an interrupted one (a token cancels once).
+    pub fn reset_interrupt(&self) {
+        *self.cancel.lock().unwrap_or_else(|e| e.into_inner()) = CancellationToken::new();
+        self.interrupted.store(false, Ordering::SeqCst);
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.dry_run.load(Ordering::SeqCst)
+    }
+
+    pub fn set_dry_run(&self, on: bool) {
+        self.dry_run.store(on, Ordering::SeqCst);
+    }
+
+    pub fn config(&self) -> Option<(&std::path::Path, &ConfigFile)> {
+        self.config.as_ref().map(|(p, c)| (p.as_path(), c))
+    }
+
+    /// Runs a future to completion on the runtime, or returns `None` when interrupted.
+    pub fn block_on<T>(&self, future: impl Future<Output = T>) -> Option<T> {
+        let token = self.token();
+        if token.is_cancelled() {
+            return None;
+        }
+        self.handle.block_on(async move {
+            tokio::select! {
+                out = future => Some(out),
+                _ = token.cancelled() => None,
+            }
+        })
+    }
+
+    /// Runs an API call, turning interruption and failure into script errors.
+    pub fn call<T>(
+        &self,
+        future: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, Box<EvalAltResult>> {
+        match self.block_on(future) {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(error)) => Err(api_error(error)),
+            None => Err(terminated()),
+        }
+    }
+}
+
+/// The uncatchable error that ends an interrupted evaluation.
+pub fn terminated() -> Box<EvalAltResult> {
+    EvalAltResult::ErrorTerminated(Dynamic::from("interrupted"), Position::NONE).into()
+}
+
+/// The map a script catches for an API error: `#{status, endpoint, message}`.
+pub fn api_error_map(error: &ApiError) -> Map {
+    let mut map = Map::new();
+    map.insert(
+        "status".into(),
+        error
+            .status
+            .map_or(Dynamic::UNIT, |s| Dynamic::from_int(s.into())),
+    );
+    map.insert("endpoint".into(), error.endpoint().into());
+    map.insert("message".into(), error.message.clone().into());
+    map
+}
+
+pub fn api_error(error: ApiError) -> Box<EvalAltResult> {
+    if error.kind == ErrorKind::Interrupted {
+        return terminated();
+    }
+    EvalAltResult::ErrorRuntime(Dynamic::from_map(api_error_map(&error)), Position::NONE).into()
+}
+
+/// A bulk failure: the API error's map plus the input positions of each outcome.
+pub fn bulk_error(error: BulkError) -> Box<EvalAltResult> {
+    let positions = |list: &[usize]| -> Dynamic {
+        Dynamic::from_array(list.iter().map(|p| Dynamic::from_int(*p as i64)).collect())
+    };
+    let mut map = api_error_map(&error.error);
+    map.insert("applied".into(), positions(&error.applied));
+    map.insert("not_applied".into(), positions(&error.not_applied));
+    map.insert("unknown".into(), positions(&error.unknown));
+    map.insert("message".into(), error.to_string().into());
+    EvalAltResult::ErrorRuntime(Dynamic::from_map(map), Position::NONE).into()
+}
+
+/// A script error with a plain message (bad arguments and the like).
+pub fn script_error(message: impl Into<String>) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from(message.into()), Position::NONE).into()
+}
+
+/// Makes the client for a resolved connection whose target is a URL.
+pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Client>, String> {
+    let password = connection
+        .password
+        .clone()
+        .ok_or_else(|| format!("no password for {} at {base_url}", connection.user))?;
+    let options = crate::api::ClientOptions {
+        base_url,
+        user: connection.user.clone(),
+        password,
+        timeout: connection.timeout,
+        concurrency: connection.concurrency,
+        read_only: connection
+            .read_only
+            .then(|| connection.profile.clone().unwrap_or_default()),
+        retry: crate::api::RetryPolicy::default(),
+        ca_file: connection.ca_file.clone(),
+        proxy: connection.proxy.clone(),
+    };
+    Client::new(options).map(Arc::new)
+}

@@ -1,0 +1,366 @@
+//! The `Query` type: a listing of CDRs, calls, leads or campaign leads, built with `where`,
+//! `fields`, `order`, `limit` and `offset`, and read lazily. `for x in q` streams every page,
+//! fetching the next few pages concurrently while the script works on the current one; a
+//! page shorter than asked for is the last.
+
+use std::collections::VecDeque;
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, INT};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use super::{api_error, json_to_dynamic, script_error, terminated, Dialer};
+use crate::api::query::{Op, QuerySpec};
+use crate::api::ApiError;
+
+type Fallible<T> = Result<T, Box<EvalAltResult>>;
+
+/// A listing request bound to a dialer. Each builder method returns a new Query.
+#[derive(Clone)]
+pub struct Query {
+    dialer: Dialer,
+    spec: QuerySpec,
+}
+
+impl Query {
+    pub fn new(dialer: Dialer, spec: QuerySpec) -> Query {
+        Query { dialer, spec }
+    }
+
+    fn with(&self, change: impl FnOnce(&mut QuerySpec) -> Result<(), String>) -> Fallible<Query> {
+        let mut next = self.clone();
+        change(&mut next.spec).map_err(script_error)?;
+        Ok(next)
+    }
+
+    /// Reads every row into an array.
+    pub fn collect_all(self) -> Fallible<Array> {
+        self.into_iter().collect()
+    }
+}
+
+type PageTask = JoinHandle<Result<Vec<Value>, ApiError>>;
+
+/// Streams a query's rows, a bounded window of pages ahead.
+pub struct Rows {
+    query: Query,
+    /// Rows requested so far (the offset of the next page to start).
+    requested: u64,
+    /// Pages under way, in order, each with the row count asked for.
+    pending: VecDeque<(u64, PageTask)>,
+    buffer: std::vec::IntoIter<Value>,
+    /// A short page was seen, or an error: start nothing more.
+    finished: bool,
+}
+
+impl Rows {
+    fn start_pages(&mut self) {
+        let window = self.query.dialer.client.concurrency();
+        while !self.finished && self.pending.len() < window {
+            let Some(rows) = self.query.spec.page_rows(self.requested) else {
+                break;
+            };
+            let client = self.query.dialer.client.clone();
+            let spec = self.query.spec.clone();
+            let fetched = self.requested;
+            let task = self
+                .query
+                .dialer
+                .host
+                .handle()
+                .spawn(async move { client.page(&spec, fetched, rows).await });
+            self.pending.push_back((rows, task));
+            self.requested += rows;
+        }
+    }
+
+    fn stop(&mut self) {
+        self.finished = true;
+        for (_, task) in self.pending.drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Rows {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Iterator for Rows {
+    type Item = Fallible<Dynamic>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(value) = self.buffer.next() {
+                return Some(Ok(json_to_dynamic(value)));
+            }
+            self.start_pages();
+            let (asked, task) = self.pending.pop_front()?;
+            let page = match self.query.dialer.host.block_on(task) {
+                None => {
+                    self.stop();
+                    return Some(Err(terminated()));
+                }
+                Some(Err(join_error)) => {
+                    self.stop();
+                    return Some(Err(script_error(format!(
+                        "page request failed: {join_error}"
+                    ))));
+                }
+                Some(Ok(Err(error))) => {
+                    self.stop();
+                    return Some(Err(api_error(error)));
+                }
+                Some(Ok(Ok(page))) => page,
+            };
+            if (page.len() as u64) < asked {
+                self.stop();
+            }
+            self.buffer = page.into_iter();
+        }
+    }
+}
+
+impl IntoIterator for Query {
+    type Item = Fallible<Dynamic>;
+    type IntoIter = Rows;
+
+    fn into_iter(self) -> Rows {
+        Rows {
+            query: self,
+            requested: 0,
+            pending: VecDeque::new(),
+            buffer: Vec::new().into_iter(),
+            finished: false,
+        }
+    }
+}
+
+fn op_of(op: &str, field: &str) -> Fallible<Op> {
+    Op::parse(op.trim()).ok_or_else(|| {
+        script_error(format!(
+            "unknown operator '{op}' in where(\"{field}\", \"{op}\", …); use one of = != > < >= <="
+        ))
+    })
+}
+
+fn filter_text(field: &str, value: &Dynamic) -> Fallible<String> {
+    if let Ok(b) = value.as_bool() {
+        return Ok(if b { "1" } else { "0" }.to_string());
+    }
+    if value.is_int() || value.is_float() || value.is_string() || value.is_char() {
+        return Ok(value.to_string());
+    }
+    Err(script_error(format!(
+        "where(\"{field}\", …): the value must be text or a number, not a {}",
+        value.type_name()
+    )))
+}
+
+fn non_negative(what: &str, n: INT) -> Fallible<u64> {
+    u64::try_from(n).map_err(|_| script_error(format!("{what} must be 0 or more, got {n}")))
+}
+
+#[export_module]
+pub mod query_api {
+    use super::*;
+
+    /// Keeps rows whose `field` equals `value`.
+    ///
+    /// ```rhai
+    /// let q = td.cdrs().where("status", "NO_ANSWER");
+    /// ```
+    #[rhai_fn(name = "where", return_raw, pure)]
+    pub fn where_equal(query: &mut Query, field: &str, value: Dynamic) -> Fallible<Query> {
+        let text = filter_text(field, &value)?;
+        query.with(|spec| spec.add_condition(field, Op::Eq, text))
+    }
+
+    /// Keeps rows where `field op value` holds; `op` is one of `= != > < >= <=`. Several
+    /// conditions on one field must all hold.
+    ///
+    /// ```rhai
+    /// let q = td.cdrs().where("bill_duration", ">", 5).where("bill_duration", "<", 9999);
+    /// ```
+    #[rhai_fn(name = "where", return_raw, pure)]
+    pub fn where_op(query: &mut Query, field: &str, op: &str, value: Dynamic) -> Fallible<Query> {
+        let op = op_of(op, field)?;
+        let text = filter_text(field, &value)?;
+        query.with(|spec| spec.add_condition(field, op, text))
+    }
+
+    /// Asks only for these columns.
+    ///
+    /// ```rhai
+    /// let q = td.cdrs().fields(["status", "q850", "end_at"]);
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn fields(query: &mut Query, fields: Array) -> Fallible<Query> {
+        let names = fields
+            .iter()
+            .map(|f| {
+                f.clone()
+                    .into_string()
+                    .map_err(|t| script_error(format!("fields: each field is a string, got a {t}")))
+            })
+            .collect::<Fallible<Vec<String>>>()?;
+        query.with(|spec| {
+            spec.fields = Some(names);
+            Ok(())
+        })
+    }
+
+    /// Orders rows by a field, ascending.
+    ///
+    /// ```rhai
+    /// let q = td.cdrs().order("end_at");
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn order(query: &mut Query, field: &str) -> Fallible<Query> {
+        order_direction(query, field, "asc")
+    }
+
+    /// Orders rows by a field, `"asc"` or `"desc"`.
+    ///
+    /// ```rhai
+    /// let q = td.cdrs().order("end_at", "desc");
+    /// ```
+    #[rhai_fn(name = "order", return_raw, pure)]
+    pub fn order_direction(query: &mut Query, field: &str, direction: &str) -> Fallible<Query> {
+        let descending = match direction.to_ascii_lowercase().as_str() {
+            "asc" => false,
+            "desc" => true,
+            other => {
+                return Err(script_error(format!(
+                    "order(\"{field}\", \"{other}\"): the direction is \"asc\" or \"desc\""
+                )))
+            }
+        };
+        let field = field.to_string();
+        query.with(|spec| {
+            spec.order = Some((field, descending));
+            Ok(())
+        })
+    }
+
+    /// Returns at most `n` rows in all.
+    ///
+    /// ```rhai
+    /// let first100 = td.cdrs().limit(100).to_array();
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn limit(query: &mut Query, n: INT) -> Fallible<Query> {
+        let n = non_negative("limit", n)?;
+        query.with(|spec| {
+            spec.limit = Some(n);
+            Ok(())
+        })
+    }
+
+    /// Skips the first `n` rows.
+    ///
+    /// ```rhai
+    /// let next100 = td.cdrs().offset(100).limit(100).to_array();
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn offset(query: &mut Query, n: INT) -> Fallible<Query> {
+        let n = non_negative("offset", n)?;
+        query.with(|spec| {
+            spec.offset = n;
+            Ok(())
+        })
+    }
+
+    /// Rows per request (1 to 1000; default 1000).
+    ///
+    /// ```rhai
+    /// let q = td.cdrs().page_size(200);
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn page_size(query: &mut Query, n: INT) -> Fallible<Query> {
+        if !(1..=crate::api::query::MAX_PAGE as INT).contains(&n) {
+            return Err(script_error(format!(
+                "page_size must be 1 to 1000, got {n}"
+            )));
+        }
+        query.with(|spec| {
+            spec.page_size = n as u64;
+            Ok(())
+        })
+    }
+
+    /// The URL of the query's first page (nothing is sent).
+    ///
+    /// ```rhai
+    /// print(td.cdrs().where("q850", ">", 0).url());
+    /// ```
+    #[rhai_fn(pure)]
+    pub fn url(query: &mut Query) -> String {
+        let rows = query.spec.page_rows(0).unwrap_or(0);
+        let path = query.spec.page_path(0, rows);
+        format!(
+            "{}{path}",
+            query
+                .dialer
+                .client
+                .base_url()
+                .as_str()
+                .trim_end_matches('/')
+        )
+    }
+
+    /// Reads every row into an array.
+    ///
+    /// ```rhai
+    /// let rows = td.cdrs().limit(10).to_array();
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn to_array(query: &mut Query) -> Fallible<Array> {
+        query.clone().collect_all()
+    }
+
+    /// The first row, or `()` when there is none.
+    ///
+    /// ```rhai
+    /// let latest = td.cdrs().order("end_at", "desc").first();
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn first(query: &mut Query) -> Fallible<Dynamic> {
+        let mut one = query.clone();
+        one.spec.limit = Some(1);
+        one.spec.page_size = 1;
+        one.into_iter().next().unwrap_or(Ok(Dynamic::UNIT))
+    }
+
+    /// How many rows the query matches. The API has no totals, so this reads the ids of every
+    /// matching row (one request per 1000).
+    ///
+    /// ```rhai
+    /// print(td.cdrs().where("q850", "=", 16).count());
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn count(query: &mut Query) -> Fallible<INT> {
+        let mut ids = query.clone();
+        ids.spec.fields = Some(vec!["id".into()]);
+        ids.spec.order = None;
+        let mut n: INT = 0;
+        for row in ids {
+            let _ = row?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// How the query is shown: its first page's URL.
+    ///
+    /// ```rhai
+    /// print(td.cdrs().limit(5));
+    /// ```
+    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
+    pub fn describe(query: &mut Query) -> String {
+        format!("Query({})", url(query))
+    }
+}

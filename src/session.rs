@@ -1,0 +1,129 @@
+//! A session: the resolved connection, the embedded sandbox when no dialer is configured, and
+//! the script host with its default dialer `td`. Shared by `run`, `eval` and `check`.
+
+use std::sync::Arc;
+
+use crate::config::{self, ConfigError, ConfigFile, Connection, ConnectionFlags, Secret, Target};
+use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::script::{client_for, Dialer, Host};
+
+pub struct Session {
+    pub connection: Connection,
+    pub host: Arc<Host>,
+    pub dialer: Dialer,
+    /// Kept alive for the session when the connection is the embedded sandbox.
+    pub sandbox: Option<Sandbox>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Start(String),
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Reads the config file, if there is one.
+pub fn load_config() -> Result<Option<(std::path::PathBuf, ConfigFile)>, ConfigError> {
+    let Some(path) = config::config_path(&env_var) else {
+        return Ok(None);
+    };
+    Ok(config::load_config_file(&path)?.map(|file| (path, file)))
+}
+
+/// Resolves the connection from flags, environment and config file.
+pub fn resolve_connection(
+    flags: &ConnectionFlags,
+    config: Option<&(std::path::PathBuf, ConfigFile)>,
+) -> Result<Connection, ConfigError> {
+    Connection::resolve(flags, &env_var, config.map(|(p, c)| (p.as_path(), c)))
+}
+
+impl Session {
+    /// Resolves the connection, asks for a missing password on a terminal, and starts the
+    /// embedded sandbox when no dialer is configured (saying so on stderr).
+    pub fn start(
+        runtime: &tokio::runtime::Runtime,
+        flags: &ConnectionFlags,
+        dry_run: bool,
+    ) -> Result<Session, SessionError> {
+        let config = load_config()?;
+        let mut connection = resolve_connection(flags, config.as_ref())?;
+        for warning in &connection.warnings {
+            eprintln!("tdc: {warning}");
+        }
+        let host = Host::new(runtime.handle().clone(), config, dry_run);
+        let (base_url, sandbox) = match &connection.target {
+            Target::Embedded => {
+                let sandbox = runtime
+                    .block_on(Sandbox::start(SandboxOptions::default()))
+                    .map_err(SessionError::Start)?;
+                eprintln!(
+                    "tdc: no dialer configured; using the embedded sandbox at {} (set TDC_URL or a profile for a real dialer)",
+                    sandbox.url()
+                );
+                let url = url::Url::parse(&sandbox.url())
+                    .map_err(|e| SessionError::Start(e.to_string()))?;
+                (url, Some(sandbox))
+            }
+            Target::Url(url) => {
+                if connection.password.is_none() {
+                    connection.password = Some(prompt_password(&connection, url)?);
+                }
+                (url.clone(), None)
+            }
+        };
+        let client = client_for(&connection, base_url).map_err(SessionError::Start)?;
+        let dialer = Dialer {
+            client,
+            label: connection.label(),
+            host: host.clone(),
+        };
+        Ok(Session {
+            connection,
+            host,
+            dialer,
+            sandbox,
+        })
+    }
+
+    /// The one-line banner naming a connection that is not the embedded sandbox.
+    pub fn banner(&self) -> Option<String> {
+        match &self.connection.target {
+            Target::Embedded => None,
+            Target::Url(url) => Some(match &self.connection.profile {
+                Some(profile) => format!("profile {profile} ({})", url.host_str().unwrap_or("")),
+                None => url.host_str().unwrap_or("dialer").to_string(),
+            }),
+        }
+    }
+
+    pub fn stop(self, runtime: &tokio::runtime::Runtime) {
+        if let Some(sandbox) = self.sandbox {
+            runtime.block_on(sandbox.stop());
+        }
+    }
+}
+
+fn prompt_password(connection: &Connection, url: &url::Url) -> Result<Secret, ConfigError> {
+    use std::io::IsTerminal;
+    let missing = || ConfigError::NoPassword {
+        user: connection.user.clone(),
+        url: url.to_string(),
+    };
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(missing());
+    }
+    let prompt = format!(
+        "Password for {} at {}: ",
+        connection.user,
+        url.host_str().unwrap_or("")
+    );
+    rpassword::prompt_password(prompt)
+        .map(Secret::new)
+        .map_err(|_| missing())
+}

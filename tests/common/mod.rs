@@ -1,0 +1,119 @@
+//! Shared by the integration tests: a real `tdc sandbox` process on port 0, and the real `tdc`
+//! binary run against it with a clean environment.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tdc");
+
+/// A `tdc sandbox` child process, killed on drop.
+pub struct Sandbox {
+    child: Child,
+    pub url: String,
+}
+
+impl Sandbox {
+    /// Starts `tdc sandbox --addr 127.0.0.1:0` with extra flags and waits until it listens.
+    pub fn start(extra: &[&str]) -> Sandbox {
+        let mut child = Command::new(BIN)
+            .args(["sandbox", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tdc sandbox");
+        let stdout = child.stdout.take().expect("sandbox stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("sandbox banner");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in sandbox banner: {line:?}"))
+            .to_string();
+        Sandbox { child, url }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal (e.g. "INT", "TERM") and waits for the exit status.
+    pub fn signal_and_wait(mut self, signal: &str) -> std::process::ExitStatus {
+        send_signal(self.child.id(), signal);
+        let status = self.child.wait().expect("wait for sandbox");
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// A fresh folder for a test (config, scripts, state files).
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tdc-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+/// `tdc` with an environment that holds no connection settings and no config file.
+pub fn tdc(home: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TDC_") || key == "XDG_CONFIG_HOME" || key == "XDG_STATE_HOME" {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    command
+}
+
+/// `tdc` pointed at a sandbox with its credentials.
+pub fn tdc_on(sandbox: &Sandbox, home: &Path) -> Command {
+    let mut command = tdc(home);
+    command
+        .env("TDC_URL", &sandbox.url)
+        .env("TDC_USER", "sandbox")
+        .env("TDC_PASSWORD", "sandbox");
+    command
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a command and returns (exit code, stdout, stderr).
+pub fn output(command: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("run tdc");
+    (status.code().unwrap_or(-1), text(&stdout), text(&stderr))
+}
+
+/// The repository root (where scripts/ and stdlib/ are).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}

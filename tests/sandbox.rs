@@ -1,0 +1,602 @@
+//! The sandbox dialer over real HTTP: every request of the vendor guide as written, every
+//! error status, every filter operator, every fault kind, and determinism.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{temp_dir, Sandbox};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    fn new(sandbox: &Sandbox) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: sandbox.url.clone(),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+        content_type: &str,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth("sandbox", Some("sandbox"));
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", content_type)
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.expect("body");
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(Method::GET, path, None, "").await
+    }
+
+    async fn put(&self, path: &str, body: &str) -> (u16, Value) {
+        self.send(Method::PUT, path, Some(body), "application/json")
+            .await
+    }
+
+    async fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        self.send(Method::POST, path, Some(body), "application/json")
+            .await
+    }
+}
+
+fn message(value: &Value) -> &str {
+    assert_eq!(value["success"], json!(false), "error envelope: {value}");
+    value["message"].as_str().unwrap_or("")
+}
+
+const GUIDE_LEAD: &str = r#"[{"first_name":"Alfred","last_name":"Smith","phone":"447700001234","address1":"150 Albert Road","city":"London","country":"UK","original_identifier":"","support_site":null,"purchase_site":null,"purchase_date":null,"purchase_amount":null,"purchase_product_name":null,"purchase_card_name":null,"purchase_card_type":null,"purchase_card_digits":null,"email":"[email protected]","birthdate":"2000-01-23","loan_amount":null,"customFields":{"affiliate":"BZ15","deposit_date":"2022-01-23 12:50:00"}}]"#;
+
+#[tokio::test]
+async fn every_guide_request_as_written_succeeds_with_the_documented_shape() {
+    let sandbox = Sandbox::start(&[]);
+    let api = Api::new(&sandbox);
+
+    let (status, body) = api.post("/api/leads", GUIDE_LEAD).await;
+    assert_eq!(status, 200, "{body}");
+    let lead = &body["leads"][0];
+    assert!(
+        lead["id"].as_str().unwrap().parse::<i64>().is_ok(),
+        "id as a numeric string: {lead}"
+    );
+    assert_eq!(lead["customFields"]["affiliate"], "BZ15");
+    assert_eq!(lead["phone_normalized"], "447700001234");
+
+    let (status, body) = api
+        .put(
+            "/api/campaign-leads/mass-assign",
+            r#"{"where":{"id":["49969"]},"campaign_id":12,"remove_from_others":false}"#,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"leads": {"78057": {"id": "49969", "first_name": "Alfred", "last_name": "Smith",
+            "phone": "447700001234", "phone_normalized": "447700001234", "original_identifier": ""}}})
+    );
+
+    // The guide's curl sends the clone as a form POST with a JSON body.
+    let (status, body) = api
+        .send(
+            Method::POST,
+            "/api/campaigns/clone",
+            Some(r#"{"campaign_id": 12, "default_caller_id": 123456789}"#),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let campaign = &body["campaigns"][0];
+    assert_eq!(campaign["id"], "16");
+    assert_eq!(campaign["name"], "[clone of] Campaign 12");
+    assert_eq!(campaign["description"], "[clone of] Campaign 12");
+    assert_eq!(campaign["is_active"], "1");
+    assert_eq!(campaign["default_caller_id"], "123456789");
+    assert_eq!(campaign["statuses"].as_array().unwrap().len(), 10);
+
+    let (status, body) = api
+        .put("/api/campaign-leads/update-campaign-leads", r#"{"where":{"id":[78057]},"update":{"lead":{"phone":"447700001235"},"campaignLead":{"status_id":69}}}"#)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["campaignLeads"][0]["status_id"], "69");
+
+    let (status, body) = api.get("/api/leads/phone/447700001235/").await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = body["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"49969") && ids.contains(&"3"), "{ids:?}");
+
+    let (status, body) = api
+        .get("/api/leads/purchase_card_name/affiliate_bz150/")
+        .await;
+    assert_eq!(status, 200);
+    assert!(!body["leads"].as_array().unwrap().is_empty());
+
+    let (status, body) = api
+        .put(
+            "/api/campaign-leads/mass-assign",
+            r#"{"where":{"id":[1,2,3]},"campaign_id":12,"remove_from_others":true}"#,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["leads"].as_object().unwrap().len(), 3);
+    let (_, body) = api.get("/api/campaign-leads/lead_id/3/").await;
+    let campaigns: Vec<&str> = body["campaignLeads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["campaign_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        campaigns,
+        ["12"],
+        "lead 3's campaign lead in 13 was deleted"
+    );
+
+    let (status, body) = api
+        .put("/api/campaign-leads/move-to-campaign", r#"{"id":["49969"],"source_campaign_id":12,"with_preserve_data":true,"destination_campaign_id":13}"#)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let moved = &body["campaignLeads"][0];
+    assert_eq!(
+        (moved["id"].as_str(), moved["campaign_id"].as_str()),
+        (Some("78057"), Some("13"))
+    );
+    assert_eq!(moved["status"], "Do Not Call");
+    assert_eq!(moved["calls_count"], "7", "calls counter preserved");
+    assert!(
+        moved["history"].as_array().unwrap().len() >= 3,
+        "history preserved and extended"
+    );
+
+    let (status, body) = api
+        .get("/api/cdrs?fields=status%3Bq850%3Bend_at&start_at=2025-01-01%2000%3A00%3A00%3B%3E&end_at=2025-01-06%2000%3A00%3A00%3B%3C&q850=0%3B%3E&order=end_at%3Basc&limit=1%3B0")
+        .await;
+    assert_eq!(status, 200);
+    let cdr = body["cdrs"][0].as_object().unwrap();
+    assert_eq!(cdr.keys().collect::<Vec<_>>(), ["status", "q850", "end_at"]);
+    assert!(cdr["end_at"].as_str().unwrap().starts_with("2025-01-0"));
+
+    let (status, body) = api
+        .get("/api/calls/?start_at=2024-10-01%3B%3E&call_bill_duration=60%3B%3E")
+        .await;
+    assert_eq!(status, 200);
+    let calls = body["calls"].as_array().unwrap();
+    assert!(!calls.is_empty());
+    assert!(calls.iter().all(|c| c["call_bill_duration"]
+        .as_str()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap()
+        > 60));
+    let (_, body) = api
+        .get("/api/calls/?start_at=2024-10-01%3B%3E&call_bill_duration=60%3B%3E&fields=id")
+        .await;
+    assert_eq!(
+        body["calls"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["id"]
+    );
+
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/calls/45475/record", sandbox.url))
+        .basic_auth("sandbox", Some("sandbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "audio/flac");
+    assert!(response.bytes().await.unwrap().starts_with(b"fLaC"));
+}
+
+#[tokio::test]
+async fn recordings_are_valid_flac_as_long_as_the_billed_seconds() {
+    let sandbox = Sandbox::start(&["--cdrs", "6000", "--leads", "300"]);
+    let api = Api::new(&sandbox);
+    let (_, body) = api
+        .get("/api/calls/?id=45475&fields=call_bill_duration")
+        .await;
+    let billed: u64 = body["calls"][0]["call_bill_duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let bytes = reqwest::Client::new()
+        .get(format!("{}/api/calls/45475/record", sandbox.url))
+        .basic_auth("sandbox", Some("sandbox"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut reader =
+        claxon::FlacReader::new(std::io::Cursor::new(bytes.to_vec())).expect("FLAC header");
+    let rate = reader.streaminfo().sample_rate as u64;
+    let decoded = reader
+        .samples()
+        .map(|s| s.expect("valid FLAC frame"))
+        .count() as u64;
+    assert_eq!(
+        decoded,
+        billed * rate,
+        "decoded length matches the billed {billed} s"
+    );
+    // The reference decoder's integrity test, where the machine has it (CI installs it).
+    let file = temp_dir("flac").join("45475.flac");
+    std::fs::write(&file, &bytes).unwrap();
+    match std::process::Command::new("flac")
+        .args(["-t", "-s"])
+        .arg(&file)
+        .status()
+    {
+        Ok(status) => assert!(status.success(), "flac -t rejected the recording"),
+        Err(_) => assert!(
+            std::env::var_os("CI").is_none(),
+            "flac is not installed on CI"
+        ),
+    }
+    let (status, body) = api.get("/api/calls/40001/record").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(message(&body).contains("40001"));
+}
+
+#[tokio::test]
+async fn errors_have_the_documented_status_and_envelope() {
+    let sandbox = Sandbox::start(&["--leads", "300", "--cdrs", "1000"]);
+    let api = Api::new(&sandbox);
+    let http = reqwest::Client::new();
+
+    let response = http
+        .get(format!("{}/api/cdrs", sandbox.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.headers().contains_key("www-authenticate"));
+    let wrong = http
+        .get(format!("{}/api/cdrs", sandbox.url))
+        .basic_auth("sandbox", Some("nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let (status, body) = api.get("/api/nothing-here").await;
+    assert_eq!(status, 404);
+    assert_eq!(message(&body), "no such route");
+    let (status, body) = api.send(Method::DELETE, "/api/leads", None, "").await;
+    assert_eq!(status, 405);
+    message(&body);
+    let (status, body) = api.post("/api/leads", "[{\"phone\": ").await;
+    assert_eq!(status, 400);
+    assert!(message(&body).starts_with("malformed JSON body"), "{body}");
+    let (status, body) = api.post("/api/leads", "").await;
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("empty body"));
+
+    let (status, body) = api
+        .post(
+            "/api/leads",
+            r#"{"leads": [{"phone": "1"}, {"phone": "2", "colour": "red"}]}"#,
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(message(&body), "lead 1: unknown field 'colour'");
+    let (_, body) = api.get("/api/leads/phone/1/").await;
+    assert_eq!(
+        body["leads"],
+        json!([]),
+        "the refused chunk inserted nothing"
+    );
+
+    let (status, body) = api
+        .put(
+            "/api/campaign-leads/mass-assign",
+            r#"{"where":{"id":[1]},"campaign_id":99}"#,
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(message(&body), "campaign 99 does not exist");
+    let (status, body) = api
+        .put(
+            "/api/campaign-leads/mass-assign",
+            r#"{"where":{},"campaign_id":12}"#,
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(message(&body).contains("at least one field"));
+
+    let (status, body) = api
+        .put(
+            "/api/campaign-leads/update-campaign-leads",
+            r#"{"where":{"id":[78057]},"update":{"campaignLead":{"status_id":70}}}"#,
+        )
+        .await;
+    assert_eq!(status, 422, "status 70 belongs to campaign 13");
+    assert!(message(&body).contains("status 70"));
+    let (status, _) = api
+        .put(
+            "/api/campaign-leads/update-campaign-leads",
+            r#"{"where":{"id":[1, 999999]},"update":{"lead":{"city":"x"}}}"#,
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, body) = api.get("/api/cdrs?limit=1001;0").await;
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("maximum page of 1000"));
+    let (status, body) = api.get("/api/cdrs?q850=0;~").await;
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("unknown operator '~'"));
+    let (status, body) = api.get("/api/cdrs?colour=red").await;
+    assert_eq!(status, 400);
+    assert_eq!(message(&body), "unknown field 'colour' for cdrs");
+}
+
+#[tokio::test]
+async fn moving_with_preserved_data_needs_the_status_name_in_the_destination() {
+    let sandbox = Sandbox::start(&["--leads", "400", "--cdrs", "100"]);
+    let api = Api::new(&sandbox);
+    // Campaign 14 has no "Callback" status: find a lead of campaign 12 in that status.
+    let (_, body) = api
+        .get("/api/campaign-leads/campaign_id/12/status/Callback/limit/1;0/")
+        .await;
+    let cl = &body["campaignLeads"][0];
+    let lead_id = cl["lead_id"]
+        .as_str()
+        .expect("a Callback lead in campaign 12");
+    let request = format!(
+        r#"{{"id":[{lead_id}],"source_campaign_id":12,"destination_campaign_id":14,"with_preserve_data":true}}"#
+    );
+    let (status, body) = api
+        .put("/api/campaign-leads/move-to-campaign", &request)
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        message(&body).contains(&format!("{lead_id} ('Callback')")),
+        "{body}"
+    );
+    let (_, after) = api
+        .get(&format!("/api/campaign-leads/lead_id/{lead_id}/"))
+        .await;
+    assert_eq!(
+        after["campaignLeads"][0]["campaign_id"], "12",
+        "nothing moved"
+    );
+
+    // Without preserved data the move makes a new campaign lead in the first status.
+    let request = request.replace("true", "false");
+    let (status, body) = api
+        .put("/api/campaign-leads/move-to-campaign", &request)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let moved = &body["campaignLeads"][0];
+    assert_eq!(moved["campaign_id"], "14");
+    assert_eq!(moved["status"], "New");
+    assert_eq!(moved["calls_count"], "0");
+    assert_ne!(moved["id"], cl["id"]);
+}
+
+#[tokio::test]
+async fn mass_assign_is_safe_to_repeat() {
+    let sandbox = Sandbox::start(&["--leads", "300", "--cdrs", "100"]);
+    let api = Api::new(&sandbox);
+    let request = r#"{"where":{"id":[5]},"campaign_id":15,"remove_from_others":false}"#;
+    let (_, first) = api.put("/api/campaign-leads/mass-assign", request).await;
+    let (_, second) = api.put("/api/campaign-leads/mass-assign", request).await;
+    assert_eq!(first, second);
+    let (_, listing) = api
+        .get("/api/campaign-leads/lead_id/5/campaign_id/15/")
+        .await;
+    assert_eq!(listing["campaignLeads"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn every_filter_operator_and_paging_rule() {
+    let sandbox = Sandbox::start(&["--leads", "300", "--cdrs", "3000"]);
+    let api = Api::new(&sandbox);
+    let ids = |body: &Value, key: &str| -> Vec<i64> {
+        body[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().parse().unwrap())
+            .collect()
+    };
+    let cases: [(&str, Vec<i64>); 7] = [
+        ("id=5", vec![5]),
+        ("id=5;=", vec![5]),
+        ("id=3;<", vec![1, 2]),
+        ("id=2;<=", vec![1, 2]),
+        ("id=2998;>", vec![2999, 3000]),
+        ("id=2999;>=", vec![2999, 3000]),
+        ("id=3;>|6;<", vec![4, 5]),
+    ];
+    for (filter, expected) in cases {
+        let (status, body) = api.get(&format!("/api/cdrs?{filter}&fields=id")).await;
+        assert_eq!(status, 200, "{filter}");
+        assert_eq!(ids(&body, "cdrs"), expected, "{filter}");
+    }
+    let (_, body) = api.get("/api/cdrs?id=1;!=&limit=3;0&fields=id").await;
+    assert_eq!(ids(&body, "cdrs"), [2, 3, 4]);
+    let (_, body) = api.get("/api/cdrs?order=id;desc&limit=2;1&fields=id").await;
+    assert_eq!(ids(&body, "cdrs"), [2999, 2998]);
+    let (_, body) = api.get("/api/calls/?limit=2&offset=10&fields=id").await;
+    assert_eq!(ids(&body, "calls"), [40011, 40012]);
+    let (_, body) = api.get("/api/cdrs?limit=10;2995&fields=id").await;
+    assert_eq!(
+        ids(&body, "cdrs"),
+        [2996, 2997, 2998, 2999, 3000],
+        "a short last page"
+    );
+    let (_, body) = api.get("/api/cdrs?status=NO_ANSWER&limit=50;0").await;
+    assert!(body["cdrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] == "NO_ANSWER" && c["q850"] == "19"));
+    let (_, body) = api.get("/api/cdrs?end_at=&fields=id;q850;end_at").await;
+    let ongoing = body["cdrs"].as_array().unwrap();
+    assert!(
+        !ongoing.is_empty()
+            && ongoing
+                .iter()
+                .all(|c| c["q850"] == "0" && c["end_at"].is_null())
+    );
+    let (_, body) = api
+        .get("/api/leads/limit/2;0/created_at/2023-12-21%2013:15:11;%3E/")
+        .await;
+    let leads = body["leads"].as_array().unwrap();
+    assert_eq!(leads.len(), 2);
+    assert!(leads
+        .iter()
+        .all(|l| l["created_at"].as_str().unwrap() > "2023-12-21 13:15:11"));
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_data() {
+    let a = Sandbox::start(&["--seed", "7", "--leads", "200", "--cdrs", "500"]);
+    let b = Sandbox::start(&["--seed", "7", "--leads", "200", "--cdrs", "500"]);
+    let c = Sandbox::start(&["--seed", "8", "--leads", "200", "--cdrs", "500"]);
+    let page = "/api/cdrs?limit=1000;0";
+    let leads = "/api/leads/limit/1000;0/";
+    let (pa, pb, pc) = (
+        Api::new(&a).get(page).await.1,
+        Api::new(&b).get(page).await.1,
+        Api::new(&c).get(page).await.1,
+    );
+    assert_eq!(pa["cdrs"].as_array().unwrap().len(), 500);
+    assert_eq!(pa, pb);
+    assert_ne!(pa, pc);
+    assert_eq!(
+        Api::new(&a).get(leads).await.1,
+        Api::new(&b).get(leads).await.1
+    );
+}
+
+#[tokio::test]
+async fn injected_faults_behave_as_documented() {
+    let errors = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--faults", "500=1.0"]);
+    let (status, body) = Api::new(&errors).get("/api/cdrs").await;
+    assert_eq!(status, 500);
+    assert!(message(&body).contains("injected"));
+
+    let busy = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--faults", "429=1"]);
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/cdrs", busy.url))
+        .basic_auth("sandbox", Some("sandbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after <= 1);
+
+    let slow = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--faults", "slow=1"]);
+    let started = Instant::now();
+    let (status, _) = Api::new(&slow).get("/api/cdrs?limit=1").await;
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(1400),
+        "slow answered in {:?}",
+        started.elapsed()
+    );
+
+    // reset: the connection fails and nothing is applied; lost: applied, no answer.
+    for (fault, applied) in [("reset=1", false), ("lost=1.0", true)] {
+        let state = temp_dir(&format!("faults-{}", &fault[..4])).join("state.json");
+        let state_arg = state.to_str().unwrap();
+        let faulty = Sandbox::start(&[
+            "--leads", "100", "--cdrs", "100", "--faults", fault, "--state", state_arg,
+        ]);
+        let result = reqwest::Client::new()
+            .post(format!("{}/api/leads", faulty.url))
+            .basic_auth("sandbox", Some("sandbox"))
+            .json(&json!([{ "phone": "449990001111", "original_identifier": "fault-test" }]))
+            .send()
+            .await;
+        assert!(
+            result.is_err(),
+            "{fault}: expected no response, got {result:?}"
+        );
+        drop(faulty);
+        let healthy = Sandbox::start(&["--state", state_arg]);
+        let (_, body) = Api::new(&healthy)
+            .get("/api/leads/original_identifier/fault-test/")
+            .await;
+        let found = body["leads"].as_array().map_or(0, Vec::len);
+        assert_eq!(found, usize::from(applied), "{fault}: applied = {applied}");
+    }
+}
+
+#[tokio::test]
+async fn latency_delays_every_answer() {
+    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--latency-ms", "300"]);
+    let started = Instant::now();
+    let (status, _) = Api::new(&sandbox).get("/api/cdrs?limit=1").await;
+    assert_eq!(status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[test]
+fn state_survives_a_restart_and_signals_stop_cleanly() {
+    let state = temp_dir("state").join("sandbox.json");
+    let state_arg = state.to_str().unwrap();
+    let first = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--state", state_arg]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (status, body) = runtime.block_on(Api::new(&first).post(
+        "/api/leads",
+        r#"[{"phone": "441111", "original_identifier": "kept"}]"#,
+    ));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        first.signal_and_wait("TERM").code(),
+        Some(0),
+        "SIGTERM stops cleanly"
+    );
+    let second = Sandbox::start(&["--state", state_arg]);
+    let (_, body) = runtime.block_on(Api::new(&second).get("/api/leads/original_identifier/kept/"));
+    assert_eq!(body["leads"].as_array().unwrap().len(), 1);
+    let (_, cdrs) = runtime.block_on(Api::new(&second).get("/api/cdrs?limit=1000;0"));
+    assert_eq!(
+        cdrs["cdrs"].as_array().unwrap().len(),
+        100,
+        "CDRs regenerate from the saved seed"
+    );
+    assert_eq!(
+        second.signal_and_wait("INT").code(),
+        Some(130),
+        "Ctrl-C stops with 130"
+    );
+}

@@ -239,10 +239,11 @@ async fn recordings_are_valid_flac_as_long_as_the_billed_seconds() {
     let mut reader =
         claxon::FlacReader::new(std::io::Cursor::new(bytes.to_vec())).expect("FLAC header");
     let rate = reader.streaminfo().sample_rate as u64;
-    let decoded = reader
+    let decoded: Vec<i32> = reader
         .samples()
-        .map(|s| s.expect("valid FLAC frame"))
-        .count() as u64;
+        .collect::<Result<_, _>>()
+        .expect("valid FLAC frames");
+    let decoded = decoded.len() as u64;
     assert_eq!(
         decoded,
         billed * rate,

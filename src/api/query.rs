@@ -99,11 +99,15 @@ pub fn parse_conditions(text: &str) -> Result<Vec<Condition>, GrammarError> {
         .collect()
 }
 
-/// Writes conditions back as `value;op|value;op`.
+/// Writes conditions back as `value;op|value;op`; equality is written as the bare value, as
+/// in the vendor guide (`/api/leads/phone/447700001235/`).
 pub fn format_conditions(conditions: &[Condition]) -> String {
     conditions
         .iter()
-        .map(|c| format!("{};{}", c.value, c.op))
+        .map(|c| match c.op {
+            Op::Eq => c.value.clone(),
+            op => format!("{};{op}", c.value),
+        })
         .collect::<Vec<_>>()
         .join("|")
 }

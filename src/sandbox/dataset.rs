@@ -253,7 +253,9 @@ fn campaign_template() -> Map<String, Value> {
 }
 
 /// `(campaign id, name, first status id, caller id, share of leads in %, statuses dropped)`.
-const CAMPAIGNS: [(i64, &str, i64, u64, u32, &[&str]); 4] = [
+type CampaignSeed = (i64, &'static str, i64, u64, u32, &'static [&'static str]);
+
+const CAMPAIGNS: [CampaignSeed; 4] = [
     (12, "Campaign 12", 60, 442_080_000_012, 40, &[]),
     (13, "Campaign 13", 70, 442_080_000_013, 30, &[]),
     (

@@ -500,11 +500,10 @@ impl Store {
             objects.push(fields);
         }
         let t = now();
-        let mut next_id = self.next_lead_id();
         let mut inserted = Vec::with_capacity(objects.len());
-        for fields in objects {
+        for (id, fields) in (self.next_lead_id()..).zip(objects) {
             let mut lead = Lead {
-                id: next_id,
+                id,
                 fields: vec![None; LEAD_FIELDS.len()],
                 custom_fields: Map::new(),
                 created_at: t,
@@ -512,8 +511,7 @@ impl Store {
             };
             lead.apply(fields);
             inserted.push(lead.to_json());
-            self.leads.insert(next_id, lead);
-            next_id += 1;
+            self.leads.insert(id, lead);
         }
         Ok(inserted)
     }

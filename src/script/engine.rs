@@ -174,3 +174,46 @@ pub fn script_scope(dialer: Dialer, args: &[String]) -> Scope<'static> {
     scope.push_constant("ARGS", args);
     scope
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_script_visible_function_has_a_doc_with_a_rhai_example() {
+        let engine = compile_engine();
+        let metadata: serde_json::Value =
+            serde_json::from_str(&engine.gen_fn_metadata_to_json(false).unwrap()).unwrap();
+        let functions = metadata["functions"].as_array().unwrap();
+        assert!(functions.len() > 40, "the bindings are registered");
+        let undocumented: Vec<String> = functions
+            .iter()
+            .filter(|f| {
+                let docs = f["docComments"]
+                    .as_array()
+                    .map(|d| d.iter().filter_map(|l| l.as_str()).collect::<Vec<_>>().join("\n"))
+                    .unwrap_or_default();
+                !docs.contains("```rhai")
+            })
+            .map(|f| f["signature"].as_str().unwrap_or("?").to_string())
+            .collect();
+        assert!(undocumented.is_empty(), "no Rhai example in the docs of: {undocumented:#?}");
+    }
+
+    #[test]
+    fn every_stdlib_module_compiles_and_documents_its_functions() {
+        let engine = compile_engine();
+        assert!(stdlib_names().count() > 0);
+        for name in stdlib_names() {
+            let source = stdlib_source(name).unwrap();
+            let ast = engine.compile(source).unwrap_or_else(|e| panic!("stdlib/{name}.rhai: {e}"));
+            for function in ast
+                .iter_functions()
+                .filter(|f| !f.name.starts_with("anon$") && f.access != rhai::FnAccess::Private)
+            {
+                let docs = function.comments.join("\n");
+                assert!(docs.contains("```rhai"), "stdlib/{name}.rhai: {} has no Rhai example", function.name);
+            }
+        }
+    }
+}

@@ -81,7 +81,7 @@ pub fn path_pairs(path: &str, prefix: &str) -> SandboxResult<Vec<(String, String
                 .into_owned()
         })
         .collect();
-    if segments.len() % 2 != 0 {
+    if !segments.len().is_multiple_of(2) {
         return Err(SandboxError::bad_request(format!(
             "path filters come in field/value pairs; '{}' has no value",
             segments.last().map(String::as_str).unwrap_or("")

@@ -1,0 +1,383 @@
+//! The real `tdc` binary: scripts on a sandbox and on the embedded default, dry-run, exit codes,
+//! and the exact text of error messages.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{output, root, tdc, tdc_on, temp_dir, Sandbox};
+
+#[test]
+fn the_guide_tour_runs_green_on_a_sandbox() {
+    let sandbox = Sandbox::start(&[]);
+    let home = temp_dir("tour-sandbox");
+    let (code, stdout, stderr) = output(
+        tdc_on(&sandbox, &home)
+            .arg("run")
+            .arg(root().join("scripts/guide_tour.rhai")),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("guide tour: every operation worked"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("tdc: running"),
+        "the banner names the host: {stderr}"
+    );
+}
+
+#[test]
+fn the_guide_tour_runs_green_on_the_embedded_default() {
+    let home = temp_dir("tour-embedded");
+    let (code, stdout, stderr) = output(
+        tdc(&home)
+            .arg("run")
+            .arg(root().join("scripts/guide_tour.rhai")),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("guide tour: every operation worked"));
+    let notice: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("embedded sandbox"))
+        .collect();
+    assert_eq!(notice.len(), 1, "one line says so: {stderr}");
+}
+
+#[test]
+fn the_cdr_report_runs_on_the_embedded_default() {
+    let home = temp_dir("report");
+    let (code, stdout, stderr) = output(
+        tdc(&home)
+            .arg("run")
+            .arg(root().join("scripts/cdr_report.rhai")),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("CDR report 2025-01-01 .. 2025-01-06"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("NORMAL_CLEARING (Q.850 16)"), "{stdout}");
+    assert!(stdout.contains("Answer rate by hour"), "{stdout}");
+}
+
+#[test]
+fn dry_run_prints_mutations_and_leaves_the_sandbox_unchanged() {
+    let sandbox = Sandbox::start(&["--leads", "200", "--cdrs", "100"]);
+    let home = temp_dir("dry-run");
+    let script = home.join("mutate.rhai");
+    std::fs::write(
+        &script,
+        r#"
+let added = td.add_leads([#{ phone: "441234", original_identifier: "dry" }]);
+if added[0].id != () { throw "dry-run returned an id"; }
+if td.assign([1], 15).len() != 0 { throw "dry-run assign returned campaign leads"; }
+td.clone_campaign(12);
+td.update_campaign_leads([78057], #{ campaignLead: #{ status_id: 69 } });
+td.move_to_campaign([49969], 12, 13, true);
+td.post("/api/leads", [#{ phone: "1" }]);
+print("done");
+"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = output(
+        tdc_on(&sandbox, &home)
+            .args(["run", "--dry-run"])
+            .arg(&script),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), "done");
+    for request in [
+        "dry-run: POST /api/leads [{\"original_identifier\":\"dry\",\"phone\":\"441234\"}]",
+        "dry-run: PUT /api/campaign-leads/mass-assign {\"where\":{\"id\":[1]},\"campaign_id\":15,\"remove_from_others\":false}",
+        "dry-run: GET /api/campaigns/clone {\"campaign_id\":12}",
+        "dry-run: PUT /api/campaign-leads/update-campaign-leads",
+        "dry-run: PUT /api/campaign-leads/move-to-campaign",
+    ] {
+        assert!(stderr.contains(request), "missing `{request}` in:\n{stderr}");
+    }
+    let check = r#"[td.find_leads("original_identifier", "dry").len(), td.campaigns().len(),
+                   td.campaign_leads("lead_id", 1).map(|c| c.campaign_id),
+                   td.campaign_leads("lead_id", 49969)[0].campaign_id]"#;
+    let (code, stdout, stderr) = output(tdc_on(&sandbox, &home).args(["eval", check]));
+    assert_eq!(code, 0, "{stderr}");
+    let state: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(state, serde_json::json!([0, 4, [12], 12]));
+}
+
+#[test]
+fn eval_prints_json_with_numbers_where_the_server_sent_strings() {
+    let home = temp_dir("eval");
+    let (code, stdout, stderr) = output(tdc(&home).args([
+        "eval",
+        "let c = td.campaign(12); [c.id == 12, c.is_active == 1, c.client_callerid_number, td.cdrs().where(\"q850\", \">\", 0).first().q850 > 0]",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(value, serde_json::json!([true, true, "442080000012", true]));
+}
+
+#[test]
+fn args_after_the_file_reach_the_script() {
+    let home = temp_dir("args");
+    let script = home.join("args.rhai");
+    std::fs::write(&script, "print(to_json(ARGS));").unwrap();
+    let (code, stdout, _) = output(tdc(&home).args(["--sandbox", "run"]).arg(&script).args([
+        "2025-01-01",
+        "--url",
+        "x",
+    ]));
+    assert_eq!(code, 0);
+    assert_eq!(stdout.trim(), r#"["2025-01-01","--url","x"]"#);
+}
+
+#[test]
+fn compile_errors_show_file_line_column_and_caret() {
+    let home = temp_dir("compile");
+    let script = home.join("broken.rhai");
+    std::fs::write(&script, "let a = 1;\nlet b = (a + ;\n").unwrap();
+    let name = script.display().to_string();
+    let expected = format!(
+        "{name}:2:14: error: Unexpected ';'\n   2 | let b = (a + ;\n     |              ^\n"
+    );
+    let (code, stdout, stderr) = output(tdc(&home).arg("check").arg(&script));
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert_eq!(stderr, expected);
+    let (code, _, run_stderr) = output(tdc(&home).arg("run").arg(&script));
+    assert_eq!(code, 1);
+    assert_eq!(
+        run_stderr, stderr,
+        "run and check render the same diagnostic"
+    );
+}
+
+#[test]
+fn runtime_errors_point_at_the_failing_line() {
+    let home = temp_dir("runtime");
+    let script = home.join("oops.rhai");
+    std::fs::write(&script, "let rows = [1, 2];\nlet n = rowz.len();\n").unwrap();
+    let (code, _, stderr) = output(tdc(&home).args(["--sandbox", "run"]).arg(&script));
+    assert_eq!(code, 1);
+    let name = script.display().to_string();
+    assert!(stderr.contains(&format!("{name}:2:9: error: Variable not found: rowz\n   2 | let n = rowz.len();\n     |         ^\n")), "{stderr}");
+}
+
+#[test]
+fn an_uncaught_api_error_is_one_line_and_a_caught_one_is_a_map() {
+    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100"]);
+    let home = temp_dir("api-error");
+    let script = home.join("api.rhai");
+    std::fs::write(
+        &script,
+        "try { td.assign([1], 99); } catch (e) { print(`${e.status} ${e.endpoint} ${e.message}`); }\ntd.assign([1], 99);\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = output(tdc_on(&sandbox, &home).arg("run").arg(&script));
+    assert_eq!(code, 1);
+    assert_eq!(
+        stdout,
+        "404 PUT /api/campaign-leads/mass-assign campaign 99 does not exist\n"
+    );
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("tdc: running"))
+        .collect();
+    assert_eq!(
+        errors,
+        [format!(
+            "{}:2:4: error: PUT /api/campaign-leads/mass-assign: 404 campaign 99 does not exist",
+            script.display()
+        )]
+    );
+}
+
+#[test]
+fn a_bad_operator_is_refused_before_anything_is_sent() {
+    let home = temp_dir("operator");
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args([
+                "--url",
+                "http://127.0.0.1:9",
+                "--user",
+                "u",
+                "eval",
+                "td.cdrs().where(\"q850\", \"=>\", 0).to_array()",
+            ])
+            .env("TDC_PASSWORD", "pw"),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(
+            "unknown operator '=>' in where(\"q850\", \"=>\", …); use one of = != > < >= <="
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("connect"), "nothing was sent: {stderr}");
+}
+
+#[test]
+fn usage_and_config_errors_exit_2() {
+    let home = temp_dir("usage");
+    let (code, _, stderr) = output(tdc(&home).args(["run", "no-such-file.rhai"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("tdc: cannot read no-such-file.rhai:"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = output(tdc(&home).args(["--profile", "prod", "eval", "1"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("profile 'prod' is not in"), "{stderr}");
+    let (code, _, stderr) = output(tdc(&home).args([
+        "--url",
+        "https://dialer.example",
+        "--user",
+        "ops",
+        "eval",
+        "1",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no password for ops at https://dialer.example/"),
+        "{stderr}"
+    );
+    let config_dir = home.join(".config/tdc");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(config_dir.join("config.toml"), "[profiles.prod]\nurl = 5\n").unwrap();
+    let (code, _, stderr) = output(tdc(&home).args(["config"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("config.toml: invalid type: integer `5`, expected a string"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_shows_sources_and_never_the_password() {
+    let home = temp_dir("config");
+    let config_dir = home.join(".config/tdc");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let file = config_dir.join("config.toml");
+    std::fs::write(&file, "default_profile = \"prod\"\n[profiles.prod]\nurl = \"https://prod.example\"\nuser = \"ops\"\npassword = \"hunter2-secret\"\nread_only = true\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let (code, stdout, stderr) = output(tdc(&home).arg("config"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("url         https://prod.example/ (from url in profile 'prod')"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("password    set (from password in profile 'prod')"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("read_only   true"), "{stdout}");
+    assert!(
+        stderr.contains("holds a password and others can read it"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("hunter2") && !stderr.contains("hunter2"));
+    let (_, stdout, _) = output(
+        tdc(&home)
+            .args(["config", "--url", "http://127.0.0.1:1"])
+            .env("TDC_PASSWORD", "pw-from-env"),
+    );
+    assert!(
+        stdout.contains("(from --url)") && stdout.contains("set (from TDC_PASSWORD)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("pw-from-env"));
+}
+
+#[test]
+fn a_read_only_profile_refuses_mutations() {
+    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100"]);
+    let home = temp_dir("read-only");
+    let config_dir = home.join(".config/tdc");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!("[profiles.audit]\nurl = \"{}\"\nuser = \"sandbox\"\npassword_env = \"AUDIT_PW\"\nread_only = true\n", sandbox.url),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = output(
+        tdc(&home)
+            .args([
+                "--profile",
+                "audit",
+                "eval",
+                "[td.campaigns().len(), td.clone_campaign(12)]",
+            ])
+            .env("AUDIT_PW", "sandbox"),
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stderr.contains("GET /api/campaigns/clone: refused: profile 'audit' is read-only"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn imports_resolve_beside_the_script_before_the_stdlib() {
+    let home = temp_dir("imports");
+    std::fs::write(home.join("cdr.rhai"), "fn kpis(rows) { \"local\" }").unwrap();
+    std::fs::write(home.join("helpers.rhai"), "fn twice(x) { x * 2 }").unwrap();
+    let script = home.join("main.rhai");
+    std::fs::write(&script, "import \"cdr\" as cdr;\nimport \"helpers\" as h;\nprint(cdr::kpis([]) + \" \" + h::twice(21));\n").unwrap();
+    let (code, stdout, stderr) = output(tdc(&home).args(["--sandbox", "run"]).arg(&script));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), "local 42");
+    let elsewhere = temp_dir("imports-stdlib").join("main.rhai");
+    std::fs::write(
+        &elsewhere,
+        "import \"cdr\" as cdr;\nprint(cdr::kpis([]).attempts);\nimport \"nope\" as n;\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = output(tdc(&home).args(["--sandbox", "run"]).arg(&elsewhere));
+    assert_eq!(code, 1);
+    assert_eq!(stdout.trim(), "0", "the embedded stdlib module");
+    assert!(
+        stderr.contains(":3:8: error: Module not found: nope"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_script_blocked_in_a_slow_request() {
+    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--latency-ms", "5000"]);
+    let home = temp_dir("ctrl-c");
+    let mut child = tdc_on(&sandbox, &home)
+        .args(["eval", "td.cdrs().to_array()"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let signalled = Instant::now();
+    common::send_signal(child.id(), "INT");
+    let status = child.wait().unwrap();
+    let elapsed = signalled.elapsed();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "stopped after {elapsed:?}"
+    );
+}
+
+#[test]
+fn a_script_loop_stops_on_ctrl_c() {
+    let home = temp_dir("ctrl-c-loop");
+    let mut child = tdc(&home)
+        .args(["--sandbox", "eval", "let n = 0; loop { n += 1; }"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    common::send_signal(child.id(), "INT");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+}

@@ -1,0 +1,140 @@
+//! The client against a stub server that answers with the vendor guide's literal example JSON
+//! (string ids, campaign-lead-keyed maps) and with shapes the sandbox never produces (bare
+//! arrays, HTML error pages, cut-off bodies). The stub records what it received.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::{get, put};
+use axum::Router;
+use common::{output, tdc, temp_dir};
+
+type Received = Arc<Mutex<Vec<String>>>;
+
+async fn record(State(received): State<Received>, uri: Uri, body: Bytes) -> String {
+    let line = format!("{} {}", uri, String::from_utf8_lossy(&body));
+    received.lock().unwrap().push(line);
+    String::new()
+}
+
+fn stub(received: Received) -> Router {
+    let clone = include_str!("resources/clone_response.json");
+    let mass_assign = include_str!("resources/mass_assign_response.json");
+    Router::new()
+        .route(
+            "/api/campaigns/clone",
+            get(move |state: State<Received>, uri: Uri, body: Bytes| async move {
+                record(state, uri, body).await;
+                ([("content-type", "application/json")], clone)
+            }),
+        )
+        .route(
+            "/api/campaign-leads/mass-assign",
+            put(move |state: State<Received>, uri: Uri, body: Bytes| async move {
+                record(state, uri, body).await;
+                ([("content-type", "application/json")], mass_assign)
+            }),
+        )
+        .route(
+            "/api/cdrs",
+            get(|| async {
+                // A bare array with string numbers: the real dialer's list envelope is not documented.
+                ([("content-type", "application/json")], r#"[{"id": "7", "q850": "16", "bill_duration": "42", "dst": "447700001234", "status": "NORMAL_CLEARING"}]"#)
+            }),
+        )
+        .route("/api/calls/", get(|| async { (StatusCode::BAD_GATEWAY, [("content-type", "text/html")], "<html><body>502 Bad Gateway</body></html>").into_response() }))
+        .route("/api/leads/phone/1/limit/1000;0/", get(|| async { ([("content-type", "application/json")], r#"{"leads": [{"id": "1", "phone": "1""#) }))
+        .route("/api/leads/phone/2/limit/1000;0/", get(|| async { ([("content-type", "application/json")], "") }))
+        .with_state(received)
+}
+
+fn start_stub() -> (String, Received, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let received = Received::default();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = stub(received.clone());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    (url, received, runtime)
+}
+
+fn eval(url: &str, code: &str) -> (i32, String, String) {
+    let home = temp_dir("stub");
+    output(
+        tdc(&home)
+            .args(["--url", url, "--user", "ops", "eval", code])
+            .env("TDC_PASSWORD", "stub-password"),
+    )
+}
+
+#[test]
+fn the_guides_literal_answers_read_as_numbers_and_keyed_maps() {
+    let (url, received, _runtime) = start_stub();
+    let (code, stdout, stderr) = eval(
+        &url,
+        r#"let c = td.clone_campaign(12, 123456789);
+           let a = td.assign([49969], 12);
+           let cdr = td.cdrs().first();
+           [c.id == 16, c.is_active == 1, c.client_callerid_number, c.predictive_call_ratio + 1,
+            a.keys(), a["78057"].id == 49969, a["78057"].phone,
+            cdr.id, cdr.q850, cdr.bill_duration, cdr.dst]"#,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!([
+            true,
+            true,
+            "777777777777",
+            4,
+            ["78057"],
+            true,
+            "447700001234",
+            7,
+            16,
+            42,
+            "447700001234"
+        ])
+    );
+    let received = received.lock().unwrap();
+    assert_eq!(
+        received[0],
+        r#"/api/campaigns/clone {"campaign_id":12,"default_caller_id":"123456789"}"#
+    );
+    assert_eq!(
+        received[1],
+        r#"/api/campaign-leads/mass-assign {"where":{"id":[49969]},"campaign_id":12,"remove_from_others":false}"#
+    );
+}
+
+#[test]
+fn bad_answers_are_one_clear_line() {
+    let (url, _received, _runtime) = start_stub();
+    let cases = [
+        ("td.calls().to_array()", "GET /api/calls/: 502 bad gateway (the server answered with an HTML page)"),
+        ("td.find_leads(\"phone\", \"1\")", "GET /api/leads/phone/1/limit/1000;0/: the answer's JSON is cut off"),
+        ("td.find_leads(\"phone\", \"2\")", "GET /api/leads/phone/2/limit/1000;0/: the server answered with an empty body, not JSON"),
+    ];
+    for (code_text, expected) in cases {
+        let (code, stdout, stderr) = eval(&url, code_text);
+        assert_eq!(code, 1, "{code_text}: {stdout}");
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.starts_with("tdc: running"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{code_text}: {stderr}");
+        assert!(
+            lines[0].starts_with("<eval>:1:") && lines[0].contains(expected),
+            "{code_text}: {stderr}"
+        );
+        assert!(!stderr.contains("stub-password"));
+    }
+}

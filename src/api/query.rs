@@ -369,7 +369,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             leads.page_path(0, 500),
-            "/api/leads/created_at/2023-12-21%2013:15:11;>/limit/500;0/"
+            "/api/leads/created_at/2023-12-21%2013:15:11;%3E/limit/500;0/"
         );
         assert!(leads.add_condition("phone", Op::Eq, "1|2".into()).is_err());
     }

@@ -191,13 +191,21 @@ mod tests {
             .filter(|f| {
                 let docs = f["docComments"]
                     .as_array()
-                    .map(|d| d.iter().filter_map(|l| l.as_str()).collect::<Vec<_>>().join("\n"))
+                    .map(|d| {
+                        d.iter()
+                            .filter_map(|l| l.as_str())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
                     .unwrap_or_default();
                 !docs.contains("```rhai")
             })
             .map(|f| f["signature"].as_str().unwrap_or("?").to_string())
             .collect();
-        assert!(undocumented.is_empty(), "no Rhai example in the docs of: {undocumented:#?}");
+        assert!(
+            undocumented.is_empty(),
+            "no Rhai example in the docs of: {undocumented:#?}"
+        );
     }
 
     #[test]
@@ -206,13 +214,19 @@ mod tests {
         assert!(stdlib_names().count() > 0);
         for name in stdlib_names() {
             let source = stdlib_source(name).unwrap();
-            let ast = engine.compile(source).unwrap_or_else(|e| panic!("stdlib/{name}.rhai: {e}"));
+            let ast = engine
+                .compile(source)
+                .unwrap_or_else(|e| panic!("stdlib/{name}.rhai: {e}"));
             for function in ast
                 .iter_functions()
                 .filter(|f| !f.name.starts_with("anon$") && f.access != rhai::FnAccess::Private)
             {
                 let docs = function.comments.join("\n");
-                assert!(docs.contains("```rhai"), "stdlib/{name}.rhai: {} has no Rhai example", function.name);
+                assert!(
+                    docs.contains("```rhai"),
+                    "stdlib/{name}.rhai: {} has no Rhai example",
+                    function.name
+                );
             }
         }
     }

@@ -9,5 +9,6 @@ mod app;
 pub mod output;
 pub mod script;
 pub mod session;
+pub mod time;
 
 pub use app::run;

@@ -56,6 +56,16 @@ pub const NUMERIC_FIELDS: [&str; 44] = [
     "amd_max_duration",
 ];
 
+/// A phone as digits only, without a leading international `00`, so that `+44 7700-001234`
+/// and `0044 7700 001234` compare equal. Shared by the client, scripts and the sandbox.
+pub fn normalize_phone(phone: &str) -> String {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    match digits.strip_prefix("00") {
+        Some(rest) => rest.to_string(),
+        None => digits,
+    }
+}
+
 /// Whether a field holds a number, whatever type the server sent it as.
 pub fn is_numeric_field(name: &str) -> bool {
     if name.contains("caller") {

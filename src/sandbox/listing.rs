@@ -54,27 +54,7 @@ pub struct Listing {
     pub offset: u64,
 }
 
-/// Parses `YYYY-MM-DD HH:MM:SS` (or `T` between), or a bare date, as seconds since the epoch.
-pub fn parse_time(text: &str) -> Option<i64> {
-    use chrono::{NaiveDate, NaiveDateTime};
-    let text = text.trim();
-    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(t.and_utc().timestamp());
-        }
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc().timestamp())
-}
-
-/// Formats seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
-pub fn format_time(seconds: i64) -> String {
-    chrono::DateTime::from_timestamp(seconds, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
-}
+pub use crate::time::{format_time, parse_time};
 
 impl Listing {
     /// Reads the listing from `(key, value)` pairs (query parameters or path segments).

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+pub use crate::api::models::normalize_phone;
 use crate::sandbox::error::{SandboxError, SandboxResult};
 use crate::sandbox::listing::{format_time, FieldValue};
 
@@ -105,16 +106,6 @@ pub struct Store {
     pub next_status_id: i64,
     #[serde(skip)]
     by_lead: HashMap<i64, BTreeSet<i64>>,
-}
-
-/// Digits only, without a leading international `00`: `+44 (0)7700-001234` style input
-/// becomes comparable.
-pub fn normalize_phone(phone: &str) -> String {
-    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-    digits
-        .strip_prefix("00")
-        .map(str::to_string)
-        .unwrap_or(digits)
 }
 
 fn now() -> i64 {

@@ -11,6 +11,7 @@ use rhai::{
 
 type SharedModule = Arc<Module>;
 
+use super::data::data_api;
 use super::dialer::{dialer_api, HostTag};
 use super::json::json_api;
 use super::query::query_api;
@@ -128,6 +129,7 @@ pub fn register_api(engine: &mut Engine) {
         exported_module!(query_api),
         exported_module!(recording_api),
         exported_module!(json_api),
+        exported_module!(data_api),
     ] {
         engine.register_global_module(module.into());
     }

@@ -6,6 +6,7 @@
 //! evaluation's cancellation token so that Ctrl-C stops it at once.
 
 mod convert;
+mod data;
 mod dialer;
 pub mod engine;
 mod json;

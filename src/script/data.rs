@@ -1,0 +1,860 @@
+//! Native data helpers: aggregation over arrays of records (taken by reference, so a million
+//! records are not copied), CSV and JSON files, text tables, phones, times, and `env`.
+//!
+//! A *key* is a field name (`"status"`) or a closure (`|c| c.bill_duration > 0`).
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, FnPtr, ImmutableString, Map, FLOAT, INT};
+
+use super::dialer::HostTag;
+use super::{dynamic_to_json, json_to_dynamic, script_error};
+
+type Fallible<T> = Result<T, Box<EvalAltResult>>;
+
+enum Key {
+    Field(ImmutableString),
+    Closure(FnPtr),
+}
+
+impl Key {
+    fn from(key: Dynamic, function: &str) -> Fallible<Key> {
+        if key.is_string() {
+            return Ok(Key::Field(key.cast::<ImmutableString>()));
+        }
+        if key.is_fnptr() {
+            return Ok(Key::Closure(key.cast::<FnPtr>()));
+        }
+        Err(script_error(format!(
+            "{function}: the key is a field name or a closure, not a {}",
+            key.type_name()
+        )))
+    }
+
+    fn of(&self, ctx: &NativeCallContext, record: &Dynamic) -> Fallible<Dynamic> {
+        match self {
+            Key::Field(name) => Ok(record
+                .read_lock::<Map>()
+                .and_then(|map| map.get(name.as_str()).cloned())
+                .unwrap_or(Dynamic::UNIT)),
+            Key::Closure(f) => f.call_within_context(ctx, (record.clone(),)),
+        }
+    }
+}
+
+/// The text a key value groups under: `()` groups as "".
+fn group_name(value: &Dynamic) -> String {
+    if value.is_unit() {
+        String::new()
+    } else if let Some(s) = value.read_lock::<ImmutableString>() {
+        s.to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+fn as_number(value: &Dynamic) -> Option<FLOAT> {
+    value
+        .as_int()
+        .map(|i| i as FLOAT)
+        .ok()
+        .or_else(|| value.as_float().ok())
+}
+
+/// Orders two key values: numbers as numbers, text as text, `()` first.
+fn compare(a: &Dynamic, b: &Dynamic) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.is_unit(), b.is_unit()) {
+        (true, true) => return Ordering::Equal,
+        (true, false) => return Ordering::Less,
+        (false, true) => return Ordering::Greater,
+        _ => {}
+    }
+    match (as_number(a), as_number(b)) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        _ => group_name(a).cmp(&group_name(b)),
+    }
+}
+
+fn percentile_of(mut values: Vec<FLOAT>, p: FLOAT) -> Fallible<Dynamic> {
+    if !(0.0..=100.0).contains(&p) {
+        return Err(script_error(format!(
+            "percentile: p must be 0 to 100, got {p}"
+        )));
+    }
+    if values.is_empty() {
+        return Ok(Dynamic::UNIT);
+    }
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    // Linear interpolation between closest ranks.
+    let rank = p / 100.0 * (values.len() - 1) as FLOAT;
+    let (low, high) = (rank.floor() as usize, rank.ceil() as usize);
+    let value = values[low] + (values[high] - values[low]) * (rank - low as FLOAT);
+    Ok(Dynamic::from_float(value))
+}
+
+fn io_error(function: &str, path: &str, e: impl std::fmt::Display) -> Box<EvalAltResult> {
+    script_error(format!("{function}: {path}: {e}"))
+}
+
+/// The columns of a table or CSV: every key, in order of first appearance.
+fn columns_of(records: &Array) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    for record in records {
+        if let Some(map) = record.read_lock::<Map>() {
+            for key in map.keys() {
+                if !columns.iter().any(|c| c == key.as_str()) {
+                    columns.push(key.to_string());
+                }
+            }
+        }
+    }
+    columns
+}
+
+fn cell(record: &Dynamic, column: &str) -> String {
+    record
+        .read_lock::<Map>()
+        .and_then(|m| m.get(column).map(group_name))
+        .unwrap_or_default()
+}
+
+fn column_names(columns: &Array) -> Fallible<Vec<String>> {
+    columns
+        .iter()
+        .map(|c| {
+            c.clone()
+                .into_string()
+                .map_err(|t| script_error(format!("columns are names, got a {t}")))
+        })
+        .collect()
+}
+
+/// Renders records as an aligned text table; cells longer than 40 characters are cut.
+pub fn render_table(records: &Array, columns: &[String]) -> String {
+    const MAX_CELL: usize = 40;
+    let cut = |text: String| -> String {
+        if text.chars().count() > MAX_CELL {
+            let mut short: String = text.chars().take(MAX_CELL - 1).collect();
+            short.push('…');
+            short
+        } else {
+            text
+        }
+    };
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| columns.iter().map(|c| cut(cell(r, c))).collect())
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([c.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| -> String {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = vec![
+        line(columns),
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  "),
+    ];
+    out.extend(rows.iter().map(|r| line(r)));
+    out.join("\n")
+}
+
+fn time_seconds(value: &Dynamic, function: &str) -> Fallible<i64> {
+    if let Ok(n) = value.as_int() {
+        return Ok(n);
+    }
+    if let Some(text) = value.read_lock::<ImmutableString>() {
+        return crate::time::parse_time(&text).ok_or_else(|| {
+            script_error(format!(
+                "{function}: '{}' is not a time (YYYY-MM-DD HH:MM:SS)",
+                text.as_str()
+            ))
+        });
+    }
+    Err(script_error(format!(
+        "{function}: expected a time as text or INT seconds, got a {}",
+        value.type_name()
+    )))
+}
+
+/// Names of variables `env()` refuses: anything that looks like a secret, and every
+/// `password_env` of the config file.
+fn is_secret_variable(name: &str, ctx: &NativeCallContext) -> bool {
+    let upper = name.to_ascii_uppercase();
+    if [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "CREDENTIAL",
+        "API_KEY",
+        "PRIVATE_KEY",
+    ]
+    .iter()
+    .any(|word| upper.contains(word))
+    {
+        return true;
+    }
+    let host = ctx.tag().and_then(|t| t.clone().try_cast::<HostTag>());
+    host.and_then(|h| {
+        h.0.config().map(|(_, file)| {
+            file.profiles
+                .values()
+                .any(|p| p.password_env.as_deref() == Some(name))
+        })
+    })
+    .unwrap_or(false)
+}
+
+#[export_module]
+pub mod data_api {
+    use super::*;
+
+    /// Counts records per key value.
+    ///
+    /// ```rhai
+    /// let rows = td.cdrs().limit(1000).to_array();
+    /// print(count_by(rows, "status"));            // #{NORMAL_CLEARING: 412, NO_ANSWER: 251, …}
+    /// print(count_by(rows, |c| c.bill_duration > 60));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn count_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Map> {
+        let key = Key::from(key, "count_by")?;
+        let mut counts: std::collections::HashMap<String, INT> = std::collections::HashMap::new();
+        for record in records.iter() {
+            *counts
+                .entry(group_name(&key.of(&ctx, record)?))
+                .or_default() += 1;
+        }
+        Ok(counts
+            .into_iter()
+            .map(|(k, v)| (k.into(), Dynamic::from_int(v)))
+            .collect())
+    }
+
+    /// Groups records by key value: a map from value to the array of its records.
+    ///
+    /// ```rhai
+    /// let by_campaign = group_by(td.cdrs().limit(1000).to_array(), "campaign_id");
+    /// for id in by_campaign.keys() { print(`${id}: ${by_campaign[id].len()}`); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn group_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Map> {
+        let key = Key::from(key, "group_by")?;
+        let mut groups: std::collections::HashMap<String, Array> = std::collections::HashMap::new();
+        for record in records.iter() {
+            groups
+                .entry(group_name(&key.of(&ctx, record)?))
+                .or_default()
+                .push(record.clone());
+        }
+        Ok(groups
+            .into_iter()
+            .map(|(k, v)| (k.into(), Dynamic::from_array(v)))
+            .collect())
+    }
+
+    /// Sums a numeric key (`()` counts as nothing): INT when every value is an INT.
+    ///
+    /// ```rhai
+    /// let billed = sum_by(td.cdrs().limit(1000).to_array(), "bill_duration");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sum_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Dynamic> {
+        let key = Key::from(key, "sum_by")?;
+        let (mut int_sum, mut float_sum, mut floats) = (0 as INT, 0.0 as FLOAT, false);
+        for record in records.iter() {
+            let value = key.of(&ctx, record)?;
+            if let Ok(i) = value.as_int() {
+                int_sum = int_sum.wrapping_add(i);
+            } else if let Ok(f) = value.as_float() {
+                float_sum += f;
+                floats = true;
+            } else if !value.is_unit() {
+                return Err(script_error(format!(
+                    "sum_by: a value is a {}, not a number",
+                    value.type_name()
+                )));
+            }
+        }
+        Ok(if floats {
+            Dynamic::from_float(float_sum + int_sum as FLOAT)
+        } else {
+            Dynamic::from_int(int_sum)
+        })
+    }
+
+    /// The average of a numeric key over records where it is set, or `()` when none is.
+    ///
+    /// ```rhai
+    /// let acd = avg_by(td.cdrs().where("bill_duration", ">", 0).limit(500).to_array(), "bill_duration");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn avg_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Dynamic> {
+        let key = Key::from(key, "avg_by")?;
+        let (mut sum, mut n) = (0.0 as FLOAT, 0usize);
+        for record in records.iter() {
+            let value = key.of(&ctx, record)?;
+            if value.is_unit() {
+                continue;
+            }
+            sum += as_number(&value).ok_or_else(|| {
+                script_error(format!(
+                    "avg_by: a value is a {}, not a number",
+                    value.type_name()
+                ))
+            })?;
+            n += 1;
+        }
+        Ok(if n == 0 {
+            Dynamic::UNIT
+        } else {
+            Dynamic::from_float(sum / n as FLOAT)
+        })
+    }
+
+    /// The record with the smallest key value (the first of equals), or `()` for none.
+    ///
+    /// ```rhai
+    /// let shortest = min_by(td.cdrs().where("bill_duration", ">", 0).limit(500).to_array(), "bill_duration");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn min_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Dynamic> {
+        extreme(&ctx, records, key, "min_by", std::cmp::Ordering::Less)
+    }
+
+    /// The record with the largest key value (the first of equals), or `()` for none.
+    ///
+    /// ```rhai
+    /// let longest = max_by(td.cdrs().limit(500).to_array(), "bill_duration");
+    /// print(longest.call_id);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn max_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Dynamic> {
+        extreme(&ctx, records, key, "max_by", std::cmp::Ordering::Greater)
+    }
+
+    /// The first record of each key value, in input order.
+    ///
+    /// ```rhai
+    /// let one_per_phone = unique_by(td.leads().limit(500).to_array(), |l| normalize_phone(l.phone));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn unique_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Array> {
+        let key = Key::from(key, "unique_by")?;
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Array::new();
+        for record in records.iter() {
+            if seen.insert(group_name(&key.of(&ctx, record)?)) {
+                out.push(record.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sorts records in place by key value, ascending (stable).
+    ///
+    /// ```rhai
+    /// let rows = td.cdrs().limit(100).to_array();
+    /// sort_by(rows, "bill_duration");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sort_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<()> {
+        sort_by_direction(ctx, records, key, "asc".into())
+    }
+
+    /// Sorts records in place by key value, `"asc"` or `"desc"` (stable).
+    ///
+    /// ```rhai
+    /// let rows = td.cdrs().limit(100).to_array();
+    /// sort_by(rows, "bill_duration", "desc");
+    /// ```
+    #[rhai_fn(name = "sort_by", return_raw)]
+    pub fn sort_by_direction(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        key: Dynamic,
+        direction: ImmutableString,
+    ) -> Fallible<()> {
+        let descending = match direction.as_str() {
+            "asc" => false,
+            "desc" => true,
+            other => {
+                return Err(script_error(format!(
+                    "sort_by: the direction is \"asc\" or \"desc\", not \"{other}\""
+                )))
+            }
+        };
+        let key = Key::from(key, "sort_by")?;
+        let mut keyed = Vec::with_capacity(records.len());
+        for record in records.drain(..) {
+            keyed.push((key.of(&ctx, &record)?, record));
+        }
+        keyed.sort_by(|(a, _), (b, _)| {
+            let ordering = compare(a, b);
+            if descending {
+                ordering.reverse()
+            } else {
+                ordering
+            }
+        });
+        records.extend(keyed.into_iter().map(|(_, r)| r));
+        Ok(())
+    }
+
+    /// A map from key value to record (the first record of each value).
+    ///
+    /// ```rhai
+    /// let campaigns = index_by(td.campaigns(), "id");
+    /// print(campaigns["12"].name);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn index_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Map> {
+        let key = Key::from(key, "index_by")?;
+        let mut out = Map::new();
+        for record in records.iter() {
+            out.entry(group_name(&key.of(&ctx, record)?).into())
+                .or_insert_with(|| record.clone());
+        }
+        Ok(out)
+    }
+
+    /// The p-th percentile (0-100, linear interpolation) of an array of numbers.
+    ///
+    /// ```rhai
+    /// print(percentile([1, 2, 3, 4], 50));   // 2.5
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn percentile(values: &mut Array, p: Dynamic) -> Fallible<Dynamic> {
+        let p = as_number(&p).ok_or_else(|| script_error("percentile: p is a number"))?;
+        let numbers = values
+            .iter()
+            .filter(|v| !v.is_unit())
+            .map(|v| {
+                as_number(v).ok_or_else(|| {
+                    script_error(format!(
+                        "percentile: a value is a {}, not a number",
+                        v.type_name()
+                    ))
+                })
+            })
+            .collect::<Fallible<Vec<_>>>()?;
+        percentile_of(numbers, p)
+    }
+
+    /// The p-th percentile (0-100) of a numeric key over records.
+    ///
+    /// ```rhai
+    /// let p90 = percentile(td.cdrs().where("bill_duration", ">", 0).limit(500).to_array(), "bill_duration", 90);
+    /// ```
+    #[rhai_fn(name = "percentile", return_raw)]
+    pub fn percentile_by(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        key: Dynamic,
+        p: Dynamic,
+    ) -> Fallible<Dynamic> {
+        let key = Key::from(key, "percentile")?;
+        let mut values = Array::with_capacity(records.len());
+        for record in records.iter() {
+            values.push(key.of(&ctx, record)?);
+        }
+        percentile(&mut values, p)
+    }
+
+    /// Reads a CSV file with a header row into an array of maps (every value text).
+    ///
+    /// ```rhai
+    /// let rows = read_csv("scripts/leads_sample.csv");
+    /// print(rows[0].phone);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read_csv(path: &str) -> Fallible<Array> {
+        read_csv_with(path, Map::new())
+    }
+
+    /// Reads a CSV file with options: `delimiter` (one character, default `,`).
+    ///
+    /// ```rhai
+    /// let rows = read_csv("export.csv", #{ delimiter: ";" });
+    /// ```
+    #[rhai_fn(name = "read_csv", return_raw)]
+    pub fn read_csv_with(path: &str, options: Map) -> Fallible<Array> {
+        let delimiter = match options.get("delimiter") {
+            None => b',',
+            Some(d) => {
+                let text = d.clone().into_string().unwrap_or_default();
+                match text.as_bytes() {
+                    [byte] => *byte,
+                    _ => return Err(script_error("read_csv: delimiter is one character")),
+                }
+            }
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(false)
+            .from_path(path)
+            .map_err(|e| io_error("read_csv", path, e))?;
+        let headers: Vec<ImmutableString> = reader
+            .headers()
+            .map_err(|e| io_error("read_csv", path, e))?
+            .iter()
+            .map(|h| h.trim().into())
+            .collect();
+        let mut rows = Array::new();
+        for (i, record) in reader.records().enumerate() {
+            let record = record
+                .map_err(|e| script_error(format!("read_csv: {path}: row {}: {e}", i + 2)))?;
+            let map: Map = headers
+                .iter()
+                .zip(record.iter())
+                .map(|(h, v)| (h.as_str().into(), Dynamic::from(v.to_string())))
+                .collect();
+            rows.push(Dynamic::from_map(map));
+        }
+        Ok(rows)
+    }
+
+    /// Writes records to a CSV file (columns: every key in order of first appearance);
+    /// returns the number of rows written.
+    ///
+    /// ```rhai
+    /// write_csv(td.cdrs().limit(100).to_array(), "cdrs.csv");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write_csv(records: &mut Array, path: &str) -> Fallible<INT> {
+        let columns = columns_of(records);
+        write_rows(records, path, &columns)
+    }
+
+    /// Writes records to a CSV file with the given columns, in that order.
+    ///
+    /// ```rhai
+    /// write_csv(td.cdrs().limit(100).to_array(), "cdrs.csv", ["id", "status", "bill_duration"]);
+    /// ```
+    #[rhai_fn(name = "write_csv", return_raw)]
+    pub fn write_csv_columns(records: &mut Array, path: &str, columns: Array) -> Fallible<INT> {
+        let columns = column_names(&columns)?;
+        write_rows(records, path, &columns)
+    }
+
+    /// Reads a JSON file (numeric-string rule applied, as for dialer answers).
+    ///
+    /// ```rhai
+    /// let saved = read_json("campaigns.json");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read_json(path: &str) -> Fallible<Dynamic> {
+        let text = std::fs::read_to_string(path).map_err(|e| io_error("read_json", path, e))?;
+        serde_json::from_str(&text)
+            .map(json_to_dynamic)
+            .map_err(|e| io_error("read_json", path, e))
+    }
+
+    /// Writes a value to a file as indented JSON.
+    ///
+    /// ```rhai
+    /// write_json(td.campaigns(), "campaigns.json");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write_json(value: Dynamic, path: &str) -> Fallible<()> {
+        let json = dynamic_to_json(&value).map_err(|e| script_error(format!("write_json: {e}")))?;
+        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+        std::fs::write(path, text + "\n").map_err(|e| io_error("write_json", path, e))
+    }
+
+    /// Records as an aligned text table (every key a column).
+    ///
+    /// ```rhai
+    /// print(table(td.campaigns()));
+    /// ```
+    pub fn table(records: &mut Array) -> String {
+        let columns = columns_of(records);
+        render_table(records, &columns)
+    }
+
+    /// Records as an aligned text table with the given columns.
+    ///
+    /// ```rhai
+    /// print(table(td.cdrs().limit(5).to_array(), ["id", "status", "bill_duration"]));
+    /// ```
+    #[rhai_fn(name = "table", return_raw)]
+    pub fn table_columns(records: &mut Array, columns: Array) -> Fallible<String> {
+        Ok(render_table(records, &column_names(&columns)?))
+    }
+
+    /// A phone as digits only, without a leading `00`.
+    ///
+    /// ```rhai
+    /// print(normalize_phone("+44 7700-001234"));   // 447700001234
+    /// ```
+    pub fn normalize_phone(phone: &str) -> String {
+        crate::api::models::normalize_phone(phone)
+    }
+
+    /// The current time in seconds since the epoch.
+    ///
+    /// ```rhai
+    /// let started = now();
+    /// ```
+    pub fn now() -> INT {
+        chrono::Utc::now().timestamp()
+    }
+
+    /// Seconds since the epoch of a `YYYY-MM-DD[ HH:MM:SS]` time, read as UTC.
+    ///
+    /// ```rhai
+    /// let t = parse_time("2025-01-01 08:30:00");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn parse_time(text: &str) -> Fallible<INT> {
+        crate::time::parse_time(text).ok_or_else(|| {
+            script_error(format!(
+                "parse_time: '{text}' is not a time (YYYY-MM-DD HH:MM:SS)"
+            ))
+        })
+    }
+
+    /// Seconds since the epoch of a local time in a timezone (IANA name).
+    ///
+    /// ```rhai
+    /// let t = parse_time("2025-01-01 09:00:00", "Europe/Madrid");
+    /// ```
+    #[rhai_fn(name = "parse_time", return_raw)]
+    pub fn parse_time_in(text: &str, zone: &str) -> Fallible<INT> {
+        crate::time::parse_time_in(text, zone)
+            .map_err(script_error)?
+            .ok_or_else(|| script_error(format!("parse_time: '{text}' is not a time in {zone}")))
+    }
+
+    /// Formats seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
+    ///
+    /// ```rhai
+    /// print(format_time(now()));
+    /// ```
+    pub fn format_time(seconds: INT) -> String {
+        crate::time::format_time(seconds)
+    }
+
+    /// Formats seconds since the epoch with a strftime pattern (UTC).
+    ///
+    /// ```rhai
+    /// print(format_time(now(), "%Y-%m-%d"));
+    /// ```
+    #[rhai_fn(name = "format_time", return_raw)]
+    pub fn format_time_pattern(seconds: INT, pattern: &str) -> Fallible<String> {
+        crate::time::format_time_in(seconds, pattern, None).map_err(script_error)
+    }
+
+    /// Formats seconds since the epoch with a strftime pattern in a timezone.
+    ///
+    /// ```rhai
+    /// print(format_time(now(), "%H:%M", "Europe/London"));
+    /// ```
+    #[rhai_fn(name = "format_time", return_raw)]
+    pub fn format_time_zone(seconds: INT, pattern: &str, zone: &str) -> Fallible<String> {
+        crate::time::format_time_in(seconds, pattern, Some(zone)).map_err(script_error)
+    }
+
+    /// The hour of the day (0-23, UTC) of a time given as text or seconds.
+    ///
+    /// ```rhai
+    /// print(hour_of("2025-01-01 08:30:00"));   // 8
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn hour_of(time: Dynamic) -> Fallible<INT> {
+        crate::time::hour_of(time_seconds(&time, "hour_of")?, None).map_err(script_error)
+    }
+
+    /// The hour of the day (0-23) of a time in a timezone.
+    ///
+    /// ```rhai
+    /// print(hour_of("2025-01-01 08:30:00", "Asia/Tokyo"));   // 17
+    /// ```
+    #[rhai_fn(name = "hour_of", return_raw)]
+    pub fn hour_of_in(time: Dynamic, zone: &str) -> Fallible<INT> {
+        crate::time::hour_of(time_seconds(&time, "hour_of")?, Some(zone)).map_err(script_error)
+    }
+
+    /// An environment variable, or `()` when it is not set. Variables that hold passwords or
+    /// other secrets are refused.
+    ///
+    /// ```rhai
+    /// let folder = env("REPORT_DIR") ?? "reports";
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn env(ctx: NativeCallContext, name: &str) -> Fallible<Dynamic> {
+        if is_secret_variable(name, &ctx) {
+            return Err(script_error(format!(
+                "env(\"{name}\"): refusing to read a variable that holds a password or secret"
+            )));
+        }
+        Ok(std::env::var(name).map_or(Dynamic::UNIT, Dynamic::from))
+    }
+}
+
+fn extreme(
+    ctx: &NativeCallContext,
+    records: &mut Array,
+    key: Dynamic,
+    function: &str,
+    wanted: std::cmp::Ordering,
+) -> Fallible<Dynamic> {
+    let key = Key::from(key, function)?;
+    let mut best: Option<(Dynamic, &Dynamic)> = None;
+    for record in records.iter() {
+        let value = key.of(ctx, record)?;
+        if value.is_unit() {
+            continue;
+        }
+        let better = match &best {
+            None => true,
+            Some((current, _)) => compare(&value, current) == wanted,
+        };
+        if better {
+            best = Some((value, record));
+        }
+    }
+    Ok(best.map_or(Dynamic::UNIT, |(_, r)| r.clone()))
+}
+
+fn write_rows(records: &Array, path: &str, columns: &[String]) -> Fallible<INT> {
+    let temp = format!("{path}.part");
+    let mut writer = csv::Writer::from_path(&temp).map_err(|e| io_error("write_csv", path, e))?;
+    writer
+        .write_record(columns)
+        .map_err(|e| io_error("write_csv", path, e))?;
+    for record in records {
+        let row: Vec<String> = columns.iter().map(|c| cell(record, c)).collect();
+        writer
+            .write_record(&row)
+            .map_err(|e| io_error("write_csv", path, e))?;
+    }
+    writer.flush().map_err(|e| io_error("write_csv", path, e))?;
+    drop(writer);
+    std::fs::rename(&temp, path).map_err(|e| io_error("write_csv", path, e))?;
+    Ok(records.len() as INT)
+}
+
+#[cfg(test)]
+mod tests {
+    use rhai::Engine;
+
+    fn engine() -> Engine {
+        let mut engine = Engine::new();
+        engine.register_global_module(rhai::exported_module!(super::data_api).into());
+        engine
+    }
+
+    fn eval<T: Clone + Send + Sync + 'static>(code: &str) -> T {
+        engine()
+            .eval::<T>(code)
+            .unwrap_or_else(|e| panic!("{code}: {e}"))
+    }
+
+    const ROWS: &str =
+        r#"let rows = [#{s: "a", d: 10}, #{s: "b", d: 0}, #{s: "a", d: 30}, #{s: "c", d: ()}];"#;
+
+    #[test]
+    fn aggregations() {
+        assert_eq!(eval::<i64>(&format!("{ROWS} count_by(rows, \"s\").a")), 2);
+        assert_eq!(
+            eval::<i64>(&format!("{ROWS} count_by(rows, |r| r.d > 5)[\"true\"]")),
+            2
+        );
+        assert_eq!(
+            eval::<i64>(&format!("{ROWS} group_by(rows, \"s\").a.len()")),
+            2
+        );
+        assert_eq!(eval::<i64>(&format!("{ROWS} sum_by(rows, \"d\")")), 40);
+        assert_eq!(
+            eval::<f64>(&format!("{ROWS} avg_by(rows, \"d\")")),
+            40.0 / 3.0
+        );
+        assert_eq!(eval::<i64>(&format!("{ROWS} max_by(rows, \"d\").d")), 30);
+        assert_eq!(eval::<i64>(&format!("{ROWS} min_by(rows, \"d\").d")), 0);
+        assert_eq!(
+            eval::<i64>(&format!("{ROWS} unique_by(rows, \"s\").len()")),
+            3
+        );
+        assert_eq!(
+            eval::<String>(&format!("{ROWS} index_by(rows, \"s\").a.s")),
+            "a"
+        );
+        assert_eq!(
+            eval::<String>(&format!(
+                "{ROWS} sort_by(rows, \"d\", \"desc\"); rows.map(|r| r.d).to_string()"
+            )),
+            "[30, 10, 0, ()]"
+        );
+        assert_eq!(eval::<f64>("percentile([1, 2, 3, 4], 50)"), 2.5);
+        assert_eq!(
+            eval::<f64>(&format!("{ROWS} percentile(rows, \"d\", 100)")),
+            30.0
+        );
+        assert!(engine()
+            .eval::<rhai::Dynamic>("percentile([1], 101)")
+            .is_err());
+        assert!(engine()
+            .eval::<rhai::Dynamic>("count_by([#{}], 5)")
+            .is_err());
+    }
+
+    #[test]
+    fn tables_phones_and_times() {
+        let table = eval::<String>(r#"table([#{id: 1, name: "x"}, #{id: 22, name: "long"}])"#);
+        assert_eq!(table, "id  name\n--  ----\n1   x\n22  long");
+        assert_eq!(
+            eval::<String>(r#"normalize_phone("+44 (0) 7700")"#),
+            "4407700"
+        );
+        assert_eq!(eval::<i64>(r#"hour_of("2025-01-01 08:30:00")"#), 8);
+        assert_eq!(
+            eval::<String>(r#"format_time(parse_time("2025-01-01"))"#),
+            "2025-01-01 00:00:00"
+        );
+        assert!(engine()
+            .eval::<rhai::Dynamic>(r#"env("TDC_PASSWORD")"#)
+            .is_err());
+    }
+
+    #[test]
+    fn csv_round_trip() {
+        let dir = std::env::temp_dir().join(format!("tdc-csv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.csv").display().to_string();
+        let code = format!(
+            r#"write_csv([#{{id: 1, phone: "44 1"}}, #{{id: 2, note: "a,b"}}], "{path}"); read_csv("{path}")"#
+        );
+        let rows = eval::<rhai::Array>(&code);
+        assert_eq!(rows.len(), 2);
+        let second = rows[1].clone().cast::<rhai::Map>();
+        assert_eq!(second["note"].to_string(), "a,b");
+        assert_eq!(second["phone"].to_string(), "");
+        let broken = dir.join("broken.csv");
+        std::fs::write(&broken, "a,b\n1,2\n3\n").unwrap();
+        let err = engine()
+            .eval::<rhai::Array>(&format!(r#"read_csv("{}")"#, broken.display()))
+            .unwrap_err();
+        assert!(err.to_string().contains("row 3"), "{err}");
+    }
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use rhai::{Dynamic, EvalAltResult};
 
-use crate::cli::{CheckArgs, Cli, Command, EvalArgs, GlobalArgs, RunArgs, SandboxArgs};
+use crate::cli::{CheckArgs, Cli, Command, EvalArgs, GlobalArgs, RunArgs, SandboxArgs, TestArgs};
 use crate::config::ConnectionFlags;
 use crate::output::diagnostic;
 use crate::sandbox::faults::FaultSpec;
@@ -17,6 +17,10 @@ use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::script::engine::{compile_engine, script_engine, script_scope, LoadedFiles};
 use crate::script::{dynamic_to_json, Host};
 use crate::session::{Session, SessionError};
+
+/// Scripts run deep: Rhai evaluates recursively and closures nest, so their thread gets a
+/// generous stack (only touched pages cost memory).
+pub const SCRIPT_STACK: usize = 64 * 1024 * 1024;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_SCRIPT: i32 = 1;
@@ -48,6 +52,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Some(Command::Run(args)) => run_file(&runtime, &cli.global, args),
         Some(Command::Eval(args)) => eval(&runtime, &cli.global, args),
         Some(Command::Check(args)) => check(args),
+        Some(Command::Test(args)) => run_rhai_tests(&runtime, args),
         Some(Command::Config) => show_config(&cli.global),
         None => {
             eprintln!("tdc: no command given; try `tdc run FILE`, `tdc eval CODE` or `tdc --help`");
@@ -133,12 +138,13 @@ fn evaluate(
     let name = name.to_string();
     let worker = std::thread::Builder::new()
         .name("tdc-script".into())
+        .stack_size(SCRIPT_STACK)
         .spawn(move || {
             let loaded = LoadedFiles::default();
             let engine = script_engine(&host, &base, loaded);
             let mut ast = engine.compile(&source)?;
             ast.set_source(name);
-            let mut scope = script_scope(dialer, &args);
+            let mut scope = script_scope(dialer, &args, &base);
             engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
         });
     match worker {
@@ -244,6 +250,39 @@ fn check(args: CheckArgs) -> i32 {
         }
     }
     if failed {
+        EXIT_SCRIPT
+    } else {
+        EXIT_OK
+    }
+}
+
+fn run_rhai_tests(runtime: &tokio::runtime::Runtime, args: TestArgs) -> i32 {
+    let paths = if args.paths.is_empty() {
+        vec![std::path::PathBuf::from(".")]
+    } else {
+        args.paths
+    };
+    let files = match crate::testing::collect_files(&paths) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("tdc test: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let results = crate::testing::run_tests(runtime, &files);
+    let failed = results.iter().filter(|r| r.failure.is_some()).count();
+    println!("{} passed, {failed} failed", results.len() - failed);
+    if let Some(path) = &args.junit {
+        if let Err(e) = std::fs::write(path, crate::testing::junit(&results)) {
+            eprintln!("tdc test: cannot write {}: {e}", path.display());
+            return EXIT_USAGE;
+        }
+    }
+    if results.is_empty() {
+        eprintln!("tdc test: no fn test_*() found in {} file(s)", files.len());
+        return EXIT_SCRIPT;
+    }
+    if failed > 0 {
         EXIT_SCRIPT
     } else {
         EXIT_OK

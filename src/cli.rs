@@ -40,6 +40,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Evaluate code once and print the result as JSON.
     Eval(EvalArgs),
+    /// Run every `fn test_*()` in .rhai files, each on a fresh embedded sandbox.
+    Test(TestArgs),
     /// Show the effective connection and where each value came from.
     Config,
     /// Serve the sandbox dialer: a local twin of the TD API with realistic data.
@@ -63,6 +65,15 @@ pub struct CheckArgs {
     /// The scripts to compile.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Files or folders (searched recursively); default: the current folder.
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod app;
 pub mod output;
 pub mod script;
 pub mod session;
+pub mod testing;
 pub mod time;
 
 pub use app::run;

@@ -611,6 +611,25 @@ pub mod data_api {
         crate::api::models::normalize_phone(phone)
     }
 
+    /// A stable fingerprint of a value (16 hex digits): the same content gives the same text
+    /// on every run and machine. Map keys are compared in order, so field order does not matter.
+    ///
+    /// ```rhai
+    /// let id = "csv-" + fingerprint(#{ phone: "447700001234", last_name: "Smith" });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn fingerprint(value: Dynamic) -> Fallible<String> {
+        let json =
+            dynamic_to_json(&value).map_err(|e| script_error(format!("fingerprint: {e}")))?;
+        // FNV-1a over the canonical JSON text (Rhai maps keep their keys sorted).
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in json.to_string().bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(format!("{hash:016x}"))
+    }
+
     /// The current time in seconds since the epoch.
     ///
     /// ```rhai

@@ -500,6 +500,62 @@ pub mod dialer_api {
         Ok(super::super::Recording::new(call_id, bytes))
     }
 
+    /// Downloads the recordings of calls into `folder` as `<call id>.flac`, skipping files that
+    /// are already there, a few at a time (option `concurrency`, default the connection's).
+    /// Returns `#{files, bytes, seconds, skipped, failed}`; `failed` lists `#{call_id, message}`
+    /// (e.g. calls that were not answered have no recording).
+    ///
+    /// ```rhai
+    /// let ids = td.calls().where("call_bill_duration", ">", 60).fields(["id"]).limit(5).to_array();
+    /// let summary = td.download_recordings(ids.map(|c| c.id), "recordings", #{ concurrency: 4 });
+    /// print(`${summary.files} files, ${summary.seconds} s of audio`);
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn download_recordings(
+        dialer: &mut Dialer,
+        call_ids: Array,
+        folder: &str,
+        options: Map,
+    ) -> Fallible<Map> {
+        let concurrency = match options.get("concurrency") {
+            None => dialer.client.concurrency(),
+            Some(n) => n
+                .as_int()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| n as usize)
+                .ok_or_else(|| {
+                    script_error("download_recordings: concurrency must be a positive INT")
+                })?,
+        };
+        let ids = call_ids
+            .iter()
+            .map(|id| {
+                id.as_int().map_err(|t| {
+                    script_error(format!("download_recordings: call ids are INTs, got a {t}"))
+                })
+            })
+            .collect::<Fallible<Vec<i64>>>()?;
+        let folder = std::path::PathBuf::from(folder);
+        std::fs::create_dir_all(&folder).map_err(|e| {
+            script_error(format!(
+                "download_recordings: cannot create {}: {e}",
+                folder.display()
+            ))
+        })?;
+        let client = dialer.client.clone();
+        let outcomes = dialer
+            .host
+            .block_on(crate::script::recording::download_all(
+                client,
+                ids,
+                folder,
+                concurrency,
+            ))
+            .ok_or_else(super::super::terminated)?;
+        Ok(outcomes)
+    }
+
     /// `GET` any API path; the answer as Rhai values (numeric-string rule applied).
     ///
     /// ```rhai

@@ -16,7 +16,7 @@ use super::dialer::{dialer_api, HostTag};
 use super::json::json_api;
 use super::query::query_api;
 use super::recording::recording_api;
-use super::{Dialer, Host, Query, Recording};
+use super::{script_error, Dialer, Host, Query, Recording};
 
 include!(concat!(env!("OUT_DIR"), "/stdlib.rs"));
 
@@ -44,7 +44,38 @@ pub fn stdlib_names() -> impl Iterator<Item = &'static str> {
 struct Resolver {
     base: PathBuf,
     loaded: LoadedFiles,
+    /// Files being imported right now, outermost first: an import cycle is an error.
+    loading: Mutex<Vec<PathBuf>>,
     embedded: Mutex<HashMap<String, SharedModule>>,
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+impl Resolver {
+    fn load_file(
+        &self,
+        engine: &Engine,
+        file: &Path,
+        pos: Position,
+    ) -> Result<SharedModule, Box<EvalAltResult>> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(file.to_path_buf());
+        let name = file.display().to_string();
+        let mut ast = engine
+            .compile_file(file.to_path_buf())
+            .map_err(|e| Box::new(EvalAltResult::ErrorInModule(name.clone(), e, pos)))?;
+        ast.set_source(name.clone());
+        let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
+            .map_err(|e| Box::new(EvalAltResult::ErrorInModule(name, e, pos)))?;
+        Ok(module.into())
+    }
 }
 
 impl ModuleResolver for Resolver {
@@ -55,34 +86,41 @@ impl ModuleResolver for Resolver {
         path: &str,
         pos: Position,
     ) -> Result<SharedModule, Box<EvalAltResult>> {
-        let source_dir = source
-            .filter(|s| !s.starts_with('<'))
-            .and_then(|s| Path::new(s).parent().map(Path::to_path_buf));
-        let file = source_dir
-            .unwrap_or_else(|| self.base.clone())
+        let importer = source.filter(|s| !s.starts_with('<')).map(Path::new);
+        let file = importer
+            .and_then(Path::parent)
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(&self.base)
             .join(path)
             .with_extension("rhai");
-        if file.is_file() {
-            self.loaded
+        // A script may share its name with the stdlib module it imports
+        // (`scripts/dedupe.rhai` imports "dedupe"): a file never imports itself.
+        let is_importer = importer.is_some_and(|i| same_file(i, &file));
+        if file.is_file() && !is_importer {
+            let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
+            {
+                let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+                if loading.contains(&canonical) {
+                    let chain: Vec<String> = loading
+                        .iter()
+                        .chain([&canonical])
+                        .map(|p| p.display().to_string())
+                        .collect();
+                    return Err(EvalAltResult::ErrorInModule(
+                        path.to_string(),
+                        script_error(format!("import cycle: {}", chain.join(" imports "))),
+                        pos,
+                    )
+                    .into());
+                }
+                loading.push(canonical.clone());
+            }
+            let result = self.load_file(engine, &file, pos);
+            self.loading
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(file.clone());
-            let mut ast = engine.compile_file(file.clone()).map_err(|e| {
-                Box::new(EvalAltResult::ErrorInModule(
-                    file.display().to_string(),
-                    e,
-                    pos,
-                ))
-            })?;
-            ast.set_source(file.display().to_string());
-            let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(|e| {
-                Box::new(EvalAltResult::ErrorInModule(
-                    file.display().to_string(),
-                    e,
-                    pos,
-                ))
-            })?;
-            return Ok(module.into());
+                .retain(|p| p != &canonical);
+            return result;
         }
         let Some(code) = stdlib_source(path) else {
             return Err(EvalAltResult::ErrorModuleNotFound(
@@ -163,15 +201,18 @@ pub fn script_engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engi
     engine.set_module_resolver(Resolver {
         base: base.to_path_buf(),
         loaded,
+        loading: Mutex::new(Vec::new()),
         embedded: Mutex::new(HashMap::new()),
     });
     engine
 }
 
-/// The scope every script starts with: `td` and `ARGS`.
-pub fn script_scope(dialer: Dialer, args: &[String]) -> Scope<'static> {
+/// The scope every script starts with: `td`, `ARGS`, and `SCRIPT_DIR` (the script's folder,
+/// for files that live beside it).
+pub fn script_scope(dialer: Dialer, args: &[String], script_dir: &Path) -> Scope<'static> {
     let mut scope = Scope::new();
     scope.push_constant("td", dialer);
+    scope.push_constant("SCRIPT_DIR", script_dir.display().to_string());
     let args: rhai::Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
     scope.push_constant("ARGS", args);
     scope

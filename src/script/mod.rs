@@ -11,7 +11,7 @@ mod dialer;
 pub mod engine;
 mod json;
 mod query;
-mod recording;
+pub(crate) mod recording;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};

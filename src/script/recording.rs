@@ -24,6 +24,78 @@ impl Recording {
     }
 }
 
+/// Seconds of audio a FLAC file holds, from its STREAMINFO.
+pub fn flac_seconds(bytes: &[u8]) -> Option<f64> {
+    let reader = claxon::FlacReader::new(std::io::Cursor::new(bytes)).ok()?;
+    let info = reader.streaminfo();
+    info.samples
+        .map(|n| n as f64 / f64::from(info.sample_rate.max(1)))
+}
+
+/// Writes a file whole or not at all.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let temp = path.with_extension("flac.part");
+    std::fs::write(&temp, bytes)?;
+    std::fs::rename(&temp, path)
+}
+
+/// Downloads recordings `concurrency` at a time into `folder`, skipping files already there.
+pub async fn download_all(
+    client: Arc<crate::api::Client>,
+    call_ids: Vec<i64>,
+    folder: std::path::PathBuf,
+    concurrency: usize,
+) -> Map {
+    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let (mut files, mut bytes, mut seconds, mut skipped) = (0 as INT, 0 as INT, 0.0, 0 as INT);
+    let mut failed = rhai::Array::new();
+    for call_id in call_ids {
+        let path = folder.join(format!("{call_id}.flac"));
+        if path.exists() {
+            skipped += 1;
+            continue;
+        }
+        let (client, limit) = (client.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let outcome = match client.recording(call_id).await {
+                Ok(data) => write_atomically(&path, &data)
+                    .map(|()| (data.len(), flac_seconds(&data).unwrap_or(0.0)))
+                    .map_err(|e| format!("cannot write {}: {e}", path.display())),
+                Err(e) => Err(e.to_string()),
+            };
+            (call_id, outcome)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((_, Ok((size, audio)))) => {
+                files += 1;
+                bytes += size as INT;
+                seconds += audio;
+            }
+            Ok((call_id, Err(message))) => {
+                let mut failure = Map::new();
+                failure.insert("call_id".into(), Dynamic::from_int(call_id));
+                failure.insert("message".into(), message.into());
+                failed.push(failure.into());
+            }
+            Err(e) => failed.push(Dynamic::from(format!("a download task failed: {e}"))),
+        }
+    }
+    let mut summary = Map::new();
+    summary.insert("files".into(), Dynamic::from_int(files));
+    summary.insert("bytes".into(), Dynamic::from_int(bytes));
+    summary.insert(
+        "seconds".into(),
+        Dynamic::from_float((seconds * 10.0_f64).round() / 10.0),
+    );
+    summary.insert("skipped".into(), Dynamic::from_int(skipped));
+    summary.insert("failed".into(), failed.into());
+    summary
+}
+
 #[export_module]
 pub mod recording_api {
     use super::*;
@@ -41,9 +113,7 @@ pub mod recording_api {
                 script_error(format!("save: cannot create {}: {e}", parent.display()))
             })?;
         }
-        let temp = path.with_extension("flac.part");
-        std::fs::write(&temp, recording.bytes.as_slice())
-            .and_then(|()| std::fs::rename(&temp, path))
+        write_atomically(path, &recording.bytes)
             .map_err(|e| script_error(format!("save: cannot write {}: {e}", path.display())))?;
         Ok(recording.bytes.len() as INT)
     }

@@ -1,0 +1,232 @@
+//! `tdc test`: runs every `fn test_*()` in `.rhai` files, each on a fresh embedded sandbox
+//! (the dataset is generated once and copied per test), and reports pass or fail with the
+//! failing line. The closing line is `N passed, M failed`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::Dynamic;
+
+use crate::api::{Client, ClientOptions, RetryPolicy};
+use crate::config::Secret;
+use crate::output::diagnostic;
+use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
+use crate::script::engine::{compile_engine, script_engine, script_scope, LoadedFiles};
+use crate::script::{Dialer, Host};
+
+/// The outcome of one test function.
+pub struct TestResult {
+    pub file: String,
+    pub name: String,
+    pub elapsed: Duration,
+    /// The rendered diagnostic of a failure.
+    pub failure: Option<String>,
+}
+
+/// Every `.rhai` file under `paths` (folders are searched recursively, hidden folders and
+/// `target` skipped), sorted.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !name.starts_with('.') && name != "target" {
+                    walk(&path, out)?;
+                }
+            } else if path.extension().is_some_and(|e| e == "rhai") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut files)?;
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            return Err(format!("{}: no such file or folder", path.display()));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn sandbox_dialer(host: &Arc<Host>, sandbox: &Sandbox) -> Result<Dialer, String> {
+    let base_url = url::Url::parse(&sandbox.url()).map_err(|e| e.to_string())?;
+    let client = Client::new(ClientOptions {
+        base_url,
+        user: crate::sandbox::USER.into(),
+        password: Secret::new(crate::sandbox::PASSWORD),
+        timeout: crate::config::DEFAULT_TIMEOUT,
+        concurrency: crate::config::DEFAULT_CONCURRENCY,
+        read_only: None,
+        retry: RetryPolicy::default(),
+        ca_file: None,
+        proxy: None,
+    })?;
+    Ok(Dialer {
+        client: Arc::new(client),
+        label: "sandbox".into(),
+        host: host.clone(),
+    })
+}
+
+/// Runs one test function on its own sandbox.
+fn run_one(
+    runtime: &tokio::runtime::Runtime,
+    dataset: &Dataset,
+    file: &Path,
+    source: &str,
+    name: &str,
+) -> Option<String> {
+    let file_name = file.display().to_string();
+    let sandbox = match runtime.block_on(Sandbox::start_with(
+        SandboxOptions::default(),
+        dataset.clone(),
+    )) {
+        Ok(sandbox) => sandbox,
+        Err(e) => return Some(format!("{file_name}: error: cannot start a sandbox: {e}")),
+    };
+    let host = Host::new(runtime.handle().clone(), None, false);
+    let outcome = match sandbox_dialer(&host, &sandbox) {
+        Err(e) => Err(e),
+        Ok(dialer) => {
+            let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+            let (source_text, function, source_name) =
+                (source.to_string(), name.to_string(), file_name.clone());
+            std::thread::spawn(move || {
+                let engine = script_engine(&host, &base, LoadedFiles::default());
+                let mut ast = engine
+                    .compile(&source_text)
+                    .map_err(Box::<rhai::EvalAltResult>::from)?;
+                ast.set_source(source_name);
+                let mut scope = script_scope(dialer, &[], &base);
+                engine.call_fn::<Dynamic>(&mut scope, &ast, &function, ())
+            })
+            .join()
+            .map_err(|_| "the test thread panicked".to_string())
+            .map(|result| {
+                result.map_err(|e| diagnostic::from_eval_error(&e, &file_name, source).to_string())
+            })
+            .and_then(|r| r)
+        }
+    };
+    runtime.block_on(sandbox.stop());
+    outcome.err()
+}
+
+/// Runs the tests of every file; prints a line per test and the closing count.
+pub fn run_tests(runtime: &tokio::runtime::Runtime, files: &[PathBuf]) -> Vec<TestResult> {
+    let dataset = Dataset::generate(
+        1,
+        crate::sandbox::dataset::DEFAULT_LEADS,
+        crate::sandbox::dataset::DEFAULT_CDRS,
+    );
+    let engine = compile_engine();
+    let mut results = Vec::new();
+    for file in files {
+        let file_name = file.display().to_string();
+        let source = match std::fs::read_to_string(file) {
+            Ok(source) => source,
+            Err(e) => {
+                results.push(TestResult {
+                    file: file_name.clone(),
+                    name: "(file)".into(),
+                    elapsed: Duration::ZERO,
+                    failure: Some(format!("{file_name}: error: cannot read: {e}")),
+                });
+                continue;
+            }
+        };
+        let ast = match engine.compile(&source) {
+            Ok(ast) => ast,
+            Err(e) => {
+                let failure = diagnostic::from_parse_error(&e, &file_name, &source).to_string();
+                println!("FAIL {file_name} (does not compile)\n{}", indent(&failure));
+                results.push(TestResult {
+                    file: file_name,
+                    name: "(compile)".into(),
+                    elapsed: Duration::ZERO,
+                    failure: Some(failure),
+                });
+                continue;
+            }
+        };
+        let names: Vec<String> = ast
+            .iter_functions()
+            .filter(|f| f.name.starts_with("test_") && f.params.is_empty())
+            .map(|f| f.name.to_string())
+            .collect();
+        for name in names {
+            let started = Instant::now();
+            let failure = run_one(runtime, &dataset, file, &source, &name);
+            let elapsed = started.elapsed();
+            match &failure {
+                None => println!("ok   {file_name}::{name} ({} ms)", elapsed.as_millis()),
+                Some(text) => println!(
+                    "FAIL {file_name}::{name} ({} ms)\n{}",
+                    elapsed.as_millis(),
+                    indent(text)
+                ),
+            }
+            results.push(TestResult {
+                file: file_name.clone(),
+                name,
+                elapsed,
+                failure,
+            });
+        }
+    }
+    results
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The results as a JUnit XML report.
+pub fn junit(results: &[TestResult]) -> String {
+    let failures = results.iter().filter(|r| r.failure.is_some()).count();
+    let total: f64 = results.iter().map(|r| r.elapsed.as_secs_f64()).sum();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"tdc\" tests=\"{}\" failures=\"{failures}\" time=\"{total:.3}\">\n",
+        results.len()
+    );
+    for r in results {
+        xml.push_str(&format!(
+            "  <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
+            xml_escape(&r.file),
+            xml_escape(&r.name),
+            r.elapsed.as_secs_f64()
+        ));
+        match &r.failure {
+            None => xml.push_str("/>\n"),
+            Some(text) => {
+                let first = text.lines().next().unwrap_or("");
+                xml.push_str(&format!(
+                    ">\n    <failure message=\"{}\">{}</failure>\n  </testcase>\n",
+                    xml_escape(first),
+                    xml_escape(text)
+                ));
+            }
+        }
+    }
+    xml.push_str("</testsuite>\n");
+    xml
+}

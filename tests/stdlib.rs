@@ -1,0 +1,207 @@
+//! The stdlib's own Rhai tests (`tests/stdlib/*.rhai`, run by `tdc test`), every example
+//! script, and the example scripts' results checked independently through the API.
+
+mod common;
+
+use common::{output, root, tdc, tdc_on, temp_dir, Sandbox};
+use serde_json::Value;
+
+#[test]
+fn the_stdlib_tests_pass_under_tdc_test() {
+    let home = temp_dir("tdc-test");
+    let junit = home.join("junit.xml");
+    let (code, stdout, stderr) = output(
+        tdc(&home)
+            .current_dir(root())
+            .args(["test", "--junit"])
+            .arg(&junit)
+            .arg("tests/stdlib"),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let last = stdout.lines().last().unwrap_or("");
+    assert!(last.ends_with(" passed, 0 failed"), "{stdout}");
+    let xml = std::fs::read_to_string(junit).unwrap();
+    assert!(
+        xml.contains("failures=\"0\"")
+            && xml.contains("test_apply_keeps_each_lead_in_one_campaign")
+    );
+}
+
+#[test]
+fn tdc_test_reports_a_failing_test_with_its_line() {
+    let home = temp_dir("tdc-test-fail");
+    let file = home.join("mine_test.rhai");
+    std::fs::write(&file, "fn test_ok() { 1 }\nfn test_broken() {\n  let c = td.campaign(12);\n  if c.id != 13 { throw `campaign ${c.id} is not 13`; }\n}\nfn helper() {}\n").unwrap();
+    let (code, stdout, _) = output(tdc(&home).arg("test").arg(&file));
+    assert_eq!(code, 1);
+    let name = file.display();
+    assert!(
+        stdout.contains(&format!("FAIL {name}::test_broken")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("    {name}:4:19: error: campaign 12 is not 13")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().last() == Some("1 passed, 1 failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn every_example_script_runs_green_on_the_embedded_sandbox() {
+    let mut scripts: Vec<_> = std::fs::read_dir(root().join("scripts"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
+        .collect();
+    scripts.sort();
+    assert!(scripts.len() >= 6, "{scripts:?}");
+    for script in scripts {
+        let home = temp_dir("scripts");
+        let (code, stdout, stderr) = output(tdc(&home).current_dir(&home).arg("run").arg(&script));
+        assert_eq!(code, 0, "{}:\n{stdout}\n{stderr}", script.display());
+        assert!(
+            !stdout.trim().is_empty(),
+            "{} printed nothing",
+            script.display()
+        );
+    }
+}
+
+fn eval_json(sandbox: &Sandbox, code: &str) -> Value {
+    let home = temp_dir("eval-json");
+    let (status, stdout, stderr) = output(tdc_on(sandbox, &home).args(["eval", code]));
+    assert_eq!(status, 0, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[test]
+fn after_dedupe_no_lead_is_in_two_campaigns() {
+    let sandbox = Sandbox::start(&[]);
+    let count = "let by_lead = count_by(td.campaign_leads().to_array(), \"lead_id\"); by_lead.values().filter(|n| n > 1).len()";
+    assert!(
+        eval_json(&sandbox, count).as_i64().unwrap() > 50,
+        "the dataset has work for dedupe"
+    );
+    let home = temp_dir("dedupe");
+    let (code, stdout, stderr) = output(
+        tdc_on(&sandbox, &home)
+            .arg("run")
+            .arg(root().join("scripts/dedupe.rhai")),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Leads in more than one campaign now: 0"),
+        "{stdout}"
+    );
+    assert_eq!(eval_json(&sandbox, count), Value::from(0));
+}
+
+#[test]
+fn importing_the_same_csv_twice_inserts_each_row_once() {
+    let sandbox = Sandbox::start(&["--leads", "300", "--cdrs", "100"]);
+    let home = temp_dir("import");
+    for _ in 0..2 {
+        let (code, _, stderr) = output(
+            tdc_on(&sandbox, &home)
+                .arg("run")
+                .arg(root().join("scripts/import_csv.rhai")),
+        );
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let ids = eval_json(&sandbox, "td.leads().to_array().filter(|l| (l.original_identifier ?? \"\").starts_with(\"CRM-9\")).map(|l| l.original_identifier)");
+    let mut ids: Vec<&str> = ids
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "CRM-90001",
+            "CRM-90002",
+            "CRM-90003",
+            "CRM-90005",
+            "CRM-90007",
+            "CRM-90008"
+        ]
+    );
+}
+
+/// ASR, ACD and per-cause counts computed here from raw HTTP pages, without tdc.
+#[tokio::test]
+async fn the_cdr_reports_figures_match_an_independent_computation() {
+    let sandbox = Sandbox::start(&[]);
+    let http = reqwest::Client::new();
+    let (mut finished, mut answered, mut billed) = (0u64, 0u64, 0u64);
+    let mut causes = std::collections::BTreeMap::<String, u64>::new();
+    let mut offset = 0;
+    loop {
+        let url = format!(
+            "{}/api/cdrs?start_at=2025-01-01;>=&start_at=2025-01-06;<&limit=1000;{offset}",
+            sandbox.url
+        );
+        let page: Value = http
+            .get(url)
+            .basic_auth("sandbox", Some("sandbox"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let rows = page["cdrs"].as_array().unwrap();
+        for row in rows {
+            let q850: u64 = row["q850"].as_str().unwrap().parse().unwrap();
+            if q850 == 0 {
+                continue;
+            }
+            finished += 1;
+            let bill: u64 = row["bill_duration"].as_str().unwrap().parse().unwrap();
+            if bill > 0 {
+                answered += 1;
+                billed += bill;
+            }
+            *causes
+                .entry(row["status"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        if rows.len() < 1000 {
+            break;
+        }
+        offset += 1000;
+    }
+    let asr = (answered as f64 * 100.0 / finished as f64 * 100.0).round() / 100.0;
+    let acd = (billed as f64 / answered as f64 * 100.0).round() / 100.0;
+    let home = temp_dir("report-check");
+    let (code, stdout, stderr) = output(
+        tdc_on(&sandbox, &home)
+            .arg("run")
+            .arg(root().join("scripts/cdr_report.rhai")),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "calls {finished}   answered {answered}   ASR {asr}%   ACD {acd} s"
+        )),
+        "expected ASR {asr} ACD {acd}:\n{stdout}"
+    );
+    for (status, n) in causes {
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{status} ")))
+            .unwrap_or_else(|| panic!("no line for {status}"));
+        let count: u64 = line
+            .split_whitespace()
+            .rev()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(count, n, "{status}: {line}");
+    }
+}

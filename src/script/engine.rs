@@ -11,6 +11,7 @@ use rhai::{
 
 type SharedModule = Arc<Module>;
 
+use super::chart::chart_api;
 use super::data::data_api;
 use super::dialer::{dialer_api, HostTag};
 use super::json::json_api;
@@ -168,6 +169,7 @@ pub fn register_api(engine: &mut Engine) {
         exported_module!(recording_api),
         exported_module!(json_api),
         exported_module!(data_api),
+        exported_module!(chart_api),
     ] {
         engine.register_global_module(module.into());
     }

@@ -71,6 +71,7 @@ fn connection_flags(global: &GlobalArgs) -> ConnectionFlags {
         user: global.user.clone(),
         profile: global.profile.clone(),
         sandbox: global.sandbox,
+        allow_http: global.allow_http,
     }
 }
 
@@ -79,7 +80,7 @@ fn start_session(
     global: &GlobalArgs,
     dry_run: bool,
 ) -> Result<Session, i32> {
-    Session::start(runtime, &connection_flags(global), dry_run).map_err(|e| {
+    Session::start(runtime, &connection_flags(global), dry_run, global.yes).map_err(|e| {
         match &e {
             SessionError::Config(_) => eprintln!("tdc: {e}"),
             SessionError::Start(_) => eprintln!("tdc: cannot start: {e}"),

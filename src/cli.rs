@@ -30,6 +30,12 @@ pub struct GlobalArgs {
     /// Use the embedded sandbox, whatever is configured.
     #[arg(long, global = true)]
     pub sandbox: bool,
+    /// Change remote dialers without asking (needed without a terminal).
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// Allow plain http:// to a host that is not on this machine.
+    #[arg(long, global = true)]
+    pub allow_http: bool,
 }
 
 #[derive(Debug, Subcommand)]

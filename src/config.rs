@@ -82,6 +82,10 @@ pub struct Profile {
     pub read_only: bool,
     pub concurrency: Option<usize>,
     pub timeout_s: Option<u64>,
+    pub connect_timeout_s: Option<u64>,
+    /// Attempts for retried requests (reads, mass-assign, update-campaign-leads), first included.
+    pub retries: Option<u32>,
+    pub max_response_mb: Option<usize>,
     pub ca_file: Option<PathBuf>,
     pub proxy: Option<String>,
     pub timezone: Option<String>,
@@ -102,6 +106,8 @@ pub struct ConnectionFlags {
     pub user: Option<String>,
     pub profile: Option<String>,
     pub sandbox: bool,
+    /// Permit plain `http://` to a host that is not on this machine.
+    pub allow_http: bool,
 }
 
 /// Where the dialer is.
@@ -122,6 +128,9 @@ pub struct Connection {
     pub read_only: bool,
     pub concurrency: usize,
     pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub attempts: u32,
+    pub max_response_bytes: usize,
     pub ca_file: Option<PathBuf>,
     pub proxy: Option<String>,
     pub timezone: Option<String>,
@@ -133,6 +142,8 @@ pub struct Connection {
 
 pub const DEFAULT_CONCURRENCY: usize = 4;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_ATTEMPTS: u32 = 4;
 
 /// `$XDG_CONFIG_HOME/tdc/config.toml`.
 pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -274,6 +285,12 @@ impl Connection {
                         message: "the scheme must be http or https".into(),
                     });
                 }
+                if url.scheme() == "http" && !is_loopback_host(&url) && !flags.allow_http {
+                    return Err(ConfigError::Other(format!(
+                        "refusing plain http:// to {} ({from}): the password would cross the network unencrypted; use https:// or pass --allow-http",
+                        url.host_str().unwrap_or("")
+                    )));
+                }
                 sources.push(("url", format!("{url} (from {from})")));
                 Target::Url(url)
             }
@@ -347,6 +364,14 @@ impl Connection {
             read_only,
             concurrency,
             timeout,
+            connect_timeout: profile
+                .connect_timeout_s
+                .map(Duration::from_secs)
+                .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            attempts: profile.retries.unwrap_or(DEFAULT_ATTEMPTS).max(1),
+            max_response_bytes: profile
+                .max_response_mb
+                .map_or(crate::api::MAX_RESPONSE_BYTES, |mb| mb.max(1) * 1024 * 1024),
             ca_file: profile.ca_file,
             proxy: profile.proxy,
             timezone: profile.timezone,

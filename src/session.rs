@@ -50,13 +50,14 @@ impl Session {
         runtime: &tokio::runtime::Runtime,
         flags: &ConnectionFlags,
         dry_run: bool,
+        assume_yes: bool,
     ) -> Result<Session, SessionError> {
         let config = load_config()?;
         let mut connection = resolve_connection(flags, config.as_ref())?;
         for warning in &connection.warnings {
             eprintln!("tdc: {warning}");
         }
-        let host = Host::new(runtime.handle().clone(), config, dry_run);
+        let host = Host::new(runtime.handle().clone(), config, dry_run, assume_yes);
         let (base_url, sandbox) = match &connection.target {
             Target::Embedded => {
                 let sandbox = runtime
@@ -78,11 +79,8 @@ impl Session {
             }
         };
         let client = client_for(&connection, base_url).map_err(SessionError::Start)?;
-        let dialer = Dialer {
-            client,
-            label: connection.label(),
-            host: host.clone(),
-        };
+        let remote = connection.is_remote() && !connection.read_only;
+        let dialer = Dialer::new(client, connection.label(), host.clone(), remote);
         Ok(Session {
             connection,
             host,

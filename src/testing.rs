@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 
 use rhai::Dynamic;
 
-use crate::api::{Client, ClientOptions, RetryPolicy};
-use crate::config::Secret;
+use crate::config::{Connection, ConnectionFlags};
 use crate::output::diagnostic;
 use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
 use crate::script::engine::{compile_engine, script_engine, script_scope, LoadedFiles};
-use crate::script::{Dialer, Host};
+use crate::script::{client_for, Dialer, Host};
 
 /// The outcome of one test function.
 pub struct TestResult {
@@ -58,23 +57,18 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 }
 
 fn sandbox_dialer(host: &Arc<Host>, sandbox: &Sandbox) -> Result<Dialer, String> {
+    let flags = ConnectionFlags {
+        sandbox: true,
+        ..ConnectionFlags::default()
+    };
+    let connection = Connection::resolve(&flags, &|_| None, None).map_err(|e| e.to_string())?;
     let base_url = url::Url::parse(&sandbox.url()).map_err(|e| e.to_string())?;
-    let client = Client::new(ClientOptions {
-        base_url,
-        user: crate::sandbox::USER.into(),
-        password: Secret::new(crate::sandbox::PASSWORD),
-        timeout: crate::config::DEFAULT_TIMEOUT,
-        concurrency: crate::config::DEFAULT_CONCURRENCY,
-        read_only: None,
-        retry: RetryPolicy::default(),
-        ca_file: None,
-        proxy: None,
-    })?;
-    Ok(Dialer {
-        client: Arc::new(client),
-        label: "sandbox".into(),
-        host: host.clone(),
-    })
+    Ok(Dialer::new(
+        client_for(&connection, base_url)?,
+        "sandbox".into(),
+        host.clone(),
+        false,
+    ))
 }
 
 /// Runs one test function on its own sandbox.
@@ -93,7 +87,7 @@ fn run_one(
         Ok(sandbox) => sandbox,
         Err(e) => return Some(format!("{file_name}: error: cannot start a sandbox: {e}")),
     };
-    let host = Host::new(runtime.handle().clone(), None, false);
+    let host = Host::new(runtime.handle().clone(), None, false, false);
     let outcome = match sandbox_dialer(&host, &sandbox) {
         Err(e) => Err(e),
         Ok(dialer) => {

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use super::{models, ApiError, Body, Client, ErrorKind, Retry};
+use super::{models, ApiError, Client, ErrorKind, Retry};
 
 pub const MASS_ASSIGN_PATH: &str = "/api/campaign-leads/mass-assign";
 pub const UPDATE_PATH: &str = "/api/campaign-leads/update-campaign-leads";
@@ -29,9 +29,8 @@ impl Client {
     /// Assigns the leads `where` selects to a campaign. Returns campaign-lead id -> lead.
     /// Repeating it changes nothing more, so it is retried.
     pub async fn mass_assign(&self, body: &Value) -> Result<Map<String, Value>, ApiError> {
-        self.check_writable("PUT", MASS_ASSIGN_PATH)?;
         let answer = self
-            .json(Method::PUT, MASS_ASSIGN_PATH, Body::Json(body), Retry::Safe)
+            .mutate(Method::PUT, MASS_ASSIGN_PATH, body, Retry::Safe)
             .await?;
         models::keyed_map_from(answer, "leads").map_err(bad(MASS_ASSIGN_PATH))
     }
@@ -42,9 +41,8 @@ impl Client {
 
     /// Updates campaign leads and their leads; returns the updated campaign leads.
     pub async fn update_campaign_leads(&self, body: &Value) -> Result<Vec<Value>, ApiError> {
-        self.check_writable("PUT", UPDATE_PATH)?;
         let answer = self
-            .json(Method::PUT, UPDATE_PATH, Body::Json(body), Retry::Safe)
+            .mutate(Method::PUT, UPDATE_PATH, body, Retry::Safe)
             .await?;
         models::list_from(answer, "campaignLeads").map_err(bad(UPDATE_PATH))
     }
@@ -60,9 +58,8 @@ impl Client {
 
     /// Moves leads between campaigns; returns their campaign leads in the destination.
     pub async fn move_to_campaign(&self, body: &Value) -> Result<Vec<Value>, ApiError> {
-        self.check_writable("PUT", MOVE_PATH)?;
         let answer = self
-            .json(Method::PUT, MOVE_PATH, Body::Json(body), Retry::Never)
+            .mutate(Method::PUT, MOVE_PATH, body, Retry::Never)
             .await?;
         models::list_from(answer, "campaignLeads").map_err(bad(MOVE_PATH))
     }

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::{models, ApiError, Body, Client, ErrorKind, Retry};
+use super::{models, ApiError, Client, ErrorKind, Retry};
 
 pub const CLONE_PATH: &str = "/api/campaigns/clone";
 
@@ -20,9 +20,8 @@ impl Client {
 
     /// Clones a campaign with its settings and statuses; returns the new campaign.
     pub async fn clone_campaign(&self, body: &Value) -> Result<Value, ApiError> {
-        self.check_writable("GET", CLONE_PATH)?;
         let answer = self
-            .json(Method::GET, CLONE_PATH, Body::Json(body), Retry::Never)
+            .mutate(Method::GET, CLONE_PATH, body, Retry::Never)
             .await?;
         models::single_from(answer, "campaigns")
             .map_err(|m| ApiError::new(ErrorKind::BadResponse, "GET", CLONE_PATH, m))

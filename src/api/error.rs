@@ -28,6 +28,8 @@ pub struct ApiError {
     pub path: String,
     pub status: Option<u16>,
     pub message: String,
+    /// What the server's `Retry-After` asked for, if anything.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -38,6 +40,7 @@ impl ApiError {
             path: path.to_string(),
             status: None,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -51,6 +54,15 @@ impl ApiError {
     /// `METHOD /path`, as scripts see it in `err.endpoint`.
     pub fn endpoint(&self) -> String {
         format!("{} {}", self.method, self.path)
+    }
+
+    /// Whether the server certainly did not apply the request: no connection was made, or it
+    /// answered with a 4xx (a refusal, or 429 "too many requests").
+    pub fn not_applied(&self) -> bool {
+        self.kind == ErrorKind::Connect
+            || self.kind == ErrorKind::Refused
+            || (self.kind == ErrorKind::Status
+                && self.status.is_some_and(|s| (400..500).contains(&s)))
     }
 
     /// Whether the request may have been applied by the server although no answer came.

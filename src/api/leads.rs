@@ -1,14 +1,26 @@
-//! `POST /api/leads`: leads are sent in chunks, several at a time, and come back in input
-//! order. A chunk that fails is reported by input position: applied, not applied, or of
-//! unknown outcome (the request may have arrived although no answer came back).
+//! `POST /api/leads`, exactly once.
+//!
+//! Leads are sent in chunks, several at a time, and come back in input order. A chunk whose
+//! outcome is unknown (the connection broke after sending, a time-out, a 5xx) is never sent
+//! again blindly: each of its leads is looked up by `original_identifier`, leads found are
+//! taken as inserted, and only the missing ones are sent again. Leads without an identifier in
+//! such a chunk cannot be checked; they are not re-sent and are reported as `unknown`.
+//! A chunk the server refused (4xx) is `not_applied`; a 429 is waited out and sent again.
+//!
+//! With a journal (see `journal`), every chunk's outcome is recorded as it happens, so an
+//! import that was killed resumes without duplicates.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use super::{models, ApiError, Body, Client, ErrorKind, Retry};
+use super::journal::{ChunkRecord, Journal};
+use super::query::{Op, QuerySpec, Resource};
+use super::{models, ApiError, Client, ErrorKind, Retry};
 
 pub const LEADS_PATH: &str = "/api/leads";
 pub const DEFAULT_CHUNK: usize = 500;
@@ -20,6 +32,8 @@ pub struct BulkError {
     pub applied: Vec<usize>,
     pub not_applied: Vec<usize>,
     pub unknown: Vec<usize>,
+    /// The journal kept for resuming, if there is one.
+    pub journal: Option<PathBuf>,
 }
 
 impl std::fmt::Display for BulkError {
@@ -34,111 +48,308 @@ impl std::fmt::Display for BulkError {
         if !self.unknown.is_empty() {
             write!(f, ", {} of unknown outcome", self.unknown.len())?;
         }
-        write!(f, ")")
+        write!(f, ")")?;
+        if let Some(journal) = &self.journal {
+            write!(
+                f,
+                "; run again with the same journal ({}) to resume",
+                journal.display()
+            )?;
+        }
+        Ok(())
     }
 }
 
+/// How `add_leads` works.
+#[derive(Debug, Clone, Default)]
+pub struct AddLeadsOptions {
+    /// Leads per request (default 500).
+    pub chunk: Option<usize>,
+    /// A JSONL journal of chunk outcomes, for resuming an interrupted import.
+    pub journal: Option<PathBuf>,
+}
+
+/// What became of one chunk.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkOutcome {
+    /// Input position and the inserted lead.
+    pub inserted: Vec<(usize, Value)>,
+    pub not_applied: Vec<usize>,
+    pub unknown: Vec<usize>,
+    pub error: Option<ApiError>,
+}
+
+fn identifier_of(lead: &Value) -> Option<&str> {
+    lead.get("original_identifier")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
 impl Client {
-    /// Sends one chunk; the answer must hold one inserted lead per lead sent.
-    async fn add_lead_chunk(&self, chunk: &[Value]) -> Result<Vec<Value>, ApiError> {
-        let body = Value::Array(chunk.to_vec());
+    /// Sends one request's leads; the answer must hold one inserted lead per lead sent.
+    async fn post_leads(&self, leads: &[Value]) -> Result<Vec<Value>, ApiError> {
+        let body = Value::Array(leads.to_vec());
         let answer = self
-            .json(Method::POST, LEADS_PATH, Body::Json(&body), Retry::Never)
+            .mutate(Method::POST, LEADS_PATH, &body, Retry::Never)
             .await?;
         let bad =
             |message: String| ApiError::new(ErrorKind::BadResponse, "POST", LEADS_PATH, message);
         let inserted = models::list_from(answer, "leads").map_err(bad)?;
-        if inserted.len() != chunk.len() {
+        if inserted.len() != leads.len() {
             return Err(bad(format!(
                 "sent {} leads, the answer lists {}",
-                chunk.len(),
+                leads.len(),
                 inserted.len()
             )));
         }
         Ok(inserted)
     }
 
-    /// Inserts leads in chunks of `chunk_size`, up to `concurrency()` chunks at a time. After
-    /// a failure no new chunk is started; chunks already under way finish.
+    /// The lead with this `original_identifier`, if the dialer has one (the newest).
+    pub async fn lead_by_identifier(&self, identifier: &str) -> Result<Option<Value>, ApiError> {
+        let mut spec = QuerySpec::new(Resource::Leads);
+        spec.add_condition("original_identifier", Op::Eq, identifier.to_string())
+            .map_err(|m| ApiError::new(ErrorKind::Refused, "GET", LEADS_PATH, m))?;
+        let found = self.page(&spec, 0, 1000).await?;
+        Ok(found.into_iter().last())
+    }
+
+    /// Inserts one chunk exactly once. `maybe_sent` says the chunk may already have reached
+    /// the server (a resumed journal): it is reconciled before anything is sent.
+    pub async fn insert_chunk(&self, chunk: Vec<(usize, Value)>, maybe_sent: bool) -> ChunkOutcome {
+        let mut outcome = ChunkOutcome::default();
+        let mut pending = chunk;
+        let attempts = self.options.retry.attempts.max(1);
+        let mut reconcile_first = maybe_sent;
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            let error = if reconcile_first {
+                reconcile_first = false;
+                None
+            } else {
+                let leads: Vec<Value> = pending.iter().map(|(_, l)| l.clone()).collect();
+                match self.post_leads(&leads).await {
+                    Ok(inserted) => {
+                        outcome
+                            .inserted
+                            .extend(pending.drain(..).map(|(p, _)| p).zip(inserted));
+                        break;
+                    }
+                    Err(error) => Some(error),
+                }
+            };
+            if let Some(error) = &error {
+                if error.not_applied() {
+                    let retry = error.status == Some(429) || error.kind == ErrorKind::Connect;
+                    if retry && attempt < attempts {
+                        tokio::time::sleep(self.backoff(attempt, error.retry_after)).await;
+                        continue;
+                    }
+                    outcome
+                        .not_applied
+                        .extend(pending.drain(..).map(|(p, _)| p));
+                    outcome.error = Some(error.clone());
+                    break;
+                }
+            }
+            // The outcome is unknown: find out which leads arrived.
+            let mut missing = Vec::new();
+            for (position, lead) in pending.drain(..) {
+                let Some(identifier) = identifier_of(&lead) else {
+                    outcome.unknown.push(position);
+                    continue;
+                };
+                match self.lead_by_identifier(identifier).await {
+                    Ok(Some(found)) => outcome.inserted.push((position, found)),
+                    Ok(None) => missing.push((position, lead)),
+                    Err(lookup_error) => {
+                        outcome.unknown.push(position);
+                        outcome.error.get_or_insert(lookup_error);
+                    }
+                }
+            }
+            if let Some(error) = error {
+                if !outcome.unknown.is_empty() {
+                    outcome.error.get_or_insert(error.clone());
+                }
+                if attempt >= attempts {
+                    outcome
+                        .not_applied
+                        .extend(missing.drain(..).map(|(p, _)| p));
+                    outcome.error = Some(error);
+                }
+            }
+            if !missing.is_empty() {
+                tokio::time::sleep(self.backoff(attempt, None)).await;
+            }
+            pending = missing;
+        }
+        outcome.inserted.sort_by_key(|(p, _)| *p);
+        outcome
+    }
+
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let policy = &self.options.retry;
+        let base = policy
+            .base_delay
+            .saturating_mul(1 << (attempt.saturating_sub(1)).min(16))
+            .min(policy.max_delay);
+        retry_after
+            .unwrap_or_else(|| base + base.mul_f64(fastrand::f64() * 0.5))
+            .min(Duration::from_secs(30))
+    }
+
+    /// Inserts leads exactly once, in chunks, up to `concurrency()` chunks at a time, and
+    /// returns them as inserted, in input order. After a failure no new chunk is started.
     pub async fn add_leads(
         self: &Arc<Self>,
         leads: Vec<Value>,
-        chunk_size: usize,
+        options: AddLeadsOptions,
     ) -> Result<Vec<Value>, BulkError> {
-        if let Err(error) = self.check_writable("POST", LEADS_PATH) {
-            return Err(BulkError {
-                error,
-                applied: Vec::new(),
-                not_applied: (0..leads.len()).collect(),
-                unknown: Vec::new(),
-            });
+        let total = leads.len();
+        let refuse = |error: ApiError| BulkError {
+            error,
+            applied: Vec::new(),
+            not_applied: (0..total).collect(),
+            unknown: Vec::new(),
+            journal: None,
+        };
+        self.check_writable("POST", LEADS_PATH).map_err(refuse)?;
+        let refused = |message: String| {
+            refuse(ApiError::new(
+                ErrorKind::Refused,
+                "POST",
+                LEADS_PATH,
+                message,
+            ))
+        };
+        let mut seen = std::collections::HashMap::new();
+        for (position, lead) in leads.iter().enumerate() {
+            if let Some(identifier) = identifier_of(lead) {
+                if let Some(first) = seen.insert(identifier, position) {
+                    return Err(refused(format!(
+                        "leads {first} and {position} share original_identifier '{identifier}'"
+                    )));
+                }
+            }
         }
-        let chunk_size = chunk_size.max(1);
-        let chunks: Vec<Vec<Value>> = leads.chunks(chunk_size).map(<[Value]>::to_vec).collect();
-        let mut outcomes: Vec<Option<Result<Vec<Value>, ApiError>>> = vec![None; chunks.len()];
+        let chunk_size = options.chunk.unwrap_or(DEFAULT_CHUNK).max(1);
+        let journal = match &options.journal {
+            Some(path) => Some(Arc::new(
+                Journal::open(path, &leads, chunk_size).map_err(refused)?,
+            )),
+            None => None,
+        };
+        let chunk_count = total.div_ceil(chunk_size);
+        let mut outcomes: Vec<Option<ChunkOutcome>> = vec![None; chunk_count];
+        let mut maybe_sent = vec![false; chunk_count];
+        if let Some(journal) = &journal {
+            for (index, record) in journal.recorded() {
+                match record {
+                    ChunkRecord::Done(outcome)
+                        if outcome.not_applied.is_empty() && outcome.unknown.is_empty() =>
+                    {
+                        outcomes[index] = Some(outcome);
+                    }
+                    _ => maybe_sent[index] = true,
+                }
+            }
+        }
         let mut running = JoinSet::new();
         let mut next = 0;
         let mut failed = false;
         loop {
-            while !failed && next < chunks.len() && running.len() < self.concurrency() {
-                let client = Arc::clone(self);
-                let chunk = chunks[next].clone();
+            while !failed && next < chunk_count && running.len() < self.concurrency() {
                 let index = next;
-                running.spawn(async move { (index, client.add_lead_chunk(&chunk).await) });
                 next += 1;
+                if outcomes[index].is_some() {
+                    continue;
+                }
+                let start = index * chunk_size;
+                let chunk: Vec<(usize, Value)> = (start..(start + chunk_size).min(total))
+                    .map(|p| (p, leads[p].clone()))
+                    .collect();
+                let (client, journal, sent) =
+                    (Arc::clone(self), journal.clone(), maybe_sent[index]);
+                running.spawn(async move {
+                    if let Some(journal) = &journal {
+                        journal.sending(index)?;
+                    }
+                    let outcome = client.insert_chunk(chunk, sent).await;
+                    if let Some(journal) = &journal {
+                        journal.done(index, &outcome)?;
+                    }
+                    Ok::<_, String>((index, outcome))
+                });
             }
             let Some(joined) = running.join_next().await else {
                 break;
             };
-            let (index, outcome) = match joined {
-                Ok(done) => done,
-                Err(e) => {
-                    // A chunk task panicked or was cancelled; its outcome is unknown.
+            match joined {
+                Ok(Ok((index, outcome))) => {
+                    failed |= outcome.error.is_some();
+                    outcomes[index] = Some(outcome);
+                }
+                Ok(Err(journal_error)) => {
+                    running.abort_all();
+                    return Err(BulkError {
+                        journal: options.journal.clone(),
+                        ..refused(format!("the journal cannot be written: {journal_error}"))
+                    });
+                }
+                Err(join_error) => {
                     failed = true;
                     let error = ApiError::new(
                         ErrorKind::Transport,
                         "POST",
                         LEADS_PATH,
-                        format!("a chunk task failed: {e}"),
+                        format!("a chunk task failed: {join_error}"),
                     );
                     if let Some(slot) = outcomes.iter_mut().find(|o| o.is_none()) {
-                        *slot = Some(Err(error));
+                        *slot = Some(ChunkOutcome {
+                            error: Some(error),
+                            ..ChunkOutcome::default()
+                        });
                     }
-                    continue;
                 }
-            };
-            failed |= outcome.is_err();
-            outcomes[index] = Some(outcome);
+            }
         }
-        if outcomes.iter().all(|o| matches!(o, Some(Ok(_)))) {
-            return Ok(outcomes
-                .into_iter()
-                .flatten()
-                .flat_map(Result::unwrap_or_default)
-                .collect());
-        }
+        let mut inserted: Vec<Option<Value>> = vec![None; total];
         let mut report = BulkError {
             error: ApiError::new(ErrorKind::Transport, "POST", LEADS_PATH, "failed"),
             applied: Vec::new(),
             not_applied: Vec::new(),
             unknown: Vec::new(),
+            journal: options.journal.clone(),
         };
         let mut first_error = None;
         for (index, outcome) in outcomes.into_iter().enumerate() {
-            let positions = index * chunk_size..(index * chunk_size + chunks[index].len());
+            let start = index * chunk_size;
+            let positions = start..(start + chunk_size).min(total);
             match outcome {
-                Some(Ok(_)) => report.applied.extend(positions),
                 None => report.not_applied.extend(positions),
-                Some(Err(error)) => {
-                    if error.outcome_unknown() {
-                        report.unknown.extend(positions);
-                    } else {
-                        report.not_applied.extend(positions);
+                Some(outcome) => {
+                    for (position, lead) in outcome.inserted {
+                        report.applied.push(position);
+                        inserted[position] = Some(lead);
                     }
-                    first_error.get_or_insert(error);
+                    report.not_applied.extend(outcome.not_applied);
+                    report.unknown.extend(outcome.unknown);
+                    if let Some(error) = outcome.error {
+                        first_error.get_or_insert(error);
+                    }
                 }
             }
         }
+        if report.not_applied.is_empty() && report.unknown.is_empty() {
+            if let Some(journal) = journal {
+                journal.finish();
+            }
+            return Ok(inserted.into_iter().flatten().collect());
+        }
+        report.not_applied.sort_unstable();
+        report.unknown.sort_unstable();
         if let Some(error) = first_error {
             report.error = error;
         }

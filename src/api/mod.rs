@@ -1,10 +1,12 @@
 //! The async dialer client: Basic auth, retries by operation, answer decoding, and one file per
 //! endpoint group. The filter grammar it writes (and the sandbox reads) is in `query`.
 
+pub mod audit;
 mod calls;
 mod campaign_leads;
 mod campaigns;
 pub mod error;
+pub mod journal;
 mod leads;
 mod listing;
 pub mod models;
@@ -18,10 +20,11 @@ use serde_json::Value;
 pub use crate::api::campaign_leads::{MASS_ASSIGN_PATH, MOVE_PATH, UPDATE_PATH};
 pub use crate::api::campaigns::CLONE_PATH;
 pub use crate::api::error::{ApiError, ErrorKind};
-pub use crate::api::leads::{BulkError, DEFAULT_CHUNK, LEADS_PATH};
+pub use crate::api::leads::{AddLeadsOptions, BulkError, ChunkOutcome, DEFAULT_CHUNK, LEADS_PATH};
 use crate::config::Secret;
 
-/// The largest answer the client reads (a guard against a runaway or hostile server).
+/// The largest answer the client reads by default (a guard against a runaway or hostile
+/// server).
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
 /// Whether a request may be sent again after a failure. Decided per operation, not per HTTP
@@ -65,6 +68,11 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     pub ca_file: Option<std::path::PathBuf>,
     pub proxy: Option<String>,
+    pub connect_timeout: Duration,
+    /// The largest answer read; a larger one is an error.
+    pub max_response_bytes: usize,
+    /// Where mutating requests are recorded, if anywhere.
+    pub audit: Option<audit::AuditLog>,
 }
 
 #[derive(Debug)]
@@ -82,7 +90,7 @@ pub enum Body<'a> {
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, String> {
         let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(options.connect_timeout)
             .timeout(options.timeout)
             .pool_max_idle_per_host(options.concurrency.max(1) * 2)
             .user_agent(concat!("tdc/", env!("CARGO_PKG_VERSION")));
@@ -146,9 +154,9 @@ impl Client {
         loop {
             attempt += 1;
             let result = self.send_once(&method, path_and_query, path, &body).await;
-            let (error, retry_after) = match result {
+            let error = match result {
                 Ok(bytes) => return Ok(bytes),
-                Err(failure) => failure,
+                Err(error) => error,
             };
             let retryable = match error.kind {
                 ErrorKind::Connect => true,
@@ -166,7 +174,8 @@ impl Client {
                 .saturating_mul(1 << (attempt - 1).min(16))
                 .min(policy.max_delay);
             let jitter = backoff.mul_f64(fastrand::f64() * 0.5);
-            let wait = retry_after
+            let wait = error
+                .retry_after
                 .unwrap_or(backoff + jitter)
                 .min(Duration::from_secs(30));
             tracing_retry(&method, path, &error, wait);
@@ -180,7 +189,7 @@ impl Client {
         path_and_query: &str,
         path: &str,
         body: &Body<'_>,
-    ) -> Result<Vec<u8>, (ApiError, Option<Duration>)> {
+    ) -> Result<Vec<u8>, ApiError> {
         let method_name = method.as_str();
         let mut request = self
             .http
@@ -192,7 +201,7 @@ impl Client {
         let mut response = request
             .send()
             .await
-            .map_err(|e| (transport_error(method_name, path, &e), None))?;
+            .map_err(|e| transport_error(method_name, path, &e))?;
         let status = response.status();
         let content_type = response
             .headers()
@@ -210,18 +219,15 @@ impl Client {
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                        return Err((
-                            ApiError::new(
-                                ErrorKind::BadResponse,
-                                method_name,
-                                path,
-                                format!(
-                                    "the answer is larger than {} MiB; refusing to read it",
-                                    MAX_RESPONSE_BYTES / 1024 / 1024
-                                ),
+                    if bytes.len() + chunk.len() > self.options.max_response_bytes {
+                        return Err(ApiError::new(
+                            ErrorKind::BadResponse,
+                            method_name,
+                            path,
+                            format!(
+                                "the answer is larger than {} MiB; refusing to read it",
+                                self.options.max_response_bytes / 1024 / 1024
                             ),
-                            None,
                         ));
                     }
                     bytes.extend_from_slice(&chunk);
@@ -230,7 +236,7 @@ impl Client {
                 Err(e) => {
                     let mut error = transport_error(method_name, path, &e);
                     error.message = format!("the answer was cut off: {}", error.message);
-                    return Err((error, None));
+                    return Err(error);
                 }
             }
         }
@@ -238,10 +244,9 @@ impl Client {
             return Ok(bytes);
         }
         let message = error_message(status, &content_type, &bytes);
-        Err((
-            ApiError::status(method_name, path, status.as_u16(), message),
-            retry_after,
-        ))
+        let mut error = ApiError::status(method_name, path, status.as_u16(), message);
+        error.retry_after = retry_after;
+        Err(error)
     }
 
     /// Sends a request and decodes its JSON answer.
@@ -258,6 +263,28 @@ impl Client {
             .split_once('?')
             .map_or(path_and_query, |(p, _)| p);
         decode_json(&method_name, path, &bytes)
+    }
+
+    /// Sends a request that changes data: refused on a read-only profile, recorded in the
+    /// audit log (method, path, a digest of the body, the status; never credentials).
+    pub async fn mutate(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        retry: Retry,
+    ) -> Result<Value, ApiError> {
+        self.check_writable(method.as_str(), path)?;
+        let method_name = method.as_str().to_string();
+        let result = self.json(method, path, Body::Json(body), retry).await;
+        if let Some(audit) = &self.options.audit {
+            let status = match &result {
+                Ok(_) => Some(200),
+                Err(e) => e.status,
+            };
+            audit.record(&method_name, path, body, status, result.as_ref().err());
+        }
+        result
     }
 
     /// `GET` any path: the raw escape hatch.

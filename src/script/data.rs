@@ -621,13 +621,11 @@ pub mod data_api {
     pub fn fingerprint(value: Dynamic) -> Fallible<String> {
         let json =
             dynamic_to_json(&value).map_err(|e| script_error(format!("fingerprint: {e}")))?;
-        // FNV-1a over the canonical JSON text (Rhai maps keep their keys sorted).
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in json.to_string().bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        Ok(format!("{hash:016x}"))
+        // Over the canonical JSON text (Rhai maps keep their keys sorted).
+        Ok(format!(
+            "{:016x}",
+            crate::api::journal::fingerprint(&json.to_string())
+        ))
     }
 
     /// The current time in seconds since the epoch.

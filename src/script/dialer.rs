@@ -20,6 +20,13 @@ pub struct Dialer {
     pub client: Arc<Client>,
     pub label: String,
     pub host: Arc<Host>,
+    /// Set on a remote, writable connection once its first change was confirmed.
+    guard: Arc<Guard>,
+}
+
+struct Guard {
+    remote: bool,
+    confirmed: std::sync::atomic::AtomicBool,
 }
 
 /// The host, reachable from functions that have no `Dialer` (`dialer(...)`).
@@ -29,13 +36,56 @@ pub struct HostTag(pub Arc<Host>);
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
 impl Dialer {
-    /// In dry-run, prints the mutating request and returns true: the caller sends nothing.
-    fn dry(&self, method: &str, path: &str, body: &Value) -> bool {
+    /// `remote` is a connection that is neither the embedded sandbox nor on loopback: its
+    /// first change in a run needs a confirmation (or `--yes`).
+    pub fn new(client: Arc<Client>, label: String, host: Arc<Host>, remote: bool) -> Dialer {
+        Dialer {
+            client,
+            label,
+            host,
+            guard: Arc::new(Guard {
+                remote,
+                confirmed: std::sync::atomic::AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Before a mutating request: in dry-run, prints it and returns true (the caller sends
+    /// nothing); otherwise makes sure a change to a remote dialer was confirmed.
+    fn dry(&self, method: &str, path: &str, body: &Value) -> Fallible<bool> {
         if self.host.dry_run() {
             eprintln!("dry-run: {method} {path} {body}");
-            true
+            return Ok(true);
+        }
+        self.confirm(method, path)?;
+        Ok(false)
+    }
+
+    fn confirm(&self, method: &str, path: &str) -> Fallible<()> {
+        use std::io::IsTerminal;
+        use std::sync::atomic::Ordering;
+        if !self.guard.remote
+            || self.guard.confirmed.load(Ordering::SeqCst)
+            || self.host.assume_yes()
+        {
+            return Ok(());
+        }
+        let target = format!("{} ({})", self.label, self.client.base_url());
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return Err(script_error(format!(
+                "refusing to send {method} {path} to {target} without confirmation: pass --yes"
+            )));
+        }
+        eprint!("tdc: {method} {path} changes data on {target}. Continue? [y/N] ");
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            self.guard.confirmed.store(true, Ordering::SeqCst);
+            Ok(())
         } else {
-            false
+            Err(script_error(format!(
+                "cancelled: {method} {path} was not sent"
+            )))
         }
     }
 
@@ -98,7 +148,7 @@ fn mass_assign(
     remove: bool,
 ) -> Fallible<Map> {
     let body = Client::mass_assign_body(conditions, campaign_id, remove);
-    if dialer.dry("PUT", crate::api::MASS_ASSIGN_PATH, &body) {
+    if dialer.dry("PUT", crate::api::MASS_ASSIGN_PATH, &body)? {
         return Ok(Map::new());
     }
     let client = dialer.client.clone();
@@ -121,11 +171,12 @@ pub fn dialer_for(host: &Arc<Host>, connection: Connection) -> Fallible<Dialer> 
         }
     };
     let client = client_for(&connection, url).map_err(script_error)?;
-    Ok(Dialer {
+    Ok(Dialer::new(
         client,
-        label: connection.label(),
-        host: host.clone(),
-    })
+        connection.label(),
+        host.clone(),
+        connection.is_remote(),
+    ))
 }
 
 fn host_of(ctx: &NativeCallContext) -> Fallible<Arc<Host>> {
@@ -157,25 +208,47 @@ pub mod dialer_api {
         add_leads_with(dialer, leads, Map::new())
     }
 
-    /// `add_leads` with options: `chunk` (leads per request, default 500).
+    /// `add_leads` with options: `chunk` (leads per request, default 500) and `journal` (a
+    /// JSONL file recording each chunk's outcome: if the import is interrupted, the same call
+    /// with the same journal resumes it without duplicates; the file is removed once every
+    /// lead is in).
     ///
     /// ```rhai
-    /// let added = td.add_leads([#{ phone: "447700009999" }], #{ chunk: 100 });
+    /// let added = td.add_leads([#{ phone: "447700009999", original_identifier: "crm-1" }],
+    ///                          #{ chunk: 100, journal: "import.journal.jsonl" });
     /// ```
     #[rhai_fn(name = "add_leads", return_raw, pure)]
     pub fn add_leads_with(dialer: &mut Dialer, leads: Array, options: Map) -> Fallible<Array> {
-        let chunk = match options.get("chunk") {
-            None => crate::api::DEFAULT_CHUNK,
-            Some(n) => n
-                .as_int()
-                .ok()
-                .filter(|n| *n > 0)
-                .map(|n| n as usize)
-                .ok_or_else(|| script_error("add_leads: option chunk must be a positive INT"))?,
-        };
-        if let Some(key) = options.keys().find(|k| k.as_str() != "chunk") {
-            return Err(script_error(format!("add_leads: unknown option '{key}'")));
+        let mut settings = crate::api::AddLeadsOptions::default();
+        for (key, value) in options.iter() {
+            match key.as_str() {
+                "chunk" => {
+                    settings.chunk = Some(
+                        value
+                            .as_int()
+                            .ok()
+                            .filter(|n| *n > 0)
+                            .map(|n| n as usize)
+                            .ok_or_else(|| {
+                                script_error("add_leads: option chunk must be a positive INT")
+                            })?,
+                    )
+                }
+                "journal" => {
+                    let path = value
+                        .clone()
+                        .into_string()
+                        .map_err(|_| script_error("add_leads: option journal is a file path"))?;
+                    settings.journal = Some(std::path::PathBuf::from(path));
+                }
+                other => {
+                    return Err(script_error(format!(
+                        "add_leads: unknown option '{other}' (chunk, journal)"
+                    )))
+                }
+            }
         }
+        let chunk = settings.chunk.unwrap_or(crate::api::DEFAULT_CHUNK);
         let mut bodies = Vec::with_capacity(leads.len());
         for (i, lead) in leads.iter().enumerate() {
             if !lead.is_map() {
@@ -192,7 +265,7 @@ pub mod dialer_api {
                     "POST",
                     crate::api::LEADS_PATH,
                     &Value::Array(chunk_leads.to_vec()),
-                );
+                )?;
             }
             return Ok(leads
                 .into_iter()
@@ -203,10 +276,11 @@ pub mod dialer_api {
                 })
                 .collect());
         }
+        dialer.confirm("POST", crate::api::LEADS_PATH)?;
         let client = dialer.client.clone();
         let outcome = dialer
             .host
-            .block_on(async move { client.add_leads(bodies, chunk).await });
+            .block_on(async move { client.add_leads(bodies, settings).await });
         match outcome {
             None => Err(super::super::terminated()),
             Some(Ok(inserted)) => Ok(inserted.into_iter().map(json_to_dynamic).collect()),
@@ -326,7 +400,7 @@ pub mod dialer_api {
             Some(text_of(&default_caller_id)?)
         };
         let body = Client::clone_body(campaign_id, caller_id.as_deref());
-        if dialer.dry("GET", crate::api::CLONE_PATH, &body) {
+        if dialer.dry("GET", crate::api::CLONE_PATH, &body)? {
             return Ok(Map::new());
         }
         let client = dialer.client.clone();
@@ -359,7 +433,7 @@ pub mod dialer_api {
         }
         let update = to_json_arg("update_campaign_leads", &Dynamic::from_map(update))?;
         let body = Client::update_body(ids, update);
-        if dialer.dry("PUT", crate::api::UPDATE_PATH, &body) {
+        if dialer.dry("PUT", crate::api::UPDATE_PATH, &body)? {
             return Ok(Array::new());
         }
         let client = dialer.client.clone();
@@ -402,7 +476,7 @@ pub mod dialer_api {
     ) -> Fallible<Array> {
         let ids = id_list("move_to_campaign", &lead_ids)?;
         let body = Client::move_body(ids, source, destination, with_preserve_data);
-        if dialer.dry("PUT", crate::api::MOVE_PATH, &body) {
+        if dialer.dry("PUT", crate::api::MOVE_PATH, &body)? {
             return Ok(Array::new());
         }
         let client = dialer.client.clone();
@@ -739,7 +813,7 @@ fn raw_send(
 ) -> Fallible<Dynamic> {
     let path = api_path(path)?;
     let body = to_json_arg(method.as_str(), body)?;
-    if dialer.dry(method.as_str(), &path, &body) {
+    if dialer.dry(method.as_str(), &path, &body)? {
         return Ok(Dynamic::UNIT);
     }
     let client = dialer.client.clone();

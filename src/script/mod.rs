@@ -36,6 +36,7 @@ pub struct Host {
     cancel: Mutex<CancellationToken>,
     interrupted: AtomicBool,
     dry_run: AtomicBool,
+    assume_yes: bool,
     config: Option<(std::path::PathBuf, ConfigFile)>,
 }
 
@@ -44,12 +45,14 @@ impl Host {
         handle: tokio::runtime::Handle,
         config: Option<(std::path::PathBuf, ConfigFile)>,
         dry_run: bool,
+        assume_yes: bool,
     ) -> Arc<Host> {
         Arc::new(Host {
             handle,
             cancel: Mutex::new(CancellationToken::new()),
             interrupted: AtomicBool::new(false),
             dry_run: AtomicBool::new(dry_run),
+            assume_yes,
             config,
         })
     }
@@ -83,6 +86,11 @@ impl Host {
 
     pub fn dry_run(&self) -> bool {
         self.dry_run.load(Ordering::SeqCst)
+    }
+
+    /// `--yes`: changes to remote dialers need no confirmation.
+    pub fn assume_yes(&self) -> bool {
+        self.assume_yes
     }
 
     pub fn set_dry_run(&self, on: bool) {
@@ -156,6 +164,9 @@ pub fn bulk_error(error: BulkError) -> Box<EvalAltResult> {
     map.insert("not_applied".into(), positions(&error.not_applied));
     map.insert("unknown".into(), positions(&error.unknown));
     map.insert("message".into(), error.to_string().into());
+    if let Some(journal) = &error.journal {
+        map.insert("journal".into(), journal.display().to_string().into());
+    }
     EvalAltResult::ErrorRuntime(Dynamic::from_map(map), Position::NONE).into()
 }
 
@@ -171,7 +182,7 @@ pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Cli
         .clone()
         .ok_or_else(|| format!("no password for {} at {base_url}", connection.user))?;
     let options = crate::api::ClientOptions {
-        base_url,
+        base_url: base_url.clone(),
         user: connection.user.clone(),
         password,
         timeout: connection.timeout,
@@ -179,9 +190,26 @@ pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Cli
         read_only: connection
             .read_only
             .then(|| connection.profile.clone().unwrap_or_default()),
-        retry: crate::api::RetryPolicy::default(),
+        retry: crate::api::RetryPolicy {
+            attempts: connection.attempts,
+            ..crate::api::RetryPolicy::default()
+        },
         ca_file: connection.ca_file.clone(),
         proxy: connection.proxy.clone(),
+        connect_timeout: connection.connect_timeout,
+        max_response_bytes: connection.max_response_bytes,
+        audit: match connection.target {
+            crate::config::Target::Embedded => None,
+            crate::config::Target::Url(_) => {
+                crate::api::audit::default_path(&|name| std::env::var(name).ok()).map(|path| {
+                    crate::api::audit::AuditLog::new(
+                        path,
+                        connection.profile.clone(),
+                        base_url.host_str().unwrap_or("").to_string(),
+                    )
+                })
+            }
+        },
     };
     Client::new(options).map(Arc::new)
 }

@@ -1,0 +1,221 @@
+//! The JSONL journal of a bulk lead insert, so that an import killed part-way resumes without
+//! duplicates. Lines:
+//!
+//! ```text
+//! {"type":"start","leads":20000,"chunk":500,"fingerprint":"9f0c…"}
+//! {"type":"sending","chunk":3}
+//! {"type":"done","chunk":3,"inserted":[[1500,{…lead…}],…],"not_applied":[],"unknown":[]}
+//! ```
+//!
+//! A chunk with a `sending` line and no `done` line may have reached the server: on resume it
+//! is reconciled by `original_identifier` before anything is sent again. Each line is flushed
+//! to disk before the request it announces is sent. The journal is removed when every lead is
+//! in; it never holds credentials.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+
+use super::leads::ChunkOutcome;
+
+/// FNV-1a over text: a stable 64-bit fingerprint (the same on every run and machine).
+pub fn fingerprint(text: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// What the journal says of a chunk.
+#[derive(Debug, Clone)]
+pub enum ChunkRecord {
+    Sending,
+    Done(ChunkOutcome),
+}
+
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+    recorded: BTreeMap<usize, ChunkRecord>,
+}
+
+fn positions(value: &Value) -> Vec<usize> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_u64().map(|n| n as usize))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn read_outcome(line: &Value) -> ChunkOutcome {
+    let inserted = line["inserted"]
+        .as_array()
+        .map(|pairs| {
+            pairs
+                .iter()
+                .filter_map(|pair| Some((pair.get(0)?.as_u64()? as usize, pair.get(1)?.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    ChunkOutcome {
+        inserted,
+        not_applied: positions(&line["not_applied"]),
+        unknown: positions(&line["unknown"]),
+        error: None,
+    }
+}
+
+impl Journal {
+    /// Opens the journal of inserting `leads` in chunks of `chunk`: resumes an existing one
+    /// for the same leads, or starts a new one.
+    pub fn open(path: &Path, leads: &[Value], chunk: usize) -> Result<Journal, String> {
+        let print = serde_json::to_string(leads).map_err(|e| e.to_string())?;
+        let start = json!({
+            "type": "start",
+            "leads": leads.len(),
+            "chunk": chunk,
+            "fingerprint": format!("{:016x}", fingerprint(&print)),
+        });
+        let mut recorded = BTreeMap::new();
+        if path.exists() {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read journal {}: {e}", path.display()))?;
+            let mut lines = text.lines();
+            let first: Value = lines
+                .next()
+                .and_then(|l| serde_json::from_str(l).ok())
+                .unwrap_or(Value::Null);
+            if first != start {
+                return Err(format!(
+                    "journal {} belongs to another import (other leads or chunk size); remove it or choose another path",
+                    path.display()
+                ));
+            }
+            // A last line cut short by a crash is ignored: its chunk stays "sending".
+            for line in lines.filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
+                let Some(index) = line["chunk"].as_u64().map(|i| i as usize) else {
+                    continue;
+                };
+                match line["type"].as_str() {
+                    Some("sending") => {
+                        recorded.insert(index, ChunkRecord::Sending);
+                    }
+                    Some("done") => {
+                        recorded.insert(index, ChunkRecord::Done(read_outcome(&line)));
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            }
+            let mut file = File::create(path)
+                .map_err(|e| format!("cannot create journal {}: {e}", path.display()))?;
+            writeln!(file, "{start}")
+                .and_then(|()| file.sync_data())
+                .map_err(|e| format!("cannot write journal {}: {e}", path.display()))?;
+        }
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open journal {}: {e}", path.display()))?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            recorded,
+        })
+    }
+
+    /// What an earlier run recorded, chunk by chunk.
+    pub fn recorded(&self) -> Vec<(usize, ChunkRecord)> {
+        self.recorded.iter().map(|(i, r)| (*i, r.clone())).collect()
+    }
+
+    fn append(&self, line: &Value) -> Result<(), String> {
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        writeln!(file, "{line}")
+            .and_then(|()| file.sync_data())
+            .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+
+    /// Records that a chunk is about to be sent.
+    pub fn sending(&self, chunk: usize) -> Result<(), String> {
+        self.append(&json!({ "type": "sending", "chunk": chunk }))
+    }
+
+    /// Records a chunk's outcome.
+    pub fn done(&self, chunk: usize, outcome: &ChunkOutcome) -> Result<(), String> {
+        let inserted: Vec<Value> = outcome
+            .inserted
+            .iter()
+            .map(|(p, lead)| json!([p, lead]))
+            .collect();
+        self.append(&json!({
+            "type": "done",
+            "chunk": chunk,
+            "inserted": inserted,
+            "not_applied": outcome.not_applied,
+            "unknown": outcome.unknown,
+        }))
+    }
+
+    /// Removes the journal of a completed import.
+    pub fn finish(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resumes_only_the_same_import() {
+        let dir = std::env::temp_dir().join(format!("tdc-journal-{}", std::process::id()));
+        let path = dir.join("import.jsonl");
+        let _ = std::fs::remove_file(&path);
+        let leads = vec![
+            json!({"phone": "1", "original_identifier": "a"}),
+            json!({"phone": "2"}),
+        ];
+        let journal = Journal::open(&path, &leads, 1).unwrap();
+        journal.sending(0).unwrap();
+        journal
+            .done(
+                0,
+                &ChunkOutcome {
+                    inserted: vec![(0, json!({"id": "7"}))],
+                    ..ChunkOutcome::default()
+                },
+            )
+            .unwrap();
+        journal.sending(1).unwrap();
+        drop(journal);
+        // A crash mid-line leaves a cut-off last line.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"type\":\"do")
+            .unwrap();
+        let resumed = Journal::open(&path, &leads, 1).unwrap();
+        let recorded = resumed.recorded();
+        assert!(matches!(&recorded[0], (0, ChunkRecord::Done(o)) if o.inserted[0].1["id"] == "7"));
+        assert!(matches!(recorded[1], (1, ChunkRecord::Sending)));
+        let other = Journal::open(&path, &leads[..1], 1).err().unwrap();
+        assert!(other.contains("belongs to another import"), "{other}");
+        resumed.finish();
+        assert!(!path.exists());
+    }
+}

@@ -72,6 +72,7 @@ fn connection_flags(global: &GlobalArgs) -> ConnectionFlags {
         profile: global.profile.clone(),
         sandbox: global.sandbox,
         allow_http: global.allow_http,
+        verbose: global.verbose,
     }
 }
 

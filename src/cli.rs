@@ -30,6 +30,9 @@ pub struct GlobalArgs {
     /// Use the embedded sandbox, whatever is configured.
     #[arg(long, global = true)]
     pub sandbox: bool,
+    /// Trace every request and answer on stderr (never headers or credentials).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// Change remote dialers without asking (needed without a terminal).
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,

@@ -108,6 +108,8 @@ pub struct ConnectionFlags {
     pub sandbox: bool,
     /// Permit plain `http://` to a host that is not on this machine.
     pub allow_http: bool,
+    /// `-v`: trace requests on stderr.
+    pub verbose: bool,
 }
 
 /// Where the dialer is.
@@ -138,6 +140,7 @@ pub struct Connection {
     pub sources: Vec<(&'static str, String)>,
     /// Warnings to show the user (e.g. a readable password file).
     pub warnings: Vec<String>,
+    pub verbose: bool,
 }
 
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -377,6 +380,7 @@ impl Connection {
             timezone: profile.timezone,
             sources,
             warnings,
+            verbose: flags.verbose,
         })
     }
 }

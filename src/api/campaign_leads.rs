@@ -3,6 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
+use super::query::{Op, QuerySpec, Resource};
 use super::{models, ApiError, Client, ErrorKind, Retry};
 
 pub const MASS_ASSIGN_PATH: &str = "/api/campaign-leads/mass-assign";
@@ -57,10 +58,72 @@ impl Client {
     }
 
     /// Moves leads between campaigns; returns their campaign leads in the destination.
+    ///
+    /// A move is not idempotent, so it is never re-sent blindly: after an unknown outcome the
+    /// leads' campaign leads are looked up, leads already in the destination (and out of the
+    /// source) count as moved, and only the others are sent again.
     pub async fn move_to_campaign(&self, body: &Value) -> Result<Vec<Value>, ApiError> {
-        let answer = self
-            .mutate(Method::PUT, MOVE_PATH, body, Retry::Never)
-            .await?;
-        models::list_from(answer, "campaignLeads").map_err(bad(MOVE_PATH))
+        let (source, destination) = (
+            body["source_campaign_id"].as_i64().unwrap_or_default(),
+            body["destination_campaign_id"].as_i64().unwrap_or_default(),
+        );
+        let mut body = body.clone();
+        let mut moved = Vec::new();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self
+                .mutate(Method::PUT, MOVE_PATH, &body, Retry::Never)
+                .await
+            {
+                Ok(answer) => {
+                    moved.extend(
+                        models::list_from(answer, "campaignLeads").map_err(bad(MOVE_PATH))?,
+                    );
+                    return Ok(moved);
+                }
+                Err(error) => error,
+            };
+            let retry_refused = error.status == Some(429) || error.kind == ErrorKind::Connect;
+            if attempt >= self.attempts() || !(error.outcome_unknown() || retry_refused) {
+                return Err(error);
+            }
+            if error.outcome_unknown() {
+                let mut remaining = Vec::new();
+                for lead_id in body["id"].as_array().cloned().unwrap_or_default() {
+                    // Without the campaign-lead listing the outcome cannot be checked.
+                    let Ok(campaign_leads) = self.campaign_leads_of(&lead_id).await else {
+                        return Err(error);
+                    };
+                    let campaign_of = |cl: &Value| models::read_int(&cl["campaign_id"]);
+                    let in_source = campaign_leads
+                        .iter()
+                        .any(|cl| campaign_of(cl) == Some(source));
+                    match campaign_leads
+                        .into_iter()
+                        .find(|cl| campaign_of(cl) == Some(destination))
+                    {
+                        Some(cl) if !in_source => moved.push(cl),
+                        _ => remaining.push(lead_id),
+                    }
+                }
+                if remaining.is_empty() {
+                    return Ok(moved);
+                }
+                body["id"] = Value::Array(remaining);
+            }
+            tokio::time::sleep(self.backoff(attempt, error.retry_after)).await;
+        }
+    }
+
+    /// Every campaign lead of one lead.
+    async fn campaign_leads_of(&self, lead_id: &Value) -> Result<Vec<Value>, ApiError> {
+        let mut spec = QuerySpec::new(Resource::CampaignLeads);
+        let id = models::read_int(lead_id).unwrap_or_default();
+        spec.add_condition("lead_id", Op::Eq, id.to_string())
+            .map_err(|m| {
+                ApiError::new(ErrorKind::Refused, "GET", Resource::CampaignLeads.path(), m)
+            })?;
+        self.page(&spec, 0, 1000).await
     }
 }

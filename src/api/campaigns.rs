@@ -3,6 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::query::{Op, QuerySpec, Resource};
 use super::{models, ApiError, Client, ErrorKind, Retry};
 
 pub const CLONE_PATH: &str = "/api/campaigns/clone";
@@ -19,11 +20,67 @@ impl Client {
     }
 
     /// Clones a campaign with its settings and statuses; returns the new campaign.
+    ///
+    /// A clone creates a campaign, so it is never re-sent blindly: after an unknown outcome
+    /// the campaign listing is checked for a "[clone of] NAME" newer than every campaign seen
+    /// before sending, and the request is sent again only if there is none.
     pub async fn clone_campaign(&self, body: &Value) -> Result<Value, ApiError> {
-        let answer = self
-            .mutate(Method::GET, CLONE_PATH, body, Retry::Never)
-            .await?;
-        models::single_from(answer, "campaigns")
-            .map_err(|m| ApiError::new(ErrorKind::BadResponse, "GET", CLONE_PATH, m))
+        self.check_writable("GET", CLONE_PATH)?;
+        let source_id = models::read_int(&body["campaign_id"]).unwrap_or_default();
+        // The campaign listing is beyond the vendor guide: without it, a clone whose outcome
+        // is unknown is reported, not sent again.
+        let before = self
+            .page(&QuerySpec::new(Resource::Campaigns), 0, 1000)
+            .await
+            .ok();
+        let newest = before
+            .iter()
+            .flatten()
+            .filter_map(|c| models::read_int(&c["id"]))
+            .max()
+            .unwrap_or(0);
+        let clone_name = before
+            .iter()
+            .flatten()
+            .find(|c| models::read_int(&c["id"]) == Some(source_id))
+            .and_then(|c| c["name"].as_str())
+            .map(|name| format!("[clone of] {name}"));
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self
+                .mutate(Method::GET, CLONE_PATH, body, Retry::Never)
+                .await
+            {
+                Ok(answer) => {
+                    return models::single_from(answer, "campaigns")
+                        .map_err(|m| ApiError::new(ErrorKind::BadResponse, "GET", CLONE_PATH, m))
+                }
+                Err(error) => error,
+            };
+            let retry_refused = error.status == Some(429) || error.kind == ErrorKind::Connect;
+            let checkable = clone_name.is_some();
+            if attempt >= self.attempts()
+                || !((error.outcome_unknown() && checkable) || retry_refused)
+            {
+                return Err(error);
+            }
+            if error.outcome_unknown() {
+                let mut spec = QuerySpec::new(Resource::Campaigns);
+                spec.add_condition("id", Op::Gt, newest.to_string())
+                    .map_err(|m| ApiError::new(ErrorKind::Refused, "GET", CLONE_PATH, m))?;
+                let Ok(created) = self.page(&spec, 0, 1000).await else {
+                    return Err(error);
+                };
+                if let Some(found) = created.into_iter().find(|c| {
+                    clone_name
+                        .as_deref()
+                        .is_some_and(|n| c["name"].as_str() == Some(n))
+                }) {
+                    return Ok(found);
+                }
+            }
+            tokio::time::sleep(self.backoff(attempt, error.retry_after)).await;
+        }
     }
 }

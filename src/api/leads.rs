@@ -12,7 +12,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::Value;
@@ -114,6 +113,24 @@ impl Client {
         Ok(found.into_iter().last())
     }
 
+    /// Looks identifiers up, a few at a time; results in input order.
+    async fn look_up_identifiers(
+        &self,
+        lookups: &[(usize, Value, String)],
+    ) -> Vec<Result<Option<Value>, ApiError>> {
+        let mut results = Vec::with_capacity(lookups.len());
+        for batch in lookups.chunks(self.concurrency() * 2) {
+            let answers = futures_util::future::join_all(
+                batch
+                    .iter()
+                    .map(|(_, _, identifier)| self.lead_by_identifier(identifier)),
+            )
+            .await;
+            results.extend(answers);
+        }
+        results
+    }
+
     /// Inserts one chunk exactly once. `maybe_sent` says the chunk may already have reached
     /// the server (a resumed journal): it is reconciled before anything is sent.
     pub async fn insert_chunk(&self, chunk: Vec<(usize, Value)>, maybe_sent: bool) -> ChunkOutcome {
@@ -155,12 +172,16 @@ impl Client {
             }
             // The outcome is unknown: find out which leads arrived.
             let mut missing = Vec::new();
+            let mut lookups = Vec::new();
             for (position, lead) in pending.drain(..) {
-                let Some(identifier) = identifier_of(&lead) else {
-                    outcome.unknown.push(position);
-                    continue;
-                };
-                match self.lead_by_identifier(identifier).await {
+                match identifier_of(&lead).map(str::to_string) {
+                    Some(identifier) => lookups.push((position, lead, identifier)),
+                    None => outcome.unknown.push(position),
+                }
+            }
+            let found = self.look_up_identifiers(&lookups).await;
+            for ((position, lead, _), result) in lookups.into_iter().zip(found) {
+                match result {
                     Ok(Some(found)) => outcome.inserted.push((position, found)),
                     Ok(None) => missing.push((position, lead)),
                     Err(lookup_error) => {
@@ -187,17 +208,6 @@ impl Client {
         }
         outcome.inserted.sort_by_key(|(p, _)| *p);
         outcome
-    }
-
-    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let policy = &self.options.retry;
-        let base = policy
-            .base_delay
-            .saturating_mul(1 << (attempt.saturating_sub(1)).min(16))
-            .min(policy.max_delay);
-        retry_after
-            .unwrap_or_else(|| base + base.mul_f64(fastrand::f64() * 0.5))
-            .min(Duration::from_secs(30))
     }
 
     /// Inserts leads exactly once, in chunks, up to `concurrency()` chunks at a time, and

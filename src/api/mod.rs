@@ -73,6 +73,8 @@ pub struct ClientOptions {
     pub max_response_bytes: usize,
     /// Where mutating requests are recorded, if anywhere.
     pub audit: Option<audit::AuditLog>,
+    /// `-v`: one line per request and answer on stderr (never headers or credentials).
+    pub verbose: bool,
 }
 
 #[derive(Debug)]
@@ -169,18 +171,34 @@ impl Client {
             if !retryable || attempt >= policy.attempts {
                 return Err(error);
             }
-            let backoff = policy
-                .base_delay
-                .saturating_mul(1 << (attempt - 1).min(16))
-                .min(policy.max_delay);
-            let jitter = backoff.mul_f64(fastrand::f64() * 0.5);
-            let wait = error
-                .retry_after
-                .unwrap_or(backoff + jitter)
-                .min(Duration::from_secs(30));
-            tracing_retry(&method, path, &error, wait);
+            let wait = self.backoff(attempt, error.retry_after);
+            tracing_retry(self.options.verbose, &method, path, &error, wait);
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// How long to wait before attempt `attempt + 1`: the server's `Retry-After` if it gave
+    /// one, else capped exponential backoff with jitter.
+    pub(crate) fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let policy = &self.options.retry;
+        let base = policy
+            .base_delay
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(policy.max_delay);
+        retry_after
+            .unwrap_or_else(|| base + base.mul_f64(fastrand::f64() * 0.5))
+            .min(Duration::from_secs(30))
+    }
+
+    fn trace_failure(&self, error: &ApiError) {
+        if self.options.verbose {
+            eprintln!("tdc: < {error}");
+        }
+    }
+
+    /// How many times a request may be tried.
+    pub(crate) fn attempts(&self) -> u32 {
+        self.options.retry.attempts.max(1)
     }
 
     async fn send_once(
@@ -198,10 +216,15 @@ impl Client {
         if let Body::Json(value) = body {
             request = request.json(value);
         }
+        let started = std::time::Instant::now();
+        if self.options.verbose {
+            eprintln!("tdc: > {method_name} {path_and_query}");
+        }
         let mut response = request
             .send()
             .await
-            .map_err(|e| transport_error(method_name, path, &e))?;
+            .map_err(|e| transport_error(method_name, path, &e))
+            .inspect_err(|e| self.trace_failure(e))?;
         let status = response.status();
         let content_type = response
             .headers()
@@ -236,9 +259,18 @@ impl Client {
                 Err(e) => {
                     let mut error = transport_error(method_name, path, &e);
                     error.message = format!("the answer was cut off: {}", error.message);
+                    self.trace_failure(&error);
                     return Err(error);
                 }
             }
+        }
+        if self.options.verbose {
+            eprintln!(
+                "tdc: < {} {method_name} {path} ({} ms, {} bytes)",
+                status.as_u16(),
+                started.elapsed().as_millis(),
+                bytes.len()
+            );
         }
         if status.is_success() {
             return Ok(bytes);
@@ -306,8 +338,8 @@ impl Client {
     }
 }
 
-fn tracing_retry(method: &Method, path: &str, error: &ApiError, wait: Duration) {
-    if std::env::var_os("TDC_TRACE").is_some() {
+fn tracing_retry(verbose: bool, method: &Method, path: &str, error: &ApiError, wait: Duration) {
+    if verbose {
         eprintln!(
             "tdc: retrying {method} {path} in {} ms after: {}",
             wait.as_millis(),

@@ -168,6 +168,15 @@ pub fn single_from(value: Value, envelope: &str) -> Result<Value, String> {
     }
 }
 
+/// An integer sent as a number or a numeric string.
+pub fn read_int(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
 pub fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

@@ -198,6 +198,7 @@ pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Cli
         proxy: connection.proxy.clone(),
         connect_timeout: connection.connect_timeout,
         max_response_bytes: connection.max_response_bytes,
+        verbose: connection.verbose,
         audit: match connection.target {
             crate::config::Target::Embedded => None,
             crate::config::Target::Url(_) => {

@@ -1,0 +1,418 @@
+//! Nothing lost, nothing duplicated, nothing leaked: imports under injected faults, resumed
+//! imports, non-idempotent calls after lost answers, guardrails, and secrets.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{output, send_signal, tdc, temp_dir, Sandbox};
+use serde_json::Value;
+
+const PASSWORD: &str = "sandbox";
+
+/// A config with a profile for the sandbox: many attempts, so that faults are ridden out.
+fn profile_home(name: &str, sandbox: &Sandbox) -> std::path::PathBuf {
+    let home = temp_dir(name);
+    let dir = home.join(".config/tdc");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "[profiles.box]\nurl = \"{}\"\nuser = \"sandbox\"\npassword_env = \"BOX_PW\"\nretries = 12\nconcurrency = 4\n",
+            sandbox.url
+        ),
+    )
+    .unwrap();
+    home
+}
+
+fn tdc_box(home: &Path) -> std::process::Command {
+    let mut command = tdc(home);
+    command.args(["--profile", "box"]).env("BOX_PW", PASSWORD);
+    command
+}
+
+/// A script that imports `n` leads with identifiers `{tag}-0 .. {tag}-{n-1}`.
+fn import_script(home: &Path, tag: &str, n: usize, journal: Option<&Path>) -> std::path::PathBuf {
+    let options = match journal {
+        Some(path) => format!("#{{ chunk: 100, journal: \"{}\" }}", path.display()),
+        None => "#{ chunk: 100 }".to_string(),
+    };
+    let script = home.join(format!("import-{tag}.rhai"));
+    std::fs::write(
+        &script,
+        format!(
+            "let leads = [];\nfor i in 0..{n} {{ leads.push(#{{ phone: `4470{{i + 10000000}}`, original_identifier: `{tag}-${{i}}` }}); }}\nlet added = td.add_leads(leads, {options});\nprint(added.len());\n"
+        )
+        .replace("{i + 10000000}", "${i + 10000000}"),
+    )
+    .unwrap();
+    script
+}
+
+/// Identifiers starting with `tag-`, as the sandbox's saved state holds them.
+fn identifiers_in_state(state: &Path, tag: &str) -> Vec<String> {
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    let prefix = format!("{tag}-");
+    let index = 11; // original_identifier's slot in the lead field list
+    let mut ids: Vec<String> = saved["store"]["leads"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|lead| lead["fields"][index].as_str().map(str::to_string))
+        .filter(|id| id.starts_with(&prefix))
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn expect_exactly_once(state: &Path, tag: &str, n: usize) {
+    let ids = identifiers_in_state(state, tag);
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no duplicates");
+    assert_eq!(ids.len(), n, "every lead arrived");
+}
+
+#[test]
+fn an_import_under_faults_arrives_exactly_once() {
+    let state = temp_dir("faults-state").join("state.json");
+    let sandbox = Sandbox::start(&[
+        "--leads",
+        "100",
+        "--cdrs",
+        "100",
+        "--faults",
+        "500=0.1,429=0.1,reset=0.05,lost=0.05",
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    let home = profile_home("faults", &sandbox);
+    let script = import_script(&home, "flt", 1500, None);
+    let (code, stdout, stderr) = output(tdc_box(&home).args(["--yes", "run"]).arg(&script));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(stdout.trim(), "1500");
+    expect_exactly_once(&state, "flt", 1500);
+}
+
+#[test]
+fn a_killed_import_resumes_from_its_journal_exactly_once() {
+    let state = temp_dir("resume-state").join("state.json");
+    let sandbox = Sandbox::start(&[
+        "--leads",
+        "100",
+        "--cdrs",
+        "100",
+        "--latency-ms",
+        "60",
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    let home = profile_home("resume", &sandbox);
+    let journal = home.join("import.journal.jsonl");
+    let script = import_script(&home, "kil", 4000, Some(&journal));
+    let mut child = tdc_box(&home)
+        .arg("run")
+        .arg(&script)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(900));
+    send_signal(child.id(), "KILL");
+    child.wait().unwrap();
+    let partial = identifiers_in_state(&state, "kil").len();
+    assert!(
+        partial > 0 && partial < 4000,
+        "killed part-way: {partial} leads in"
+    );
+    assert!(journal.exists(), "the journal survives the kill");
+    let (code, stdout, stderr) = output(tdc_box(&home).arg("run").arg(&script));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), "4000", "the resumed call returns every lead");
+    expect_exactly_once(&state, "kil", 4000);
+    assert!(
+        !journal.exists(),
+        "the journal of a completed import is removed"
+    );
+}
+
+#[test]
+fn ctrl_c_during_an_import_exits_130_and_the_journal_resumes() {
+    let state = temp_dir("ctrlc-state").join("state.json");
+    let sandbox = Sandbox::start(&[
+        "--leads",
+        "100",
+        "--cdrs",
+        "100",
+        "--latency-ms",
+        "400",
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    let home = profile_home("ctrlc-import", &sandbox);
+    let journal = home.join("j.jsonl");
+    let script = import_script(&home, "cc", 2000, Some(&journal));
+    let mut child = tdc_box(&home)
+        .arg("run")
+        .arg(&script)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    let signalled = std::time::Instant::now();
+    send_signal(child.id(), "INT");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        signalled.elapsed()
+    );
+    let (code, _, stderr) = output(tdc_box(&home).arg("run").arg(&script));
+    assert_eq!(code, 0, "{stderr}");
+    expect_exactly_once(&state, "cc", 2000);
+}
+
+#[test]
+fn clone_and_move_are_not_repeated_after_a_lost_answer() {
+    let state = temp_dir("lost-state").join("state.json");
+    let sandbox = Sandbox::start(&[
+        "--leads",
+        "300",
+        "--cdrs",
+        "100",
+        "--faults",
+        "lost=0.5",
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    let home = profile_home("lost", &sandbox);
+    let (code, stdout, stderr) = output(tdc_box(&home).args([
+        "eval",
+        "[td.clone_campaign(12).name, td.move_to_campaign([49969], 12, 13, true)[0].campaign_id]",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let value: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(value, serde_json::json!(["[clone of] Campaign 12", 13]));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let clones = saved["store"]["campaigns"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|c| c["settings"]["name"] == "[clone of] Campaign 12")
+        .count();
+    assert_eq!(clones, 1, "one clone, however many answers were lost");
+    let guide_lead = saved["store"]["campaign_leads"]["78057"].clone();
+    assert_eq!(guide_lead["campaign_id"], 13);
+}
+
+#[test]
+fn remote_changes_need_yes_and_plain_http_is_refused() {
+    let home = temp_dir("guard");
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args([
+                "--url",
+                "http://dialer.invalid",
+                "--user",
+                "ops",
+                "eval",
+                "1",
+            ])
+            .env("TDC_PASSWORD", "x"),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("refusing plain http:// to dialer.invalid"),
+        "{stderr}"
+    );
+    let remote = ["--url", "https://dialer.invalid", "--user", "ops"];
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args(remote)
+            .args(["eval", "td.assign([1], 12)"])
+            .env("TDC_PASSWORD", "x"),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("refusing to send PUT /api/campaign-leads/mass-assign to dialer.invalid (https://dialer.invalid/) without confirmation: pass --yes"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args(remote)
+            .args(["--yes", "eval", "td.assign([1], 12)"])
+            .env("TDC_PASSWORD", "x"),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("PUT /api/campaign-leads/mass-assign: cannot connect"),
+        "with --yes it is sent: {stderr}"
+    );
+}
+
+#[test]
+fn secrets_stay_out_of_traces_errors_journals_and_the_audit_log() {
+    const SECRET: &str = "pw-4f9c2e7a-never-printed";
+    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100"]);
+    let home = temp_dir("secrets");
+    let state_home = home.join("state");
+    let script = home.join("work.rhai");
+    std::fs::write(
+        &script,
+        format!(
+            "td.add_leads([#{{ phone: \"4412345\", original_identifier: \"s-1\" }}], #{{ journal: \"{}\" }});\ntry {{ env(\"TDC_PASSWORD\"); }} catch (e) {{ print(e); }}\ntd.assign([1], 99);\n",
+            home.join("j.jsonl").display()
+        ),
+    )
+    .unwrap();
+    // The sandbox rejects this password: every request is a 401, traced with -v.
+    let (code, stdout, stderr) = output(
+        tdc(&home)
+            .args(["-v", "--url", &sandbox.url, "--user", "sandbox", "run"])
+            .arg(&script)
+            .env("TDC_PASSWORD", SECRET)
+            .env("XDG_STATE_HOME", &state_home),
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("401"), "{stderr}");
+    assert!(
+        stderr.contains("tdc: > POST /api/leads"),
+        "-v traces requests: {stderr}"
+    );
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(SECRET), "leaked: {text}");
+    }
+    // Now with the right password: the audit log records the changes.
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args(["-v", "--url", &sandbox.url, "--user", "sandbox", "run"])
+            .arg(&script)
+            .env("TDC_PASSWORD", PASSWORD)
+            .env("XDG_STATE_HOME", &state_home),
+    );
+    assert_eq!(
+        code, 1,
+        "the script ends with the 404 of campaign 99: {stderr}"
+    );
+    let audit = std::fs::read_to_string(state_home.join("tdc/audit.jsonl")).unwrap();
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["method"] == "POST" && l["path"] == "/api/leads" && l["status"] == 200),
+        "{audit}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["path"] == "/api/campaign-leads/mass-assign" && l["status"] == 404),
+        "{audit}"
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l["body_sha256"].as_str().is_some_and(|d| d.len() == 64)));
+    for file in walk(&home) {
+        let text = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&text).contains(SECRET),
+            "{} holds the password",
+            file.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
+    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "3000"]);
+    let home = temp_dir("bad-input");
+    std::fs::write(home.join("bad.csv"), "phone,name\n1,a\n2\n").unwrap();
+    let cases: [(&str, &str); 7] = [
+        (
+            "td.add_leads([#{ phone: \"1\", colour: \"red\" }])",
+            "POST /api/leads: 422 lead 0: unknown field 'colour'",
+        ),
+        (
+            "td.campaign(99)",
+            "GET /api/campaigns/id/99/: 404 campaign 99 does not exist",
+        ),
+        (
+            "td.assign(\"1\", 12)",
+            "Function not found: assign (Dialer, ",
+        ),
+        (
+            "td.cdrs().where(\"q850\", \"~\", 0)",
+            "unknown operator '~'",
+        ),
+        (
+            "td.get(\"/api/nothing\")",
+            "GET /api/nothing: 404 no such route",
+        ),
+        ("read_csv(\"bad.csv\")", "read_csv: bad.csv: row 3:"),
+        (
+            "td.update_campaign_leads([78057], #{ campaignLead: #{ status_id: 70 } })",
+            "422 status 70 does not belong to the campaign",
+        ),
+    ];
+    for (code_text, expected) in cases {
+        let (code, _, stderr) = output(
+            tdc(&home)
+                .current_dir(&home)
+                .args([
+                    "--url",
+                    &sandbox.url,
+                    "--user",
+                    "sandbox",
+                    "eval",
+                    code_text,
+                ])
+                .env("TDC_PASSWORD", PASSWORD),
+        );
+        assert_eq!(code, 1, "{code_text}");
+        let first = stderr.lines().next().unwrap_or("");
+        assert!(first.contains(expected), "{code_text}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // An answer over the size limit.
+    let dir = home.join(".config/tdc");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), format!("[profiles.small]\nurl = \"{}\"\nuser = \"sandbox\"\npassword_env = \"PW\"\nmax_response_mb = 1\n", sandbox.url)).unwrap();
+    let longest = "let c = td.calls().where(\"call_bill_duration\", \">\", 400).fields([\"id\"]).first(); td.recording(c.id)";
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args(["--profile", "small", "eval", longest])
+            .env("PW", PASSWORD),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("the answer is larger than 1 MiB; refusing to read it"),
+        "{stderr}"
+    );
+    // An unreadable config file.
+    let unreadable = temp_dir("unreadable");
+    std::fs::create_dir_all(unreadable.join(".config/tdc/config.toml")).unwrap();
+    let (code, _, stderr) = output(tdc(&unreadable).args(["eval", "1"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("tdc: cannot read config file"),
+        "{stderr}"
+    );
+}

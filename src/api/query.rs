@@ -105,7 +105,8 @@ pub fn format_conditions(conditions: &[Condition]) -> String {
     conditions
         .iter()
         .map(|c| match c.op {
-            Op::Eq => c.value.clone(),
+            // A bare value must not look like `value;op` itself.
+            Op::Eq if !c.value.contains(';') => c.value.clone(),
             op => format!("{};{op}", c.value),
         })
         .collect::<Vec<_>>()

@@ -12,6 +12,8 @@ pub mod recording;
 mod routes;
 pub mod store;
 
+pub use routes::{path_pairs, query_pairs};
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,97 @@
+//! Properties of the filter grammar (what the client writes, the sandbox reads back) and of
+//! the JSON <-> Rhai conversion.
+
+use proptest::prelude::*;
+use serde_json::Value;
+use tdc::api::query::{format_conditions, parse_conditions, Condition, Op, QuerySpec, Resource};
+use tdc::script::{dynamic_to_json, json_to_dynamic};
+
+fn op() -> impl Strategy<Value = Op> {
+    prop::sample::select(Op::ALL.to_vec())
+}
+
+/// Values the grammar can carry: anything without `;` or `|`.
+fn value() -> impl Strategy<Value = String> {
+    "[^;|]{0,20}"
+}
+
+fn field() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9_]{0,12}"
+}
+
+proptest! {
+    #[test]
+    fn conditions_survive_a_round_trip(conditions in prop::collection::vec((op(), value()), 1..5)) {
+        let conditions: Vec<Condition> = conditions.into_iter().map(|(op, value)| Condition { op, value }).collect();
+        let text = format_conditions(&conditions);
+        prop_assert_eq!(parse_conditions(&text).unwrap(), conditions);
+    }
+
+    #[test]
+    fn parsing_never_panics(text in ".{0,40}") {
+        let _ = parse_conditions(&text);
+        let _ = tdc::api::query::parse_limit(&text);
+        let _ = tdc::api::query::parse_order(&text);
+    }
+
+    #[test]
+    fn what_the_client_sends_the_sandbox_reads(
+        resource in prop::sample::select(vec![Resource::Cdrs, Resource::Calls, Resource::Leads, Resource::CampaignLeads]),
+        filters in prop::collection::vec((field(), op(), "[^;|]{1,20}"), 1..4),
+        offset in 0u64..5000,
+    ) {
+        let mut spec = QuerySpec::new(resource);
+        for (field, op, value) in &filters {
+            spec.add_condition(field, *op, value.clone()).unwrap();
+        }
+        let path = spec.page_path(0, 1000);
+        let (path_part, query) = match path.split_once('?') {
+            Some((p, q)) => (p.to_string(), Some(q.to_string())),
+            None => (path.clone(), None),
+        };
+        let mut pairs = tdc::sandbox::path_pairs(&path_part, resource.path().trim_end_matches('/')).unwrap();
+        pairs.extend(tdc::sandbox::query_pairs(query.as_deref()));
+        for (field, conditions) in &spec.conditions {
+            let sent = pairs.iter().find(|(k, _)| k == field).map(|(_, v)| v.clone()).unwrap();
+            prop_assert_eq!(&parse_conditions(&sent).unwrap(), conditions);
+        }
+        let limit = pairs.iter().find(|(k, _)| k == "limit").map(|(_, v)| v.clone()).unwrap();
+        prop_assert!(limit.starts_with("1000"));
+        let _ = offset;
+    }
+}
+
+/// JSON values whose keys are never numeric fields, so that conversion must keep them as is.
+fn plain_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        (-1e9f64..1e9).prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        ".{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("note_[a-z]{1,6}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn json_survives_the_trip_through_rhai(value in plain_json()) {
+        let back = dynamic_to_json(&json_to_dynamic(value.clone())).unwrap();
+        prop_assert_eq!(back, value);
+    }
+
+    #[test]
+    fn numeric_strings_become_numbers(n in any::<i64>(), phone in "[0-9]{6,15}") {
+        let record = serde_json::json!({ "id": n.to_string(), "campaign_id": n.to_string(), "phone": phone.clone() });
+        let back = dynamic_to_json(&json_to_dynamic(record)).unwrap();
+        prop_assert_eq!(back["id"].as_i64(), Some(n));
+        prop_assert_eq!(back["campaign_id"].as_i64(), Some(n));
+        prop_assert_eq!(back["phone"].as_str(), Some(phone.as_str()));
+    }
+}

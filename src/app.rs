@@ -7,20 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use rhai::{Dynamic, EvalAltResult};
+use rhai::EvalAltResult;
 
 use crate::cli::{CheckArgs, Cli, Command, EvalArgs, GlobalArgs, RunArgs, SandboxArgs, TestArgs};
 use crate::config::ConnectionFlags;
 use crate::output::diagnostic;
 use crate::sandbox::faults::FaultSpec;
 use crate::sandbox::{Sandbox, SandboxOptions};
-use crate::script::engine::{compile_engine, script_engine, script_scope, LoadedFiles};
+use crate::script::engine::{compile_engine, spawn_script, LoadedFiles, ScriptJob, ScriptResult};
 use crate::script::{dynamic_to_json, Host};
 use crate::session::{Session, SessionError};
-
-/// Scripts run deep: Rhai evaluates recursively and closures nest, so their thread gets a
-/// generous stack (only touched pages cost memory).
-pub const SCRIPT_STACK: usize = 64 * 1024 * 1024;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_SCRIPT: i32 = 1;
@@ -125,34 +121,34 @@ fn script_folder(file: &Path) -> std::path::PathBuf {
     }
 }
 
-/// Evaluates `source` on a thread of its own (bindings block on the runtime, which must not
-/// happen on its workers). Returns the value or the error.
+/// Evaluates `source` on a thread of its own and waits for the outcome.
 fn evaluate(
     session: &Session,
     base: &Path,
     name: &str,
     source: String,
     args: Vec<String>,
-) -> Result<Dynamic, Box<EvalAltResult>> {
-    let host = session.host.clone();
-    let dialer = session.dialer.clone();
-    let base = base.to_path_buf();
-    let name = name.to_string();
-    let worker = std::thread::Builder::new()
-        .name("tdc-script".into())
-        .stack_size(SCRIPT_STACK)
-        .spawn(move || {
-            let loaded = LoadedFiles::default();
-            let engine = script_engine(&host, &base, loaded);
-            let mut ast = engine.compile(&source)?;
-            ast.set_source(name);
-            let mut scope = script_scope(dialer, &args, &base);
-            engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
-        });
-    match worker {
-        Ok(handle) => handle
-            .join()
-            .unwrap_or_else(|_| Err(crate::script::script_error("the script thread panicked"))),
+) -> ScriptResult {
+    let job = ScriptJob {
+        host: session.host.clone(),
+        dialer: session.dialer.clone(),
+        base: base.to_path_buf(),
+        name: name.to_string(),
+        source,
+        args,
+        loaded: LoadedFiles::default(),
+    };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    match spawn_script(job, move |outcome| {
+        let _ = sender.send(outcome);
+    }) {
+        Ok(handle) => {
+            let outcome = receiver
+                .recv()
+                .unwrap_or_else(|_| Err(crate::script::script_error("the script thread panicked")));
+            let _ = handle.join();
+            outcome
+        }
         Err(e) => Err(crate::script::script_error(format!(
             "cannot start the script thread: {e}"
         ))),
@@ -160,6 +156,9 @@ fn evaluate(
 }
 
 fn run_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> i32 {
+    if args.watch {
+        return watch_file(runtime, global, args);
+    }
     let source = match read_script(&args.file) {
         Ok(source) => source,
         Err(code) => return code,
@@ -188,6 +187,27 @@ fn run_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArg
         Ok(_) => EXIT_OK,
         Err(error) => report(&error, &name, &source),
     };
+    session.stop(runtime);
+    code
+}
+
+fn watch_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> i32 {
+    let session = match start_session(runtime, global, args.dry_run) {
+        Ok(session) => session,
+        Err(code) => return code,
+    };
+    if let Some(banner) = session.banner() {
+        eprintln!("tdc: watching {} on {banner}", args.file.display());
+    }
+    let options = crate::watch::WatchOptions {
+        file: args.file,
+        args: args.args,
+        queue: args.on_busy == crate::cli::OnBusy::Queue,
+        clear: args.clear,
+        poll: args.poll.map(Duration::from_millis),
+        keep_state: args.keep_state,
+    };
+    let code = crate::watch::watch(runtime, &session, options);
     session.stop(runtime);
     code
 }

@@ -57,11 +57,35 @@ pub enum Command {
     Sandbox(SandboxArgs),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnBusy {
+    /// Stop the running script and start again.
+    Restart,
+    /// Let the running script finish, then run again.
+    Queue,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Print mutating calls instead of sending them.
     #[arg(long)]
     pub dry_run: bool,
+    /// Re-run when FILE or a module it imports changes.
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: what a change during a run does.
+    #[arg(long, value_enum, default_value = "restart", requires = "watch")]
+    pub on_busy: OnBusy,
+    /// With --watch: clear the screen before each run.
+    #[arg(long, requires = "watch")]
+    pub clear: bool,
+    /// With --watch: poll every MS milliseconds instead of waiting for change events.
+    #[arg(long, value_name = "MS", requires = "watch")]
+    pub poll: Option<u64>,
+    /// With --watch on the embedded sandbox: keep data across runs instead of starting each
+    /// run from the same dataset.
+    #[arg(long, requires = "watch")]
+    pub keep_state: bool,
     /// The script.
     pub file: PathBuf,
     /// Arguments for the script (the array ARGS).

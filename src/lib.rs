@@ -11,5 +11,6 @@ pub mod script;
 pub mod session;
 pub mod testing;
 pub mod time;
+pub mod watch;
 
 pub use app::run;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::config::{self, ConfigError, ConfigFile, Connection, ConnectionFlags, Secret, Target};
-use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
 use crate::script::{client_for, Dialer, Host};
 
 pub struct Session {
@@ -13,6 +13,8 @@ pub struct Session {
     pub dialer: Dialer,
     /// Kept alive for the session when the connection is the embedded sandbox.
     pub sandbox: Option<Sandbox>,
+    /// The embedded sandbox's data as generated, for runs that each start from it.
+    pub dataset: Option<Dataset>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,10 +60,12 @@ impl Session {
             eprintln!("tdc: {warning}");
         }
         let host = Host::new(runtime.handle().clone(), config, dry_run, assume_yes);
-        let (base_url, sandbox) = match &connection.target {
+        let (base_url, sandbox, dataset) = match &connection.target {
             Target::Embedded => {
+                let options = SandboxOptions::default();
+                let dataset = Dataset::for_options(&options).map_err(SessionError::Start)?;
                 let sandbox = runtime
-                    .block_on(Sandbox::start(SandboxOptions::default()))
+                    .block_on(Sandbox::start_with(options, dataset.clone()))
                     .map_err(SessionError::Start)?;
                 eprintln!(
                     "tdc: no dialer configured; using the embedded sandbox at {} (set TDC_URL or a profile for a real dialer)",
@@ -69,13 +73,13 @@ impl Session {
                 );
                 let url = url::Url::parse(&sandbox.url())
                     .map_err(|e| SessionError::Start(e.to_string()))?;
-                (url, Some(sandbox))
+                (url, Some(sandbox), Some(dataset))
             }
             Target::Url(url) => {
                 if connection.password.is_none() {
                     connection.password = Some(prompt_password(&connection, url)?);
                 }
-                (url.clone(), None)
+                (url.clone(), None, None)
             }
         };
         let client = client_for(&connection, base_url).map_err(SessionError::Start)?;
@@ -86,6 +90,7 @@ impl Session {
             host,
             dialer,
             sandbox,
+            dataset,
         })
     }
 

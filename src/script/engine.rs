@@ -209,6 +209,49 @@ pub fn script_engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engi
     engine
 }
 
+/// Scripts run deep: Rhai evaluates recursively and closures nest, so their thread gets a
+/// generous stack (only the pages touched cost memory).
+pub const SCRIPT_STACK: usize = 64 * 1024 * 1024;
+
+/// A script to evaluate on a thread of its own.
+pub struct ScriptJob {
+    pub host: Arc<Host>,
+    pub dialer: Dialer,
+    /// The folder imports resolve from (the script's).
+    pub base: PathBuf,
+    /// The name diagnostics use (the file's path).
+    pub name: String,
+    pub source: String,
+    pub args: Vec<String>,
+    /// Filled with every file the run imported.
+    pub loaded: LoadedFiles,
+}
+
+pub type ScriptResult = Result<Dynamic, Box<EvalAltResult>>;
+
+/// Evaluates a script on its own thread (bindings block on the runtime, which must not happen
+/// on its workers); `done` is called with the outcome on that thread.
+pub fn spawn_script(
+    job: ScriptJob,
+    done: impl FnOnce(ScriptResult) + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("tdc-script".into())
+        .stack_size(SCRIPT_STACK)
+        .spawn(move || {
+            let engine = script_engine(&job.host, &job.base, job.loaded.clone());
+            let outcome = engine
+                .compile(&job.source)
+                .map_err(Into::into)
+                .and_then(|mut ast| {
+                    ast.set_source(job.name.clone());
+                    let mut scope = script_scope(job.dialer, &job.args, &job.base);
+                    engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+                });
+            done(outcome);
+        })
+}
+
 /// The scope every script starts with: `td`, `ARGS`, and `SCRIPT_DIR` (the script's folder,
 /// for files that live beside it).
 pub fn script_scope(dialer: Dialer, args: &[String], script_dir: &Path) -> Scope<'static> {

@@ -1,0 +1,346 @@
+//! `tdc run --watch`: re-run a script when it or a module it imported changes.
+//!
+//! - The watched set is the script plus every file its last run imported, rebuilt after each
+//!   run. Parent folders are watched (so write-temp-then-rename saves are seen) and events are
+//!   kept only when a path equals a watched file, whatever the event kind; editor swap and
+//!   backup files never match.
+//! - A burst of events becomes one run: a trailing quiet period of [`QUIET`], restarted by
+//!   every event.
+//! - A change during a run stops it (script and in-flight request) and starts a new one;
+//!   with `--on-busy queue` the running one finishes first.
+//! - On the embedded sandbox each run starts from the same dataset, generated once and copied
+//!   per run; `--keep-state` carries data across runs.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use notify::Watcher;
+use rhai::EvalAltResult;
+
+use crate::output::diagnostic;
+use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::script::engine::{spawn_script, LoadedFiles, ScriptJob, ScriptResult};
+use crate::script::{client_for, Dialer};
+use crate::session::Session;
+
+/// The quiet period that closes a burst of file events.
+pub const QUIET: Duration = Duration::from_millis(100);
+
+pub struct WatchOptions {
+    pub file: PathBuf,
+    pub args: Vec<String>,
+    /// `--on-busy queue`: let a running script finish before the next run.
+    pub queue: bool,
+    pub clear: bool,
+    pub poll: Option<Duration>,
+    pub keep_state: bool,
+}
+
+enum Message {
+    Changed(Vec<PathBuf>),
+    Done(ScriptResult, Duration),
+    Interrupt,
+}
+
+fn now() -> String {
+    chrono::Local::now().format("%H:%M:%S").to_string()
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The folder of a file, for watching.
+fn folder_of(file: &Path) -> PathBuf {
+    file.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+struct Watch<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    session: &'a Session,
+    options: WatchOptions,
+    file: PathBuf,
+    sender: Sender<Message>,
+    watcher: Box<dyn Watcher>,
+    watched_folders: BTreeSet<PathBuf>,
+    tracked: BTreeSet<PathBuf>,
+    loaded: LoadedFiles,
+    running: bool,
+    cancelled: bool,
+    rerun: bool,
+    runs: u64,
+    changed: BTreeSet<PathBuf>,
+    run_sandbox: Option<Sandbox>,
+}
+
+impl Watch<'_> {
+    /// Watches the folders of the tracked files, and only those.
+    fn update_watches(&mut self) {
+        let wanted: BTreeSet<PathBuf> = self.tracked.iter().map(|f| folder_of(f)).collect();
+        for old in self.watched_folders.difference(&wanted) {
+            let _ = self.watcher.unwatch(old);
+        }
+        for new in wanted.difference(&self.watched_folders) {
+            if let Err(e) = self.watcher.watch(new, notify::RecursiveMode::NonRecursive) {
+                eprintln!("tdc: cannot watch {}: {e}", new.display());
+            }
+        }
+        self.watched_folders = wanted;
+    }
+
+    /// The dialer of the next run: on the embedded sandbox without --keep-state, a fresh
+    /// sandbox with a copy of the generated data.
+    fn dialer_for_run(&mut self) -> Result<Dialer, String> {
+        let (Some(dataset), false) = (&self.session.dataset, self.options.keep_state) else {
+            return Ok(self.session.dialer.clone());
+        };
+        if let Some(previous) = self.run_sandbox.take() {
+            self.runtime.block_on(previous.stop());
+        }
+        let sandbox = self.runtime.block_on(Sandbox::start_with(
+            SandboxOptions::default(),
+            dataset.clone(),
+        ))?;
+        let url = url::Url::parse(&sandbox.url()).map_err(|e| e.to_string())?;
+        let client = client_for(&self.session.connection, url)?;
+        self.run_sandbox = Some(sandbox);
+        Ok(Dialer::new(
+            client,
+            "sandbox".into(),
+            self.session.host.clone(),
+            false,
+        ))
+    }
+
+    fn start_run(&mut self) {
+        self.runs += 1;
+        if self.options.clear {
+            eprint!("\x1b[2J\x1b[H");
+        }
+        let changed: Vec<String> = self
+            .changed
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        self.changed.clear();
+        if changed.is_empty() {
+            eprintln!("[{}] run {}: {}", now(), self.runs, self.file.display());
+        } else {
+            eprintln!(
+                "[{}] run {}: changed {}",
+                now(),
+                self.runs,
+                changed.join(", ")
+            );
+        }
+        let source = match std::fs::read_to_string(&self.file) {
+            Ok(source) => source,
+            Err(_) => {
+                eprintln!(
+                    "[{}] waiting for {} to come back",
+                    now(),
+                    self.file.display()
+                );
+                return;
+            }
+        };
+        let dialer = match self.dialer_for_run() {
+            Ok(dialer) => dialer,
+            Err(e) => {
+                eprintln!("[{}] cannot start the sandbox: {e}", now());
+                return;
+            }
+        };
+        self.session.host.reset_interrupt();
+        self.loaded = LoadedFiles::default();
+        let job = ScriptJob {
+            host: self.session.host.clone(),
+            dialer,
+            base: folder_of(&self.file),
+            name: self.options.file.display().to_string(),
+            source,
+            args: self.options.args.clone(),
+            loaded: self.loaded.clone(),
+        };
+        let sender = self.sender.clone();
+        let started = Instant::now();
+        match spawn_script(job, move |outcome| {
+            let _ = sender.send(Message::Done(outcome, started.elapsed()));
+        }) {
+            Ok(_) => {
+                self.running = true;
+                self.cancelled = false;
+            }
+            Err(e) => eprintln!("[{}] cannot start the script: {e}", now()),
+        }
+    }
+
+    fn finish_run(&mut self, outcome: ScriptResult, elapsed: Duration) {
+        self.running = false;
+        let ms = elapsed.as_millis();
+        match outcome {
+            Ok(_) => eprintln!("[{}] ok ({ms} ms)", now()),
+            Err(e) if matches!(*e, EvalAltResult::ErrorTerminated(..)) && self.cancelled => {
+                eprintln!(
+                    "[{}] cancelled after {ms} ms: a watched file changed",
+                    now()
+                )
+            }
+            Err(e) => {
+                let source = std::fs::read_to_string(&self.file).unwrap_or_default();
+                let name = self.options.file.display().to_string();
+                eprintln!("{}", diagnostic::from_eval_error(&e, &name, &source));
+                eprintln!("[{}] failed ({ms} ms)", now());
+            }
+        }
+        let imported: Vec<PathBuf> = self
+            .loaded
+            .lock()
+            .map(|l| l.iter().map(|p| absolute(p)).collect())
+            .unwrap_or_default();
+        self.tracked = std::iter::once(self.file.clone()).chain(imported).collect();
+        self.update_watches();
+    }
+
+    /// A batch of changes is complete: run now, or stop or wait for the running script.
+    fn on_batch(&mut self) {
+        if !self.running {
+            self.start_run();
+        } else {
+            self.rerun = true;
+            if !self.options.queue && !self.cancelled {
+                self.cancelled = true;
+                self.session.host.interrupt();
+            }
+        }
+    }
+
+    fn run(&mut self, receiver: Receiver<Message>) -> i32 {
+        self.update_watches();
+        self.start_run();
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let message = match deadline {
+                Some(at) => receiver.recv_timeout(at.saturating_duration_since(Instant::now())),
+                None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match message {
+                Ok(Message::Changed(paths)) => {
+                    let relevant: Vec<PathBuf> = paths
+                        .into_iter()
+                        .map(|p| absolute(&p))
+                        .filter(|p| self.tracked.contains(p))
+                        .collect();
+                    if !relevant.is_empty() {
+                        self.changed.extend(relevant);
+                        deadline = Some(Instant::now() + QUIET);
+                    }
+                }
+                Ok(Message::Done(outcome, elapsed)) => {
+                    self.finish_run(outcome, elapsed);
+                    if self.rerun && deadline.is_none() {
+                        self.rerun = false;
+                        self.start_run();
+                    }
+                }
+                Ok(Message::Interrupt) => {
+                    if self.running {
+                        self.session.host.interrupt();
+                        // The script stops within milliseconds; wait for it briefly.
+                        let until = Instant::now() + Duration::from_secs(2);
+                        while let Ok(message) =
+                            receiver.recv_timeout(until.saturating_duration_since(Instant::now()))
+                        {
+                            if matches!(message, Message::Done(..)) {
+                                break;
+                            }
+                        }
+                    }
+                    if let Some(sandbox) = self.run_sandbox.take() {
+                        self.runtime.block_on(sandbox.stop());
+                    }
+                    return crate::app::EXIT_INTERRUPTED;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    deadline = None;
+                    self.on_batch();
+                }
+                Err(RecvTimeoutError::Disconnected) => return crate::app::EXIT_SCRIPT,
+            }
+        }
+    }
+}
+
+/// Whether an event can mean new content. Reads (a run reading its own script) cannot; the
+/// kinds of a save vary by editor and platform, so everything else counts.
+fn writes(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode};
+    match kind {
+        notify::EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        notify::EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
+/// Watches and re-runs until Ctrl-C; returns the exit code.
+pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: WatchOptions) -> i32 {
+    let (sender, receiver) = channel();
+    let events = sender.clone();
+    let handler = move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            if writes(&event.kind) {
+                let _ = events.send(Message::Changed(event.paths));
+            }
+        }
+    };
+    let watcher: Box<dyn Watcher> = match options.poll {
+        Some(interval) => {
+            let config = notify::Config::default()
+                .with_poll_interval(interval)
+                .with_compare_contents(true);
+            match notify::PollWatcher::new(handler, config) {
+                Ok(w) => Box::new(w),
+                Err(e) => {
+                    eprintln!("tdc: cannot watch files: {e}");
+                    return crate::app::EXIT_USAGE;
+                }
+            }
+        }
+        None => match notify::recommended_watcher(handler) {
+            Ok(w) => Box::new(w),
+            Err(e) => {
+                eprintln!("tdc: cannot watch files: {e} (try --poll 500)");
+                return crate::app::EXIT_USAGE;
+            }
+        },
+    };
+    let interrupt = sender.clone();
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = interrupt.send(Message::Interrupt);
+        }
+    });
+    let file = absolute(&options.file);
+    let mut state = Watch {
+        runtime,
+        session,
+        tracked: std::iter::once(file.clone()).collect(),
+        file,
+        options,
+        sender,
+        watcher,
+        watched_folders: BTreeSet::new(),
+        loaded: LoadedFiles::default(),
+        running: false,
+        cancelled: false,
+        rerun: false,
+        runs: 0,
+        changed: BTreeSet::new(),
+        run_sandbox: None,
+    };
+    state.run(receiver)
+}

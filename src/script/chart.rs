@@ -1,12 +1,11 @@
 //! Charts where people would rather look than read: bar and line charts drawn in the terminal
 //! with block characters, and the same written as SVG files with `plotters`.
 
+use super::RhaiResultOf;
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map, FLOAT};
+use rhai::{Array, Dynamic, Map, FLOAT};
 
 use super::script_error;
-
-type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
 const BAR_WIDTH: usize = 40;
 const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
@@ -18,7 +17,7 @@ fn points(
     label_key: &str,
     value_key: &str,
     function: &str,
-) -> Fallible<Vec<(String, FLOAT)>> {
+) -> RhaiResultOf<Vec<(String, FLOAT)>> {
     rows.iter()
         .enumerate()
         .map(|(i, row)| {
@@ -172,7 +171,7 @@ pub mod chart_api {
     /// print(bar_chart(cdr::by_hour(td.cdrs().limit(2000).to_array()), "hour", "asr"));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn bar_chart(rows: Array, label_key: &str, value_key: &str) -> Fallible<String> {
+    pub fn bar_chart(rows: Array, label_key: &str, value_key: &str) -> RhaiResultOf<String> {
         Ok(render_bars(&points(
             &rows,
             label_key,
@@ -188,7 +187,7 @@ pub mod chart_api {
     /// print(line_chart(cdr::by_hour(td.cdrs().limit(2000).to_array()), "hour", "attempts"));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn line_chart(rows: Array, label_key: &str, value_key: &str) -> Fallible<String> {
+    pub fn line_chart(rows: Array, label_key: &str, value_key: &str) -> RhaiResultOf<String> {
         Ok(render_line(&points(
             &rows,
             label_key,
@@ -212,7 +211,7 @@ pub mod chart_api {
         value_key: &str,
         path: &str,
         options: Map,
-    ) -> Fallible<String> {
+    ) -> RhaiResultOf<String> {
         let kind = options
             .get("kind")
             .map(|k| k.to_string())

@@ -3,13 +3,12 @@
 //!
 //! A *key* is a field name (`"status"`) or a closure (`|c| c.bill_duration > 0`).
 
+use super::RhaiResultOf;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, FnPtr, ImmutableString, Map, FLOAT, INT};
 
 use super::dialer::HostTag;
 use super::{dynamic_to_json, json_to_dynamic, script_error};
-
-type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
 enum Key {
     Field(ImmutableString),
@@ -17,7 +16,7 @@ enum Key {
 }
 
 impl Key {
-    fn from(key: Dynamic, function: &str) -> Fallible<Key> {
+    fn from(key: Dynamic, function: &str) -> RhaiResultOf<Key> {
         if key.is_string() {
             return Ok(Key::Field(key.cast::<ImmutableString>()));
         }
@@ -30,7 +29,7 @@ impl Key {
         )))
     }
 
-    fn of(&self, ctx: &NativeCallContext, record: &Dynamic) -> Fallible<Dynamic> {
+    fn of(&self, ctx: &NativeCallContext, record: &Dynamic) -> RhaiResultOf<Dynamic> {
         match self {
             Key::Field(name) => Ok(record
                 .read_lock::<Map>()
@@ -75,7 +74,7 @@ fn compare(a: &Dynamic, b: &Dynamic) -> std::cmp::Ordering {
     }
 }
 
-fn percentile_of(mut values: Vec<FLOAT>, p: FLOAT) -> Fallible<Dynamic> {
+fn percentile_of(mut values: Vec<FLOAT>, p: FLOAT) -> RhaiResultOf<Dynamic> {
     if !(0.0..=100.0).contains(&p) {
         return Err(script_error(format!(
             "percentile: p must be 0 to 100, got {p}"
@@ -118,7 +117,7 @@ fn cell(record: &Dynamic, column: &str) -> String {
         .unwrap_or_default()
 }
 
-fn column_names(columns: &Array) -> Fallible<Vec<String>> {
+fn column_names(columns: &Array) -> RhaiResultOf<Vec<String>> {
     columns
         .iter()
         .map(|c| {
@@ -178,7 +177,7 @@ pub fn render_table(records: &Array, columns: &[String]) -> String {
     out.join("\n")
 }
 
-fn time_seconds(value: &Dynamic, function: &str) -> Fallible<i64> {
+fn time_seconds(value: &Dynamic, function: &str) -> RhaiResultOf<i64> {
     if let Ok(n) = value.as_int() {
         return Ok(n);
     }
@@ -237,7 +236,11 @@ pub mod data_api {
     /// print(count_by(rows, |c| c.bill_duration > 60));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn count_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Map> {
+    pub fn count_by(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        key: Dynamic,
+    ) -> RhaiResultOf<Map> {
         let key = Key::from(key, "count_by")?;
         let mut counts: std::collections::HashMap<String, INT> = std::collections::HashMap::new();
         for record in records.iter() {
@@ -258,7 +261,11 @@ pub mod data_api {
     /// for id in by_campaign.keys() { print(`${id}: ${by_campaign[id].len()}`); }
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn group_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Map> {
+    pub fn group_by(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        key: Dynamic,
+    ) -> RhaiResultOf<Map> {
         let key = Key::from(key, "group_by")?;
         let mut groups: std::collections::HashMap<String, Array> = std::collections::HashMap::new();
         for record in records.iter() {
@@ -279,7 +286,11 @@ pub mod data_api {
     /// let billed = sum_by(td.cdrs().limit(1000).to_array(), "bill_duration");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn sum_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Dynamic> {
+    pub fn sum_by(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        key: Dynamic,
+    ) -> RhaiResultOf<Dynamic> {
         let key = Key::from(key, "sum_by")?;
         let (mut int_sum, mut float_sum, mut floats) = (0 as INT, 0.0 as FLOAT, false);
         for record in records.iter() {
@@ -309,7 +320,11 @@ pub mod data_api {
     /// let acd = avg_by(td.cdrs().where("bill_duration", ">", 0).limit(500).to_array(), "bill_duration");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn avg_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Dynamic> {
+    pub fn avg_by(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        key: Dynamic,
+    ) -> RhaiResultOf<Dynamic> {
         let key = Key::from(key, "avg_by")?;
         let (mut sum, mut n) = (0.0 as FLOAT, 0usize);
         for record in records.iter() {
@@ -338,7 +353,11 @@ pub mod data_api {
     /// let shortest = min_by(td.cdrs().where("bill_duration", ">", 0).limit(500).to_array(), "bill_duration");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn min_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Dynamic> {
+    pub fn min_by(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        key: Dynamic,
+    ) -> RhaiResultOf<Dynamic> {
         extreme(&ctx, records, key, "min_by", std::cmp::Ordering::Less)
     }
 
@@ -349,7 +368,11 @@ pub mod data_api {
     /// print(longest.call_id);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn max_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Dynamic> {
+    pub fn max_by(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        key: Dynamic,
+    ) -> RhaiResultOf<Dynamic> {
         extreme(&ctx, records, key, "max_by", std::cmp::Ordering::Greater)
     }
 
@@ -359,7 +382,11 @@ pub mod data_api {
     /// let one_per_phone = unique_by(td.leads().limit(500).to_array(), |l| normalize_phone(l.phone));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn unique_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Array> {
+    pub fn unique_by(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        key: Dynamic,
+    ) -> RhaiResultOf<Array> {
         let key = Key::from(key, "unique_by")?;
         let mut seen = std::collections::HashSet::new();
         let mut out = Array::new();
@@ -378,7 +405,7 @@ pub mod data_api {
     /// sort_by(rows, "bill_duration");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn sort_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<()> {
+    pub fn sort_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> RhaiResultOf<()> {
         sort_by_direction(ctx, records, key, "asc".into())
     }
 
@@ -394,7 +421,7 @@ pub mod data_api {
         records: &mut Array,
         key: Dynamic,
         direction: ImmutableString,
-    ) -> Fallible<()> {
+    ) -> RhaiResultOf<()> {
         let descending = match direction.as_str() {
             "asc" => false,
             "desc" => true,
@@ -428,7 +455,11 @@ pub mod data_api {
     /// print(campaigns["12"].name);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn index_by(ctx: NativeCallContext, records: &mut Array, key: Dynamic) -> Fallible<Map> {
+    pub fn index_by(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        key: Dynamic,
+    ) -> RhaiResultOf<Map> {
         let key = Key::from(key, "index_by")?;
         let mut out = Map::new();
         for record in records.iter() {
@@ -444,7 +475,7 @@ pub mod data_api {
     /// print(percentile([1, 2, 3, 4], 50));   // 2.5
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn percentile(values: &mut Array, p: Dynamic) -> Fallible<Dynamic> {
+    pub fn percentile(values: &mut Array, p: Dynamic) -> RhaiResultOf<Dynamic> {
         let p = as_number(&p).ok_or_else(|| script_error("percentile: p is a number"))?;
         let numbers = values
             .iter()
@@ -457,7 +488,7 @@ pub mod data_api {
                     ))
                 })
             })
-            .collect::<Fallible<Vec<_>>>()?;
+            .collect::<RhaiResultOf<Vec<_>>>()?;
         percentile_of(numbers, p)
     }
 
@@ -472,7 +503,7 @@ pub mod data_api {
         records: &mut Array,
         key: Dynamic,
         p: Dynamic,
-    ) -> Fallible<Dynamic> {
+    ) -> RhaiResultOf<Dynamic> {
         let key = Key::from(key, "percentile")?;
         let mut values = Array::with_capacity(records.len());
         for record in records.iter() {
@@ -488,7 +519,7 @@ pub mod data_api {
     /// print(rows[0].phone);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn read_csv(path: &str) -> Fallible<Array> {
+    pub fn read_csv(path: &str) -> RhaiResultOf<Array> {
         read_csv_with(path, Map::new())
     }
 
@@ -498,7 +529,7 @@ pub mod data_api {
     /// let rows = read_csv("export.csv", #{ delimiter: ";" });
     /// ```
     #[rhai_fn(name = "read_csv", return_raw)]
-    pub fn read_csv_with(path: &str, options: Map) -> Fallible<Array> {
+    pub fn read_csv_with(path: &str, options: Map) -> RhaiResultOf<Array> {
         let delimiter = match options.get("delimiter") {
             None => b',',
             Some(d) => {
@@ -541,7 +572,7 @@ pub mod data_api {
     /// write_csv(td.cdrs().limit(100).to_array(), "cdrs.csv");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn write_csv(records: &mut Array, path: &str) -> Fallible<INT> {
+    pub fn write_csv(records: &mut Array, path: &str) -> RhaiResultOf<INT> {
         let columns = columns_of(records);
         write_rows(records, path, &columns)
     }
@@ -552,7 +583,7 @@ pub mod data_api {
     /// write_csv(td.cdrs().limit(100).to_array(), "cdrs.csv", ["id", "status", "bill_duration"]);
     /// ```
     #[rhai_fn(name = "write_csv", return_raw)]
-    pub fn write_csv_columns(records: &mut Array, path: &str, columns: Array) -> Fallible<INT> {
+    pub fn write_csv_columns(records: &mut Array, path: &str, columns: Array) -> RhaiResultOf<INT> {
         let columns = column_names(&columns)?;
         write_rows(records, path, &columns)
     }
@@ -563,7 +594,7 @@ pub mod data_api {
     /// let saved = read_json("campaigns.json");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn read_json(path: &str) -> Fallible<Dynamic> {
+    pub fn read_json(path: &str) -> RhaiResultOf<Dynamic> {
         let text = std::fs::read_to_string(path).map_err(|e| io_error("read_json", path, e))?;
         serde_json::from_str(&text)
             .map(json_to_dynamic)
@@ -576,7 +607,7 @@ pub mod data_api {
     /// write_json(td.campaigns(), "campaigns.json");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn write_json(value: Dynamic, path: &str) -> Fallible<()> {
+    pub fn write_json(value: Dynamic, path: &str) -> RhaiResultOf<()> {
         let json = dynamic_to_json(&value).map_err(|e| script_error(format!("write_json: {e}")))?;
         let text = serde_json::to_string_pretty(&json).unwrap_or_default();
         std::fs::write(path, text + "\n").map_err(|e| io_error("write_json", path, e))
@@ -598,7 +629,7 @@ pub mod data_api {
     /// print(table(td.cdrs().limit(5).to_array(), ["id", "status", "bill_duration"]));
     /// ```
     #[rhai_fn(name = "table", return_raw)]
-    pub fn table_columns(records: &mut Array, columns: Array) -> Fallible<String> {
+    pub fn table_columns(records: &mut Array, columns: Array) -> RhaiResultOf<String> {
         Ok(render_table(records, &column_names(&columns)?))
     }
 
@@ -618,7 +649,7 @@ pub mod data_api {
     /// let id = "csv-" + fingerprint(#{ phone: "447700001234", last_name: "Smith" });
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn fingerprint(value: Dynamic) -> Fallible<String> {
+    pub fn fingerprint(value: Dynamic) -> RhaiResultOf<String> {
         let json =
             dynamic_to_json(&value).map_err(|e| script_error(format!("fingerprint: {e}")))?;
         // Over the canonical JSON text (Rhai maps keep their keys sorted).
@@ -643,7 +674,7 @@ pub mod data_api {
     /// let t = parse_time("2025-01-01 08:30:00");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn parse_time(text: &str) -> Fallible<INT> {
+    pub fn parse_time(text: &str) -> RhaiResultOf<INT> {
         crate::time::parse_time(text).ok_or_else(|| {
             script_error(format!(
                 "parse_time: '{text}' is not a time (YYYY-MM-DD HH:MM:SS)"
@@ -657,7 +688,7 @@ pub mod data_api {
     /// let t = parse_time("2025-01-01 09:00:00", "Europe/Madrid");
     /// ```
     #[rhai_fn(name = "parse_time", return_raw)]
-    pub fn parse_time_in(text: &str, zone: &str) -> Fallible<INT> {
+    pub fn parse_time_in(text: &str, zone: &str) -> RhaiResultOf<INT> {
         crate::time::parse_time_in(text, zone)
             .map_err(script_error)?
             .ok_or_else(|| script_error(format!("parse_time: '{text}' is not a time in {zone}")))
@@ -678,7 +709,7 @@ pub mod data_api {
     /// print(format_time(now(), "%Y-%m-%d"));
     /// ```
     #[rhai_fn(name = "format_time", return_raw)]
-    pub fn format_time_pattern(seconds: INT, pattern: &str) -> Fallible<String> {
+    pub fn format_time_pattern(seconds: INT, pattern: &str) -> RhaiResultOf<String> {
         crate::time::format_time_in(seconds, pattern, None).map_err(script_error)
     }
 
@@ -688,7 +719,7 @@ pub mod data_api {
     /// print(format_time(now(), "%H:%M", "Europe/London"));
     /// ```
     #[rhai_fn(name = "format_time", return_raw)]
-    pub fn format_time_zone(seconds: INT, pattern: &str, zone: &str) -> Fallible<String> {
+    pub fn format_time_zone(seconds: INT, pattern: &str, zone: &str) -> RhaiResultOf<String> {
         crate::time::format_time_in(seconds, pattern, Some(zone)).map_err(script_error)
     }
 
@@ -698,7 +729,7 @@ pub mod data_api {
     /// print(hour_of("2025-01-01 08:30:00"));   // 8
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn hour_of(time: Dynamic) -> Fallible<INT> {
+    pub fn hour_of(time: Dynamic) -> RhaiResultOf<INT> {
         crate::time::hour_of(time_seconds(&time, "hour_of")?, None).map_err(script_error)
     }
 
@@ -708,7 +739,7 @@ pub mod data_api {
     /// print(hour_of("2025-01-01 08:30:00", "Asia/Tokyo"));   // 17
     /// ```
     #[rhai_fn(name = "hour_of", return_raw)]
-    pub fn hour_of_in(time: Dynamic, zone: &str) -> Fallible<INT> {
+    pub fn hour_of_in(time: Dynamic, zone: &str) -> RhaiResultOf<INT> {
         crate::time::hour_of(time_seconds(&time, "hour_of")?, Some(zone)).map_err(script_error)
     }
 
@@ -719,7 +750,7 @@ pub mod data_api {
     /// let folder = env("REPORT_DIR") ?? "reports";
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn env(ctx: NativeCallContext, name: &str) -> Fallible<Dynamic> {
+    pub fn env(ctx: NativeCallContext, name: &str) -> RhaiResultOf<Dynamic> {
         if is_secret_variable(name, &ctx) {
             return Err(script_error(format!(
                 "env(\"{name}\"): refusing to read a variable that holds a password or secret"
@@ -735,7 +766,7 @@ fn extreme(
     key: Dynamic,
     function: &str,
     wanted: std::cmp::Ordering,
-) -> Fallible<Dynamic> {
+) -> RhaiResultOf<Dynamic> {
     let key = Key::from(key, function)?;
     let mut best: Option<(Dynamic, &Dynamic)> = None;
     for record in records.iter() {
@@ -754,7 +785,7 @@ fn extreme(
     Ok(best.map_or(Dynamic::UNIT, |(_, r)| r.clone()))
 }
 
-fn write_rows(records: &Array, path: &str, columns: &[String]) -> Fallible<INT> {
+fn write_rows(records: &Array, path: &str, columns: &[String]) -> RhaiResultOf<INT> {
     let temp = format!("{path}.part");
     let mut writer = csv::Writer::from_path(&temp).map_err(|e| io_error("write_csv", path, e))?;
     writer

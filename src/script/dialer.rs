@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use super::RhaiResultOf;
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map, INT};
+use rhai::{Array, Dynamic, Map, INT};
 use serde_json::Value;
 
 use super::{
-    api_error, bulk_error, client_for, dynamic_to_json, json_to_dynamic, script_error, Host,
+    api_error, bulk_error, client_for, dynamic_to_json, json_to_dynamic, script_error, Host, Query,
+    Recording,
 };
 use crate::api::query::{Op, QuerySpec, Resource};
 use crate::api::{ApiError, Client};
@@ -33,8 +35,6 @@ struct Guard {
 #[derive(Clone)]
 pub struct HostTag(pub Arc<Host>);
 
-type Fallible<T> = Result<T, Box<EvalAltResult>>;
-
 impl Dialer {
     /// `remote` is a connection that is neither the embedded sandbox nor on loopback: its
     /// first change in a run needs a confirmation (or `--yes`).
@@ -52,7 +52,7 @@ impl Dialer {
 
     /// Before a mutating request: in dry-run, prints it and returns true (the caller sends
     /// nothing); otherwise makes sure a change to a remote dialer was confirmed.
-    fn dry(&self, method: &str, path: &str, body: &Value) -> Fallible<bool> {
+    fn dry(&self, method: &str, path: &str, body: &Value) -> RhaiResultOf<bool> {
         if self.host.dry_run() {
             eprintln!("dry-run: {method} {path} {body}");
             return Ok(true);
@@ -61,7 +61,7 @@ impl Dialer {
         Ok(false)
     }
 
-    fn confirm(&self, method: &str, path: &str) -> Fallible<()> {
+    fn confirm(&self, method: &str, path: &str) -> RhaiResultOf<()> {
         use std::io::IsTerminal;
         use std::sync::atomic::Ordering;
         if !self.guard.remote
@@ -89,17 +89,17 @@ impl Dialer {
         }
     }
 
-    fn list_all(&self, spec: QuerySpec) -> Fallible<Array> {
+    fn list_all(&self, spec: QuerySpec) -> RhaiResultOf<Array> {
         super::query::Query::new(self.clone(), spec).collect_all()
     }
 }
 
-fn to_json_arg(what: &str, value: &Dynamic) -> Fallible<Value> {
+fn to_json_arg(what: &str, value: &Dynamic) -> RhaiResultOf<Value> {
     dynamic_to_json(value).map_err(|e| script_error(format!("{what}: {e}")))
 }
 
 /// Ids given as INT or numeric strings, as JSON values sent unchanged.
-fn id_list(what: &str, ids: &Array) -> Fallible<Vec<Value>> {
+fn id_list(what: &str, ids: &Array) -> RhaiResultOf<Vec<Value>> {
     ids.iter()
         .enumerate()
         .map(|(i, id)| {
@@ -117,7 +117,7 @@ fn id_list(what: &str, ids: &Array) -> Fallible<Vec<Value>> {
         .collect()
 }
 
-fn text_of(value: &Dynamic) -> Fallible<String> {
+fn text_of(value: &Dynamic) -> RhaiResultOf<String> {
     if value.is_unit() {
         return Ok(String::new());
     }
@@ -134,7 +134,12 @@ fn text_of(value: &Dynamic) -> Fallible<String> {
 }
 
 /// A search by one field over every page.
-fn search(dialer: &Dialer, resource: Resource, field: &str, value: &Dynamic) -> Fallible<Array> {
+fn search(
+    dialer: &Dialer,
+    resource: Resource,
+    field: &str,
+    value: &Dynamic,
+) -> RhaiResultOf<Array> {
     let mut spec = QuerySpec::new(resource);
     spec.add_condition(field, Op::Eq, text_of(value)?)
         .map_err(script_error)?;
@@ -146,7 +151,7 @@ fn mass_assign(
     conditions: Value,
     campaign_id: INT,
     remove: bool,
-) -> Fallible<Map> {
+) -> RhaiResultOf<Map> {
     let body = Client::mass_assign_body(conditions, campaign_id, remove);
     if dialer.dry("PUT", crate::api::MASS_ASSIGN_PATH, &body)? {
         return Ok(Map::new());
@@ -161,7 +166,7 @@ fn mass_assign(
 }
 
 /// Builds a Dialer for a resolved connection.
-pub fn dialer_for(host: &Arc<Host>, connection: Connection) -> Fallible<Dialer> {
+pub fn dialer_for(host: &Arc<Host>, connection: Connection) -> RhaiResultOf<Dialer> {
     let url = match &connection.target {
         crate::config::Target::Url(url) => url.clone(),
         crate::config::Target::Embedded => {
@@ -179,7 +184,7 @@ pub fn dialer_for(host: &Arc<Host>, connection: Connection) -> Fallible<Dialer> 
     ))
 }
 
-fn host_of(ctx: &NativeCallContext) -> Fallible<Arc<Host>> {
+fn host_of(ctx: &NativeCallContext) -> RhaiResultOf<Arc<Host>> {
     ctx.tag()
         .and_then(|tag| tag.clone().try_cast::<HostTag>())
         .map(|tag| tag.0)
@@ -204,7 +209,7 @@ pub mod dialer_api {
     /// print(added[0].id);
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn add_leads(dialer: &mut Dialer, leads: Array) -> Fallible<Array> {
+    pub fn add_leads(dialer: &mut Dialer, leads: Array) -> RhaiResultOf<Array> {
         add_leads_with(dialer, leads, Map::new())
     }
 
@@ -218,7 +223,7 @@ pub mod dialer_api {
     ///                          #{ chunk: 100, journal: "import.journal.jsonl" });
     /// ```
     #[rhai_fn(name = "add_leads", return_raw, pure)]
-    pub fn add_leads_with(dialer: &mut Dialer, leads: Array, options: Map) -> Fallible<Array> {
+    pub fn add_leads_with(dialer: &mut Dialer, leads: Array, options: Map) -> RhaiResultOf<Array> {
         let mut settings = crate::api::AddLeadsOptions::default();
         for (key, value) in options.iter() {
             match key.as_str() {
@@ -296,7 +301,7 @@ pub mod dialer_api {
     /// print(same.len());
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn find_leads(dialer: &mut Dialer, field: &str, value: Dynamic) -> Fallible<Array> {
+    pub fn find_leads(dialer: &mut Dialer, field: &str, value: Dynamic) -> RhaiResultOf<Array> {
         search(dialer, Resource::Leads, field, &value)
     }
 
@@ -307,8 +312,8 @@ pub mod dialer_api {
     /// print(q.count());
     /// ```
     #[rhai_fn(pure)]
-    pub fn leads(dialer: &mut Dialer) -> super::super::Query {
-        super::super::Query::new(dialer.clone(), QuerySpec::new(Resource::Leads))
+    pub fn leads(dialer: &mut Dialer) -> Query {
+        Query::new(dialer.clone(), QuerySpec::new(Resource::Leads))
     }
 
     /// Assigns leads (by lead id) to a campaign. Returns a map from campaign-lead id (a string
@@ -319,7 +324,7 @@ pub mod dialer_api {
     /// print(cls.keys());
     /// ```
     #[rhai_fn(name = "assign", return_raw, pure)]
-    pub fn assign_ids(dialer: &mut Dialer, lead_ids: Array, campaign_id: INT) -> Fallible<Map> {
+    pub fn assign_ids(dialer: &mut Dialer, lead_ids: Array, campaign_id: INT) -> RhaiResultOf<Map> {
         assign_ids_remove(dialer, lead_ids, campaign_id, false)
     }
 
@@ -335,7 +340,7 @@ pub mod dialer_api {
         lead_ids: Array,
         campaign_id: INT,
         remove_from_others: bool,
-    ) -> Fallible<Map> {
+    ) -> RhaiResultOf<Map> {
         let ids = id_list("assign", &lead_ids)?;
         let conditions = serde_json::json!({ "id": ids });
         mass_assign(dialer, conditions, campaign_id, remove_from_others)
@@ -347,7 +352,11 @@ pub mod dialer_api {
     /// td.assign(#{ phone: ["447700001234"] }, 12);
     /// ```
     #[rhai_fn(name = "assign", return_raw, pure)]
-    pub fn assign_where(dialer: &mut Dialer, conditions: Map, campaign_id: INT) -> Fallible<Map> {
+    pub fn assign_where(
+        dialer: &mut Dialer,
+        conditions: Map,
+        campaign_id: INT,
+    ) -> RhaiResultOf<Map> {
         assign_where_remove(dialer, conditions, campaign_id, false)
     }
 
@@ -362,7 +371,7 @@ pub mod dialer_api {
         conditions: Map,
         campaign_id: INT,
         remove_from_others: bool,
-    ) -> Fallible<Map> {
+    ) -> RhaiResultOf<Map> {
         if conditions.is_empty() {
             return Err(script_error(
                 "assign: the where-map is empty; name at least one field",
@@ -379,7 +388,7 @@ pub mod dialer_api {
     /// print(camp.name);   // "[clone of] Campaign 12"
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn clone_campaign(dialer: &mut Dialer, campaign_id: INT) -> Fallible<Map> {
+    pub fn clone_campaign(dialer: &mut Dialer, campaign_id: INT) -> RhaiResultOf<Map> {
         clone_with_caller_id(dialer, campaign_id, Dynamic::UNIT)
     }
 
@@ -393,7 +402,7 @@ pub mod dialer_api {
         dialer: &mut Dialer,
         campaign_id: INT,
         default_caller_id: Dynamic,
-    ) -> Fallible<Map> {
+    ) -> RhaiResultOf<Map> {
         let caller_id = if default_caller_id.is_unit() {
             None
         } else {
@@ -424,7 +433,7 @@ pub mod dialer_api {
         dialer: &mut Dialer,
         campaign_lead_ids: Array,
         update: Map,
-    ) -> Fallible<Array> {
+    ) -> RhaiResultOf<Array> {
         let ids = id_list("update_campaign_leads", &campaign_lead_ids)?;
         if ids.is_empty() {
             return Err(script_error(
@@ -454,7 +463,7 @@ pub mod dialer_api {
         lead_ids: Array,
         source: INT,
         destination: INT,
-    ) -> Fallible<Array> {
+    ) -> RhaiResultOf<Array> {
         move_to_campaign(dialer, lead_ids, source, destination, false)
     }
 
@@ -473,7 +482,7 @@ pub mod dialer_api {
         source: INT,
         destination: INT,
         with_preserve_data: bool,
-    ) -> Fallible<Array> {
+    ) -> RhaiResultOf<Array> {
         let ids = id_list("move_to_campaign", &lead_ids)?;
         let body = Client::move_body(ids, source, destination, with_preserve_data);
         if dialer.dry("PUT", crate::api::MOVE_PATH, &body)? {
@@ -493,7 +502,11 @@ pub mod dialer_api {
     /// print(cls[0].status);
     /// ```
     #[rhai_fn(name = "campaign_leads", return_raw, pure)]
-    pub fn campaign_leads_by(dialer: &mut Dialer, field: &str, value: Dynamic) -> Fallible<Array> {
+    pub fn campaign_leads_by(
+        dialer: &mut Dialer,
+        field: &str,
+        value: Dynamic,
+    ) -> RhaiResultOf<Array> {
         search(dialer, Resource::CampaignLeads, field, &value)
     }
 
@@ -504,8 +517,8 @@ pub mod dialer_api {
     /// print(busy.count());
     /// ```
     #[rhai_fn(pure)]
-    pub fn campaign_leads(dialer: &mut Dialer) -> super::super::Query {
-        super::super::Query::new(dialer.clone(), QuerySpec::new(Resource::CampaignLeads))
+    pub fn campaign_leads(dialer: &mut Dialer) -> Query {
+        Query::new(dialer.clone(), QuerySpec::new(Resource::CampaignLeads))
     }
 
     /// Every campaign, each with its `statuses`.
@@ -514,7 +527,7 @@ pub mod dialer_api {
     /// for c in td.campaigns() { print(`${c.id} ${c.name}`); }
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn campaigns(dialer: &mut Dialer) -> Fallible<Array> {
+    pub fn campaigns(dialer: &mut Dialer) -> RhaiResultOf<Array> {
         dialer.list_all(QuerySpec::new(Resource::Campaigns))
     }
 
@@ -524,7 +537,7 @@ pub mod dialer_api {
     /// print(td.campaign(12).statuses);
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn campaign(dialer: &mut Dialer, id: INT) -> Fallible<Map> {
+    pub fn campaign(dialer: &mut Dialer, id: INT) -> RhaiResultOf<Map> {
         let found = search(dialer, Resource::Campaigns, "id", &Dynamic::from_int(id))?;
         match found.into_iter().next() {
             Some(campaign) => Ok(campaign.try_cast::<Map>().unwrap_or_default()),
@@ -544,8 +557,8 @@ pub mod dialer_api {
     /// for c in q.limit(10) { print(c.status); }
     /// ```
     #[rhai_fn(pure)]
-    pub fn cdrs(dialer: &mut Dialer) -> super::super::Query {
-        super::super::Query::new(dialer.clone(), QuerySpec::new(Resource::Cdrs))
+    pub fn cdrs(dialer: &mut Dialer) -> Query {
+        Query::new(dialer.clone(), QuerySpec::new(Resource::Cdrs))
     }
 
     /// Calls as a Query (`limit`/`offset` paging on the server).
@@ -554,8 +567,8 @@ pub mod dialer_api {
     /// let ids = td.calls().where("call_bill_duration", ">", 60).fields(["id"]).limit(5).to_array();
     /// ```
     #[rhai_fn(pure)]
-    pub fn calls(dialer: &mut Dialer) -> super::super::Query {
-        super::super::Query::new(dialer.clone(), QuerySpec::new(Resource::Calls))
+    pub fn calls(dialer: &mut Dialer) -> Query {
+        Query::new(dialer.clone(), QuerySpec::new(Resource::Calls))
     }
 
     /// A call's recording (FLAC).
@@ -566,12 +579,12 @@ pub mod dialer_api {
     /// print(rec.info().seconds);
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn recording(dialer: &mut Dialer, call_id: INT) -> Fallible<super::super::Recording> {
+    pub fn recording(dialer: &mut Dialer, call_id: INT) -> RhaiResultOf<Recording> {
         let client = dialer.client.clone();
         let bytes = dialer
             .host
             .call(async move { client.recording(call_id).await })?;
-        Ok(super::super::Recording::new(call_id, bytes))
+        Ok(Recording::new(call_id, bytes))
     }
 
     /// Downloads the recordings of calls into `folder` as `<call id>.flac`, skipping files that
@@ -590,7 +603,7 @@ pub mod dialer_api {
         call_ids: Array,
         folder: &str,
         options: Map,
-    ) -> Fallible<Map> {
+    ) -> RhaiResultOf<Map> {
         let concurrency = match options.get("concurrency") {
             None => dialer.client.concurrency(),
             Some(n) => n
@@ -609,7 +622,7 @@ pub mod dialer_api {
                     script_error(format!("download_recordings: call ids are INTs, got a {t}"))
                 })
             })
-            .collect::<Fallible<Vec<i64>>>()?;
+            .collect::<RhaiResultOf<Vec<i64>>>()?;
         let folder = std::path::PathBuf::from(folder);
         std::fs::create_dir_all(&folder).map_err(|e| {
             script_error(format!(
@@ -636,7 +649,7 @@ pub mod dialer_api {
     /// let page = td.get("/api/cdrs?limit=5;0");
     /// ```
     #[rhai_fn(name = "get", return_raw, pure)]
-    pub fn raw_get(dialer: &mut Dialer, path: &str) -> Fallible<Dynamic> {
+    pub fn raw_get(dialer: &mut Dialer, path: &str) -> RhaiResultOf<Dynamic> {
         raw_get_params(dialer, path, Map::new())
     }
 
@@ -646,7 +659,7 @@ pub mod dialer_api {
     /// let page = td.get("/api/cdrs", #{ limit: "5;0", fields: "id;status" });
     /// ```
     #[rhai_fn(name = "get", return_raw, pure)]
-    pub fn raw_get_params(dialer: &mut Dialer, path: &str, params: Map) -> Fallible<Dynamic> {
+    pub fn raw_get_params(dialer: &mut Dialer, path: &str, params: Map) -> RhaiResultOf<Dynamic> {
         let path = api_path(path)?;
         let mut pairs = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in params.iter() {
@@ -673,7 +686,7 @@ pub mod dialer_api {
     /// td.put("/api/campaign-leads/mass-assign", #{ where: #{ id: [1] }, campaign_id: 12 });
     /// ```
     #[rhai_fn(name = "put", return_raw, pure)]
-    pub fn raw_put(dialer: &mut Dialer, path: &str, body: Dynamic) -> Fallible<Dynamic> {
+    pub fn raw_put(dialer: &mut Dialer, path: &str, body: Dynamic) -> RhaiResultOf<Dynamic> {
         raw_send(dialer, reqwest::Method::PUT, path, &body)
     }
 
@@ -683,7 +696,7 @@ pub mod dialer_api {
     /// td.post("/api/leads", [#{ phone: "447700005555" }]);
     /// ```
     #[rhai_fn(name = "post", return_raw, pure)]
-    pub fn raw_post(dialer: &mut Dialer, path: &str, body: Dynamic) -> Fallible<Dynamic> {
+    pub fn raw_post(dialer: &mut Dialer, path: &str, body: Dynamic) -> RhaiResultOf<Dynamic> {
         raw_send(dialer, reqwest::Method::POST, path, &body)
     }
 
@@ -714,7 +727,7 @@ pub mod dialer_api {
     /// print(prod.url);
     /// ```
     #[rhai_fn(name = "dialer", return_raw)]
-    pub fn dialer_profile(ctx: NativeCallContext, profile: &str) -> Fallible<Dialer> {
+    pub fn dialer_profile(ctx: NativeCallContext, profile: &str) -> RhaiResultOf<Dialer> {
         let host = host_of(&ctx)?;
         let flags = ConnectionFlags {
             profile: Some(profile.to_string()),
@@ -732,7 +745,7 @@ pub mod dialer_api {
     /// let other = dialer(#{ url: "http://127.0.0.1:8025", user: "sandbox", password_env: "SANDBOX_PW" });
     /// ```
     #[rhai_fn(name = "dialer", return_raw)]
-    pub fn dialer_map(ctx: NativeCallContext, settings: Map) -> Fallible<Dialer> {
+    pub fn dialer_map(ctx: NativeCallContext, settings: Map) -> RhaiResultOf<Dialer> {
         let host = host_of(&ctx)?;
         for key in settings.keys() {
             match key.as_str() {
@@ -795,7 +808,7 @@ pub mod dialer_api {
     }
 }
 
-fn api_path(path: &str) -> Fallible<String> {
+fn api_path(path: &str) -> RhaiResultOf<String> {
     if path.starts_with('/') && !path.starts_with("//") {
         Ok(path.to_string())
     } else {
@@ -810,7 +823,7 @@ fn raw_send(
     method: reqwest::Method,
     path: &str,
     body: &Dynamic,
-) -> Fallible<Dynamic> {
+) -> RhaiResultOf<Dynamic> {
     let path = api_path(path)?;
     let body = to_json_arg(method.as_str(), body)?;
     if dialer.dry(method.as_str(), &path, &body)? {

@@ -1,11 +1,10 @@
 //! `to_json` and `parse_json`.
 
+use super::RhaiResultOf;
 use rhai::plugin::*;
-use rhai::{Dynamic, EvalAltResult};
+use rhai::Dynamic;
 
 use super::{dynamic_to_json, json_to_dynamic, script_error};
-
-type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
 #[export_module]
 pub mod json_api {
@@ -17,7 +16,7 @@ pub mod json_api {
     /// print(to_json(#{ id: 16, tags: ["a"] }));   // {"id":16,"tags":["a"]}
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn to_json(value: Dynamic) -> Fallible<String> {
+    pub fn to_json(value: Dynamic) -> RhaiResultOf<String> {
         let json = dynamic_to_json(&value).map_err(|e| script_error(format!("to_json: {e}")))?;
         Ok(json.to_string())
     }
@@ -28,7 +27,7 @@ pub mod json_api {
     /// print(to_json(td.campaign(12), true));
     /// ```
     #[rhai_fn(name = "to_json", return_raw)]
-    pub fn to_json_pretty(value: Dynamic, pretty: bool) -> Fallible<String> {
+    pub fn to_json_pretty(value: Dynamic, pretty: bool) -> RhaiResultOf<String> {
         let json = dynamic_to_json(&value).map_err(|e| script_error(format!("to_json: {e}")))?;
         Ok(if pretty {
             serde_json::to_string_pretty(&json).unwrap_or_default()
@@ -44,7 +43,7 @@ pub mod json_api {
     /// print(c.id + 1);   // 17
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn parse_json(text: &str) -> Fallible<Dynamic> {
+    pub fn parse_json(text: &str) -> RhaiResultOf<Dynamic> {
         serde_json::from_str(text)
             .map(json_to_dynamic)
             .map_err(|e| script_error(format!("parse_json: {e}")))

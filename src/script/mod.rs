@@ -25,6 +25,10 @@ use crate::api::{ApiError, BulkError, Client, ErrorKind};
 use crate::config::{ConfigFile, Connection};
 
 pub use convert::{dynamic_to_json, json_to_dynamic};
+
+/// What a fallible script function returns. Named like Rhai's own alias so that signatures in
+/// help and editor definitions show the value type.
+pub type RhaiResultOf<T> = Result<T, Box<EvalAltResult>>;
 pub use dialer::Dialer;
 pub use query::Query;
 pub use recording::Recording;

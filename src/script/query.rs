@@ -5,16 +5,15 @@
 
 use std::collections::VecDeque;
 
+use super::RhaiResultOf;
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, INT};
+use rhai::{Array, Dynamic, INT};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use super::{api_error, json_to_dynamic, script_error, terminated, Dialer};
 use crate::api::query::{Op, QuerySpec};
 use crate::api::ApiError;
-
-type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
 /// A listing request bound to a dialer. Each builder method returns a new Query.
 #[derive(Clone)]
@@ -28,14 +27,17 @@ impl Query {
         Query { dialer, spec }
     }
 
-    fn with(&self, change: impl FnOnce(&mut QuerySpec) -> Result<(), String>) -> Fallible<Query> {
+    fn with(
+        &self,
+        change: impl FnOnce(&mut QuerySpec) -> Result<(), String>,
+    ) -> RhaiResultOf<Query> {
         let mut next = self.clone();
         change(&mut next.spec).map_err(script_error)?;
         Ok(next)
     }
 
     /// Reads every row into an array.
-    pub fn collect_all(self) -> Fallible<Array> {
+    pub fn collect_all(self) -> RhaiResultOf<Array> {
         self.into_iter().collect()
     }
 }
@@ -90,7 +92,7 @@ impl Drop for Rows {
 }
 
 impl Iterator for Rows {
-    type Item = Fallible<Dynamic>;
+    type Item = RhaiResultOf<Dynamic>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -125,7 +127,7 @@ impl Iterator for Rows {
 }
 
 impl IntoIterator for Query {
-    type Item = Fallible<Dynamic>;
+    type Item = RhaiResultOf<Dynamic>;
     type IntoIter = Rows;
 
     fn into_iter(self) -> Rows {
@@ -139,7 +141,7 @@ impl IntoIterator for Query {
     }
 }
 
-fn op_of(op: &str, field: &str) -> Fallible<Op> {
+fn op_of(op: &str, field: &str) -> RhaiResultOf<Op> {
     Op::parse(op.trim()).ok_or_else(|| {
         script_error(format!(
             "unknown operator '{op}' in where(\"{field}\", \"{op}\", …); use one of = != > < >= <="
@@ -147,7 +149,7 @@ fn op_of(op: &str, field: &str) -> Fallible<Op> {
     })
 }
 
-fn filter_text(field: &str, value: &Dynamic) -> Fallible<String> {
+fn filter_text(field: &str, value: &Dynamic) -> RhaiResultOf<String> {
     if let Ok(b) = value.as_bool() {
         return Ok(if b { "1" } else { "0" }.to_string());
     }
@@ -160,7 +162,7 @@ fn filter_text(field: &str, value: &Dynamic) -> Fallible<String> {
     )))
 }
 
-fn non_negative(what: &str, n: INT) -> Fallible<u64> {
+fn non_negative(what: &str, n: INT) -> RhaiResultOf<u64> {
     u64::try_from(n).map_err(|_| script_error(format!("{what} must be 0 or more, got {n}")))
 }
 
@@ -174,7 +176,7 @@ pub mod query_api {
     /// let q = td.cdrs().where("status", "NO_ANSWER");
     /// ```
     #[rhai_fn(name = "where", return_raw, pure)]
-    pub fn where_equal(query: &mut Query, field: &str, value: Dynamic) -> Fallible<Query> {
+    pub fn where_equal(query: &mut Query, field: &str, value: Dynamic) -> RhaiResultOf<Query> {
         let text = filter_text(field, &value)?;
         query.with(|spec| spec.add_condition(field, Op::Eq, text))
     }
@@ -186,7 +188,12 @@ pub mod query_api {
     /// let q = td.cdrs().where("bill_duration", ">", 5).where("bill_duration", "<", 9999);
     /// ```
     #[rhai_fn(name = "where", return_raw, pure)]
-    pub fn where_op(query: &mut Query, field: &str, op: &str, value: Dynamic) -> Fallible<Query> {
+    pub fn where_op(
+        query: &mut Query,
+        field: &str,
+        op: &str,
+        value: Dynamic,
+    ) -> RhaiResultOf<Query> {
         let op = op_of(op, field)?;
         let text = filter_text(field, &value)?;
         query.with(|spec| spec.add_condition(field, op, text))
@@ -198,7 +205,7 @@ pub mod query_api {
     /// let q = td.cdrs().fields(["status", "q850", "end_at"]);
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn fields(query: &mut Query, fields: Array) -> Fallible<Query> {
+    pub fn fields(query: &mut Query, fields: Array) -> RhaiResultOf<Query> {
         let names = fields
             .iter()
             .map(|f| {
@@ -206,7 +213,7 @@ pub mod query_api {
                     .into_string()
                     .map_err(|t| script_error(format!("fields: each field is a string, got a {t}")))
             })
-            .collect::<Fallible<Vec<String>>>()?;
+            .collect::<RhaiResultOf<Vec<String>>>()?;
         query.with(|spec| {
             spec.fields = Some(names);
             Ok(())
@@ -219,7 +226,7 @@ pub mod query_api {
     /// let q = td.cdrs().order("end_at");
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn order(query: &mut Query, field: &str) -> Fallible<Query> {
+    pub fn order(query: &mut Query, field: &str) -> RhaiResultOf<Query> {
         order_direction(query, field, "asc")
     }
 
@@ -229,7 +236,7 @@ pub mod query_api {
     /// let q = td.cdrs().order("end_at", "desc");
     /// ```
     #[rhai_fn(name = "order", return_raw, pure)]
-    pub fn order_direction(query: &mut Query, field: &str, direction: &str) -> Fallible<Query> {
+    pub fn order_direction(query: &mut Query, field: &str, direction: &str) -> RhaiResultOf<Query> {
         let descending = match direction.to_ascii_lowercase().as_str() {
             "asc" => false,
             "desc" => true,
@@ -252,7 +259,7 @@ pub mod query_api {
     /// let first100 = td.cdrs().limit(100).to_array();
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn limit(query: &mut Query, n: INT) -> Fallible<Query> {
+    pub fn limit(query: &mut Query, n: INT) -> RhaiResultOf<Query> {
         let n = non_negative("limit", n)?;
         query.with(|spec| {
             spec.limit = Some(n);
@@ -266,7 +273,7 @@ pub mod query_api {
     /// let next100 = td.cdrs().offset(100).limit(100).to_array();
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn offset(query: &mut Query, n: INT) -> Fallible<Query> {
+    pub fn offset(query: &mut Query, n: INT) -> RhaiResultOf<Query> {
         let n = non_negative("offset", n)?;
         query.with(|spec| {
             spec.offset = n;
@@ -280,7 +287,7 @@ pub mod query_api {
     /// let q = td.cdrs().page_size(200);
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn page_size(query: &mut Query, n: INT) -> Fallible<Query> {
+    pub fn page_size(query: &mut Query, n: INT) -> RhaiResultOf<Query> {
         if !(1..=crate::api::query::MAX_PAGE as INT).contains(&n) {
             return Err(script_error(format!(
                 "page_size must be 1 to 1000, got {n}"
@@ -318,7 +325,7 @@ pub mod query_api {
     /// let rows = td.cdrs().limit(10).to_array();
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn to_array(query: &mut Query) -> Fallible<Array> {
+    pub fn to_array(query: &mut Query) -> RhaiResultOf<Array> {
         query.clone().collect_all()
     }
 
@@ -328,7 +335,7 @@ pub mod query_api {
     /// let latest = td.cdrs().order("end_at", "desc").first();
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn first(query: &mut Query) -> Fallible<Dynamic> {
+    pub fn first(query: &mut Query) -> RhaiResultOf<Dynamic> {
         let mut one = query.clone();
         one.spec.limit = Some(1);
         one.spec.page_size = 1;
@@ -342,7 +349,7 @@ pub mod query_api {
     /// print(td.cdrs().where("q850", "=", 16).count());
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn count(query: &mut Query) -> Fallible<INT> {
+    pub fn count(query: &mut Query) -> RhaiResultOf<INT> {
         let mut ids = query.clone();
         ids.spec.fields = Some(vec!["id".into()]);
         ids.spec.order = None;

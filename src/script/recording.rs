@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
+use super::RhaiResultOf;
 use rhai::plugin::*;
-use rhai::{Blob, Dynamic, EvalAltResult, Map, INT};
+use rhai::{Blob, Dynamic, Map, INT};
 
 use super::script_error;
-
-type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
 #[derive(Clone)]
 pub struct Recording {
@@ -106,7 +105,7 @@ pub mod recording_api {
     /// td.recording(45475).save("recordings/45475.flac");
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn save(recording: &mut Recording, path: &str) -> Fallible<INT> {
+    pub fn save(recording: &mut Recording, path: &str) -> RhaiResultOf<INT> {
         let path = std::path::Path::new(path);
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
@@ -145,7 +144,7 @@ pub mod recording_api {
     /// print(`${info.seconds} s at ${info.sample_rate} Hz`);
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn info(recording: &mut Recording) -> Fallible<Map> {
+    pub fn info(recording: &mut Recording) -> RhaiResultOf<Map> {
         let reader = claxon::FlacReader::new(std::io::Cursor::new(recording.bytes.as_slice()))
             .map_err(|e| {
                 script_error(format!(

@@ -50,9 +50,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Some(Command::Check(args)) => check(args),
         Some(Command::Test(args)) => run_rhai_tests(&runtime, args),
         Some(Command::Config) => show_config(&cli.global),
-        None => {
-            eprintln!("tdc: no command given; try `tdc run FILE`, `tdc eval CODE` or `tdc --help`");
-            EXIT_USAGE
+        None | Some(Command::Repl) => repl(&runtime, &cli.global),
+        Some(Command::Defs(args)) => write_definitions(&runtime, &args.dir),
+        Some(Command::Completions(args)) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "tdc",
+                &mut std::io::stdout(),
+            );
+            EXIT_OK
         }
     };
     // Background work (an embedded sandbox's connections, page prefetches) must not hold the
@@ -189,6 +197,51 @@ fn run_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArg
     };
     session.stop(runtime);
     code
+}
+
+fn repl(runtime: &tokio::runtime::Runtime, global: &GlobalArgs) -> i32 {
+    let session = match start_session(runtime, global, false) {
+        Ok(session) => session,
+        Err(code) => return code,
+    };
+    let code = crate::repl::run(runtime, &session);
+    session.stop(runtime);
+    code
+}
+
+/// Editor definitions for every script function and type, and for `td`, `ARGS` and
+/// `SCRIPT_DIR`, from the same metadata as the REPL's help.
+fn write_definitions(runtime: &tokio::runtime::Runtime, dir: &Path) -> i32 {
+    let flags = ConnectionFlags {
+        sandbox: true,
+        ..ConnectionFlags::default()
+    };
+    let made = crate::config::Connection::resolve(&flags, &|_| None, None)
+        .map_err(|e| e.to_string())
+        .and_then(|connection| {
+            let url = url::Url::parse("http://127.0.0.1:8025").map_err(|e| e.to_string())?;
+            crate::script::client_for(&connection, url)
+        });
+    let client = match made {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("tdc defs: {e}");
+            return EXIT_SCRIPT;
+        }
+    };
+    let host = Host::new(runtime.handle().clone(), None, false, false);
+    let dialer = crate::script::Dialer::new(client, "sandbox".into(), host.clone(), false);
+    let engine =
+        crate::script::engine::script_engine(&host, Path::new("."), LoadedFiles::default());
+    let scope = crate::script::engine::script_scope(dialer, &[], Path::new("."));
+    if let Err(e) = std::fs::create_dir_all(dir)
+        .and_then(|()| engine.definitions_with_scope(&scope).write_to_dir(dir))
+    {
+        eprintln!("tdc defs: cannot write {}: {e}", dir.display());
+        return EXIT_USAGE;
+    }
+    println!("wrote Rhai definitions to {}", dir.display());
+    EXIT_OK
 }
 
 fn watch_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> i32 {

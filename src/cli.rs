@@ -43,6 +43,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The interactive console (also what `tdc` alone starts).
+    Repl,
     /// Run a script; what follows FILE reaches it as the array ARGS.
     Run(RunArgs),
     /// Compile scripts without running them; errors as FILE:LINE:COL.
@@ -53,6 +55,10 @@ pub enum Command {
     Test(TestArgs),
     /// Show the effective connection and where each value came from.
     Config,
+    /// Write Rhai definition files (.d.rhai) for editors.
+    Defs(DefsArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
     /// Serve the sandbox dialer: a local twin of the TD API with realistic data.
     Sandbox(SandboxArgs),
 }
@@ -98,6 +104,18 @@ pub struct CheckArgs {
     /// The scripts to compile.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DefsArgs {
+    /// The folder to write into.
+    #[arg(default_value = "defs")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ pub mod sandbox;
 
 mod app;
 pub mod output;
+pub mod repl;
 pub mod script;
 pub mod session;
 pub mod testing;

@@ -1,0 +1,205 @@
+//! What the REPL knows about script functions, read from the engine's metadata (which comes
+//! from the `///` comments of the bindings): names, signatures, docs, and which type a method
+//! belongs to. Help, hints, completion and `tdc defs` all come from here, never written twice.
+
+use std::collections::BTreeMap;
+
+/// One registered function (one overload).
+#[derive(Debug, Clone)]
+pub struct FnDoc {
+    pub name: String,
+    /// The type of the first parameter when it is one of ours (`td.name(...)`).
+    pub receiver: Option<String>,
+    /// Parameters after the receiver, as `name: Type`.
+    pub params: Vec<String>,
+    pub returns: String,
+    pub doc: String,
+    /// A property read (`td.url`) rather than a method call.
+    pub getter: bool,
+}
+
+/// Types whose methods are completed after a dot.
+pub const HOST_TYPES: [&str; 3] = ["Dialer", "Query", "Recording"];
+
+/// Makes a Rust type as the metadata spells it readable for script users.
+pub fn display_type(rust: &str) -> String {
+    let mut t = rust.trim().trim_start_matches("&mut ").trim().to_string();
+    for prefix in ["RhaiResultOf<", "Result<"] {
+        if let Some(inner) = t.strip_prefix(prefix) {
+            let inner = inner.strip_suffix('>').unwrap_or(inner);
+            t = inner
+                .split(", Box<EvalAltResult>")
+                .next()
+                .unwrap_or(inner)
+                .to_string();
+        }
+    }
+    if let Some(last) = t.rsplit("::").next() {
+        t = last.to_string();
+    }
+    match t.as_str() {
+        "&str" | "ImmutableString" | "String" => "String".into(),
+        "INT" | "i64" => "INT".into(),
+        "FLOAT" | "f64" => "FLOAT".into(),
+        "Dynamic" => "?".into(),
+        "()" | "" => "()".into(),
+        "NativeCallContext" => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn clean_doc(comments: &[serde_json::Value]) -> String {
+    comments
+        .iter()
+        .filter_map(|c| c.as_str())
+        .flat_map(|c| c.lines())
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches("///")
+                .strip_prefix(' ')
+                .unwrap_or_else(|| l.trim_start().trim_start_matches("///"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub functions: Vec<FnDoc>,
+}
+
+impl Catalog {
+    pub fn from_engine(engine: &rhai::Engine) -> Catalog {
+        let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
+        let metadata: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        let mut functions = Vec::new();
+        for f in metadata["functions"].as_array().into_iter().flatten() {
+            let Some(raw_name) = f["name"].as_str() else {
+                continue;
+            };
+            if raw_name.starts_with("anon$") || raw_name == "to_string" || raw_name == "to_debug" {
+                continue;
+            }
+            let (name, getter) = match raw_name.strip_prefix("get$") {
+                Some(property) => (property.to_string(), true),
+                None => (raw_name.to_string(), false),
+            };
+            let params: Vec<(String, String)> = f["params"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    (
+                        p["name"].as_str().unwrap_or("_").to_string(),
+                        display_type(p["type"].as_str().unwrap_or("")),
+                    )
+                })
+                .filter(|(_, t)| !t.is_empty())
+                .collect();
+            let receiver = params
+                .first()
+                .map(|(_, t)| t.clone())
+                .filter(|t| HOST_TYPES.contains(&t.as_str()));
+            let skip = usize::from(receiver.is_some());
+            functions.push(FnDoc {
+                name,
+                params: params[skip..]
+                    .iter()
+                    .map(|(n, t)| format!("{n}: {t}"))
+                    .collect(),
+                receiver,
+                returns: display_type(f["returnType"].as_str().unwrap_or("")),
+                doc: clean_doc(
+                    f["docComments"]
+                        .as_array()
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]),
+                ),
+                getter,
+            });
+        }
+        functions.sort_by(|a, b| {
+            a.name
+                .cmp(&b.name)
+                .then(a.params.len().cmp(&b.params.len()))
+        });
+        Catalog { functions }
+    }
+
+    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a FnDoc> + 'a {
+        self.functions.iter().filter(move |f| f.name == name)
+    }
+
+    /// Methods and properties of a host type, by name.
+    pub fn members_of(&self, receiver: &str) -> BTreeMap<&str, &FnDoc> {
+        self.functions
+            .iter()
+            .filter(|f| f.receiver.as_deref() == Some(receiver))
+            .map(|f| (f.name.as_str(), f))
+            .collect()
+    }
+
+    /// Functions called without a receiver.
+    pub fn globals(&self) -> BTreeMap<&str, &FnDoc> {
+        self.functions
+            .iter()
+            .filter(|f| f.receiver.is_none())
+            .map(|f| (f.name.as_str(), f))
+            .collect()
+    }
+
+    /// The type a call to `name` returns, if it is one of ours.
+    pub fn returns_host_type(&self, name: &str) -> Option<String> {
+        self.named(name)
+            .map(|f| f.returns.clone())
+            .find(|r| HOST_TYPES.contains(&r.as_str()))
+    }
+}
+
+impl FnDoc {
+    pub fn signature(&self) -> String {
+        let prefix = match &self.receiver {
+            Some(t) if t == "Dialer" => "td.".to_string(),
+            Some(t) => format!("{}.", t.to_lowercase()),
+            None => String::new(),
+        };
+        if self.getter {
+            return format!("{prefix}{}: {}", self.name, self.returns);
+        }
+        let returns = if self.returns == "()" {
+            String::new()
+        } else {
+            format!(" -> {}", self.returns)
+        };
+        format!("{prefix}{}({}){returns}", self.name, self.params.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_read_like_script_types() {
+        assert_eq!(display_type("RhaiResultOf<Query>"), "Query");
+        assert_eq!(display_type("Result<Array, Box<EvalAltResult>>"), "Array");
+        assert_eq!(display_type("&mut Dialer"), "Dialer");
+        assert_eq!(display_type("&str"), "String");
+    }
+
+    #[test]
+    fn the_catalog_knows_methods_and_signatures() {
+        let catalog = Catalog::from_engine(&crate::script::engine::compile_engine());
+        let dialer = catalog.members_of("Dialer");
+        assert!(dialer.contains_key("find_leads") && dialer.contains_key("url"));
+        let find = catalog.named("find_leads").next().unwrap();
+        assert_eq!(
+            find.signature(),
+            "td.find_leads(field: String, value: ?) -> Array"
+        );
+        assert!(find.doc.contains("```rhai"));
+        assert_eq!(catalog.returns_host_type("cdrs").as_deref(), Some("Query"));
+        assert!(catalog.members_of("Query").contains_key("where"));
+        assert!(catalog.globals().contains_key("count_by"));
+    }
+}

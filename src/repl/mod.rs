@@ -1,0 +1,573 @@
+//! The REPL: `tdc` with no arguments. Entries are evaluated in one scope, so variables,
+//! functions and imports persist; `ans` holds the last result and `err` the last error.
+//! With a terminal it is a rustyline editor (history, completion, hints, multi-line input by
+//! parsing); with piped input it evaluates entry by entry, plainly.
+
+pub mod catalog;
+mod helper;
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rhai::{Dynamic, Engine, EvalAltResult, Map, Scope, AST};
+use rustyline::error::ReadlineError;
+use rustyline::{Cmd, Config, Editor, EventHandler, KeyCode, KeyEvent, Modifiers};
+
+use crate::output::{diagnostic, pretty};
+use crate::script::engine::{script_engine, script_scope, LoadedFiles};
+use crate::session::Session;
+use catalog::Catalog;
+use helper::{is_incomplete, Knowledge, ReplHelper, VarInfo};
+
+pub use helper::COMMANDS;
+
+struct Repl<'a> {
+    session: &'a Session,
+    engine: Engine,
+    scope: Scope<'static>,
+    /// Functions defined so far, merged into every entry.
+    functions: AST,
+    /// `import "x" as y;` entries, replayed by `:reload`.
+    imports: Vec<(String, String)>,
+    catalog: Arc<Catalog>,
+    knowledge: Arc<Mutex<Knowledge>>,
+    entries: Vec<String>,
+    json: bool,
+    color: bool,
+    failed: bool,
+    /// Columns available for tables.
+    width: usize,
+}
+
+fn history_path() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("tdc").join("history"))
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}
+
+/// `import "path" as alias;` alone on an entry.
+fn parse_import(entry: &str) -> Option<(String, String)> {
+    let rest = entry.trim().strip_prefix("import")?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let (path, rest) = rest.split_once('"')?;
+    let alias = rest
+        .trim()
+        .strip_prefix("as")?
+        .trim()
+        .trim_end_matches(';')
+        .trim();
+    (!alias.is_empty() && alias.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        .then(|| (path.to_string(), alias.to_string()))
+}
+
+impl Repl<'_> {
+    fn refresh_knowledge(&self) {
+        let vars = self
+            .scope
+            .iter_raw()
+            .map(|(name, _, value)| {
+                let kind = if value.is_map() {
+                    "map".to_string()
+                } else {
+                    value
+                        .type_name()
+                        .rsplit("::")
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let keys = value
+                    .read_lock::<Map>()
+                    .map(|m| m.keys().map(|k| k.to_string()).collect())
+                    .unwrap_or_default();
+                VarInfo {
+                    name: name.to_string(),
+                    kind,
+                    keys,
+                }
+            })
+            .collect();
+        let functions = self
+            .functions
+            .iter_functions()
+            .map(|f| f.name.to_string())
+            .collect();
+        let mut knowledge = self.knowledge.lock().unwrap_or_else(|e| e.into_inner());
+        knowledge.vars = vars;
+        knowledge.functions = functions;
+    }
+
+    fn print_error(&mut self, error: &EvalAltResult, source: &str) {
+        self.failed = true;
+        if matches!(error, EvalAltResult::ErrorTerminated(..)) {
+            eprintln!("interrupted");
+        } else {
+            eprintln!("{}", diagnostic::from_eval_error(error, "<repl>", source));
+        }
+        let value = match error {
+            EvalAltResult::ErrorRuntime(value, _) => value.clone(),
+            other => {
+                let mut map = Map::new();
+                map.insert(
+                    "message".into(),
+                    diagnostic::from_eval_error(other, "<repl>", source)
+                        .message
+                        .into(),
+                );
+                Dynamic::from_map(map)
+            }
+        };
+        self.scope.set_value("err", value);
+    }
+
+    fn import(&mut self, path: &str, alias: &str) -> Result<(), Box<EvalAltResult>> {
+        let module = self.engine.module_resolver().resolve(
+            &self.engine,
+            None,
+            path,
+            rhai::Position::new(1, 1),
+        )?;
+        self.engine.register_static_module(alias, module);
+        Ok(())
+    }
+
+    /// Evaluates one entry; prints its value. Returns whether it succeeded.
+    fn evaluate(&mut self, entry: &str) -> bool {
+        self.session.host.reset_interrupt();
+        if let Some((path, alias)) = parse_import(entry) {
+            return match self.import(&path, &alias) {
+                Ok(()) => {
+                    self.imports.retain(|(_, a)| *a != alias);
+                    self.imports.push((path, alias));
+                    true
+                }
+                Err(e) => {
+                    self.print_error(&e, entry);
+                    false
+                }
+            };
+        }
+        let ast = match self.engine.compile_with_scope(&self.scope, entry) {
+            Ok(ast) => ast,
+            Err(e) => {
+                self.failed = true;
+                eprintln!("{}", diagnostic::from_parse_error(&e, "<repl>", entry));
+                return false;
+            }
+        };
+        let program = self.functions.merge(&ast);
+        match self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &program)
+        {
+            Ok(value) => {
+                self.functions = self.functions.merge(&ast.clone_functions_only());
+                match pretty::render(&value, self.width, self.json) {
+                    Ok(Some(text)) => println!("{text}"),
+                    Ok(None) => {}
+                    Err(e) => eprintln!("{e}"),
+                }
+                if !value.is_unit() {
+                    self.scope.set_value("ans", value);
+                }
+                true
+            }
+            Err(e) => {
+                self.print_error(&e, entry);
+                false
+            }
+        }
+    }
+
+    fn help(&self, name: Option<&str>) {
+        match name {
+            None => {
+                println!(
+                    "Type Rhai code; Enter runs it when it is complete (Alt-Enter: new line)."
+                );
+                println!("`td` is the dialer, `ans` the last result, `err` the last error.\n");
+                println!("Commands: {}", COMMANDS.join(" "));
+                println!("  :help NAME / :doc NAME   a function's signature and documentation");
+                println!("  :vars                    the variables in scope");
+                println!(
+                    "  :load FILE / :save FILE  run a script here / save this session's entries"
+                );
+                println!("  :reload                  re-read imported modules");
+                println!("  :edit                    edit the last entry in $EDITOR, then run it");
+                println!("  :time CODE               run CODE and show how long it took");
+                println!("  :conn                    the connection (never the password)");
+                println!(
+                    "  :dry on|off              dry-run: print mutating calls instead of sending"
+                );
+                println!("  :json                    switch between tables and raw JSON");
+                println!("  :clear, :quit (or Ctrl-D)\n");
+                let dialer: Vec<&str> = self.catalog.members_of("Dialer").into_keys().collect();
+                let query: Vec<&str> = self.catalog.members_of("Query").into_keys().collect();
+                let globals: Vec<&str> = self.catalog.globals().into_keys().collect();
+                println!("td.      {}", dialer.join(" "));
+                println!("Query.   {}", query.join(" "));
+                println!("helpers  {}", globals.join(" "));
+            }
+            Some(name) => {
+                let name = name.trim().trim_start_matches("td.").trim_end_matches("()");
+                let found: Vec<_> = self.catalog.named(name).collect();
+                if found.is_empty() {
+                    println!("no function named '{name}' (:help lists them)");
+                }
+                for f in found {
+                    println!("{}\n", f.signature());
+                    for line in f.doc.lines() {
+                        println!("    {line}");
+                    }
+                    println!();
+                }
+            }
+        }
+    }
+
+    fn vars(&self) {
+        for (name, constant, value) in self.scope.iter_raw() {
+            let shown = pretty::render(&value.clone(), 60, true)
+                .ok()
+                .flatten()
+                .map(|t| t.replace('\n', " "))
+                .unwrap_or_else(|| "()".into());
+            let shown: String = if shown.chars().count() > 60 {
+                format!("{}…", shown.chars().take(59).collect::<String>())
+            } else {
+                shown
+            };
+            let kind = value
+                .type_name()
+                .rsplit("::")
+                .next()
+                .unwrap_or("")
+                .to_string();
+            println!(
+                "{}{name}: {kind} = {shown}",
+                if constant { "const " } else { "" }
+            );
+        }
+    }
+
+    fn connection(&self) {
+        let c = &self.session.connection;
+        println!("url        {}", self.session.dialer.client.base_url());
+        println!("user       {}", c.user);
+        println!("profile    {}", c.profile.as_deref().unwrap_or("(none)"));
+        println!("read-only  {}", c.read_only);
+        println!("dry-run    {}", self.session.host.dry_run());
+    }
+
+    fn edit(&mut self) -> Option<String> {
+        let editor = std::env::var("VISUAL")
+            .or_else(|_| std::env::var("EDITOR"))
+            .unwrap_or_else(|_| "vi".into());
+        let file = std::env::temp_dir().join(format!("tdc-edit-{}.rhai", std::process::id()));
+        let last = self.entries.last().cloned().unwrap_or_default();
+        std::fs::write(&file, last).ok()?;
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("sh")
+            .arg(&file)
+            .status();
+        let text = std::fs::read_to_string(&file).ok();
+        let _ = std::fs::remove_file(&file);
+        match status {
+            Ok(s) if s.success() => text.filter(|t| !t.trim().is_empty()),
+            _ => {
+                eprintln!("{editor} failed; nothing was run");
+                None
+            }
+        }
+    }
+
+    /// Runs a `:command`. Returns false to quit.
+    fn command(
+        &mut self,
+        line: &str,
+        editor: Option<&mut Editor<ReplHelper, rustyline::history::DefaultHistory>>,
+    ) -> bool {
+        let (command, argument) = line
+            .trim()
+            .split_once(' ')
+            .map_or((line.trim(), ""), |(c, a)| (c, a.trim()));
+        match command {
+            ":quit" | ":q" | ":exit" => return false,
+            ":help" | ":h" => self.help((!argument.is_empty()).then_some(argument)),
+            ":doc" if !argument.is_empty() => self.help(Some(argument)),
+            ":vars" => self.vars(),
+            ":conn" => self.connection(),
+            ":json" => {
+                self.json = !self.json;
+                println!("output: {}", if self.json { "JSON" } else { "tables" });
+            }
+            ":dry" => match argument {
+                "on" | "off" => {
+                    self.session.host.set_dry_run(argument == "on");
+                    println!("dry-run {argument}");
+                }
+                _ => println!(
+                    "dry-run is {}; use :dry on or :dry off",
+                    if self.session.host.dry_run() {
+                        "on"
+                    } else {
+                        "off"
+                    }
+                ),
+            },
+            ":load" if !argument.is_empty() => match std::fs::read_to_string(argument) {
+                Ok(source) => {
+                    self.evaluate(&source);
+                }
+                Err(e) => {
+                    self.failed = true;
+                    eprintln!("cannot read {argument}: {e}");
+                }
+            },
+            ":save" if !argument.is_empty() => {
+                let text = self.entries.join("\n") + "\n";
+                match std::fs::write(argument, text) {
+                    Ok(()) => println!("saved {} entries to {argument}", self.entries.len()),
+                    Err(e) => eprintln!("cannot write {argument}: {e}"),
+                }
+            }
+            ":reload" => {
+                for (path, alias) in self.imports.clone() {
+                    match self.import(&path, &alias) {
+                        Ok(()) => println!("reloaded {path} as {alias}"),
+                        Err(e) => self.print_error(&e, &format!("import \"{path}\" as {alias};")),
+                    }
+                }
+            }
+            ":time" if !argument.is_empty() => {
+                let started = Instant::now();
+                self.evaluate(argument);
+                println!("({} ms)", started.elapsed().as_millis());
+            }
+            ":edit" => {
+                if let Some(code) = self.edit() {
+                    println!("{code}");
+                    if self.evaluate(&code) {
+                        self.entries.push(code);
+                    }
+                }
+            }
+            ":clear" => match editor {
+                Some(editor) => {
+                    let _ = editor.clear_screen();
+                }
+                None => print!("\x1b[2J\x1b[H"),
+            },
+            _ => {
+                self.failed = true;
+                eprintln!("unknown command {line} (try :help)");
+            }
+        }
+        true
+    }
+
+    fn entry(
+        &mut self,
+        text: &str,
+        editor: Option<&mut Editor<ReplHelper, rustyline::history::DefaultHistory>>,
+    ) -> bool {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return true;
+        }
+        if trimmed.starts_with(':') {
+            return self.command(trimmed, editor);
+        }
+        if self.evaluate(text) {
+            self.entries.push(text.to_string());
+        }
+        self.refresh_knowledge();
+        true
+    }
+}
+
+/// Runs the REPL until Ctrl-D or `:quit`; returns the exit code.
+pub fn run(runtime: &tokio::runtime::Runtime, session: &Session) -> i32 {
+    let interactive = std::io::stdin().is_terminal();
+    let color =
+        interactive && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let base = PathBuf::from(".");
+    let engine = script_engine(&session.host, &base, LoadedFiles::default());
+    let catalog = Arc::new(Catalog::from_engine(&engine));
+    let mut scope = script_scope(session.dialer.clone(), &[], Path::new("."));
+    scope.push("ans", Dynamic::UNIT);
+    scope.push("err", Dynamic::UNIT);
+    let mut repl = Repl {
+        session,
+        engine,
+        scope,
+        functions: AST::empty(),
+        imports: Vec::new(),
+        catalog: catalog.clone(),
+        knowledge: Arc::new(Mutex::new(Knowledge::default())),
+        entries: Vec::new(),
+        json: false,
+        color,
+        failed: false,
+        width: terminal_width(),
+    };
+    repl.refresh_knowledge();
+    // Ctrl-C while a entry runs stops it (while typing, the editor handles Ctrl-C itself).
+    let host = session.host.clone();
+    runtime.spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            host.interrupt();
+        }
+    });
+    if !interactive {
+        return piped(&mut repl);
+    }
+    interactive_loop(&mut repl, catalog)
+}
+
+/// Piped input: entries split where the accumulated lines compile (or fail other than by
+/// ending early).
+fn piped(repl: &mut Repl) -> i32 {
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+        eprintln!("tdc: cannot read standard input: {e}");
+        return crate::app::EXIT_USAGE;
+    }
+    let mut pending = String::new();
+    for line in input.lines() {
+        pending.push_str(line);
+        pending.push('\n');
+        if pending.trim_start().starts_with(':') {
+            let command = std::mem::take(&mut pending);
+            if !repl.entry(&command, None) {
+                break;
+            }
+            continue;
+        }
+        let complete = match Engine::new_raw().compile(&pending) {
+            Ok(_) => true,
+            Err(e) => !is_incomplete(&pending, &e),
+        };
+        if complete {
+            let entry = std::mem::take(&mut pending);
+            if !repl.entry(&entry, None) {
+                break;
+            }
+        }
+    }
+    if !pending.trim().is_empty() {
+        repl.entry(&pending, None);
+    }
+    if repl.failed {
+        crate::app::EXIT_SCRIPT
+    } else {
+        crate::app::EXIT_OK
+    }
+}
+
+fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
+    let config = Config::builder()
+        .history_ignore_space(true)
+        .auto_add_history(true)
+        .max_history_size(5000)
+        .and_then(|b| b.history_ignore_dups(true))
+        .map(|b| b.completion_type(rustyline::CompletionType::List).build());
+    let config = match config {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("tdc: cannot configure the line editor: {e}");
+            return crate::app::EXIT_USAGE;
+        }
+    };
+    let mut editor: Editor<ReplHelper, rustyline::history::DefaultHistory> =
+        match Editor::with_config(config) {
+            Ok(editor) => editor,
+            Err(e) => {
+                eprintln!("tdc: cannot start the line editor: {e}");
+                return crate::app::EXIT_USAGE;
+            }
+        };
+    editor.set_helper(Some(ReplHelper::new(
+        catalog,
+        repl.knowledge.clone(),
+        repl.color,
+    )));
+    editor.bind_sequence(
+        KeyEvent(KeyCode::Enter, Modifiers::ALT),
+        EventHandler::Simple(Cmd::Newline),
+    );
+    let history = history_path();
+    if let Some(path) = &history {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = editor.load_history(path);
+    }
+    let prompt = format!("{}> ", repl.session.connection.label());
+    println!(
+        "tdc {} on {} — :help for help, Ctrl-D to leave",
+        env!("CARGO_PKG_VERSION"),
+        repl.session.dialer.client.base_url()
+    );
+    loop {
+        match editor.readline(&prompt) {
+            Ok(line) => {
+                if let Some((columns, _)) = editor.dimensions() {
+                    repl.width = usize::from(columns).max(20);
+                }
+                let go_on = repl.entry(&line, Some(&mut editor));
+                if let Some(path) = &history {
+                    save_history(&mut editor, path);
+                }
+                if !go_on {
+                    break;
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => {
+                eprintln!("tdc: {e}");
+                return crate::app::EXIT_USAGE;
+            }
+        }
+    }
+    crate::app::EXIT_OK
+}
+
+/// Saves the history readable by its owner only.
+fn save_history(editor: &mut Editor<ReplHelper, rustyline::history::DefaultHistory>, path: &Path) {
+    if editor.save_history(path).is_ok() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_entries_are_recognised() {
+        assert_eq!(
+            parse_import("import \"cdr\" as cdr;"),
+            Some(("cdr".into(), "cdr".into()))
+        );
+        assert_eq!(
+            parse_import("  import \"lib/x\" as x  "),
+            Some(("lib/x".into(), "x".into()))
+        );
+        assert_eq!(parse_import("import \"cdr\" as cdr; print(1);"), None);
+    }
+}

@@ -1,0 +1,197 @@
+//! The REPL driven the way a person drives it: through a terminal (tmux), and with piped input.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{output, tdc, temp_dir, Sandbox, BIN};
+
+/// A tmux session running `tdc` in a terminal of 120 columns.
+struct Terminal {
+    name: String,
+}
+
+impl Terminal {
+    fn start(name: &str, home: &Path, url: &str) -> Option<Terminal> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI installs tmux for the REPL tests"
+            );
+            eprintln!("tmux is not installed: skipping {name}");
+            return None;
+        }
+        let name = format!("tdc-{name}-{}", std::process::id());
+        let command = format!(
+            "env -u TDC_PROFILE HOME={} XDG_DATA_HOME={}/data TDC_URL={url} TDC_USER=sandbox TDC_PASSWORD=sandbox {BIN}",
+            home.display(),
+            home.display()
+        );
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "120",
+                "-y",
+                "50",
+                &command,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let terminal = Terminal { name };
+        terminal.wait_for("— :help for help");
+        Some(terminal)
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            Command::new("tmux")
+                .args(["send-keys", "-t", &self.name, key])
+                .status()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for {text:?}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+#[test]
+fn a_session_at_the_terminal() {
+    let sandbox = Sandbox::start(&["--leads", "200", "--cdrs", "200"]);
+    let home = temp_dir("repl-terminal");
+    let Some(terminal) = Terminal::start("session", &home, &sandbox.url) else {
+        return;
+    };
+    // A multi-line function: Enter continues while the input is unfinished.
+    terminal.keys(&[
+        "fn f(x) {",
+        "Enter",
+        "x * 2",
+        "Enter",
+        "}",
+        "Enter",
+        "f(21)",
+        "Enter",
+    ]);
+    let screen = terminal.wait_for("\n42\n");
+    assert!(screen.contains("> f(21)"), "{screen}");
+    // Tab completes methods of td.
+    terminal.keys(&["td.find_", "Tab"]);
+    terminal.wait_for("td.find_leads(");
+    terminal.keys(&["C-u", ":help find_leads", "Enter"]);
+    terminal.wait_for("td.find_leads(field: String, value: ?) -> Array");
+    // Results and errors land in ans and err.
+    terminal.keys(&["td.campaign(12).name", "Enter"]);
+    terminal.wait_for("Campaign 12");
+    terminal.keys(&["ans.len()", "Enter"]);
+    terminal.wait_for("\n11\n");
+    terminal.keys(&["td.campaign(99)", "Enter"]);
+    terminal.wait_for("404 campaign 99 does not exist");
+    terminal.keys(&["err.status", "Enter"]);
+    terminal.wait_for("\n404\n");
+    terminal.keys(&["C-d"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let history = home.join("data/tdc/history");
+    let text = std::fs::read_to_string(&history).unwrap();
+    assert!(
+        text.contains("f(21)") && !text.contains("TDC_PASSWORD") && !text.contains("sandbox"),
+        "{text}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&history).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+#[test]
+fn ctrl_c_stops_a_slow_request_and_the_repl_goes_on() {
+    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--latency-ms", "5000"]);
+    let home = temp_dir("repl-ctrl-c");
+    let Some(terminal) = Terminal::start("ctrlc", &home, &sandbox.url) else {
+        return;
+    };
+    terminal.keys(&["td.cdrs().first()", "Enter"]);
+    std::thread::sleep(Duration::from_millis(700));
+    let pressed = Instant::now();
+    terminal.keys(&["C-c"]);
+    terminal.wait_for("interrupted");
+    assert!(
+        pressed.elapsed() < Duration::from_secs(1),
+        "back after {:?}",
+        pressed.elapsed()
+    );
+    terminal.keys(&["6 * 7", "Enter"]);
+    terminal.wait_for("\n42\n");
+}
+
+#[test]
+fn piped_input_runs_entry_by_entry_without_escape_codes() {
+    let home = temp_dir("repl-piped");
+    let input = "let n = 20;\nfn twice(x) {\n  x * 2\n}\ntwice(n) + 2\nlet oops = nope;\ntd.campaigns().len()\n";
+    let mut child = tdc(&home)
+        .arg("--sandbox")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let done = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr),
+    );
+    assert_eq!(stdout, "42\n4\n");
+    assert!(
+        stderr.contains("<repl>:1:12: error: Variable not found: nope"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains('\x1b') && !stderr.contains('\x1b'));
+    assert_eq!(done.status.code(), Some(1), "an entry failed");
+    let (code, stdout, _) = output(tdc(&home).args(["--sandbox", "repl"]));
+    assert_eq!((code, stdout.as_str()), (0, ""), "no input, nothing to do");
+}

@@ -15,12 +15,33 @@ impl Client {
         fetched: u64,
         rows: u64,
     ) -> Result<Vec<Value>, ApiError> {
+        self.page_with(
+            spec,
+            fetched,
+            rows,
+            |b| serde_json::from_slice(b),
+            models::list_from,
+        )
+        .await
+    }
+
+    /// One page, parsed by `parse` and unwrapped from its envelope by `records`: the script
+    /// host reads pages straight into its own values this way.
+    pub async fn page_with<T, R>(
+        &self,
+        spec: &QuerySpec,
+        fetched: u64,
+        rows: u64,
+        parse: fn(&[u8]) -> Result<T, serde_json::Error>,
+        records: fn(T, &str) -> Result<Vec<R>, String>,
+    ) -> Result<Vec<R>, ApiError> {
         let path = spec.page_path(fetched, rows);
-        let answer = self
-            .json(Method::GET, &path, Body::None, Retry::Safe)
+        let bytes = self
+            .send(Method::GET, &path, Body::None, Retry::Safe)
             .await?;
         let endpoint_path = path.split_once('?').map_or(path.as_str(), |(p, _)| p);
-        let records = models::list_from(answer, spec.resource.envelope())
+        let answer = super::decode_with("GET", endpoint_path, &bytes, parse)?;
+        let records = records(answer, spec.resource.envelope())
             .map_err(|m| ApiError::new(ErrorKind::BadResponse, "GET", endpoint_path, m))?;
         if records.len() as u64 > rows {
             return Err(ApiError::new(

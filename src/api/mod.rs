@@ -397,18 +397,29 @@ fn error_message(status: StatusCode, content_type: &str, body: &[u8]) -> String 
 }
 
 fn decode_json(method: &str, path: &str, bytes: &[u8]) -> Result<Value, ApiError> {
+    decode_with(method, path, bytes, |b| serde_json::from_slice(b))
+}
+
+/// Decodes a JSON answer with `parse`, describing an empty body, an HTML page, cut-off or
+/// invalid JSON in words.
+pub fn decode_with<T>(
+    method: &str,
+    path: &str,
+    bytes: &[u8],
+    parse: impl FnOnce(&[u8]) -> Result<T, serde_json::Error>,
+) -> Result<T, ApiError> {
     let bad = |message: String| ApiError::new(ErrorKind::BadResponse, method, path, message);
-    let text = String::from_utf8_lossy(bytes);
-    let trimmed = text.trim_start();
-    if trimmed.is_empty() {
-        return Err(bad(
-            "the server answered with an empty body, not JSON".into()
-        ));
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    match start.map(|i| bytes[i]) {
+        None => {
+            return Err(bad(
+                "the server answered with an empty body, not JSON".into()
+            ))
+        }
+        Some(b'<') => return Err(bad("the server answered with an HTML page, not JSON".into())),
+        Some(_) => {}
     }
-    if trimmed.starts_with('<') {
-        return Err(bad("the server answered with an HTML page, not JSON".into()));
-    }
-    serde_json::from_slice(bytes).map_err(|e| {
+    parse(bytes).map_err(|e| {
         if e.is_eof() {
             bad(format!("the answer's JSON is cut off ({e})"))
         } else {

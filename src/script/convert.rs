@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::api::models::{is_numeric_field, read_numeric_text, NumericText};
 
 /// Fields that are text even when the server sends a number.
-fn is_text_field(name: &str) -> bool {
+pub(crate) fn is_text_field(name: &str) -> bool {
     [
         "phone",
         "caller",

@@ -8,10 +8,9 @@ use std::collections::VecDeque;
 use super::RhaiResultOf;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, INT};
-use serde_json::Value;
 use tokio::task::JoinHandle;
 
-use super::{api_error, json_to_dynamic, script_error, terminated, Dialer};
+use super::{api_error, fast_json, script_error, terminated, Dialer};
 use crate::api::query::{Op, QuerySpec};
 use crate::api::ApiError;
 
@@ -42,7 +41,7 @@ impl Query {
     }
 }
 
-type PageTask = JoinHandle<Result<Vec<Value>, ApiError>>;
+type PageTask = JoinHandle<Result<Vec<Dynamic>, ApiError>>;
 
 /// Streams a query's rows, a bounded window of pages ahead.
 pub struct Rows {
@@ -51,7 +50,7 @@ pub struct Rows {
     requested: u64,
     /// Pages under way, in order, each with the row count asked for.
     pending: VecDeque<(u64, PageTask)>,
-    buffer: std::vec::IntoIter<Value>,
+    buffer: std::vec::IntoIter<Dynamic>,
     /// A short page was seen, or an error: start nothing more.
     finished: bool,
 }
@@ -66,12 +65,11 @@ impl Rows {
             let client = self.query.dialer.client.clone();
             let spec = self.query.spec.clone();
             let fetched = self.requested;
-            let task = self
-                .query
-                .dialer
-                .host
-                .handle()
-                .spawn(async move { client.page(&spec, fetched, rows).await });
+            let task = self.query.dialer.host.handle().spawn(async move {
+                client
+                    .page_with(&spec, fetched, rows, fast_json::parse, fast_json::records)
+                    .await
+            });
             self.pending.push_back((rows, task));
             self.requested += rows;
         }
@@ -97,7 +95,7 @@ impl Iterator for Rows {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(value) = self.buffer.next() {
-                return Some(Ok(json_to_dynamic(value)));
+                return Some(Ok(value));
             }
             self.start_pages();
             let (asked, task) = self.pending.pop_front()?;

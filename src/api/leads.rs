@@ -59,13 +59,17 @@ impl std::fmt::Display for BulkError {
     }
 }
 
+/// Told the number of leads of each chunk as it completes.
+pub type Progress = Arc<dyn Fn(usize) + Send + Sync>;
+
 /// How `add_leads` works.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AddLeadsOptions {
     /// Leads per request (default 500).
     pub chunk: Option<usize>,
     /// A JSONL journal of chunk outcomes, for resuming an interrupted import.
     pub journal: Option<PathBuf>,
+    pub progress: Option<Progress>,
 }
 
 /// What became of one chunk.
@@ -260,6 +264,9 @@ impl Client {
                     ChunkRecord::Done(outcome)
                         if outcome.not_applied.is_empty() && outcome.unknown.is_empty() =>
                     {
+                        if let Some(progress) = &options.progress {
+                            progress(outcome.inserted.len());
+                        }
                         outcomes[index] = Some(outcome);
                     }
                     _ => maybe_sent[index] = true,
@@ -299,6 +306,9 @@ impl Client {
             match joined {
                 Ok(Ok((index, outcome))) => {
                     failed |= outcome.error.is_some();
+                    if let Some(progress) = &options.progress {
+                        progress(outcome.inserted.len());
+                    }
                     outcomes[index] = Some(outcome);
                 }
                 Ok(Err(journal_error)) => {

@@ -282,10 +282,14 @@ pub mod dialer_api {
                 .collect());
         }
         dialer.confirm("POST", crate::api::LEADS_PATH)?;
+        let bar = crate::output::progress::bar(bodies.len() as u64, "leads");
+        let shown = bar.clone();
+        settings.progress = Some(std::sync::Arc::new(move |n| shown.inc(n as u64)));
         let client = dialer.client.clone();
         let outcome = dialer
             .host
             .block_on(async move { client.add_leads(bodies, settings).await });
+        bar.finish_and_clear();
         match outcome {
             None => Err(super::super::terminated()),
             Some(Ok(inserted)) => Ok(inserted.into_iter().map(json_to_dynamic).collect()),

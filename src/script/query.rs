@@ -53,6 +53,9 @@ pub struct Rows {
     buffer: std::vec::IntoIter<Dynamic>,
     /// A short page was seen, or an error: start nothing more.
     finished: bool,
+    pages: u64,
+    /// Shown from the second page on, so short listings stay quiet.
+    progress: Option<indicatif::ProgressBar>,
 }
 
 impl Rows {
@@ -77,6 +80,9 @@ impl Rows {
 
     fn stop(&mut self) {
         self.finished = true;
+        if let Some(progress) = self.progress.take() {
+            progress.finish_and_clear();
+        }
         for (_, task) in self.pending.drain(..) {
             task.abort();
         }
@@ -95,6 +101,9 @@ impl Iterator for Rows {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(value) = self.buffer.next() {
+                if let Some(progress) = &self.progress {
+                    progress.inc(1);
+                }
                 return Some(Ok(value));
             }
             self.start_pages();
@@ -116,6 +125,13 @@ impl Iterator for Rows {
                 }
                 Some(Ok(Ok(page))) => page,
             };
+            self.pages += 1;
+            if self.pages == 2 && self.progress.is_none() && !self.finished {
+                let what = self.query.spec.resource.envelope();
+                let progress = crate::output::progress::counter(what);
+                progress.inc(asked);
+                self.progress = Some(progress);
+            }
             if (page.len() as u64) < asked {
                 self.stop();
             }
@@ -135,6 +151,8 @@ impl IntoIterator for Query {
             pending: VecDeque::new(),
             buffer: Vec::new().into_iter(),
             finished: false,
+            pages: 0,
+            progress: None,
         }
     }
 }

@@ -49,10 +49,12 @@ pub async fn download_all(
     let mut tasks = tokio::task::JoinSet::new();
     let (mut files, mut bytes, mut seconds, mut skipped) = (0 as INT, 0 as INT, 0.0, 0 as INT);
     let mut failed = rhai::Array::new();
+    let progress = crate::output::progress::bar(call_ids.len() as u64, "recordings");
     for call_id in call_ids {
         let path = folder.join(format!("{call_id}.flac"));
         if path.exists() {
             skipped += 1;
+            progress.inc(1);
             continue;
         }
         let (client, limit) = (client.clone(), limit.clone());
@@ -68,6 +70,7 @@ pub async fn download_all(
         });
     }
     while let Some(joined) = tasks.join_next().await {
+        progress.inc(1);
         match joined {
             Ok((_, Ok((size, audio)))) => {
                 files += 1;
@@ -83,6 +86,7 @@ pub async fn download_all(
             Err(e) => failed.push(Dynamic::from(format!("a download task failed: {e}"))),
         }
     }
+    progress.finish_and_clear();
     let mut summary = Map::new();
     summary.insert("files".into(), Dynamic::from_int(files));
     summary.insert("bytes".into(), Dynamic::from_int(bytes));

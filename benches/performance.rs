@@ -1,0 +1,236 @@
+//! The performance targets, each against a baseline measured in the same run:
+//!
+//! - scan 1,000,000 CDRs (pages of 1000) with `--latency-ms 20` and with none, against a
+//!   sequential paging loop in Python with requests (`benches/baseline_scan.py`);
+//! - `count_by`, `sum_by`, `avg_by`, `group_by` over 1,000,000 CDR maps in memory, against the
+//!   same aggregation written as a Rhai loop;
+//! - import 100,000 leads with `--latency-ms 20`, against sequential chunked POSTs of the same
+//!   chunk size (`benches/baseline_import.py`);
+//! - start-up of a trivial script against a remote URL and on the embedded sandbox;
+//! - peak memory (VmHWM) of `tdc run` while streaming 1,000,000 CDRs.
+//!
+//! Run: `cargo bench --bench performance` (needs python3 with requests).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tdc");
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["sandbox", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sandbox");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_string();
+        Server { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tdc(url: &str) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env("TDC_URL", url)
+        .env("TDC_USER", "sandbox")
+        .env("TDC_PASSWORD", "sandbox")
+        .env("HOME", std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    command
+}
+
+/// Runs a command to completion; returns its time, stdout and peak memory in KiB.
+fn timed(mut command: Command) -> (Duration, String, u64) {
+    let started = Instant::now();
+    let child = command.spawn().expect("spawn");
+    let status_path = format!("/proc/{}/status", child.id());
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let watcher_peak = peak.clone();
+    let watcher = std::thread::spawn(move || {
+        while let Ok(status) = std::fs::read_to_string(&status_path) {
+            if let Some(kb) = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                watcher_peak.fetch_max(kb, std::sync::atomic::Ordering::Relaxed);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let output = child.wait_with_output().expect("wait");
+    let elapsed = started.elapsed();
+    let _ = watcher.join();
+    assert!(output.status.success(), "{:?}", output);
+    (
+        elapsed,
+        String::from_utf8_lossy(&output.stdout).trim().to_string(),
+        peak.load(std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
+fn script(dir: &Path, name: &str, code: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, code).unwrap();
+    path
+}
+
+fn scan(dir: &Path, latency: &str) {
+    let server = Server::start(&["--cdrs", "1000000", "--latency-ms", latency]);
+    let scan = script(
+        dir,
+        "scan.rhai",
+        "let n = 0;\nfor c in td.cdrs() { n += 1; }\nprint(n);\n",
+    );
+    let mut runs = Vec::new();
+    let mut peak = 0;
+    for _ in 0..3 {
+        let mut command = tdc(&server.url);
+        command.arg("run").arg(&scan);
+        let (elapsed, out, kb) = timed(command);
+        assert_eq!(out, "1000000");
+        runs.push(elapsed);
+        peak = peak.max(kb);
+    }
+    let mut python = Command::new("python3");
+    python
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/baseline_scan.py"))
+        .arg(&server.url)
+        .stdout(Stdio::piped());
+    let (baseline, out, _) = timed(python);
+    assert_eq!(out, "1000000");
+    let ours = median(runs);
+    println!(
+        "scan 1,000,000 CDRs, latency {latency} ms: tdc median {ours:.2?}, sequential Python {baseline:.2?}, speed-up {:.1}x; tdc peak memory {} MB",
+        baseline.as_secs_f64() / ours.as_secs_f64(),
+        peak / 1024
+    );
+}
+
+fn aggregation() {
+    let (_, cdrs) = tdc::sandbox::dataset::generate(1, 5000, 1_000_000);
+    let rows: rhai::Array = cdrs
+        .iter()
+        .map(|c| tdc::script::json_to_dynamic(c.to_json(&tdc::sandbox::dataset::CDR_FIELDS, false)))
+        .collect();
+    let engine = tdc::script::engine::compile_engine();
+    let mut scope = rhai::Scope::new();
+    scope.push("rows", rows);
+    let cases = [
+        ("count_by", "count_by(rows, \"status\")", "let m = #{}; for r in rows { m[r.status] = (m[r.status] ?? 0) + 1; } m"),
+        ("sum_by", "sum_by(rows, \"bill_duration\")", "let s = 0; for r in rows { s += r.bill_duration; } s"),
+        ("avg_by", "avg_by(rows, \"bill_duration\")", "let s = 0; let n = 0; for r in rows { s += r.bill_duration; n += 1; } s / n"),
+        ("group_by", "group_by(rows, \"campaign_id\")", "let m = #{}; for r in rows { let k = `${r.campaign_id}`; if m[k] == () { m[k] = []; } m[k].push(r); } m"),
+    ];
+    for (name, native, rhai_loop) in cases {
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            let started = Instant::now();
+            engine
+                .eval_with_scope::<rhai::Dynamic>(&mut scope, native)
+                .unwrap();
+            runs.push(started.elapsed());
+        }
+        let started = Instant::now();
+        engine
+            .eval_with_scope::<rhai::Dynamic>(&mut scope, rhai_loop)
+            .unwrap();
+        let baseline = started.elapsed();
+        let ours = median(runs);
+        println!(
+            "{name} over 1,000,000 maps: native median {ours:.3?}, Rhai loop {baseline:.3?}, speed-up {:.1}x",
+            baseline.as_secs_f64() / ours.as_secs_f64()
+        );
+    }
+}
+
+fn import(dir: &Path) {
+    let server = Server::start(&["--leads", "1000", "--cdrs", "1000", "--latency-ms", "20"]);
+    let code = "let leads = [];\nfor i in 0..100000 { leads.push(#{ phone: `4470${10000000 + i}`, original_identifier: `bench-${i}` }); }\nprint(td.add_leads(leads).len());\n";
+    let import = script(dir, "import.rhai", code);
+    let mut command = tdc(&server.url);
+    command.arg("run").arg(&import);
+    let (ours, out, _) = timed(command);
+    assert_eq!(out, "100000");
+    let mut python = Command::new("python3");
+    python
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/baseline_import.py"))
+        .args([&server.url, "100000", "500", "py"])
+        .stdout(Stdio::piped());
+    let (baseline, out, _) = timed(python);
+    assert_eq!(out, "100000");
+    println!(
+        "import 100,000 leads, latency 20 ms, chunks of 500: tdc {ours:.2?}, sequential Python {baseline:.2?}, speed-up {:.1}x",
+        baseline.as_secs_f64() / ours.as_secs_f64()
+    );
+}
+
+fn startup() {
+    let server = Server::start(&["--leads", "100", "--cdrs", "100"]);
+    let mut remote = Vec::new();
+    let mut embedded = Vec::new();
+    let mut python = Vec::new();
+    for _ in 0..20 {
+        let mut command = tdc(&server.url);
+        command.args(["eval", "1 + 1"]);
+        remote.push(timed(command).0);
+        let mut command = Command::new(BIN);
+        command
+            .args(["--sandbox", "eval", "1 + 1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        embedded.push(timed(command).0);
+        let mut command = Command::new("python3");
+        command
+            .args(["-c", "import requests; print(1 + 1)"])
+            .stdout(Stdio::piped());
+        python.push(timed(command).0);
+    }
+    println!(
+        "start-up, trivial script: remote URL median {:.1?}, embedded sandbox median {:.1?}; python3 importing requests median {:.1?}",
+        median(remote),
+        median(embedded),
+        median(python)
+    );
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("tdc-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    startup();
+    aggregation();
+    scan(&dir, "0");
+    scan(&dir, "20");
+    import(&dir);
+}

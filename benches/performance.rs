@@ -157,13 +157,13 @@ fn aggregation() {
         let mut runs = Vec::new();
         for _ in 0..3 {
             let started = Instant::now();
-            engine
+            let _ = engine
                 .eval_with_scope::<rhai::Dynamic>(&mut scope, native)
                 .unwrap();
             runs.push(started.elapsed());
         }
         let started = Instant::now();
-        engine
+        let _ = engine
             .eval_with_scope::<rhai::Dynamic>(&mut scope, rhai_loop)
             .unwrap();
         let baseline = started.elapsed();

@@ -381,3 +381,36 @@ fn a_script_loop_stops_on_ctrl_c() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
 }
+
+/// The figures are measured by `cargo bench --bench performance`; these are generous bounds.
+#[test]
+fn start_up_is_quick_on_the_embedded_sandbox_and_a_remote_url() {
+    let home = temp_dir("startup");
+    let started = Instant::now();
+    let (code, stdout, _) = output(tdc(&home).args(["--sandbox", "eval", "1 + 1"]));
+    assert_eq!((code, stdout.trim()), (0, "2"));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    let (code, _, _) = output(
+        tdc(&home)
+            .args([
+                "--url",
+                "https://dialer.invalid",
+                "--user",
+                "u",
+                "eval",
+                "1",
+            ])
+            .env("TDC_PASSWORD", "x"),
+    );
+    assert_eq!(code, 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

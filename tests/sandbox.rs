@@ -601,3 +601,21 @@ fn state_survives_a_restart_and_signals_stop_cleanly() {
         "Ctrl-C stops with 130"
     );
 }
+
+/// The figure is measured by `cargo bench --bench sandbox`; this is a generous bound.
+#[tokio::test]
+async fn a_million_cdrs_are_ready_quickly_and_deep_pages_are_served() {
+    let started = Instant::now();
+    let sandbox = Sandbox::start(&["--cdrs", "1000000", "--leads", "1000"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "ready after {:?}",
+        started.elapsed()
+    );
+    let api = Api::new(&sandbox);
+    let (status, body) = api.get("/api/cdrs?limit=1000;900000&fields=id").await;
+    assert_eq!(status, 200);
+    let rows = body["cdrs"].as_array().unwrap();
+    assert_eq!(rows.len(), 1000);
+    assert_eq!(rows[0]["id"], "900001");
+}

@@ -30,14 +30,111 @@ impl Key {
     }
 
     fn of(&self, ctx: &NativeCallContext, record: &Dynamic) -> RhaiResultOf<Dynamic> {
+        self.with(ctx, record, Dynamic::clone)
+    }
+
+    /// Applies `f` to the key value of a record, borrowing it where it can (a field of a map
+    /// is not copied: over a million records that is most of the time).
+    fn with<R>(
+        &self,
+        ctx: &NativeCallContext,
+        record: &Dynamic,
+        f: impl FnOnce(&Dynamic) -> R,
+    ) -> RhaiResultOf<R> {
+        const UNIT: &Dynamic = &Dynamic::UNIT;
         match self {
-            Key::Field(name) => Ok(record
-                .read_lock::<Map>()
-                .and_then(|map| map.get(name.as_str()).cloned())
-                .unwrap_or(Dynamic::UNIT)),
-            Key::Closure(f) => f.call_within_context(ctx, (record.clone(),)),
+            Key::Field(name) => Ok(match record.read_lock::<Map>() {
+                Some(map) => f(map.get(name.as_str()).unwrap_or(UNIT)),
+                None => f(UNIT),
+            }),
+            Key::Closure(function) => Ok(f(
+                &function.call_within_context::<Dynamic>(ctx, (record.clone(),))?
+            )),
         }
     }
+}
+
+/// A key value as a hash-map key, without allocating for text (shared) or numbers.
+#[derive(Hash, PartialEq, Eq)]
+enum GroupKey {
+    Unit,
+    Int(INT),
+    Text(ImmutableString),
+    Other(String),
+}
+
+impl GroupKey {
+    fn of(value: &Dynamic) -> GroupKey {
+        if value.is_unit() {
+            GroupKey::Unit
+        } else if let Ok(i) = value.as_int() {
+            GroupKey::Int(i)
+        } else if let Some(s) = value.read_lock::<ImmutableString>() {
+            GroupKey::Text(s.clone())
+        } else {
+            GroupKey::Other(value.to_string())
+        }
+    }
+
+    fn name(&self) -> rhai::Identifier {
+        match self {
+            GroupKey::Unit => "".into(),
+            GroupKey::Int(i) => i.to_string().into(),
+            GroupKey::Text(s) => s.as_str().into(),
+            GroupKey::Other(s) => s.as_str().into(),
+        }
+    }
+}
+
+/// Folds over records, one part per core when the key is a field (closures run on the
+/// script's thread, in one part). `step` gets the accumulator, the key value and the record;
+/// parts come back in input order.
+fn fold_parts<A: Send>(
+    ctx: &NativeCallContext,
+    records: &Array,
+    key: &Key,
+    init: impl Fn() -> A + Sync,
+    step: impl Fn(&mut A, &Dynamic, &Dynamic) -> RhaiResultOf<()> + Sync,
+) -> RhaiResultOf<Vec<A>> {
+    let Key::Field(name) = key else {
+        let mut acc = init();
+        for record in records {
+            key.with(ctx, record, |value| step(&mut acc, value, record))??;
+        }
+        return Ok(vec![acc]);
+    };
+    const UNIT: &Dynamic = &Dynamic::UNIT;
+    let fold = |part: &[Dynamic]| -> RhaiResultOf<A> {
+        let mut acc = init();
+        for record in part {
+            match record.read_lock::<Map>() {
+                Some(map) => step(&mut acc, map.get(name.as_str()).unwrap_or(UNIT), record)?,
+                None => step(&mut acc, UNIT, record)?,
+            }
+        }
+        Ok(acc)
+    };
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if cores < 2 || records.len() < 50_000 {
+        return Ok(vec![fold(records)?]);
+    }
+    let size = records.len().div_ceil(cores);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = records
+            .chunks(size)
+            .map(|part| scope.spawn(move || fold(part)))
+            .collect();
+        parts
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(script_error("a helper thread panicked")))
+            })
+            .collect()
+    })
 }
 
 /// The text a key value groups under: `()` groups as "".
@@ -242,19 +339,31 @@ pub mod data_api {
         key: Dynamic,
     ) -> RhaiResultOf<Map> {
         let key = Key::from(key, "count_by")?;
-        let mut counts: std::collections::HashMap<String, INT> = std::collections::HashMap::new();
-        for record in records.iter() {
-            *counts
-                .entry(group_name(&key.of(&ctx, record)?))
-                .or_default() += 1;
+        let parts = fold_parts(
+            &ctx,
+            records,
+            &key,
+            ahash::AHashMap::<GroupKey, INT>::new,
+            |counts, value, _| {
+                *counts.entry(GroupKey::of(value)).or_default() += 1;
+                Ok(())
+            },
+        )?;
+        let mut total = ahash::AHashMap::<GroupKey, INT>::new();
+        for part in parts {
+            for (k, n) in part {
+                *total.entry(k).or_default() += n;
+            }
         }
-        Ok(counts
+        Ok(total
             .into_iter()
-            .map(|(k, v)| (k.into(), Dynamic::from_int(v)))
+            .map(|(k, v)| (k.name(), Dynamic::from_int(v)))
             .collect())
     }
 
-    /// Groups records by key value: a map from value to the array of its records.
+    /// Groups records by key value: a map from value to the array of its records. The records
+    /// are shared between the input and the groups, not copied (a million records group in
+    /// well under a second): changing a record in a group changes it in the input too.
     ///
     /// ```rhai
     /// let by_campaign = group_by(td.cdrs().limit(1000).to_array(), "campaign_id");
@@ -267,16 +376,33 @@ pub mod data_api {
         key: Dynamic,
     ) -> RhaiResultOf<Map> {
         let key = Key::from(key, "group_by")?;
-        let mut groups: std::collections::HashMap<String, Array> = std::collections::HashMap::new();
-        for record in records.iter() {
-            groups
-                .entry(group_name(&key.of(&ctx, record)?))
-                .or_default()
-                .push(record.clone());
+        for record in records.iter_mut() {
+            if !record.is_shared() {
+                *record = std::mem::take(record).into_shared();
+            }
         }
-        Ok(groups
+        let parts = fold_parts(
+            &ctx,
+            records,
+            &key,
+            ahash::AHashMap::<GroupKey, Array>::new,
+            |groups, value, record| {
+                groups
+                    .entry(GroupKey::of(value))
+                    .or_default()
+                    .push(record.clone());
+                Ok(())
+            },
+        )?;
+        let mut total = ahash::AHashMap::<GroupKey, Array>::new();
+        for part in parts {
+            for (k, records) in part {
+                total.entry(k).or_default().extend(records);
+            }
+        }
+        Ok(total
             .into_iter()
-            .map(|(k, v)| (k.into(), Dynamic::from_array(v)))
+            .map(|(k, v)| (k.name(), Dynamic::from_array(v)))
             .collect())
     }
 
@@ -292,20 +418,31 @@ pub mod data_api {
         key: Dynamic,
     ) -> RhaiResultOf<Dynamic> {
         let key = Key::from(key, "sum_by")?;
+        let parts = fold_parts(
+            &ctx,
+            records,
+            &key,
+            || (0 as INT, 0.0 as FLOAT, false),
+            |(int_sum, float_sum, floats), value, _| {
+                if let Ok(i) = value.as_int() {
+                    *int_sum = int_sum.wrapping_add(i);
+                } else if let Ok(f) = value.as_float() {
+                    *float_sum += f;
+                    *floats = true;
+                } else if !value.is_unit() {
+                    return Err(script_error(format!(
+                        "sum_by: a value is a {}, not a number",
+                        value.type_name()
+                    )));
+                }
+                Ok(())
+            },
+        )?;
         let (mut int_sum, mut float_sum, mut floats) = (0 as INT, 0.0 as FLOAT, false);
-        for record in records.iter() {
-            let value = key.of(&ctx, record)?;
-            if let Ok(i) = value.as_int() {
-                int_sum = int_sum.wrapping_add(i);
-            } else if let Ok(f) = value.as_float() {
-                float_sum += f;
-                floats = true;
-            } else if !value.is_unit() {
-                return Err(script_error(format!(
-                    "sum_by: a value is a {}, not a number",
-                    value.type_name()
-                )));
-            }
+        for (i, f, any_float) in parts {
+            int_sum = int_sum.wrapping_add(i);
+            float_sum += f;
+            floats |= any_float;
         }
         Ok(if floats {
             Dynamic::from_float(float_sum + int_sum as FLOAT)
@@ -326,20 +463,28 @@ pub mod data_api {
         key: Dynamic,
     ) -> RhaiResultOf<Dynamic> {
         let key = Key::from(key, "avg_by")?;
-        let (mut sum, mut n) = (0.0 as FLOAT, 0usize);
-        for record in records.iter() {
-            let value = key.of(&ctx, record)?;
-            if value.is_unit() {
-                continue;
-            }
-            sum += as_number(&value).ok_or_else(|| {
-                script_error(format!(
-                    "avg_by: a value is a {}, not a number",
-                    value.type_name()
-                ))
-            })?;
-            n += 1;
-        }
+        let parts = fold_parts(
+            &ctx,
+            records,
+            &key,
+            || (0.0 as FLOAT, 0usize),
+            |(sum, n), value, _| {
+                if value.is_unit() {
+                    return Ok(());
+                }
+                *sum += as_number(value).ok_or_else(|| {
+                    script_error(format!(
+                        "avg_by: a value is a {}, not a number",
+                        value.type_name()
+                    ))
+                })?;
+                *n += 1;
+                Ok(())
+            },
+        )?;
+        let (sum, n) = parts
+            .into_iter()
+            .fold((0.0, 0), |(s, c), (ps, pc)| (s + ps, c + pc));
         Ok(if n == 0 {
             Dynamic::UNIT
         } else {
@@ -391,7 +536,7 @@ pub mod data_api {
         let mut seen = std::collections::HashSet::new();
         let mut out = Array::new();
         for record in records.iter() {
-            if seen.insert(group_name(&key.of(&ctx, record)?)) {
+            if seen.insert(key.with(&ctx, record, GroupKey::of)?) {
                 out.push(record.clone());
             }
         }
@@ -463,7 +608,7 @@ pub mod data_api {
         let key = Key::from(key, "index_by")?;
         let mut out = Map::new();
         for record in records.iter() {
-            out.entry(group_name(&key.of(&ctx, record)?).into())
+            out.entry(key.with(&ctx, record, GroupKey::of)?.name())
                 .or_insert_with(|| record.clone());
         }
         Ok(out)
@@ -865,6 +1010,20 @@ mod tests {
         assert!(engine()
             .eval::<rhai::Dynamic>("count_by([#{}], 5)")
             .is_err());
+    }
+
+    #[test]
+    fn large_arrays_are_folded_in_parts_with_the_same_result() {
+        let code = "let rows = []; for i in 0..60000 { rows.push(#{k: i % 3, d: 1, i: i}); }
+                    let g = group_by(rows, \"k\");
+                    [count_by(rows, \"k\")[\"0\"], sum_by(rows, \"d\"), avg_by(rows, \"d\"), g[\"2\"].len(), g[\"1\"][0].i, g[\"1\"][19999].i]";
+        let out = eval::<rhai::Array>(code);
+        let shown: Vec<String> = out.iter().map(|v| v.to_string()).collect();
+        assert_eq!(
+            shown,
+            ["20000", "60000", "1.0", "20000", "1", "59998"],
+            "input order kept within a group"
+        );
     }
 
     #[test]

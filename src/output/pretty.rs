@@ -40,9 +40,39 @@ fn cell_text(value: &Dynamic) -> String {
     }
 }
 
-/// A table of records in `width` columns of text.
-pub fn table(records: &Array, width: usize) -> String {
-    const MAX_CELL: usize = 30;
+/// How a table is laid out.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    /// Columns of text available; columns that do not fit are named under the table.
+    pub width: usize,
+    /// Rows shown before the rest is counted.
+    pub max_rows: usize,
+    /// Characters a cell shows before it is cut with `…`.
+    pub max_cell: usize,
+}
+
+impl Layout {
+    /// For the REPL: fits the terminal, shows the first rows.
+    pub fn terminal(width: usize) -> Layout {
+        Layout {
+            width,
+            max_rows: MAX_ROWS,
+            max_cell: 30,
+        }
+    }
+
+    /// For scripts (`table(records)`): every row and column.
+    pub fn full() -> Layout {
+        Layout {
+            width: usize::MAX,
+            max_rows: usize::MAX,
+            max_cell: 40,
+        }
+    }
+}
+
+/// Every key of the records, in order of first appearance.
+pub fn columns_of(records: &Array) -> Vec<String> {
     let mut columns: Vec<String> = Vec::new();
     for record in records {
         if let Some(map) = record.read_lock::<Map>() {
@@ -53,31 +83,33 @@ pub fn table(records: &Array, width: usize) -> String {
             }
         }
     }
-    // `id` first: it is what people look for.
-    if let Some(i) = columns.iter().position(|c| c == "id") {
-        let id = columns.remove(i);
-        columns.insert(0, id);
-    }
-    let shown_rows = records.len().min(MAX_ROWS);
+    columns
+}
+
+/// The text of one cell: `()` is empty, text as is, anything else as JSON.
+pub fn cell(record: &Dynamic, column: &str) -> String {
+    record
+        .read_lock::<Map>()
+        .and_then(|m| m.get(column).map(cell_text))
+        .unwrap_or_default()
+}
+
+/// Records as an aligned text table of the given columns.
+pub fn table(records: &Array, columns: &[String], layout: Layout) -> String {
+    let shown_rows = records.len().min(layout.max_rows);
+    let cut = |text: String| -> String {
+        if text.chars().count() > layout.max_cell {
+            format!(
+                "{}…",
+                text.chars().take(layout.max_cell - 1).collect::<String>()
+            )
+        } else {
+            text
+        }
+    };
     let cells: Vec<Vec<String>> = records[..shown_rows]
         .iter()
-        .map(|r| {
-            let map = r.read_lock::<Map>();
-            columns
-                .iter()
-                .map(|c| {
-                    let text = map
-                        .as_ref()
-                        .and_then(|m| m.get(c.as_str()).map(cell_text))
-                        .unwrap_or_default();
-                    if text.chars().count() > MAX_CELL {
-                        format!("{}…", text.chars().take(MAX_CELL - 1).collect::<String>())
-                    } else {
-                        text
-                    }
-                })
-                .collect()
-        })
+        .map(|r| columns.iter().map(|c| cut(cell(r, c))).collect())
         .collect();
     let widths: Vec<usize> = columns
         .iter()
@@ -92,10 +124,10 @@ pub fn table(records: &Array, width: usize) -> String {
         })
         .collect();
     let mut fitted = 0;
-    let mut used = 0;
+    let mut used = 0usize;
     for w in &widths {
-        let next = used + w + if fitted > 0 { 2 } else { 0 };
-        if next > width && fitted > 0 {
+        let next = used.saturating_add(w + if fitted > 0 { 2 } else { 0 });
+        if next > layout.width && fitted > 0 {
             break;
         }
         used = next;
@@ -112,7 +144,7 @@ pub fn table(records: &Array, width: usize) -> String {
             .to_string()
     };
     let mut out = vec![
-        line(&columns),
+        line(columns),
         widths[..fitted]
             .iter()
             .map(|w| "─".repeat(*w))
@@ -137,6 +169,16 @@ pub fn table(records: &Array, width: usize) -> String {
     out.join("\n")
 }
 
+/// The REPL's columns: every key, `id` first (it is what people look for).
+fn repl_columns(records: &Array) -> Vec<String> {
+    let mut columns = columns_of(records);
+    if let Some(i) = columns.iter().position(|c| c == "id") {
+        let id = columns.remove(i);
+        columns.insert(0, id);
+    }
+    columns
+}
+
 /// The text the REPL prints for a value, or `None` for `()`.
 pub fn render(value: &Dynamic, width: usize, json: bool) -> RhaiResultOf<Option<String>> {
     if value.is_unit() {
@@ -149,7 +191,8 @@ pub fn render(value: &Dynamic, width: usize, json: bool) -> RhaiResultOf<Option<
         return Ok(Some(text));
     }
     if let Some(records) = as_records(value) {
-        return Ok(Some(table(&records, width)));
+        let columns = repl_columns(&records);
+        return Ok(Some(table(&records, &columns, Layout::terminal(width))));
     }
     if value.is_map() || value.is_array() {
         let text = match dynamic_to_json(value) {
@@ -182,7 +225,8 @@ mod tests {
 
     #[test]
     fn tables_fit_the_width_and_name_what_is_left_out() {
-        let text = table(&records(3), 24);
+        let rows = records(3);
+        let text = table(&rows, &repl_columns(&rows), Layout::terminal(24));
         assert!(text.starts_with("id  status"), "{text}");
         assert!(
             text.ends_with("(1 more columns not shown: zz_note)"),
@@ -197,7 +241,8 @@ mod tests {
 
     #[test]
     fn long_output_is_cut_with_a_count() {
-        let text = table(&records(50), 200);
+        let rows = records(50);
+        let text = table(&rows, &repl_columns(&rows), Layout::terminal(200));
         assert!(text.contains("… 10 more rows (50 in all)"), "{text}");
         let array: Array = (0..100).map(Dynamic::from_int).collect();
         let shown = render(&Dynamic::from_array(array), 80, false)

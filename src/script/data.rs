@@ -9,6 +9,7 @@ use rhai::{Array, Dynamic, EvalAltResult, FnPtr, ImmutableString, Map, FLOAT, IN
 
 use super::dialer::HostTag;
 use super::{dynamic_to_json, json_to_dynamic, script_error};
+use crate::output::pretty::{self, cell, columns_of, Layout};
 
 enum Key {
     Field(ImmutableString),
@@ -192,28 +193,6 @@ fn io_error(function: &str, path: &str, e: impl std::fmt::Display) -> Box<EvalAl
     script_error(format!("{function}: {path}: {e}"))
 }
 
-/// The columns of a table or CSV: every key, in order of first appearance.
-fn columns_of(records: &Array) -> Vec<String> {
-    let mut columns: Vec<String> = Vec::new();
-    for record in records {
-        if let Some(map) = record.read_lock::<Map>() {
-            for key in map.keys() {
-                if !columns.iter().any(|c| c == key.as_str()) {
-                    columns.push(key.to_string());
-                }
-            }
-        }
-    }
-    columns
-}
-
-fn cell(record: &Dynamic, column: &str) -> String {
-    record
-        .read_lock::<Map>()
-        .and_then(|m| m.get(column).map(group_name))
-        .unwrap_or_default()
-}
-
 fn column_names(columns: &Array) -> RhaiResultOf<Vec<String>> {
     columns
         .iter()
@@ -223,55 +202,6 @@ fn column_names(columns: &Array) -> RhaiResultOf<Vec<String>> {
                 .map_err(|t| script_error(format!("columns are names, got a {t}")))
         })
         .collect()
-}
-
-/// Renders records as an aligned text table; cells longer than 40 characters are cut.
-pub fn render_table(records: &Array, columns: &[String]) -> String {
-    const MAX_CELL: usize = 40;
-    let cut = |text: String| -> String {
-        if text.chars().count() > MAX_CELL {
-            let mut short: String = text.chars().take(MAX_CELL - 1).collect();
-            short.push('…');
-            short
-        } else {
-            text
-        }
-    };
-    let rows: Vec<Vec<String>> = records
-        .iter()
-        .map(|r| columns.iter().map(|c| cut(cell(r, c))).collect())
-        .collect();
-    let widths: Vec<usize> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([c.chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| -> String {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = vec![
-        line(columns),
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("  "),
-    ];
-    out.extend(rows.iter().map(|r| line(r)));
-    out.join("\n")
 }
 
 fn time_seconds(value: &Dynamic, function: &str) -> RhaiResultOf<i64> {
@@ -765,7 +695,7 @@ pub mod data_api {
     /// ```
     pub fn table(records: &mut Array) -> String {
         let columns = columns_of(records);
-        render_table(records, &columns)
+        pretty::table(records, &columns, Layout::full())
     }
 
     /// Records as an aligned text table with the given columns.
@@ -775,7 +705,11 @@ pub mod data_api {
     /// ```
     #[rhai_fn(name = "table", return_raw)]
     pub fn table_columns(records: &mut Array, columns: Array) -> RhaiResultOf<String> {
-        Ok(render_table(records, &column_names(&columns)?))
+        Ok(pretty::table(
+            records,
+            &column_names(&columns)?,
+            Layout::full(),
+        ))
     }
 
     /// A phone as digits only, without a leading `00`.
@@ -1029,7 +963,7 @@ mod tests {
     #[test]
     fn tables_phones_and_times() {
         let table = eval::<String>(r#"table([#{id: 1, name: "x"}, #{id: 22, name: "long"}])"#);
-        assert_eq!(table, "id  name\n--  ----\n1   x\n22  long");
+        assert_eq!(table, "id  name\n──  ────\n1   x\n22  long");
         assert_eq!(
             eval::<String>(r#"normalize_phone("+44 (0) 7700")"#),
             "4407700"

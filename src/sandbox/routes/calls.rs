@@ -6,8 +6,6 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::{header, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value};
 
 use super::cdrs::page;
 use crate::sandbox::dataset::CALL_ID_OFFSET;
@@ -15,9 +13,8 @@ use crate::sandbox::error::{SandboxError, SandboxResult};
 use crate::sandbox::recording;
 use crate::sandbox::AppState;
 
-pub async fn list(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxResult<Json<Value>> {
-    let rows = page(state, &uri, true).await?;
-    Ok(Json(json!({ "calls": rows })))
+pub async fn list(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxResult<Response> {
+    page(state, &uri, true).await
 }
 
 pub async fn record(

@@ -3,24 +3,20 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::Uri;
-use axum::Json;
-use serde_json::{json, Value};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 
 use super::query_pairs;
-use crate::sandbox::dataset::{CDR_FIELDS, CDR_TIME_FIELDS};
-use crate::sandbox::error::SandboxResult;
+use crate::sandbox::dataset::{CALL_FIELDS, CDR_FIELDS, CDR_TIME_FIELDS};
+use crate::sandbox::error::{SandboxError, SandboxResult};
 use crate::sandbox::listing::{Listing, Paging};
 use crate::sandbox::AppState;
 
-/// Lists CDRs or calls (`as_call`), the page built off the async workers.
-pub async fn page(state: Arc<AppState>, uri: &Uri, as_call: bool) -> SandboxResult<Vec<Value>> {
+/// Lists CDRs or calls (`as_call`) as the answer body `{"cdrs": [...]}` / `{"calls": [...]}`,
+/// built off the async workers.
+pub async fn page(state: Arc<AppState>, uri: &Uri, as_call: bool) -> SandboxResult<Response> {
     let (resource, known, paging) = if as_call {
-        (
-            "calls",
-            &crate::sandbox::dataset::CALL_FIELDS,
-            Paging::SeparateOffset,
-        )
+        ("calls", &CALL_FIELDS, Paging::SeparateOffset)
     } else {
         ("cdrs", &CDR_FIELDS, Paging::LimitWithOffset)
     };
@@ -31,23 +27,29 @@ pub async fn page(state: Arc<AppState>, uri: &Uri, as_call: bool) -> SandboxResu
         &CDR_TIME_FIELDS,
         paging,
     )?;
-    let rows = tokio::task::spawn_blocking(move || {
+    let body = tokio::task::spawn_blocking(move || {
         let columns: Vec<&str> = match &listing.fields {
             Some(fields) => fields.iter().map(String::as_str).collect(),
             None => known.to_vec(),
         };
-        listing
+        let rows: Vec<_> = listing
             .select(&state.cdrs, |cdr, field| cdr.field_value(field, as_call))
             .into_iter()
-            .map(|cdr| cdr.to_json(&columns, as_call))
-            .collect()
+            .map(|cdr| cdr.view(&columns, as_call))
+            .collect();
+        let mut body = Vec::with_capacity(rows.len() * 400 + 16);
+        body.extend_from_slice(format!("{{\"{resource}\":").as_bytes());
+        serde_json::to_writer(&mut body, &rows).map_err(|e| e.to_string())?;
+        body.push(b'}');
+        Ok::<_, String>(body)
     })
     .await
-    .unwrap_or_default();
-    Ok(rows)
+    .map_err(|e| e.to_string())
+    .and_then(|r| r)
+    .map_err(|e| SandboxError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-pub async fn list(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxResult<Json<Value>> {
-    let rows = page(state, &uri, false).await?;
-    Ok(Json(json!({ "cdrs": rows })))
+pub async fn list(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxResult<Response> {
+    page(state, &uri, false).await
 }

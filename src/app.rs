@@ -94,12 +94,36 @@ fn start_session(
     })
 }
 
-/// Interrupts the host on Ctrl-C; the returned task ends with the runtime.
-fn interrupt_on_ctrl_c(runtime: &tokio::runtime::Runtime, host: &Arc<Host>) {
+/// Interrupts the host on Ctrl-C (every time when `repeat`, else once). The handler is in
+/// place when this returns, so an early Ctrl-C cannot kill the process instead.
+pub(crate) fn interrupt_on_ctrl_c(
+    runtime: &tokio::runtime::Runtime,
+    host: &Arc<Host>,
+    repeat: bool,
+) {
     let host = host.clone();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let registered = runtime.block_on(async { signal(SignalKind::interrupt()) });
+        if let Ok(mut interrupts) = registered {
+            runtime.spawn(async move {
+                while interrupts.recv().await.is_some() {
+                    host.interrupt();
+                    if !repeat {
+                        break;
+                    }
+                }
+            });
+            return;
+        }
+    }
     runtime.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        while tokio::signal::ctrl_c().await.is_ok() {
             host.interrupt();
+            if !repeat {
+                break;
+            }
         }
     });
 }
@@ -183,7 +207,7 @@ fn run_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArg
     if let Some(banner) = session.banner() {
         eprintln!("tdc: running {name} on {banner}");
     }
-    interrupt_on_ctrl_c(runtime, &session.host);
+    interrupt_on_ctrl_c(runtime, &session.host, false);
     let outcome = evaluate(
         &session,
         &script_folder(&args.file),
@@ -275,7 +299,7 @@ fn eval(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: EvalArgs) 
         Ok(session) => session,
         Err(code) => return code,
     };
-    interrupt_on_ctrl_c(runtime, &session.host);
+    interrupt_on_ctrl_c(runtime, &session.host, false);
     let outcome = evaluate(
         &session,
         Path::new("."),
@@ -417,6 +441,7 @@ async fn serve_sandbox(args: SandboxArgs) -> i32 {
         faults,
         state_file: args.state,
     };
+    let signals = StopSignals::register();
     let started = std::time::Instant::now();
     let sandbox = match Sandbox::start(options).await {
         Ok(sandbox) => sandbox,
@@ -432,7 +457,7 @@ async fn serve_sandbox(args: SandboxArgs) -> i32 {
         crate::sandbox::PASSWORD,
         started.elapsed().as_millis()
     );
-    let interrupted = wait_for_stop_signal().await;
+    let interrupted = signals.wait().await;
     sandbox.stop().await;
     eprintln!("tdc sandbox stopped");
     if interrupted {
@@ -442,18 +467,39 @@ async fn serve_sandbox(args: SandboxArgs) -> i32 {
     }
 }
 
-/// Waits for Ctrl-C (true) or SIGTERM (false).
-async fn wait_for_stop_signal() -> bool {
+/// Ctrl-C and SIGTERM, registered as soon as this is made (before the sandbox says it
+/// listens, so a signal sent right after the banner is never lost).
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn register() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            StopSignals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    /// Waits for Ctrl-C (true) or SIGTERM (false).
+    async fn wait(self) -> bool {
+        #[cfg(unix)]
+        if let (Some(mut interrupt), Some(mut terminate)) = (self.interrupt, self.terminate) {
             return tokio::select! {
-                _ = tokio::signal::ctrl_c() => true,
-                _ = term.recv() => false,
+                _ = interrupt.recv() => true,
+                _ = terminate.recv() => false,
             };
         }
+        let _ = tokio::signal::ctrl_c().await;
+        true
     }
-    let _ = tokio::signal::ctrl_c().await;
-    true
 }

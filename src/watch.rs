@@ -318,8 +318,21 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
             }
         },
     };
+    // Registered before the first run, so an early Ctrl-C is never lost.
     let interrupt = sender.clone();
+    #[cfg(unix)]
+    let registered = runtime
+        .block_on(async {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        })
+        .ok();
     runtime.spawn(async move {
+        #[cfg(unix)]
+        if let Some(mut interrupts) = registered {
+            interrupts.recv().await;
+            let _ = interrupt.send(Message::Interrupt);
+            return;
+        }
         if tokio::signal::ctrl_c().await.is_ok() {
             let _ = interrupt.send(Message::Interrupt);
         }

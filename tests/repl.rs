@@ -8,9 +8,16 @@ use std::time::{Duration, Instant};
 
 use common::{output, tdc, temp_dir, Sandbox, BIN};
 
-/// A tmux session running `tdc` in a terminal of 120 columns.
+/// A tmux session running `tdc` in a terminal of 120 columns, on a tmux server of its own
+/// (tests run in parallel, and a shared server may exit under another test's feet).
 struct Terminal {
     name: String,
+}
+
+fn tmux(name: &str) -> Command {
+    let mut command = Command::new("tmux");
+    command.args(["-L", name]);
+    command
 }
 
 impl Terminal {
@@ -29,7 +36,7 @@ impl Terminal {
             home.display(),
             home.display()
         );
-        let status = Command::new("tmux")
+        let status = tmux(&name)
             .args([
                 "new-session",
                 "-d",
@@ -51,7 +58,7 @@ impl Terminal {
 
     fn keys(&self, keys: &[&str]) {
         for key in keys {
-            Command::new("tmux")
+            tmux(&self.name)
                 .args(["send-keys", "-t", &self.name, key])
                 .status()
                 .unwrap();
@@ -60,7 +67,7 @@ impl Terminal {
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux")
+        let out = tmux(&self.name)
             .args(["capture-pane", "-p", "-t", &self.name])
             .output()
             .unwrap();
@@ -85,9 +92,7 @@ impl Terminal {
 
 impl Drop for Terminal {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
+        let _ = tmux(&self.name).arg("kill-server").status();
     }
 }
 

@@ -422,12 +422,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, session: &Session) -> i32 {
     };
     repl.refresh_knowledge();
     // Ctrl-C while a entry runs stops it (while typing, the editor handles Ctrl-C itself).
-    let host = session.host.clone();
-    runtime.spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            host.interrupt();
-        }
-    });
+    crate::app::interrupt_on_ctrl_c(runtime, &session.host, true);
     if !interactive {
         return piped(&mut repl);
     }

@@ -120,7 +120,16 @@ impl Journal {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
             }
-            let mut file = File::create(path)
+            // The journal holds lead data: readable by its owner only.
+            let mut options = OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options
+                .open(path)
                 .map_err(|e| format!("cannot create journal {}: {e}", path.display()))?;
             writeln!(file, "{start}")
                 .and_then(|()| file.sync_data())

@@ -95,22 +95,40 @@ fn an_import_under_faults_arrives_exactly_once() {
     expect_exactly_once(&state, "flt", 1500);
 }
 
-#[test]
-fn a_killed_import_resumes_from_its_journal_exactly_once() {
-    let state = temp_dir("resume-state").join("state.json");
+/// A sandbox with `latency_ms` that keeps its state in a file, a profile for it, and an
+/// import of `n` leads with a journal, started and interrupted by `signal` after `wait`.
+/// Returns what is needed to check the outcome and resume.
+struct Interrupted {
+    _sandbox: Sandbox,
+    state: std::path::PathBuf,
+    home: std::path::PathBuf,
+    journal: std::path::PathBuf,
+    script: std::path::PathBuf,
+    status: std::process::ExitStatus,
+    signalled_for: Duration,
+}
+
+fn interrupted_import(
+    name: &str,
+    latency_ms: &str,
+    n: usize,
+    wait: Duration,
+    signal: &str,
+) -> Interrupted {
+    let state = temp_dir(&format!("{name}-state")).join("state.json");
     let sandbox = Sandbox::start(&[
         "--leads",
         "100",
         "--cdrs",
         "100",
         "--latency-ms",
-        "60",
+        latency_ms,
         "--state",
         state.to_str().unwrap(),
     ]);
-    let home = profile_home("resume", &sandbox);
+    let home = profile_home(name, &sandbox);
     let journal = home.join("import.journal.jsonl");
-    let script = import_script(&home, "kil", 4000, Some(&journal));
+    let script = import_script(&home, name, n, Some(&journal));
     let mut child = tdc_box(&home)
         .arg("run")
         .arg(&script)
@@ -118,61 +136,59 @@ fn a_killed_import_resumes_from_its_journal_exactly_once() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(900));
-    send_signal(child.id(), "KILL");
-    child.wait().unwrap();
-    let partial = identifiers_in_state(&state, "kil").len();
-    assert!(
-        partial > 0 && partial < 4000,
-        "killed part-way: {partial} leads in"
-    );
-    assert!(journal.exists(), "the journal survives the kill");
-    let (code, stdout, stderr) = output(tdc_box(&home).arg("run").arg(&script));
+    std::thread::sleep(wait);
+    let signalled = std::time::Instant::now();
+    send_signal(child.id(), signal);
+    let status = child.wait().unwrap();
+    Interrupted {
+        _sandbox: sandbox,
+        state,
+        home,
+        journal,
+        script,
+        status,
+        signalled_for: signalled.elapsed(),
+    }
+}
+
+/// Runs the same import again and checks that every lead is in exactly once.
+fn resume(run: &Interrupted, name: &str, n: usize) {
+    let (code, stdout, stderr) = output(tdc_box(&run.home).arg("run").arg(&run.script));
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout.trim(), "4000", "the resumed call returns every lead");
-    expect_exactly_once(&state, "kil", 4000);
+    assert_eq!(
+        stdout.trim(),
+        n.to_string(),
+        "the resumed call returns every lead"
+    );
+    expect_exactly_once(&run.state, name, n);
     assert!(
-        !journal.exists(),
+        !run.journal.exists(),
         "the journal of a completed import is removed"
     );
 }
 
 #[test]
-fn ctrl_c_during_an_import_exits_130_and_the_journal_resumes() {
-    let state = temp_dir("ctrlc-state").join("state.json");
-    let sandbox = Sandbox::start(&[
-        "--leads",
-        "100",
-        "--cdrs",
-        "100",
-        "--latency-ms",
-        "400",
-        "--state",
-        state.to_str().unwrap(),
-    ]);
-    let home = profile_home("ctrlc-import", &sandbox);
-    let journal = home.join("j.jsonl");
-    let script = import_script(&home, "cc", 2000, Some(&journal));
-    let mut child = tdc_box(&home)
-        .arg("run")
-        .arg(&script)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
-    let signalled = std::time::Instant::now();
-    send_signal(child.id(), "INT");
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+fn a_killed_import_resumes_from_its_journal_exactly_once() {
+    let run = interrupted_import("kil", "60", 4000, Duration::from_millis(900), "KILL");
+    let partial = identifiers_in_state(&run.state, "kil").len();
     assert!(
-        signalled.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        signalled.elapsed()
+        partial > 0 && partial < 4000,
+        "killed part-way: {partial} leads in"
     );
-    let (code, _, stderr) = output(tdc_box(&home).arg("run").arg(&script));
-    assert_eq!(code, 0, "{stderr}");
-    expect_exactly_once(&state, "cc", 2000);
+    assert!(run.journal.exists(), "the journal survives the kill");
+    resume(&run, "kil", 4000);
+}
+
+#[test]
+fn ctrl_c_during_an_import_exits_130_and_the_journal_resumes() {
+    let run = interrupted_import("cc", "400", 2000, Duration::from_millis(1000), "INT");
+    assert_eq!(run.status.code(), Some(130));
+    assert!(
+        run.signalled_for < Duration::from_secs(2),
+        "{:?}",
+        run.signalled_for
+    );
+    resume(&run, "cc", 2000);
 }
 
 #[test]

@@ -65,6 +65,16 @@ fn convert(value: Value, key: Option<&str>) -> Dynamic {
     }
 }
 
+/// A scalar as the text the filter grammar and query strings carry: booleans as `1`/`0`,
+/// numbers and text as written. `None` for `()`, arrays, maps and other types.
+pub fn scalar_text(value: &Dynamic) -> Option<String> {
+    if let Ok(b) = value.as_bool() {
+        return Some(if b { "1" } else { "0" }.to_string());
+    }
+    (value.is_int() || value.is_float() || value.is_string() || value.is_char())
+        .then(|| value.to_string())
+}
+
 /// Rhai records as JSON values, for request bodies and `to_json`.
 pub fn dynamic_to_json(value: &Dynamic) -> Result<Value, String> {
     if value.is_unit() {

@@ -121,16 +121,12 @@ fn text_of(value: &Dynamic) -> RhaiResultOf<String> {
     if value.is_unit() {
         return Ok(String::new());
     }
-    if let Ok(b) = value.as_bool() {
-        return Ok(if b { "1".into() } else { "0".into() });
-    }
-    if value.is_int() || value.is_float() || value.is_string() || value.is_char() {
-        return Ok(value.to_string());
-    }
-    Err(script_error(format!(
-        "a filter value must be text or a number, not a {}",
-        value.type_name()
-    )))
+    super::scalar_text(value).ok_or_else(|| {
+        script_error(format!(
+            "a filter value must be text or a number, not a {}",
+            value.type_name()
+        ))
+    })
 }
 
 /// A search by one field over every page.

@@ -168,16 +168,12 @@ fn op_of(op: &str, field: &str) -> RhaiResultOf<Op> {
 }
 
 fn filter_text(field: &str, value: &Dynamic) -> RhaiResultOf<String> {
-    if let Ok(b) = value.as_bool() {
-        return Ok(if b { "1" } else { "0" }.to_string());
-    }
-    if value.is_int() || value.is_float() || value.is_string() || value.is_char() {
-        return Ok(value.to_string());
-    }
-    Err(script_error(format!(
-        "where(\"{field}\", …): the value must be text or a number, not a {}",
-        value.type_name()
-    )))
+    super::scalar_text(value).ok_or_else(|| {
+        script_error(format!(
+            "where(\"{field}\", …): the value must be text or a number, not a {}",
+            value.type_name()
+        ))
+    })
 }
 
 fn non_negative(what: &str, n: INT) -> RhaiResultOf<u64> {

@@ -1,3 +1,8 @@
+// Scans and imports build and drop millions of small maps and strings; mimalloc does that
+// markedly faster than the system allocator (see the README's Performance section).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     std::process::exit(tdc::run(std::env::args_os()));
 }

@@ -30,11 +30,44 @@ pub fn parse_time_in(text: &str, zone: &str) -> Result<Option<i64>, String> {
     )
 }
 
-/// Formats seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
+/// Formats seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC); empty when out of range.
 pub fn format_time(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+    stamp(seconds)
+        .map(|s| s.as_str().to_string())
         .unwrap_or_default()
+}
+
+/// A time as `YYYY-MM-DD HH:MM:SS` (UTC), held in place.
+pub struct Stamp([u8; 19]);
+
+impl Stamp {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// Seconds since the epoch as a [`Stamp`], or `None` outside the years 0 to 9999. Written
+/// digit by digit rather than through a strftime pattern: the sandbox writes millions of these.
+pub fn stamp(seconds: i64) -> Option<Stamp> {
+    use chrono::{Datelike, Timelike};
+    let time = DateTime::from_timestamp(seconds, 0)?.naive_utc();
+    let year = u32::try_from(time.year()).ok().filter(|y| *y <= 9999)?;
+    let mut out = *b"0000-00-00 00:00:00";
+    let mut put = |at: usize, value: u32, width: usize| {
+        let mut value = value;
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, time.month(), 2);
+    put(8, time.day(), 2);
+    put(11, time.hour(), 2);
+    put(14, time.minute(), 2);
+    put(17, time.second(), 2);
+    Some(Stamp(out))
 }
 
 /// Formats seconds since the epoch with a strftime pattern, in `zone` (or UTC).
@@ -68,6 +101,22 @@ pub fn hour_of(seconds: i64, zone: Option<&str>) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_agree_with_strftime() {
+        let mut t = -62_167_219_200; // 0000-01-01 00:00:00
+        while t < 253_402_300_800 {
+            let expected = DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string();
+            assert_eq!(format_time(t), expected);
+            t += 86_399 * 37 + 7_919;
+        }
+        assert!(stamp(253_402_300_800).is_none(), "year 10000");
+        assert!(stamp(-62_167_219_201).is_none(), "before year 0");
+        assert_eq!(format_time(i64::MAX), "");
+    }
 
     #[test]
     fn parses_and_formats() {

@@ -224,15 +224,6 @@ pub struct CdrView<'a> {
     as_call: bool,
 }
 
-/// Serializes a `Display` value as a JSON string without allocating it first.
-struct AsText<T: std::fmt::Display>(T);
-
-impl<T: std::fmt::Display> serde::Serialize for AsText<T> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&self.0)
-    }
-}
-
 impl serde::Serialize for CdrView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -240,11 +231,9 @@ impl serde::Serialize for CdrView<'_> {
         for field in self.fields {
             match self.cdr.field_value(field, self.as_call) {
                 FieldValue::Null => map.serialize_entry(field, &())?,
-                FieldValue::Int(n) => map.serialize_entry(field, &AsText(n))?,
-                FieldValue::Time(t) => match chrono::DateTime::from_timestamp(t, 0) {
-                    Some(time) => {
-                        map.serialize_entry(field, &AsText(time.format("%Y-%m-%d %H:%M:%S")))?
-                    }
+                FieldValue::Int(n) => map.serialize_entry(field, itoa::Buffer::new().format(n))?,
+                FieldValue::Time(t) => match crate::time::stamp(t) {
+                    Some(stamp) => map.serialize_entry(field, stamp.as_str())?,
                     None => map.serialize_entry(field, &())?,
                 },
                 FieldValue::Text(text) => map.serialize_entry(field, text.as_ref())?,

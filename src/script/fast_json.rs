@@ -2,14 +2,15 @@
 //! The numeric-string rule of `api::models` is applied as each field is read. Pages are
 //! converted in the tasks that fetch them, so conversion runs beside the script.
 
+use std::cell::RefCell;
 use std::fmt;
 
-use rhai::{Array, Dynamic, Map};
+use rhai::{Array, Dynamic, Identifier, ImmutableString, Map};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::api::models::{is_numeric_field, read_numeric_text, NumericText};
 
-/// Deserializes one value; `numeric` / `text` say what its key demands.
+/// What a key demands of its value.
 #[derive(Clone, Copy)]
 struct Field {
     numeric: bool,
@@ -29,7 +30,70 @@ fn field_for(key: &str) -> Field {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Field {
+/// One key of the records of a list, as seen so far.
+struct Slot {
+    key: Identifier,
+    field: Field,
+    /// The last text value read under this key; the next record's equal text shares it.
+    last: Option<ImmutableString>,
+}
+
+/// The keys of the records of one list. Records of a page have the same keys in the same
+/// order, so a key is found by its position with one comparison, and its rule is worked out
+/// once per page instead of once per value. Repeated texts (a status, a caller id) are shared
+/// rather than allocated again; Rhai strings are copy-on-write, so sharing is invisible.
+#[derive(Default)]
+struct Slots(RefCell<Vec<Slot>>);
+
+impl Slots {
+    /// The slot for the `position`-th key of a record.
+    fn find(&self, position: usize, key: &str) -> usize {
+        let mut slots = self.0.borrow_mut();
+        if slots.get(position).is_some_and(|s| s.key == key) {
+            return position;
+        }
+        if let Some(found) = slots.iter().position(|s| s.key == key) {
+            return found;
+        }
+        slots.push(Slot {
+            key: key.into(),
+            field: field_for(key),
+            last: None,
+        });
+        slots.len() - 1
+    }
+
+    fn text(&self, slot: usize, text: &str) -> Dynamic {
+        let mut slots = self.0.borrow_mut();
+        let last = &mut slots[slot].last;
+        match last {
+            Some(shared) if shared.as_str() == text => Dynamic::from(shared.clone()),
+            _ => {
+                let shared = ImmutableString::from(text);
+                *last = Some(shared.clone());
+                Dynamic::from(shared)
+            }
+        }
+    }
+}
+
+/// Deserializes one value: what its key demands, and where its text may be shared from.
+#[derive(Clone, Copy)]
+struct Seed<'s> {
+    field: Field,
+    /// The list this value is an element of (its maps are records), if any.
+    list: Option<&'s Slots>,
+    /// The slot of this value's key in the enclosing record, if any.
+    slot: Option<(&'s Slots, usize)>,
+}
+
+const TOP: Seed<'static> = Seed {
+    field: PLAIN,
+    list: None,
+    slot: None,
+};
+
+impl<'de> DeserializeSeed<'de> for Seed<'_> {
     type Value = Dynamic;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Dynamic, D::Error> {
@@ -37,7 +101,16 @@ impl<'de> DeserializeSeed<'de> for Field {
     }
 }
 
-impl<'de> Visitor<'de> for Field {
+impl Seed<'_> {
+    fn text(&self, v: &str) -> Dynamic {
+        match self.slot {
+            Some((slots, slot)) => slots.text(slot, v),
+            None => Dynamic::from(v.to_string()),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Seed<'_> {
     type Value = Dynamic;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -57,7 +130,7 @@ impl<'de> Visitor<'de> for Field {
     }
 
     fn visit_i64<E>(self, v: i64) -> Result<Dynamic, E> {
-        Ok(if self.text {
+        Ok(if self.field.text {
             Dynamic::from(v.to_string())
         } else {
             Dynamic::from_int(v)
@@ -65,14 +138,14 @@ impl<'de> Visitor<'de> for Field {
     }
 
     fn visit_u64<E>(self, v: u64) -> Result<Dynamic, E> {
-        if self.text {
+        if self.field.text {
             return Ok(Dynamic::from(v.to_string()));
         }
         Ok(i64::try_from(v).map_or_else(|_| Dynamic::from_float(v as f64), Dynamic::from_int))
     }
 
     fn visit_f64<E>(self, v: f64) -> Result<Dynamic, E> {
-        Ok(if self.text {
+        Ok(if self.field.text {
             Dynamic::from(v.to_string())
         } else {
             Dynamic::from_float(v)
@@ -80,27 +153,26 @@ impl<'de> Visitor<'de> for Field {
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Dynamic, E> {
-        if self.numeric {
+        if self.field.numeric {
             return Ok(match read_numeric_text(v) {
                 NumericText::Int(i) => Dynamic::from_int(i),
                 NumericText::Float(f) => Dynamic::from_float(f),
                 NumericText::Empty => Dynamic::UNIT,
-                NumericText::Text => Dynamic::from(v.to_string()),
+                NumericText::Text => self.text(v),
             });
         }
-        Ok(Dynamic::from(v.to_string()))
-    }
-
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Dynamic, E> {
-        if self.numeric {
-            return self.visit_str(&v);
-        }
-        Ok(Dynamic::from(v))
+        Ok(self.text(v))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Dynamic, A::Error> {
+        let slots = Slots::default();
+        let element = Seed {
+            field: PLAIN,
+            list: Some(&slots),
+            slot: None,
+        };
         let mut array = Array::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element_seed(PLAIN)? {
+        while let Some(item) = seq.next_element_seed(element)? {
             array.push(item);
         }
         Ok(Dynamic::from_array(array))
@@ -108,18 +180,72 @@ impl<'de> Visitor<'de> for Field {
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Dynamic, A::Error> {
         let mut map = Map::new();
-        while let Some(key) = access.next_key::<std::borrow::Cow<'de, str>>()? {
-            let value = access.next_value_seed(field_for(&key))?;
-            map.insert(key.as_ref().into(), value);
+        let own;
+        // A map that is not a list's element (an envelope, a single record) has its own keys.
+        let slots = match self.list {
+            Some(slots) => slots,
+            None => {
+                own = Slots::default();
+                &own
+            }
+        };
+        let mut position = 0;
+        while let Some(slot) = access.next_key_seed(Key { slots, position })? {
+            position += 1;
+            let (field, name) = {
+                let all = slots.0.borrow();
+                (all[slot].field, all[slot].key.clone())
+            };
+            let value = access.next_value_seed(Seed {
+                field,
+                list: None,
+                slot: Some((slots, slot)),
+            })?;
+            map.insert(name, value);
         }
         Ok(Dynamic::from_map(map))
     }
 }
 
+/// Reads a key straight into its slot, without allocating it.
+struct Key<'s> {
+    slots: &'s Slots,
+    position: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<usize, E> {
+        Ok(self.slots.find(self.position, key))
+    }
+}
+
 /// Parses JSON text into a Rhai value, applying the numeric-string rule.
 pub fn parse(bytes: &[u8]) -> Result<Dynamic, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = PLAIN.deserialize(&mut deserializer)?;
+    // Checking the whole body's UTF-8 at once is much cheaper than checking string by string.
+    let mut deserializer = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::Deserializer::from_str(text),
+        Err(e) => {
+            return Err(serde::de::Error::custom(format_args!(
+                "invalid UTF-8 at byte {}",
+                e.valid_up_to()
+            )))
+        }
+    };
+    let value = TOP.deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(value)
 }
@@ -130,7 +256,7 @@ pub fn records(value: Dynamic, envelope: &str) -> Result<Array, String> {
     if value.is_array() {
         return Ok(value.cast::<Array>());
     }
-    if let Some(mut map) = value.clone().try_cast::<Map>() {
+    if let Ok(mut map) = value.try_cast_result::<Map>() {
         for key in [envelope, "data", "items", "results"] {
             if let Some(list) = map.remove(key).filter(Dynamic::is_array) {
                 return Ok(list.cast::<Array>());
@@ -165,6 +291,31 @@ mod tests {
         assert_eq!(row["dst"].clone().into_string().unwrap(), "447700001234");
         assert!(row["bill_duration"].is_unit());
         assert!(records(parse(b"{\"message\": \"x\"}").unwrap(), "cdrs").is_err());
+        assert!(parse(b"[\"\xff\"]").is_err());
+    }
+
+    #[test]
+    fn records_may_differ_in_keys_and_order() {
+        let body = br#"[{"id": "1", "status": "BUSY", "dst": 447700000001},
+                        {"status": "BUSY", "id": "2", "na\u006de": "x", "dst": "447700000002"},
+                        {"nested": [{"id": "3"}], "status": "NO_ANSWER"}]"#;
+        let rows = records(parse(body).unwrap(), "cdrs").unwrap();
+        let row = |i: usize| rows[i].clone().cast::<Map>();
+        assert_eq!(row(0)["status"].to_string(), "BUSY");
+        assert_eq!(row(1)["status"].to_string(), "BUSY");
+        assert_eq!(row(1)["id"].as_int().unwrap(), 2);
+        assert_eq!(row(1)["name"].to_string(), "x");
+        assert_eq!(row(1)["dst"].to_string(), "447700000002");
+        assert_eq!(row(2)["status"].to_string(), "NO_ANSWER");
+        assert_eq!(row(2)["nested"].to_string(), "[#{\"id\": 3}]");
+        // Shared texts stay independent values in a script.
+        let engine = rhai::Engine::new();
+        let mut scope = rhai::Scope::new();
+        scope.push("rows", rows.clone());
+        let changed: String = engine
+            .eval_with_scope(&mut scope, r#"rows[0].status += "!"; rows[1].status"#)
+            .unwrap();
+        assert_eq!(changed, "BUSY");
         assert!(parse(b"[1, 2").is_err());
     }
 }

@@ -364,7 +364,7 @@ fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
     let cases: [(&str, &str); 7] = [
         (
             "td.add_leads([#{ phone: \"1\", colour: \"red\" }])",
-            "POST /api/leads: 422 lead 0: unknown field 'colour'",
+            "POST /api/leads: 422 lead 0: unknown field 'colour' (0 leads applied, 1 not applied)",
         ),
         (
             "td.campaign(99)",
@@ -405,6 +405,10 @@ fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
         assert_eq!(code, 1, "{code_text}");
         let first = stderr.lines().next().unwrap_or("");
         assert!(first.contains(expected), "{code_text}: {stderr}");
+        assert!(
+            first.matches(" /api/").count() <= 1,
+            "the endpoint is named once: {first}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     // An answer over the size limit.

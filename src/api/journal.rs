@@ -20,7 +20,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-use super::leads::ChunkOutcome;
+use super::leads::{ChunkOutcome, Inserted};
 
 /// FNV-1a over text: a stable 64-bit fingerprint (the same on every run and machine).
 pub fn fingerprint(text: &str) -> u64 {
@@ -164,11 +164,11 @@ impl Journal {
     }
 
     /// Records a chunk's outcome.
-    pub fn done(&self, chunk: usize, outcome: &ChunkOutcome) -> Result<(), String> {
+    pub fn done<R: Inserted>(&self, chunk: usize, outcome: &ChunkOutcome<R>) -> Result<(), String> {
         let inserted: Vec<Value> = outcome
             .inserted
             .iter()
-            .map(|(p, lead)| json!([p, lead]))
+            .map(|(p, lead)| json!([p, lead.to_json()]))
             .collect();
         self.append(&json!({
             "type": "done",

@@ -35,27 +35,31 @@ pub struct BulkError {
     pub journal: Option<PathBuf>,
 }
 
-impl std::fmt::Display for BulkError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({} leads applied, {} not applied",
-            self.error,
+impl BulkError {
+    /// What was and was not applied, and how to resume: `(3 leads applied, 2 not applied)`.
+    pub fn accounting(&self) -> String {
+        let mut text = format!(
+            "({} leads applied, {} not applied",
             self.applied.len(),
             self.not_applied.len()
-        )?;
+        );
         if !self.unknown.is_empty() {
-            write!(f, ", {} of unknown outcome", self.unknown.len())?;
+            text += &format!(", {} of unknown outcome", self.unknown.len());
         }
-        write!(f, ")")?;
+        text.push(')');
         if let Some(journal) = &self.journal {
-            write!(
-                f,
+            text += &format!(
                 "; run again with the same journal ({}) to resume",
                 journal.display()
-            )?;
+            );
         }
-        Ok(())
+        text
+    }
+}
+
+impl std::fmt::Display for BulkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.error, self.accounting())
     }
 }
 
@@ -72,14 +76,75 @@ pub struct AddLeadsOptions {
     pub progress: Option<Progress>,
 }
 
+/// An inserted lead as the caller keeps it: a JSON value, or the caller's own value decoded
+/// from the answer inside the chunk task (the script host reads answers straight into Rhai
+/// maps this way, so a large import is neither held twice nor converted on one thread).
+pub trait Inserted: Clone + Send + Sync + 'static {
+    type Parsed;
+    /// Parses a whole answer body.
+    fn parse(bytes: &[u8]) -> Result<Self::Parsed, serde_json::Error>;
+    /// The records of a parsed list answer (`envelope` names its list).
+    fn records(parsed: Self::Parsed, envelope: &str) -> Result<Vec<Self>, String>;
+    /// A lead found by a look-up or read back from a journal.
+    fn from_json(lead: Value) -> Self;
+    /// The lead as the journal records it.
+    fn to_json(&self) -> Value;
+}
+
+impl Inserted for Value {
+    type Parsed = Value;
+
+    fn parse(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    fn records(parsed: Value, envelope: &str) -> Result<Vec<Value>, String> {
+        models::list_from(parsed, envelope)
+    }
+
+    fn from_json(lead: Value) -> Value {
+        lead
+    }
+
+    fn to_json(&self) -> Value {
+        self.clone()
+    }
+}
+
 /// What became of one chunk.
-#[derive(Debug, Clone, Default)]
-pub struct ChunkOutcome {
+#[derive(Debug, Clone)]
+pub struct ChunkOutcome<R = Value> {
     /// Input position and the inserted lead.
-    pub inserted: Vec<(usize, Value)>,
+    pub inserted: Vec<(usize, R)>,
     pub not_applied: Vec<usize>,
     pub unknown: Vec<usize>,
     pub error: Option<ApiError>,
+}
+
+impl<R> Default for ChunkOutcome<R> {
+    fn default() -> Self {
+        ChunkOutcome {
+            inserted: Vec::new(),
+            not_applied: Vec::new(),
+            unknown: Vec::new(),
+            error: None,
+        }
+    }
+}
+
+impl ChunkOutcome<Value> {
+    fn into_inserted<R: Inserted>(self) -> ChunkOutcome<R> {
+        ChunkOutcome {
+            inserted: self
+                .inserted
+                .into_iter()
+                .map(|(p, lead)| (p, R::from_json(lead)))
+                .collect(),
+            not_applied: self.not_applied,
+            unknown: self.unknown,
+            error: self.error,
+        }
+    }
 }
 
 fn identifier_of(lead: &Value) -> Option<&str> {
@@ -90,14 +155,14 @@ fn identifier_of(lead: &Value) -> Option<&str> {
 
 impl Client {
     /// Sends one request's leads; the answer must hold one inserted lead per lead sent.
-    async fn post_leads(&self, leads: &[Value]) -> Result<Vec<Value>, ApiError> {
+    async fn post_leads<R: Inserted>(&self, leads: &[Value]) -> Result<Vec<R>, ApiError> {
         let body = Value::Array(leads.to_vec());
         let answer = self
-            .mutate(Method::POST, LEADS_PATH, &body, Retry::Never)
+            .mutate_with(Method::POST, LEADS_PATH, &body, Retry::Never, R::parse)
             .await?;
         let bad =
             |message: String| ApiError::new(ErrorKind::BadResponse, "POST", LEADS_PATH, message);
-        let inserted = models::list_from(answer, "leads").map_err(bad)?;
+        let inserted = R::records(answer, "leads").map_err(bad)?;
         if inserted.len() != leads.len() {
             return Err(bad(format!(
                 "sent {} leads, the answer lists {}",
@@ -123,7 +188,7 @@ impl Client {
         lookups: &[(usize, Value, String)],
     ) -> Vec<Result<Option<Value>, ApiError>> {
         let mut results = Vec::with_capacity(lookups.len());
-        for batch in lookups.chunks(self.concurrency() * 2) {
+        for batch in lookups.chunks(self.concurrency()) {
             let answers = futures_util::future::join_all(
                 batch
                     .iter()
@@ -137,7 +202,11 @@ impl Client {
 
     /// Inserts one chunk exactly once. `maybe_sent` says the chunk may already have reached
     /// the server (a resumed journal): it is reconciled before anything is sent.
-    pub async fn insert_chunk(&self, chunk: Vec<(usize, Value)>, maybe_sent: bool) -> ChunkOutcome {
+    pub async fn insert_chunk<R: Inserted>(
+        &self,
+        chunk: Vec<(usize, Value)>,
+        maybe_sent: bool,
+    ) -> ChunkOutcome<R> {
         let mut outcome = ChunkOutcome::default();
         let mut pending = chunk;
         let attempts = self.options.retry.attempts.max(1);
@@ -186,7 +255,7 @@ impl Client {
             let found = self.look_up_identifiers(&lookups).await;
             for ((position, lead, _), result) in lookups.into_iter().zip(found) {
                 match result {
-                    Ok(Some(found)) => outcome.inserted.push((position, found)),
+                    Ok(Some(found)) => outcome.inserted.push((position, R::from_json(found))),
                     Ok(None) => missing.push((position, lead)),
                     Err(lookup_error) => {
                         outcome.unknown.push(position);
@@ -216,11 +285,11 @@ impl Client {
 
     /// Inserts leads exactly once, in chunks, up to `concurrency()` chunks at a time, and
     /// returns them as inserted, in input order. After a failure no new chunk is started.
-    pub async fn add_leads(
+    pub async fn add_leads<R: Inserted>(
         self: &Arc<Self>,
         leads: Vec<Value>,
         options: AddLeadsOptions,
-    ) -> Result<Vec<Value>, BulkError> {
+    ) -> Result<Vec<R>, BulkError> {
         let total = leads.len();
         let refuse = |error: ApiError| BulkError {
             error,
@@ -256,7 +325,7 @@ impl Client {
             None => None,
         };
         let chunk_count = total.div_ceil(chunk_size);
-        let mut outcomes: Vec<Option<ChunkOutcome>> = vec![None; chunk_count];
+        let mut outcomes: Vec<Option<ChunkOutcome<R>>> = vec![None; chunk_count];
         let mut maybe_sent = vec![false; chunk_count];
         if let Some(journal) = &journal {
             for (index, record) in journal.recorded() {
@@ -267,7 +336,7 @@ impl Client {
                         if let Some(progress) = &options.progress {
                             progress(outcome.inserted.len());
                         }
-                        outcomes[index] = Some(outcome);
+                        outcomes[index] = Some(outcome.into_inserted());
                     }
                     _ => maybe_sent[index] = true,
                 }
@@ -335,7 +404,7 @@ impl Client {
                 }
             }
         }
-        let mut inserted: Vec<Option<Value>> = vec![None; total];
+        let mut inserted: Vec<Option<R>> = vec![None; total];
         let mut report = BulkError {
             error: ApiError::new(ErrorKind::Transport, "POST", LEADS_PATH, "failed"),
             applied: Vec::new(),

@@ -20,7 +20,9 @@ use serde_json::Value;
 pub use crate::api::campaign_leads::{MASS_ASSIGN_PATH, MOVE_PATH, UPDATE_PATH};
 pub use crate::api::campaigns::CLONE_PATH;
 pub use crate::api::error::{ApiError, ErrorKind};
-pub use crate::api::leads::{AddLeadsOptions, BulkError, ChunkOutcome, DEFAULT_CHUNK, LEADS_PATH};
+pub use crate::api::leads::{
+    AddLeadsOptions, BulkError, ChunkOutcome, Inserted, DEFAULT_CHUNK, LEADS_PATH,
+};
 use crate::config::Secret;
 
 /// The largest answer the client reads by default (a guard against a runaway or hostile
@@ -306,9 +308,25 @@ impl Client {
         body: &Value,
         retry: Retry,
     ) -> Result<Value, ApiError> {
+        self.mutate_with(method, path, body, retry, |b| serde_json::from_slice(b))
+            .await
+    }
+
+    /// [`Client::mutate`], parsing the answer with `parse`.
+    pub async fn mutate_with<T>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        retry: Retry,
+        parse: impl FnOnce(&[u8]) -> Result<T, serde_json::Error>,
+    ) -> Result<T, ApiError> {
         self.check_writable(method.as_str(), path)?;
         let method_name = method.as_str().to_string();
-        let result = self.json(method, path, Body::Json(body), retry).await;
+        let result = match self.send(method, path, Body::Json(body), retry).await {
+            Ok(bytes) => decode_with(&method_name, path, &bytes, parse),
+            Err(error) => Err(error),
+        };
         if let Some(audit) = &self.options.audit {
             let status = match &result {
                 Ok(_) => Some(200),

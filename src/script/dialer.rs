@@ -284,11 +284,11 @@ pub mod dialer_api {
         let client = dialer.client.clone();
         let outcome = dialer
             .host
-            .block_on(async move { client.add_leads(bodies, settings).await });
+            .block_on(async move { client.add_leads::<Dynamic>(bodies, settings).await });
         bar.finish_and_clear();
         match outcome {
             None => Err(super::super::terminated()),
-            Some(Ok(inserted)) => Ok(inserted.into_iter().map(json_to_dynamic).collect()),
+            Some(Ok(inserted)) => Ok(inserted),
             Some(Err(error)) => Err(bulk_error(error)),
         }
     }

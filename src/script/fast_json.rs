@@ -272,6 +272,28 @@ pub fn records(value: Dynamic, envelope: &str) -> Result<Array, String> {
     ))
 }
 
+/// Inserted leads are read straight into Rhai maps inside the chunk tasks.
+impl crate::api::Inserted for Dynamic {
+    type Parsed = Dynamic;
+
+    fn parse(bytes: &[u8]) -> Result<Dynamic, serde_json::Error> {
+        parse(bytes)
+    }
+
+    fn records(parsed: Dynamic, envelope: &str) -> Result<Vec<Dynamic>, String> {
+        records(parsed, envelope)
+    }
+
+    fn from_json(lead: serde_json::Value) -> Dynamic {
+        super::json_to_dynamic(lead)
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        // Only ever read from JSON, so always representable as JSON.
+        super::dynamic_to_json(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,7 +168,9 @@ pub fn bulk_error(error: BulkError) -> Box<EvalAltResult> {
     map.insert("applied".into(), positions(&error.applied));
     map.insert("not_applied".into(), positions(&error.not_applied));
     map.insert("unknown".into(), positions(&error.unknown));
-    map.insert("message".into(), error.to_string().into());
+    // The endpoint is shown beside the message already.
+    let message = format!("{} {}", error.error.message, error.accounting());
+    map.insert("message".into(), message.into());
     if let Some(journal) = &error.journal {
         map.insert("journal".into(), journal.display().to_string().into());
     }

@@ -71,6 +71,36 @@ pub struct Lead {
     pub updated_at: i64,
 }
 
+/// A lead as the dialer sends it: `id`, every field of [`LEAD_FIELDS`] (text or null),
+/// `phone_normalized`, `customFields`, and the times. Serialized field by field, without a
+/// JSON tree in between: an import's answers carry every field of every lead inserted.
+pub struct LeadView<'a>(pub &'a Lead);
+
+impl Serialize for LeadView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let lead = self.0;
+        let time = |t: i64| crate::time::stamp(t);
+        let mut map = serializer.serialize_map(Some(LEAD_FIELDS.len() + 5))?;
+        map.serialize_entry("id", itoa::Buffer::new().format(lead.id))?;
+        for (name, value) in LEAD_FIELDS.iter().zip(&lead.fields) {
+            map.serialize_entry(name, value)?;
+        }
+        map.serialize_entry("phone_normalized", &lead.phone_normalized())?;
+        map.serialize_entry("customFields", &lead.custom_fields)?;
+        for (name, t) in [
+            ("created_at", lead.created_at),
+            ("updated_at", lead.updated_at),
+        ] {
+            match time(t) {
+                Some(stamp) => map.serialize_entry(name, stamp.as_str())?,
+                None => map.serialize_entry(name, "")?,
+            }
+        }
+        map.end()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CampaignLead {
     pub id: i64,
@@ -202,22 +232,7 @@ impl Lead {
     }
 
     pub fn to_json(&self) -> Value {
-        let mut out = Map::new();
-        out.insert("id".into(), id_text(self.id));
-        for (name, value) in LEAD_FIELDS.iter().zip(&self.fields) {
-            out.insert(
-                (*name).into(),
-                value.clone().map_or(Value::Null, Value::String),
-            );
-        }
-        out.insert("phone_normalized".into(), self.phone_normalized().into());
-        out.insert(
-            "customFields".into(),
-            Value::Object(self.custom_fields.clone()),
-        );
-        out.insert("created_at".into(), format_time(self.created_at).into());
-        out.insert("updated_at".into(), format_time(self.updated_at).into());
-        Value::Object(out)
+        serde_json::to_value(LeadView(self)).unwrap_or(Value::Null)
     }
 
     /// The short form mass-assign answers with (as in the vendor guide).
@@ -458,7 +473,8 @@ impl Store {
 
     /// `POST /api/leads`: a bare array or `{"leads": [...]}`. The chunk is refused whole if
     /// any lead is invalid.
-    pub fn add_leads(&mut self, body: &Value) -> SandboxResult<Vec<Value>> {
+    /// Inserts a chunk of leads, all or none; returns their ids in order.
+    pub fn add_leads(&mut self, body: &Value) -> SandboxResult<Vec<i64>> {
         let leads = match body {
             Value::Array(items) => items,
             Value::Object(map) => match map.get("leads") {
@@ -501,7 +517,7 @@ impl Store {
                 updated_at: t,
             };
             lead.apply(fields);
-            inserted.push(lead.to_json());
+            inserted.push(id);
             self.leads.insert(id, lead);
         }
         Ok(inserted)

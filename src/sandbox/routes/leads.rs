@@ -4,20 +4,30 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::Uri;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::{json_body, listing_pairs};
-use crate::sandbox::error::SandboxResult;
+use crate::sandbox::error::{SandboxError, SandboxResult};
 use crate::sandbox::listing::{Listing, Paging};
-use crate::sandbox::store::{Lead, LEAD_FIELDS, LEAD_SERVER_FIELDS};
+use crate::sandbox::store::{Lead, LeadView, LEAD_FIELDS, LEAD_SERVER_FIELDS};
 use crate::sandbox::AppState;
 
-pub async fn add(State(state): State<Arc<AppState>>, body: Bytes) -> SandboxResult<Json<Value>> {
+pub async fn add(State(state): State<Arc<AppState>>, body: Bytes) -> SandboxResult<Response> {
     let body = json_body(&body)?;
-    let inserted = state.mutate(|store| store.add_leads(&body))?;
-    Ok(Json(json!({ "leads": inserted })))
+    let answer = state.mutate(|store| {
+        let ids = store.add_leads(&body)?;
+        #[derive(serde::Serialize)]
+        struct Answer<'a> {
+            leads: Vec<LeadView<'a>>,
+        }
+        let leads = ids.iter().map(|id| LeadView(&store.leads[id])).collect();
+        serde_json::to_vec(&Answer { leads })
+            .map_err(|e| SandboxError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], answer).into_response())
 }
 
 pub async fn search(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxResult<Json<Value>> {

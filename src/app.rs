@@ -169,6 +169,7 @@ fn evaluate(
         source,
         args,
         loaded: LoadedFiles::default(),
+        exits_after: true,
     };
     let (sender, receiver) = std::sync::mpsc::channel();
     match spawn_script(job, move |outcome| {

@@ -165,6 +165,7 @@ impl Watch<'_> {
             source,
             args: self.options.args.clone(),
             loaded: self.loaded.clone(),
+            exits_after: false,
         };
         let sender = self.sender.clone();
         let started = Instant::now();

@@ -60,9 +60,8 @@ pub struct Rows {
 
 impl Rows {
     fn start_pages(&mut self) {
-        // Reads are cheap for the dialer and latency dominates: keep twice the connection's
-        // concurrency of pages in flight.
-        let window = self.query.dialer.client.concurrency() * 2;
+        // Latency dominates: keep the connection's concurrency of pages in flight.
+        let window = self.query.dialer.client.concurrency();
         while !self.finished && self.pending.len() < window {
             let Some(rows) = self.query.spec.page_rows(self.requested) else {
                 break;

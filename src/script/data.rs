@@ -87,6 +87,126 @@ impl GroupKey {
     }
 }
 
+/// A key value borrowed from a record, for looking accumulators up without cloning it.
+enum KeyView<'a> {
+    Unit,
+    Int(INT),
+    Text(&'a str),
+    Other(&'a str),
+}
+
+impl GroupKey {
+    fn view(&self) -> KeyView<'_> {
+        match self {
+            GroupKey::Unit => KeyView::Unit,
+            GroupKey::Int(i) => KeyView::Int(*i),
+            GroupKey::Text(s) => KeyView::Text(s.as_str()),
+            GroupKey::Other(s) => KeyView::Other(s.as_str()),
+        }
+    }
+}
+
+impl KeyView<'_> {
+    fn hash(&self, state: &ahash::RandomState) -> u64 {
+        match self {
+            KeyView::Unit => state.hash_one(0u8),
+            KeyView::Int(i) => state.hash_one((1u8, i)),
+            KeyView::Text(s) => state.hash_one((2u8, s)),
+            KeyView::Other(s) => state.hash_one((3u8, s)),
+        }
+    }
+
+    fn is(&self, key: &GroupKey) -> bool {
+        match (self, key) {
+            (KeyView::Unit, GroupKey::Unit) => true,
+            (KeyView::Int(a), GroupKey::Int(b)) => a == b,
+            (KeyView::Text(a), GroupKey::Text(b)) => *a == b.as_str(),
+            (KeyView::Other(a), GroupKey::Other(b)) => *a == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
+/// An accumulator per key value. A record's value is looked up as it stands; only a value
+/// seen for the first time is copied into a key (cloning a shared string for every record
+/// costs two atomic writes to memory every thread touches).
+struct Tally<V> {
+    table: hashbrown::HashTable<(GroupKey, V)>,
+    state: ahash::RandomState,
+}
+
+impl<V: Default> Tally<V> {
+    fn new() -> Self {
+        Tally {
+            table: hashbrown::HashTable::new(),
+            // Fixed seeds: parts must hash alike to be merged.
+            state: ahash::RandomState::with_seeds(1, 2, 3, 4),
+        }
+    }
+
+    fn slot(&mut self, view: KeyView, make: impl FnOnce() -> GroupKey) -> &mut V {
+        let hash = view.hash(&self.state);
+        let state = &self.state;
+        let entry = self.table.entry(
+            hash,
+            |(key, _)| view.is(key),
+            |(key, _)| key.view().hash(state),
+        );
+        &mut entry.or_insert_with(|| (make(), V::default())).into_mut().1
+    }
+
+    /// The accumulator of a record's key value.
+    fn of(&mut self, value: &Dynamic) -> &mut V {
+        if value.is_unit() {
+            self.slot(KeyView::Unit, || GroupKey::Unit)
+        } else if let Ok(i) = value.as_int() {
+            self.slot(KeyView::Int(i), || GroupKey::Int(i))
+        } else if let Some(s) = value.read_lock::<ImmutableString>() {
+            self.slot(KeyView::Text(s.as_str()), || GroupKey::Text(s.clone()))
+        } else {
+            let text = value.to_string();
+            self.slot(KeyView::Other(&text), || GroupKey::Other(text.clone()))
+        }
+    }
+
+    /// Merges another part's accumulators into these, in its order.
+    fn merge(&mut self, other: Tally<V>, combine: impl Fn(&mut V, V)) {
+        for (key, value) in other.table {
+            let view = key.view();
+            let hash = view.hash(&self.state);
+            let state = &self.state;
+            match self
+                .table
+                .entry(hash, |(k, _)| view.is(k), |(k, _)| k.view().hash(state))
+            {
+                hashbrown::hash_table::Entry::Occupied(mut entry) => {
+                    combine(&mut entry.get_mut().1, value)
+                }
+                hashbrown::hash_table::Entry::Vacant(entry) => {
+                    entry.insert((key, value));
+                }
+            }
+        }
+    }
+
+    /// The accumulators by key name. Values with the same text (the INT 1 and the string
+    /// "1") share a name in a Rhai map, so their accumulators are combined.
+    fn into_map(self, combine: impl Fn(&mut V, V), value: impl Fn(V) -> Dynamic) -> Map {
+        let mut named: std::collections::BTreeMap<rhai::Identifier, V> = Default::default();
+        for (key, v) in self.table {
+            match named.entry(key.name()) {
+                std::collections::btree_map::Entry::Occupied(mut entry) => {
+                    combine(entry.get_mut(), v)
+                }
+                std::collections::btree_map::Entry::Vacant(entry) => {
+                    entry.insert(v);
+                }
+            }
+        }
+        named.into_iter().map(|(k, v)| (k, value(v))).collect()
+    }
+}
+
 /// Folds over records, one part per core when the key is a field (closures run on the
 /// script's thread, in one part). `step` gets the accumulator, the key value and the record;
 /// parts come back in input order.
@@ -255,7 +375,8 @@ fn is_secret_variable(name: &str, ctx: &NativeCallContext) -> bool {
 pub mod data_api {
     use super::*;
 
-    /// Counts records per key value.
+    /// Counts records per key value. The result's keys are the values as text, so the INT 1
+    /// and the string "1" are counted together.
     ///
     /// ```rhai
     /// let rows = td.cdrs().limit(1000).to_array();
@@ -273,22 +394,18 @@ pub mod data_api {
             &ctx,
             records,
             &key,
-            ahash::AHashMap::<GroupKey, INT>::new,
+            Tally::<INT>::new,
             |counts, value, _| {
-                *counts.entry(GroupKey::of(value)).or_default() += 1;
+                *counts.of(value) += 1;
                 Ok(())
             },
         )?;
-        let mut total = ahash::AHashMap::<GroupKey, INT>::new();
+        let add = |n: &mut INT, m: INT| *n += m;
+        let mut total = Tally::new();
         for part in parts {
-            for (k, n) in part {
-                *total.entry(k).or_default() += n;
-            }
+            total.merge(part, add);
         }
-        Ok(total
-            .into_iter()
-            .map(|(k, v)| (k.name(), Dynamic::from_int(v)))
-            .collect())
+        Ok(total.into_map(add, Dynamic::from_int))
     }
 
     /// Groups records by key value: a map from value to the array of its records. The records
@@ -315,25 +432,18 @@ pub mod data_api {
             &ctx,
             records,
             &key,
-            ahash::AHashMap::<GroupKey, Array>::new,
+            Tally::<Array>::new,
             |groups, value, record| {
-                groups
-                    .entry(GroupKey::of(value))
-                    .or_default()
-                    .push(record.clone());
+                groups.of(value).push(record.clone());
                 Ok(())
             },
         )?;
-        let mut total = ahash::AHashMap::<GroupKey, Array>::new();
+        let join = |all: &mut Array, more: Array| all.extend(more);
+        let mut total = Tally::new();
         for part in parts {
-            for (k, records) in part {
-                total.entry(k).or_default().extend(records);
-            }
+            total.merge(part, join);
         }
-        Ok(total
-            .into_iter()
-            .map(|(k, v)| (k.name(), Dynamic::from_array(v)))
-            .collect())
+        Ok(total.into_map(join, Dynamic::from_array))
     }
 
     /// Sums a numeric key (`()` counts as nothing): INT when every value is an INT.
@@ -900,6 +1010,29 @@ mod tests {
 
     const ROWS: &str =
         r#"let rows = [#{s: "a", d: 10}, #{s: "b", d: 0}, #{s: "a", d: 30}, #{s: "c", d: ()}];"#;
+
+    #[test]
+    fn keys_of_every_kind_are_counted_across_parts_and_joined_by_name() {
+        // 60,000 records fold in parallel parts whose tallies are merged.
+        let code = r#"
+            let kinds = [(), 1, "1", 1.5, true, "x"];
+            let rows = [];
+            for i in 0..60000 { rows.push(#{ k: kinds[i % 6] }); }
+            let counts = count_by(rows, "k");
+            let groups = group_by(rows, "k");
+            [counts.keys().len(), counts[""], counts["1"], counts["1.5"], counts["true"],
+             counts["x"], groups["x"].len(), groups["1.5"].len()]
+        "#;
+        let got: Vec<i64> = eval::<rhai::Array>(code)
+            .into_iter()
+            .map(|v| v.as_int().unwrap())
+            .collect();
+        // 1 and "1" share a name in the result map, so they are counted together.
+        assert_eq!(
+            got,
+            vec![5, 10_000, 20_000, 10_000, 10_000, 10_000, 10_000, 10_000]
+        );
+    }
 
     #[test]
     fn aggregations() {

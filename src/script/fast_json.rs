@@ -30,12 +30,54 @@ fn field_for(key: &str) -> Field {
     }
 }
 
+/// Texts kept per key for sharing: enough for a status, a campaign's caller id, a country.
+const RECENT: usize = 8;
+
 /// One key of the records of a list, as seen so far.
 struct Slot {
     key: Identifier,
     field: Field,
-    /// The last text value read under this key; the next record's equal text shares it.
-    last: Option<ImmutableString>,
+    /// Recent distinct texts read under this key; an equal text later shares one of them.
+    recent: Vec<ImmutableString>,
+    /// Where the next new text goes in `recent` once it is full.
+    next: usize,
+    /// Texts read, and how many were shared: a key whose texts rarely repeat (a UUID, a
+    /// phone number) stops being looked up.
+    seen: u32,
+    shared: u32,
+}
+
+impl Slot {
+    fn new(key: &str) -> Slot {
+        Slot {
+            key: key.into(),
+            field: field_for(key),
+            recent: Vec::new(),
+            next: 0,
+            seen: 0,
+            shared: 0,
+        }
+    }
+
+    fn text(&mut self, text: &str) -> ImmutableString {
+        let worth_it = self.seen < 64 || self.shared * 4 >= self.seen;
+        if !worth_it {
+            return ImmutableString::from(text);
+        }
+        self.seen += 1;
+        if let Some(found) = self.recent.iter().find(|s| s.as_str() == text) {
+            self.shared += 1;
+            return found.clone();
+        }
+        let new = ImmutableString::from(text);
+        if self.recent.len() < RECENT {
+            self.recent.push(new.clone());
+        } else {
+            self.recent[self.next] = new.clone();
+            self.next = (self.next + 1) % RECENT;
+        }
+        new
+    }
 }
 
 /// The keys of the records of one list. Records of a page have the same keys in the same
@@ -55,25 +97,12 @@ impl Slots {
         if let Some(found) = slots.iter().position(|s| s.key == key) {
             return found;
         }
-        slots.push(Slot {
-            key: key.into(),
-            field: field_for(key),
-            last: None,
-        });
+        slots.push(Slot::new(key));
         slots.len() - 1
     }
 
     fn text(&self, slot: usize, text: &str) -> Dynamic {
-        let mut slots = self.0.borrow_mut();
-        let last = &mut slots[slot].last;
-        match last {
-            Some(shared) if shared.as_str() == text => Dynamic::from(shared.clone()),
-            _ => {
-                let shared = ImmutableString::from(text);
-                *last = Some(shared.clone());
-                Dynamic::from(shared)
-            }
-        }
+        Dynamic::from(self.0.borrow_mut()[slot].text(text))
     }
 }
 

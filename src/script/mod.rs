@@ -10,7 +10,7 @@ mod convert;
 mod data;
 mod dialer;
 pub mod engine;
-mod fast_json;
+pub mod fast_json;
 mod json;
 mod query;
 pub(crate) mod recording;

@@ -278,6 +278,8 @@ pub mod dialer_api {
                 .collect());
         }
         dialer.confirm("POST", crate::api::LEADS_PATH)?;
+        // Freed before the answers arrive, so that their memory is reused rather than new.
+        drop(leads);
         let bar = crate::output::progress::bar(bodies.len() as u64, "leads");
         let shown = bar.clone();
         settings.progress = Some(std::sync::Arc::new(move |n| shown.inc(n as u64)));

@@ -30,8 +30,8 @@ fn field_for(key: &str) -> Field {
     }
 }
 
-/// Texts kept per key for sharing: enough for a status, a campaign's caller id, a country.
-const RECENT: usize = 8;
+/// Texts kept per key for sharing: enough for the hangup causes, the campaigns' caller ids.
+const RECENT: usize = 16;
 
 /// One key of the records of a list, as seen so far.
 struct Slot {

@@ -17,16 +17,19 @@ use crate::sandbox::AppState;
 
 pub async fn add(State(state): State<Arc<AppState>>, body: Bytes) -> SandboxResult<Response> {
     let body = json_body(&body)?;
-    let answer = state.mutate(|store| {
+    // Copies of the inserted leads are written out after the store's lock is released, so
+    // that concurrent imports do not queue behind each other's answers.
+    let inserted: Vec<Lead> = state.mutate(|store| {
         let ids = store.add_leads(&body)?;
-        #[derive(serde::Serialize)]
-        struct Answer<'a> {
-            leads: Vec<LeadView<'a>>,
-        }
-        let leads = ids.iter().map(|id| LeadView(&store.leads[id])).collect();
-        serde_json::to_vec(&Answer { leads })
-            .map_err(|e| SandboxError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+        Ok(ids.iter().map(|id| store.leads[id].clone()).collect())
     })?;
+    #[derive(serde::Serialize)]
+    struct Answer<'a> {
+        leads: Vec<LeadView<'a>>,
+    }
+    let leads = inserted.iter().map(LeadView).collect();
+    let answer = serde_json::to_vec(&Answer { leads })
+        .map_err(|e| SandboxError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], answer).into_response())
 }
 

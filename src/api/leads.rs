@@ -155,18 +155,21 @@ fn identifier_of(lead: &Value) -> Option<&str> {
 
 impl Client {
     /// Sends one request's leads; the answer must hold one inserted lead per lead sent.
-    async fn post_leads<R: Inserted>(&self, leads: &[Value]) -> Result<Vec<R>, ApiError> {
-        let body = Value::Array(leads.to_vec());
+    async fn post_leads<R: Inserted>(
+        &self,
+        pending: &[(usize, Value)],
+    ) -> Result<Vec<R>, ApiError> {
+        let body = Value::Array(pending.iter().map(|(_, lead)| lead.clone()).collect());
         let answer = self
             .mutate_with(Method::POST, LEADS_PATH, &body, Retry::Never, R::parse)
             .await?;
         let bad =
             |message: String| ApiError::new(ErrorKind::BadResponse, "POST", LEADS_PATH, message);
         let inserted = R::records(answer, "leads").map_err(bad)?;
-        if inserted.len() != leads.len() {
+        if inserted.len() != pending.len() {
             return Err(bad(format!(
                 "sent {} leads, the answer lists {}",
-                leads.len(),
+                pending.len(),
                 inserted.len()
             )));
         }
@@ -218,8 +221,7 @@ impl Client {
                 reconcile_first = false;
                 None
             } else {
-                let leads: Vec<Value> = pending.iter().map(|(_, l)| l.clone()).collect();
-                match self.post_leads(&leads).await {
+                match self.post_leads(&pending).await {
                     Ok(inserted) => {
                         outcome
                             .inserted

@@ -258,7 +258,9 @@ pub mod dialer_api {
                     lead.type_name()
                 )));
             }
-            bodies.push(to_json_arg(&format!("add_leads: lead {i}"), lead)?);
+            let body = dynamic_to_json(lead)
+                .map_err(|e| script_error(format!("add_leads: lead {i}: {e}")))?;
+            bodies.push(body);
         }
         if dialer.host.dry_run() {
             for chunk_leads in bodies.chunks(chunk) {

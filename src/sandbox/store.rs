@@ -80,7 +80,6 @@ impl Serialize for LeadView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let lead = self.0;
-        let time = |t: i64| crate::time::stamp(t);
         let mut map = serializer.serialize_map(Some(LEAD_FIELDS.len() + 5))?;
         map.serialize_entry("id", itoa::Buffer::new().format(lead.id))?;
         for (name, value) in LEAD_FIELDS.iter().zip(&lead.fields) {
@@ -92,7 +91,7 @@ impl Serialize for LeadView<'_> {
             ("created_at", lead.created_at),
             ("updated_at", lead.updated_at),
         ] {
-            match time(t) {
+            match crate::time::stamp(t) {
                 Some(stamp) => map.serialize_entry(name, stamp.as_str())?,
                 None => map.serialize_entry(name, "")?,
             }
@@ -472,8 +471,7 @@ impl Store {
     }
 
     /// `POST /api/leads`: a bare array or `{"leads": [...]}`. The chunk is refused whole if
-    /// any lead is invalid.
-    /// Inserts a chunk of leads, all or none; returns their ids in order.
+    /// any lead is invalid; the ids of the inserted leads are returned in order.
     pub fn add_leads(&mut self, body: &Value) -> SandboxResult<Vec<i64>> {
         let leads = match body {
             Value::Array(items) => items,

@@ -85,17 +85,7 @@ impl GroupKey {
             GroupKey::Other(s) => s.as_str().into(),
         }
     }
-}
 
-/// A key value borrowed from a record, for looking accumulators up without cloning it.
-enum KeyView<'a> {
-    Unit,
-    Int(INT),
-    Text(&'a str),
-    Other(&'a str),
-}
-
-impl GroupKey {
     fn view(&self) -> KeyView<'_> {
         match self {
             GroupKey::Unit => KeyView::Unit,
@@ -104,6 +94,14 @@ impl GroupKey {
             GroupKey::Other(s) => KeyView::Other(s.as_str()),
         }
     }
+}
+
+/// A key value borrowed from a record, for looking accumulators up without cloning it.
+enum KeyView<'a> {
+    Unit,
+    Int(INT),
+    Text(&'a str),
+    Other(&'a str),
 }
 
 impl KeyView<'_> {

@@ -137,8 +137,7 @@ impl<V: Default> Tally<V> {
     fn new() -> Self {
         Tally {
             table: hashbrown::HashTable::new(),
-            // Fixed seeds: parts must hash alike to be merged.
-            state: ahash::RandomState::with_seeds(1, 2, 3, 4),
+            state: ahash::RandomState::new(),
         }
     }
 
@@ -167,38 +166,18 @@ impl<V: Default> Tally<V> {
         }
     }
 
-    /// Merges another part's accumulators into these, in its order.
-    fn merge(&mut self, other: Tally<V>, combine: impl Fn(&mut V, V)) {
-        for (key, value) in other.table {
-            let view = key.view();
-            let hash = view.hash(&self.state);
-            let state = &self.state;
-            match self
-                .table
-                .entry(hash, |(k, _)| view.is(k), |(k, _)| k.view().hash(state))
-            {
-                hashbrown::hash_table::Entry::Occupied(mut entry) => {
-                    combine(&mut entry.get_mut().1, value)
-                }
-                hashbrown::hash_table::Entry::Vacant(entry) => {
-                    entry.insert((key, value));
-                }
-            }
-        }
-    }
-
-    /// The accumulators by key name. Values with the same text (the INT 1 and the string
-    /// "1") share a name in a Rhai map, so their accumulators are combined.
-    fn into_map(self, combine: impl Fn(&mut V, V), value: impl Fn(V) -> Dynamic) -> Map {
+    /// The parts' accumulators by key name, combined in part order. Values with the same
+    /// text (the INT 1 and the string "1") share a name in a Rhai map, so theirs are combined
+    /// too.
+    fn named(
+        parts: Vec<Tally<V>>,
+        combine: impl Fn(&mut V, V),
+        value: impl Fn(V) -> Dynamic,
+    ) -> Map {
         let mut named: std::collections::BTreeMap<rhai::Identifier, V> = Default::default();
-        for (key, v) in self.table {
-            match named.entry(key.name()) {
-                std::collections::btree_map::Entry::Occupied(mut entry) => {
-                    combine(entry.get_mut(), v)
-                }
-                std::collections::btree_map::Entry::Vacant(entry) => {
-                    entry.insert(v);
-                }
+        for part in parts {
+            for (key, v) in part.table {
+                combine(named.entry(key.name()).or_default(), v);
             }
         }
         named.into_iter().map(|(k, v)| (k, value(v))).collect()
@@ -398,12 +377,7 @@ pub mod data_api {
                 Ok(())
             },
         )?;
-        let add = |n: &mut INT, m: INT| *n += m;
-        let mut total = Tally::new();
-        for part in parts {
-            total.merge(part, add);
-        }
-        Ok(total.into_map(add, Dynamic::from_int))
+        Ok(Tally::named(parts, |n, m| *n += m, Dynamic::from_int))
     }
 
     /// Groups records by key value: a map from value to the array of its records. The records
@@ -436,12 +410,11 @@ pub mod data_api {
                 Ok(())
             },
         )?;
-        let join = |all: &mut Array, more: Array| all.extend(more);
-        let mut total = Tally::new();
-        for part in parts {
-            total.merge(part, join);
-        }
-        Ok(total.into_map(join, Dynamic::from_array))
+        Ok(Tally::named(
+            parts,
+            |all, more| all.extend(more),
+            Dynamic::from_array,
+        ))
     }
 
     /// Sums a numeric key (`()` counts as nothing): INT when every value is an INT.

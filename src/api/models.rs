@@ -2,14 +2,19 @@
 //! sends them as strings), and how list answers are enveloped.
 //!
 //! Numeric fields (authoritative; the README repeats it): `id`; every field ending in `_id`
-//! except caller-id numbers (`default_caller_id`, `*callerid*`); every `is_*` flag; and the
-//! names in [`NUMERIC_FIELDS`]. Everything else — phones, caller-id numbers, zip, identifiers,
-//! card digits, names, addresses, times — stays text even when it looks numeric.
+//! (`caller_user_id`, `object_type_id`, `object_id` included) except caller-id numbers
+//! (`default_caller_id`, `*callerid*`); every `is_*` flag; and the names in
+//! [`NUMERIC_FIELDS`]. Text fields ([`is_text_field`]) — phones, caller-id numbers and names,
+//! `src`, `dst`, zip, identifiers, card digits — stay text even when they arrive as JSON
+//! numbers; everything else (names, addresses, times) is kept as sent.
 
 use serde_json::Value;
 
 /// Counters, durations, timeouts, ratios, limits, weights, amounts and codes.
-pub const NUMERIC_FIELDS: [&str; 44] = [
+pub const NUMERIC_FIELDS: [&str; 47] = [
+    "weight",
+    "lat",
+    "lng",
     "calls_count",
     "call_duration",
     "bill_duration",
@@ -68,7 +73,7 @@ pub fn normalize_phone(phone: &str) -> String {
 
 /// Whether a field holds a number, whatever type the server sent it as.
 pub fn is_numeric_field(name: &str) -> bool {
-    if name.contains("caller") {
+    if name.contains("callerid") || name == "default_caller_id" {
         return false;
     }
     name == "id"
@@ -79,6 +84,23 @@ pub fn is_numeric_field(name: &str) -> bool {
         || name == "voice_mail_button_status"
         || name == "override_dropped_call_action"
         || NUMERIC_FIELDS.contains(&name)
+}
+
+/// Whether a field is text even when the server sends a JSON number: phones (`dst` keeps its
+/// leading zeros), caller-id numbers and names, identifiers, zip codes and card digits.
+pub fn is_text_field(name: &str) -> bool {
+    !is_numeric_field(name)
+        && [
+            "phone",
+            "caller",
+            "zip",
+            "identifier",
+            "digits",
+            "src",
+            "dst",
+        ]
+        .iter()
+        .any(|part| name.contains(part))
 }
 
 /// What a numeric field's string holds: an integer, a float, or nothing (empty text).
@@ -203,6 +225,11 @@ mod tests {
             "calls_count",
             "predictive_call_ratio",
             "loan_amount",
+            "caller_user_id",
+            "object_type_id",
+            "object_id",
+            "creator_user_id",
+            "weight",
         ] {
             assert!(is_numeric_field(numeric), "{numeric}");
         }
@@ -215,9 +242,25 @@ mod tests {
             "purchase_card_digits",
             "name",
             "start_at",
+            "src",
+            "dst",
+            "caller_user",
+            "agent_callerid_number",
+            "agent_callerid_name",
+            "client_callerid_name",
         ] {
             assert!(!is_numeric_field(text), "{text}");
         }
+        for text in [
+            "dst",
+            "src",
+            "client_callerid_number",
+            "caller_user",
+            "phone2",
+        ] {
+            assert!(is_text_field(text), "{text}");
+        }
+        assert!(!is_text_field("caller_user_id"));
     }
 
     #[test]

@@ -4,22 +4,7 @@
 use rhai::{Array, Dynamic, Map};
 use serde_json::Value;
 
-use crate::api::models::{is_numeric_field, read_numeric_text, NumericText};
-
-/// Fields that are text even when the server sends a number.
-pub(crate) fn is_text_field(name: &str) -> bool {
-    [
-        "phone",
-        "caller",
-        "zip",
-        "identifier",
-        "digits",
-        "src",
-        "dst",
-    ]
-    .iter()
-    .any(|part| name.contains(part))
-}
+use crate::api::models::{is_numeric_field, is_text_field, read_numeric_text, NumericText};
 
 /// A JSON value as a Rhai value.
 pub fn json_to_dynamic(value: Value) -> Dynamic {
@@ -38,7 +23,7 @@ fn convert(value: Value, key: Option<&str>) -> Dynamic {
         Value::Null => Dynamic::UNIT,
         Value::Bool(b) => Dynamic::from_bool(b),
         Value::Number(n) => match key {
-            Some(k) if !is_numeric_field(k) && is_text_field(k) => Dynamic::from(n.to_string()),
+            Some(k) if is_text_field(k) => Dynamic::from(n.to_string()),
             _ => number(&n),
         },
         Value::String(s) => match key {

@@ -8,7 +8,7 @@ use std::fmt;
 use rhai::{Array, Dynamic, Identifier, ImmutableString, Map};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::api::models::{is_numeric_field, read_numeric_text, NumericText};
+use crate::api::models::{is_numeric_field, is_text_field, read_numeric_text, NumericText};
 
 /// What a key demands of its value.
 #[derive(Clone, Copy)]
@@ -26,7 +26,7 @@ fn field_for(key: &str) -> Field {
     let numeric = is_numeric_field(key);
     Field {
         numeric,
-        text: !numeric && super::convert::is_text_field(key),
+        text: is_text_field(key),
     }
 }
 

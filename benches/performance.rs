@@ -151,7 +151,7 @@ fn aggregation() {
     for page in cdrs.chunks(1000) {
         let views: Vec<_> = page
             .iter()
-            .map(|c| c.view(&tdc::sandbox::dataset::CDR_FIELDS, false))
+            .map(|c| c.view(&tdc::sandbox::dataset::CDR_FIELDS, false, ""))
             .collect();
         let mut body = b"{\"cdrs\":".to_vec();
         serde_json::to_writer(&mut body, &views).unwrap();

@@ -441,6 +441,9 @@ async fn serve_sandbox(args: SandboxArgs) -> i32 {
         latency: Duration::from_millis(args.latency_ms),
         faults,
         state_file: args.state,
+        numbers: args.numbers,
+        auth: args.auth,
+        live_per_minute: args.live,
     };
     let signals = StopSignals::register();
     let started = std::time::Instant::now();
@@ -451,8 +454,12 @@ async fn serve_sandbox(args: SandboxArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
+    let scheme = match args.auth {
+        crate::sandbox::AuthScheme::Basic => "Basic",
+        crate::sandbox::AuthScheme::Digest => "Digest",
+    };
     println!(
-        "tdc sandbox listening on {} (Basic auth {}:{}; ready in {} ms)",
+        "tdc sandbox listening on {} ({scheme} auth {}:{}; ready in {} ms)",
         sandbox.url(),
         crate::sandbox::USER,
         crate::sandbox::PASSWORD,

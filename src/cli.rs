@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::sandbox::{AuthScheme, NumberStyle};
+
 #[derive(Debug, Parser)]
 #[command(name = "tdc", version, about = "tdc, the TD dialer automation console")]
 pub struct Cli {
@@ -159,4 +161,19 @@ pub struct SandboxArgs {
     /// Keep the data in this file, so that it survives a restart.
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// How numbers are written: strings (as the vendor guide shows), json (JSON numbers, as
+    /// real tenants send CDRs) or mixed (per record).
+    #[arg(long, env = "TDC_SANDBOX_NUMBERS", default_value = "strings", value_parser = parse_from_str::<NumberStyle>)]
+    pub numbers: NumberStyle,
+    /// Authentication the sandbox accepts: basic or digest (RFC 7616, MD5, realm "api").
+    #[arg(long, default_value = "basic", value_parser = parse_from_str::<AuthScheme>)]
+    pub auth: AuthScheme,
+    /// A live dialer: this many new calls a minute, each completed when it ends (0: off).
+    #[arg(long, default_value_t = 0)]
+    pub live: u32,
+}
+
+/// Reads a value with its `FromStr`, for clap.
+fn parse_from_str<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
+    text.parse()
 }

@@ -89,6 +89,8 @@ pub struct Profile {
     pub ca_file: Option<PathBuf>,
     pub proxy: Option<String>,
     pub timezone: Option<String>,
+    /// `auto` (Basic, answering a Digest challenge), `basic` or `digest`.
+    pub auth: Option<crate::api::AuthMode>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -136,6 +138,7 @@ pub struct Connection {
     pub ca_file: Option<PathBuf>,
     pub proxy: Option<String>,
     pub timezone: Option<String>,
+    pub auth: crate::api::AuthMode,
     /// `(setting, where it came from)`, for `tdc config`.
     pub sources: Vec<(&'static str, String)>,
     /// Warnings to show the user (e.g. a readable password file).
@@ -202,6 +205,15 @@ impl Connection {
             Target::Embedded => false,
             Target::Url(url) => !is_loopback_host(url),
         }
+    }
+
+    /// Where the password came from, as `tdc config` says it (never the password).
+    pub fn password_source(&self) -> String {
+        self.sources
+            .iter()
+            .find(|(setting, _)| *setting == "password")
+            .map(|(_, source)| source.clone())
+            .unwrap_or_else(|| "not set".to_string())
     }
 
     /// How the run banner and the REPL prompt name this connection.
@@ -347,6 +359,13 @@ impl Connection {
             None
         };
 
+        let auth = profile.auth.unwrap_or_default();
+        if profile.auth.is_some() {
+            sources.push((
+                "auth",
+                format!("{} (from {})", auth.name(), profile_label("auth")),
+            ));
+        }
         let read_only = profile.read_only;
         if profile_name.is_some() {
             sources.push((
@@ -378,6 +397,7 @@ impl Connection {
             ca_file: profile.ca_file,
             proxy: profile.proxy,
             timezone: profile.timezone,
+            auth,
             sources,
             warnings,
             verbose: flags.verbose,

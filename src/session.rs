@@ -78,6 +78,10 @@ impl Session {
             Target::Url(url) => {
                 if connection.password.is_none() {
                     connection.password = Some(prompt_password(&connection, url)?);
+                    if let Some(source) = connection.sources.iter_mut().find(|s| s.0 == "password")
+                    {
+                        source.1 = "entered at the prompt".to_string();
+                    }
                 }
                 (url.clone(), None, None)
             }

@@ -1,7 +1,8 @@
-//! The async dialer client: Basic auth, retries by operation, answer decoding, and one file per
+//! The async dialer client: Basic or Digest auth (see `auth`), retries by operation, answer decoding, and one file per
 //! endpoint group. The filter grammar it writes (and the sandbox reads) is in `query`.
 
 pub mod audit;
+pub mod auth;
 mod calls;
 mod campaign_leads;
 mod campaigns;
@@ -17,6 +18,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+pub use crate::api::auth::AuthMode;
+use crate::api::auth::{Authenticator, Credentials};
 pub use crate::api::campaign_leads::{MASS_ASSIGN_PATH, MOVE_PATH, UPDATE_PATH};
 pub use crate::api::campaigns::CLONE_PATH;
 pub use crate::api::error::{ApiError, ErrorKind};
@@ -63,6 +66,9 @@ pub struct ClientOptions {
     pub base_url: url::Url,
     pub user: String,
     pub password: Secret,
+    /// Where the password came from, for the hint of a 401 (never the password).
+    pub password_source: String,
+    pub auth: AuthMode,
     pub timeout: Duration,
     pub concurrency: usize,
     /// `Some(profile)` when the profile is read-only: mutating calls are refused.
@@ -82,6 +88,7 @@ pub struct ClientOptions {
 #[derive(Debug)]
 pub struct Client {
     http: reqwest::Client,
+    authenticator: Authenticator,
     options: ClientOptions,
 }
 
@@ -113,7 +120,13 @@ impl Client {
         let http = builder
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Client { http, options })
+        let authenticator =
+            Authenticator::new(options.auth, options.user.clone(), options.password.clone());
+        Ok(Client {
+            http,
+            authenticator,
+            options,
+        })
     }
 
     pub fn base_url(&self) -> &url::Url {
@@ -203,6 +216,7 @@ impl Client {
         self.options.retry.attempts.max(1)
     }
 
+    /// Sends a request once, answering the server's Digest challenge when it asks for one.
     async fn send_once(
         &self,
         method: &Method,
@@ -211,22 +225,57 @@ impl Client {
         body: &Body<'_>,
     ) -> Result<Vec<u8>, ApiError> {
         let method_name = method.as_str();
-        let mut request = self
-            .http
-            .request(method.clone(), self.url_for(path_and_query))
-            .basic_auth(&self.options.user, Some(self.options.password.expose()));
-        if let Body::Json(value) = body {
-            request = request.json(value);
-        }
+        let url = reqwest::Url::parse(&self.url_for(path_and_query)).map_err(|e| {
+            ApiError::new(
+                ErrorKind::Refused,
+                method_name,
+                path,
+                format!("not a valid request URL: {e}"),
+            )
+        })?;
+        let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
         let started = std::time::Instant::now();
-        if self.options.verbose {
-            eprintln!("tdc: > {method_name} {path_and_query}");
-        }
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(method_name, path, &e))
-            .inspect_err(|e| self.trace_failure(e))?;
+        let mut challenges_answered = 0;
+        let mut response = loop {
+            let mut request = self.http.request(method.clone(), url.clone());
+            request = match self.authenticator.credentials(method_name, target) {
+                Credentials::None => request,
+                Credentials::Basic => request.basic_auth(
+                    self.authenticator.user(),
+                    Some(self.authenticator.password().expose()),
+                ),
+                Credentials::Header(value) => request.header(reqwest::header::AUTHORIZATION, value),
+            };
+            if let Body::Json(value) = body {
+                request = request.json(value);
+            }
+            if self.options.verbose {
+                eprintln!("tdc: > {method_name} {path_and_query}");
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| transport_error(method_name, path, &e))
+                .inspect_err(|e| self.trace_failure(e))?;
+            if response.status() != StatusCode::UNAUTHORIZED || challenges_answered >= 2 {
+                break response;
+            }
+            let offered: Vec<&str> = response
+                .headers()
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            if !self.authenticator.accept_challenge(&offered) {
+                break response;
+            }
+            challenges_answered += 1;
+            if self.options.verbose {
+                eprintln!(
+                    "tdc: < 401 {method_name} {path}: answering the server's Digest challenge"
+                );
+            }
+        };
         let status = response.status();
         let content_type = response
             .headers()
@@ -277,10 +326,31 @@ impl Client {
         if status.is_success() {
             return Ok(bytes);
         }
-        let message = error_message(status, &content_type, &bytes);
+        let mut message = error_message(status, &content_type, &bytes);
+        if let Some(hint) = self.refusal_hint(status, &content_type, &bytes) {
+            message = format!("{message}: {hint}");
+        }
         let mut error = ApiError::status(method_name, path, status.as_u16(), message);
         error.retry_after = retry_after;
         Err(error)
+    }
+
+    /// What to do about a refusal: who was sent for a 401, the IP allow-list for a 403 that
+    /// came before the API (an HTML page). Never the password itself.
+    fn refusal_hint(&self, status: StatusCode, content_type: &str, body: &[u8]) -> Option<String> {
+        match status {
+            StatusCode::UNAUTHORIZED => Some(format!(
+                "the dialer refused user '{}' (password {}; {} authentication); check them with `tdc config`",
+                self.authenticator.user(),
+                self.options.password_source,
+                self.authenticator.scheme()
+            )),
+            StatusCode::FORBIDDEN if is_html(content_type, body) => Some(format!(
+                "the dialer refused this machine before the API answered; API users can be limited to an IP allow-list: ask the dialer's admin to add this machine's public address to the allow-list of API user '{}'",
+                self.authenticator.user()
+            )),
+            _ => None,
+        }
     }
 
     /// Sends a request and decodes its JSON answer.
@@ -402,16 +472,20 @@ fn error_message(status: StatusCode, content_type: &str, body: &[u8]) -> String 
             }
         }
     }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if content_type.contains("html") || text.starts_with('<') {
+    if is_html(content_type, body) {
         return format!("{reason} (the server answered with an HTML page)");
     }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
     if text.is_empty() {
         return reason;
     }
     let snippet: String = text.chars().take(200).collect();
     format!("{reason}: {snippet}")
+}
+
+fn is_html(content_type: &str, body: &[u8]) -> bool {
+    content_type.contains("html") || body.trim_ascii_start().starts_with(b"<")
 }
 
 fn decode_json(method: &str, path: &str, bytes: &[u8]) -> Result<Value, ApiError> {

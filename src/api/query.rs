@@ -151,6 +151,10 @@ pub enum Resource {
     Leads,
     CampaignLeads,
     Campaigns,
+    /// The tenant's users (beyond the guide; real integrations use it).
+    Users,
+    /// Comments on leads, listed per lead (beyond the guide).
+    Comments,
 }
 
 impl Resource {
@@ -161,6 +165,8 @@ impl Resource {
             Resource::Leads => "/api/leads/",
             Resource::CampaignLeads => "/api/campaign-leads/",
             Resource::Campaigns => "/api/campaigns/",
+            Resource::Users => "/api/users/",
+            Resource::Comments => "/api/comments/",
         }
     }
 
@@ -172,6 +178,8 @@ impl Resource {
             Resource::Leads => "leads",
             Resource::CampaignLeads => "campaignLeads",
             Resource::Campaigns => "campaigns",
+            Resource::Users => "users",
+            Resource::Comments => "comments",
         }
     }
 
@@ -179,7 +187,11 @@ impl Resource {
     fn path_filters(self) -> bool {
         matches!(
             self,
-            Resource::Leads | Resource::CampaignLeads | Resource::Campaigns
+            Resource::Leads
+                | Resource::CampaignLeads
+                | Resource::Campaigns
+                | Resource::Users
+                | Resource::Comments
         )
     }
 }

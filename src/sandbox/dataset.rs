@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::sandbox::listing::{format_time, parse_time, FieldValue};
@@ -24,18 +25,27 @@ pub const GUIDE_CALL_ID: i64 = 45_475;
 pub const DEFAULT_LEADS: usize = 5_000;
 pub const DEFAULT_CDRS: usize = 20_000;
 
-const STATUS_NAMES: [&str; 10] = [
-    "New",
-    "No Answer",
-    "Busy",
-    "Voicemail",
-    "Callback",
-    "Interested",
-    "Not Interested",
-    "Sale",
-    "Wrong Number",
-    "Do Not Call",
+/// The tenant's statuses: ids are tenant-wide and small, as on real tenants (1 Busy,
+/// 2 Default Status, 11 No Answer); 69 is the guide's example. Each campaign uses a subset, in
+/// this order (its first status is where new campaign leads start).
+pub const STATUSES: [(i64, &str); 13] = [
+    (10, "New"),
+    (11, "No Answer"),
+    (1, "Busy"),
+    (12, "Voicemail"),
+    (13, "Callback"),
+    (14, "Interested"),
+    (15, "Not Interested"),
+    (16, "Sale"),
+    (17, "Wrong Number"),
+    (69, "Do Not Call"),
+    (2, "Default Status"),
+    (18, "Fax"),
+    (20, "Appointment"),
 ];
+
+/// How often a generated campaign lead has each status of [`STATUSES`] (same order).
+const STATUS_WEIGHTS: [u32; 13] = [30, 20, 12, 10, 6, 5, 6, 3, 4, 4, 2, 1, 0];
 
 /// Hangup causes: name, Q.850 code, relative weight. The first is the answered cause.
 pub const HANGUP_CAUSES: [(&str, i64, u32); 9] = [
@@ -50,9 +60,9 @@ pub const HANGUP_CAUSES: [(&str, i64, u32); 9] = [
     ("RECOVERY_ON_TIMER_EXPIRE", 102, 2),
 ];
 /// `cause` of a call still in progress.
-const ONGOING: u8 = u8::MAX;
+pub(crate) const ONGOING: u8 = u8::MAX;
 
-pub const CDR_FIELDS: [&str; 16] = [
+pub const CDR_FIELDS: [&str; 27] = [
     "id",
     "call_id",
     "call_uuid",
@@ -69,9 +79,20 @@ pub const CDR_FIELDS: [&str; 16] = [
     "bill_duration",
     "status",
     "q850",
+    "object_type_id",
+    "object_id",
+    "caller_user_id",
+    "caller_user",
+    "dst_country",
+    "agent_callerid_name",
+    "agent_callerid_number",
+    "client_callerid_name",
+    "client_callerid_number",
+    "client_hangup_disposition",
+    "public_recording_url",
 ];
 
-pub const CALL_FIELDS: [&str; 16] = [
+pub const CALL_FIELDS: [&str; 18] = [
     "id",
     "call_uuid",
     "campaign_id",
@@ -88,12 +109,26 @@ pub const CALL_FIELDS: [&str; 16] = [
     "status",
     "q850",
     "has_recording",
+    "object_type_id",
+    "object_id",
 ];
 
 pub const CDR_TIME_FIELDS: [&str; 3] = ["start_at", "answer_at", "end_at"];
 
+/// `object_type_id` of a campaign's call (`object_id` is the campaign).
+pub const OBJECT_CAMPAIGN: i64 = 1;
+/// `object_type_id` of an inbound call on a DID (no campaign, no lead).
+pub const OBJECT_DID: i64 = 4;
+/// The host part of an inbound caller's SIP address.
+pub const DID_HOST: &str = "did.sandbox.td";
+/// What the sandbox puts in caller-id names and the agent's caller-id number (the clone
+/// template's values).
+const AGENT_CALLERID_NAME: &str = "AgentId";
+const AGENT_CALLERID_NUMBER: &str = "11223344";
+const CLIENT_CALLERID_NAME: &str = "Client";
+
 /// One call and its CDR, compact: a million of them fit in about 100 MB.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cdr {
     pub id: i64,
     pub lead_id: i64,
@@ -112,9 +147,28 @@ pub struct Cdr {
     pub bill_duration: i32,
     /// Index into [`HANGUP_CAUSES`], or [`ONGOING`].
     pub cause: u8,
+    /// An inbound call on a DID: `src` is the caller, `dst` the DID's extension, and there
+    /// is no campaign or lead.
+    #[serde(default)]
+    pub inbound: bool,
 }
 
-fn splitmix(mut x: u64) -> u64 {
+/// The country of a dialled number, by its calling code (the sandbox dials the UK).
+fn country_of(number: u64) -> &'static str {
+    let digits = number.to_string();
+    [
+        ("44", "GB"),
+        ("353", "IE"),
+        ("49", "DE"),
+        ("34", "ES"),
+        ("1", "CA"),
+    ]
+    .iter()
+    .find(|(code, _)| digits.starts_with(code))
+    .map_or("", |(_, country)| country)
+}
+
+pub(crate) fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -128,6 +182,55 @@ impl Cdr {
 
     pub fn has_recording(&self) -> bool {
         self.bill_duration > 0 && self.end_at > 0
+    }
+
+    pub fn is_ongoing(&self) -> bool {
+        self.cause == ONGOING
+    }
+
+    /// The secret part of the call's public recording link.
+    pub fn recording_token(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("tdc sandbox recording {}", self.call_uuid()));
+        digest[..20].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The path of the call's public recording link (served without authentication).
+    pub fn public_recording_path(&self) -> String {
+        format!(
+            "/record/public/{}/{}/as/mp3",
+            self.call_id(),
+            self.recording_token()
+        )
+    }
+
+    /// How the client's side of the call ended, in FreeSWITCH's words.
+    fn hangup_disposition(&self) -> &'static str {
+        match HANGUP_CAUSES.get(self.cause as usize).map(|c| c.0) {
+            None => "",
+            Some("NORMAL_CLEARING") if self.id % 3 == 0 => "send_bye",
+            Some("NORMAL_CLEARING") => "recv_bye",
+            Some("USER_BUSY" | "CALL_REJECTED" | "UNALLOCATED_NUMBER") => "recv_refuse",
+            Some("NORMAL_TEMPORARY_FAILURE") => "recv_refuse",
+            Some(_) => "send_cancel",
+        }
+    }
+
+    /// The user who placed the call: the agent who took it, else the dialer itself.
+    fn caller_user_id(&self) -> i64 {
+        if self.user_id > 0 {
+            self.user_id.into()
+        } else {
+            crate::sandbox::users::SYSTEM_USER_ID
+        }
+    }
+
+    fn dst_text(&self) -> String {
+        if self.inbound {
+            format!("{:07}", self.dst)
+        } else {
+            self.dst.to_string()
+        }
     }
 
     pub fn call_uuid(&self) -> String {
@@ -166,12 +269,36 @@ impl Cdr {
             "id" => FieldValue::Int(self.id),
             "call_id" => FieldValue::Int(self.call_id()),
             "call_uuid" => FieldValue::Text(Cow::Owned(self.call_uuid())),
-            "campaign_id" => FieldValue::Int(self.campaign_id.into()),
-            "lead_id" => FieldValue::Int(self.lead_id),
-            "campaign_lead_id" => FieldValue::Int(self.campaign_lead_id),
+            "campaign_id" => Self::optional(self.campaign_id.into()),
+            "lead_id" => Self::optional(self.lead_id),
+            "campaign_lead_id" => Self::optional(self.campaign_lead_id),
             "user_id" => Self::optional(self.user_id.into()),
+            "src" if self.inbound => {
+                FieldValue::Text(Cow::Owned(format!("{}@{DID_HOST}", self.src)))
+            }
             "src" => FieldValue::Text(Cow::Owned(self.src.to_string())),
-            "dst" => FieldValue::Text(Cow::Owned(self.dst.to_string())),
+            "dst" => FieldValue::Text(Cow::Owned(self.dst_text())),
+            "object_type_id" if self.inbound => FieldValue::Int(OBJECT_DID),
+            "object_type_id" => FieldValue::Int(OBJECT_CAMPAIGN),
+            "object_id" => FieldValue::Int(self.campaign_id.into()),
+            "caller_user_id" => FieldValue::Int(self.caller_user_id()),
+            "caller_user" => crate::sandbox::users::User::by_id(self.caller_user_id())
+                .map_or(FieldValue::Null, |u| {
+                    FieldValue::Text(Cow::Owned(u.display_name()))
+                }),
+            "dst_country" if self.inbound => FieldValue::Text(Cow::Borrowed("")),
+            "dst_country" => FieldValue::Text(Cow::Borrowed(country_of(self.dst))),
+            "agent_callerid_name" => FieldValue::Text(Cow::Borrowed(AGENT_CALLERID_NAME)),
+            "agent_callerid_number" => FieldValue::Text(Cow::Borrowed(AGENT_CALLERID_NUMBER)),
+            "client_callerid_name" => FieldValue::Text(Cow::Borrowed(CLIENT_CALLERID_NAME)),
+            "client_callerid_number" => FieldValue::Text(Cow::Owned(self.src.to_string())),
+            "client_hangup_disposition" => {
+                FieldValue::Text(Cow::Borrowed(self.hangup_disposition()))
+            }
+            "public_recording_url" if self.has_recording() => {
+                FieldValue::Text(Cow::Owned(self.public_recording_path()))
+            }
+            "public_recording_url" => FieldValue::Null,
             "start_at" => FieldValue::Time(self.start_at),
             "answer_at" => Self::optional_time(self.answer_at),
             "end_at" => Self::optional_time(self.end_at),
@@ -191,20 +318,32 @@ impl Cdr {
         }
     }
 
-    /// The record as the dialer sends it, for serializing without building a JSON tree.
-    pub fn view<'a>(&'a self, fields: &'a [&'a str], as_call: bool) -> CdrView<'a> {
+    /// `field_value` as the answer shows it: the recording link is made absolute on `base`.
+    fn shown_value(&self, name: &str, as_call: bool, base: &str) -> FieldValue<'static> {
+        match self.field_value(name, as_call) {
+            FieldValue::Text(path) if name == "public_recording_url" => {
+                FieldValue::Text(Cow::Owned(format!("{base}{path}")))
+            }
+            value => value,
+        }
+    }
+
+    /// The record as the dialer sends it, for serializing without building a JSON tree;
+    /// `base` is the server's own URL (for the recording link).
+    pub fn view<'a>(&'a self, fields: &'a [&'a str], as_call: bool, base: &'a str) -> CdrView<'a> {
         CdrView {
             cdr: self,
             fields,
             as_call,
+            base,
         }
     }
 
     /// The record as the dialer sends it: every value a string, or null.
-    pub fn to_json(&self, fields: &[&str], as_call: bool) -> Value {
+    pub fn to_json(&self, fields: &[&str], as_call: bool, base: &str) -> Value {
         let mut out = Map::with_capacity(fields.len());
         for field in fields {
-            let value = match self.field_value(field, as_call) {
+            let value = match self.shown_value(field, as_call, base) {
                 FieldValue::Null => Value::Null,
                 FieldValue::Int(n) => Value::String(n.to_string()),
                 FieldValue::Time(t) => Value::String(format_time(t)),
@@ -222,6 +361,7 @@ pub struct CdrView<'a> {
     cdr: &'a Cdr,
     fields: &'a [&'a str],
     as_call: bool,
+    base: &'a str,
 }
 
 impl serde::Serialize for CdrView<'_> {
@@ -229,7 +369,7 @@ impl serde::Serialize for CdrView<'_> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(Some(self.fields.len()))?;
         for field in self.fields {
-            match self.cdr.field_value(field, self.as_call) {
+            match self.cdr.shown_value(field, self.as_call, self.base) {
                 FieldValue::Null => map.serialize_entry(field, &())?,
                 FieldValue::Int(n) => map.serialize_entry(field, itoa::Buffer::new().format(n))?,
                 FieldValue::Time(t) => match crate::time::stamp(t) {
@@ -243,7 +383,8 @@ impl serde::Serialize for CdrView<'_> {
     }
 }
 
-/// The settings of the vendor guide's clone example.
+/// The settings of the vendor guide's clone example, with its `default_*_status` ids pointing
+/// at statuses of [`STATUSES`].
 const TEMPLATE: &str = r#"{
         "name": "", "description": "", "creator_user_id": "2", "is_active": "1",
         "agent_callerid_name": "AgentId", "agent_callerid_number": "11223344",
@@ -253,16 +394,16 @@ const TEMPLATE: &str = r#"{
         "created_at": "2012-04-22 11:16:22", "updated_at": "2014-08-18 11:28:08",
         "is_deleted": "0", "default_permanent_expiration_days": "5",
         "campaign_type": "predictive", "predictive_call_ratio": "3",
-        "predictive_call_timeout": "30", "default_busy_status": "45",
-        "default_voice_mail_status": "42", "default_fax_status": "44",
-        "default_timeout_status": "43", "default_not_exists_status": "46",
+        "predictive_call_timeout": "30", "default_busy_status": "1",
+        "default_voice_mail_status": "12", "default_fax_status": "18",
+        "default_timeout_status": "11", "default_not_exists_status": "17",
         "predictive_fallback_action": "playback",
-        "predictive_fallback_action_options": "test.wav", "default_error_status": "0",
+        "predictive_fallback_action_options": "test.wav", "default_error_status": "2",
         "default_answer_status": "2", "predictive_fallback_action_timeout": "0",
         "remote_data_url": "http://your_crm_url.com/lead_{original_identifier}.php",
         "remote_call_screen_enabled": "0", "predictive_ringing_preservation_ratio": "1",
         "predictive_preservation_min_ringing_duration": "40",
-        "default_direct_dial_status": "0", "highest_priority_weight": "10000",
+        "default_direct_dial_status": "2", "highest_priority_weight": "10000",
         "voicemail_time_options": "once", "fetch_leads_type": "priority", "parent_id": null,
         "permanent_callback_keepalive": "1", "permanent_agent_offline_keepalive": "3",
         "permanent_daily_limit": "0", "permanent_total_limit": "0",
@@ -276,7 +417,7 @@ const TEMPLATE: &str = r#"{
         "no_ratio_leads_fetching_method": "queue", "highest_priority_weight_ratio_level": "0",
         "is_caller_id_random": "1", "is_hold_enabled": "0", "show_phone_symbols": "-1",
         "amd_enabled": "0", "amd_max_duration": "5", "amd_settings": "",
-        "phone_mask_mode": "last", "voice_mail_button_status": "9",
+        "phone_mask_mode": "last", "voice_mail_button_status": "12",
         "override_dropped_call_action": "1", "default_caller_id": null
     }"#;
 
@@ -288,27 +429,26 @@ fn campaign_template() -> Map<String, Value> {
     }
 }
 
-/// `(campaign id, name, first status id, caller id, share of leads in %, statuses dropped)`.
-type CampaignSeed = (i64, &'static str, i64, u64, u32, &'static [&'static str]);
+/// `(campaign id, name, caller id, share of leads in %, statuses not used)`.
+type CampaignSeed = (i64, &'static str, u64, u32, &'static [&'static str]);
 
 const CAMPAIGNS: [CampaignSeed; 4] = [
-    (12, "Campaign 12", 60, 442_080_000_012, 40, &[]),
-    (13, "Campaign 13", 70, 442_080_000_013, 30, &[]),
+    (12, "Campaign 12", 442_080_000_012, 40, &["Appointment"]),
+    (13, "Campaign 13", 442_080_000_013, 30, &["Appointment"]),
     (
         14,
         "Recycle",
-        80,
         442_080_000_014,
         20,
-        &["Callback", "Interested"],
+        &["Callback", "Interested", "Appointment"],
     ),
-    (15, "Spring offers", 90, 442_080_000_015, 10, &[]),
+    (15, "Spring offers", 442_080_000_015, 10, &[]),
 ];
 
 fn campaigns() -> Vec<Campaign> {
     CAMPAIGNS
         .iter()
-        .map(|&(id, name, first_status, caller_id, _, dropped)| {
+        .map(|&(id, name, caller_id, _, unused)| {
             let mut settings = campaign_template();
             settings.insert("name".into(), name.into());
             settings.insert("description".into(), format!("{name} (sandbox)").into());
@@ -316,13 +456,12 @@ fn campaigns() -> Vec<Campaign> {
                 "client_callerid_number".into(),
                 caller_id.to_string().into(),
             );
-            let statuses = STATUS_NAMES
+            let statuses = STATUSES
                 .iter()
-                .filter(|name| !dropped.contains(name))
-                .enumerate()
-                .map(|(i, name)| Status {
-                    id: first_status + i as i64,
-                    name: (*name).to_string(),
+                .filter(|(_, name)| !unused.contains(name))
+                .map(|&(id, name)| Status {
+                    id,
+                    name: name.to_string(),
                 })
                 .collect();
             Campaign {
@@ -356,7 +495,10 @@ fn pick<T: Copy>(rng: &mut fastrand::Rng, items: &[T]) -> T {
     items[rng.usize(..items.len())]
 }
 
-fn weighted(rng: &mut fastrand::Rng, weights: impl Iterator<Item = u32> + Clone) -> usize {
+pub(crate) fn weighted(
+    rng: &mut fastrand::Rng,
+    weights: impl Iterator<Item = u32> + Clone,
+) -> usize {
     let total: u32 = weights.clone().sum();
     let mut roll = rng.u32(..total.max(1));
     for (i, w) in weights.enumerate() {
@@ -445,9 +587,6 @@ fn make_lead(rng: &mut fastrand::Rng, id: i64, created_at: i64) -> Lead {
     lead
 }
 
-/// Weights of campaign-lead statuses, by position in the campaign's status list.
-const STATUS_WEIGHTS: [u32; 10] = [30, 20, 12, 10, 6, 5, 6, 3, 4, 4];
-
 struct Membership {
     id: i64,
     lead_id: i64,
@@ -473,22 +612,25 @@ pub fn generate(seed: u64, leads: usize, cdrs: usize) -> (Store, Vec<Cdr>) {
     for campaign in campaigns() {
         store.campaigns.insert(campaign.id, campaign);
     }
-    store.next_status_id = 99;
 
     let lead_created_from = parse_time("2023-06-01").unwrap_or_default();
     let lead_created_span = parse_time("2024-08-31").unwrap_or_default() - lead_created_from;
     let mut next_lead_id = reserved_sequence(GUIDE_LEAD_ID);
     let mut next_campaign_lead_id = reserved_sequence(GUIDE_CAMPAIGN_LEAD_ID);
     let mut memberships = Vec::with_capacity(leads + leads / 20);
-    let campaign_weights = CAMPAIGNS.iter().map(|c| c.4);
+    let campaign_weights = CAMPAIGNS.iter().map(|c| c.3);
     let mut add_membership =
         |store: &mut Store, rng: &mut fastrand::Rng, id: i64, lead: &Lead, campaign_id: i64| {
             let campaign = &store.campaigns[&campaign_id];
-            let status_index = weighted(
-                rng,
-                STATUS_WEIGHTS[..campaign.statuses.len()].iter().copied(),
-            );
+            let weight_of = |status: &Status| {
+                STATUSES
+                    .iter()
+                    .position(|(id, _)| *id == status.id)
+                    .map_or(0, |i| STATUS_WEIGHTS[i])
+            };
+            let status_index = weighted(rng, campaign.statuses.iter().map(weight_of));
             let status_id = campaign.statuses[status_index].id;
+            let weight = campaign.default_weight();
             let created_at = lead.created_at + rng.i64(3600..86_400 * 20);
             let calls_count = if status_index == 0 { 0 } else { rng.i64(1..9) };
             let user_id = (status_index >= 4).then(|| rng.i64(101..125));
@@ -499,6 +641,7 @@ pub fn generate(seed: u64, leads: usize, cdrs: usize) -> (Store, Vec<Cdr>) {
                 status_id,
                 calls_count,
                 user_id,
+                weight,
                 created_at,
                 updated_at: created_at + calls_count * 86_400,
                 history: vec![format!("{} imported", format_time(created_at))],
@@ -571,7 +714,7 @@ pub fn generate(seed: u64, leads: usize, cdrs: usize) -> (Store, Vec<Cdr>) {
         store.leads.insert(id, lead);
     }
     if let Some(cl) = store.campaign_leads.get_mut(&GUIDE_CAMPAIGN_LEAD_ID) {
-        cl.status_id = 61; // "No Answer": present in campaign 13 too
+        cl.status_id = 11; // "No Answer": present in campaign 13 too
     }
     let cdrs = generate_cdrs(&mut rng, &memberships, &store, cdrs);
     (store, cdrs)
@@ -592,6 +735,34 @@ fn working_day_offset(fraction: f64) -> i64 {
         target -= weight;
     }
     12 * 3600 - 1
+}
+
+/// A hangup cause for a new call: an index into [`HANGUP_CAUSES`].
+pub(crate) fn draw_cause(rng: &mut fastrand::Rng) -> u8 {
+    weighted(rng, HANGUP_CAUSES.iter().map(|c| c.2)) as u8
+}
+
+/// Billed seconds of an answered call: mostly short, a few up to ten minutes.
+pub(crate) fn draw_talk_seconds(rng: &mut fastrand::Rng) -> i64 {
+    5 + (rng.f64().powi(2) * 600.0) as i64
+}
+
+/// About one call in twenty is an inbound call on a DID (never the guide's call 45475). Drawn
+/// from the id, not the generator, so the other calls are the same with or without them.
+fn is_inbound(id: i64) -> bool {
+    id + CALL_ID_OFFSET != GUIDE_CALL_ID && splitmix(id as u64 ^ 0xD1D) % 100 < 5
+}
+
+/// Turns a generated call into an inbound call: a caller from outside dials one of the
+/// tenant's DIDs (a short extension that keeps its leading zeros).
+fn make_inbound(cdr: &mut Cdr) {
+    let draw = splitmix(cdr.id as u64 ^ 0x1B0B);
+    cdr.inbound = true;
+    cdr.campaign_id = 0;
+    cdr.lead_id = 0;
+    cdr.campaign_lead_id = 0;
+    cdr.src = 593_990_000_000 + draw % 1_000_000;
+    cdr.dst = 7_000 + (draw >> 32) % 400;
 }
 
 fn generate_cdrs(
@@ -619,7 +790,6 @@ fn generate_cdrs(
         })
         .collect();
     let ongoing_from = count.saturating_sub((count / 2000).clamp(1, 5));
-    let cause_weights = HANGUP_CAUSES.iter().map(|c| c.2);
     let mut cdrs = Vec::with_capacity(count);
     for n in 0..count {
         let id = n as i64 + 1;
@@ -631,7 +801,7 @@ fn generate_cdrs(
             .iter()
             .find(|(c, _)| *c == member.campaign_id)
             .map_or(0, |(_, n)| *n);
-        let mut cause = weighted(rng, cause_weights.clone()) as u8;
+        let mut cause = draw_cause(rng);
         if id + CALL_ID_OFFSET == GUIDE_CALL_ID {
             cause = 0;
         }
@@ -640,7 +810,7 @@ fn generate_cdrs(
             let bill = if id + CALL_ID_OFFSET == GUIDE_CALL_ID {
                 95
             } else {
-                5 + (rng.f64().powi(2) * 600.0) as i64
+                draw_talk_seconds(rng)
             };
             (start_at + ring, bill)
         } else {
@@ -660,7 +830,11 @@ fn generate_cdrs(
             call_duration: (ring + bill) as i32,
             bill_duration: bill as i32,
             cause,
+            inbound: false,
         };
+        if is_inbound(id) {
+            make_inbound(&mut cdr);
+        }
         if n >= ongoing_from {
             cdr.cause = ONGOING;
             cdr.end_at = 0;
@@ -683,7 +857,7 @@ mod tests {
         assert_eq!(leads(&a), leads(&b));
         let cdr_json = |c: &[Cdr]| {
             c.iter()
-                .map(|c| c.to_json(&CDR_FIELDS, false))
+                .map(|c| c.to_json(&CDR_FIELDS, false, ""))
                 .collect::<Vec<_>>()
         };
         assert_eq!(cdr_json(&cdrs_a), cdr_json(&cdrs_b));

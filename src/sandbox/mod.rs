@@ -1,16 +1,21 @@
 //! The sandbox dialer: a local twin of the TD dialer API over real HTTP (axum on tokio).
 //!
-//! Requests need Basic auth `sandbox` / `sandbox`. Each connection is served by hyper with a
+//! Requests need the credentials `sandbox` / `sandbox`, by Basic or (with `--auth digest`)
+//! Digest authentication (see [`auth`]). Each connection is served by hyper with a
 //! per-connection control (see [`Connection`]) so that the `reset` and `lost` faults can close
 //! the socket with no response, as a real network would.
 
+pub mod auth;
 pub mod dataset;
 pub mod error;
 pub mod faults;
 pub mod listing;
+pub mod live;
+pub mod numbers;
 pub mod recording;
 mod routes;
 pub mod store;
+pub mod users;
 
 pub use routes::{path_pairs, query_pairs};
 
@@ -24,6 +29,9 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+
+pub use crate::sandbox::auth::AuthScheme;
+pub use crate::sandbox::numbers::NumberStyle;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -47,6 +55,12 @@ pub struct SandboxOptions {
     pub latency: Duration,
     pub faults: FaultSpec,
     pub state_file: Option<PathBuf>,
+    /// How numbers are written in answers.
+    pub numbers: NumberStyle,
+    /// Basic, or Digest authentication.
+    pub auth: AuthScheme,
+    /// New calls a minute on the wall clock (0: the data never changes by itself).
+    pub live_per_minute: u32,
 }
 
 impl Default for SandboxOptions {
@@ -59,6 +73,9 @@ impl Default for SandboxOptions {
             latency: Duration::ZERO,
             faults: FaultSpec::default(),
             state_file: None,
+            numbers: NumberStyle::from_env(),
+            auth: AuthScheme::Basic,
+            live_per_minute: 0,
         }
     }
 }
@@ -68,8 +85,12 @@ impl Default for SandboxOptions {
 struct SavedState {
     seed: u64,
     generated_leads: usize,
+    /// How many CDRs the seed generated.
     cdrs: usize,
     store: Store,
+    /// CDRs of calls made since (`--live`), after the generated ones.
+    #[serde(default)]
+    live_cdrs: Vec<Cdr>,
 }
 
 /// The data a sandbox serves, ready to be served (generated once, cheap to clone for a
@@ -81,6 +102,8 @@ pub struct Dataset {
     pub generated_leads: usize,
     pub store: Store,
     pub cdrs: Arc<Vec<Cdr>>,
+    /// How many of `cdrs` the seed generated (the rest are live calls).
+    pub generated_cdrs: usize,
 }
 
 impl Dataset {
@@ -90,6 +113,7 @@ impl Dataset {
             seed,
             generated_leads: leads,
             store,
+            generated_cdrs: cdrs.len(),
             cdrs: Arc::new(cdrs),
         }
     }
@@ -103,13 +127,17 @@ impl Dataset {
                 let saved: SavedState = serde_json::from_str(&text).map_err(|e| {
                     format!("state file {} is not a sandbox state: {e}", path.display())
                 })?;
-                let (_, cdrs) = dataset::generate(saved.seed, saved.generated_leads, saved.cdrs);
+                let (_, mut cdrs) =
+                    dataset::generate(saved.seed, saved.generated_leads, saved.cdrs);
+                let generated_cdrs = cdrs.len();
+                cdrs.extend(saved.live_cdrs);
                 let mut store = saved.store;
                 store.reindex();
                 return Ok(Dataset {
                     seed: saved.seed,
                     generated_leads: saved.generated_leads,
                     store,
+                    generated_cdrs,
                     cdrs: Arc::new(cdrs),
                 });
             }
@@ -120,13 +148,18 @@ impl Dataset {
 
 pub struct AppState {
     store: RwLock<Store>,
-    cdrs: Arc<Vec<Cdr>>,
+    /// Every CDR in id order: the generated ones, then live calls (appended and completed
+    /// while the sandbox runs).
+    cdrs: RwLock<Vec<Cdr>>,
+    generated_cdrs: usize,
     seed: u64,
     generated_leads: usize,
     latency: Duration,
     faults: FaultSpec,
     rng: Mutex<fastrand::Rng>,
     state_file: Option<PathBuf>,
+    numbers: NumberStyle,
+    auth: auth::Verifier,
 }
 
 impl AppState {
@@ -134,27 +167,45 @@ impl AppState {
         self.store.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn read_cdrs(&self) -> std::sync::RwLockReadGuard<'_, Vec<Cdr>> {
+        self.cdrs.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_cdrs(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Cdr>> {
+        self.cdrs.write().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Runs a change on the store and, when it succeeds, saves the state file.
     fn mutate<T>(&self, change: impl FnOnce(&mut Store) -> SandboxResult<T>) -> SandboxResult<T> {
         let mut store = self.store.write().unwrap_or_else(|e| e.into_inner());
         let out = change(&mut store)?;
+        self.save_store(&store);
+        Ok(out)
+    }
+
+    /// Saves the state file now, if there is one.
+    fn save_state(&self) {
+        self.save_store(&self.read());
+    }
+
+    fn save_store(&self, store: &Store) {
         if let Some(path) = &self.state_file {
-            if let Err(e) = self.save(&store, path) {
+            if let Err(e) = self.save(store, path) {
                 eprintln!(
                     "tdc sandbox: could not save state to {}: {e}",
                     path.display()
                 );
             }
         }
-        Ok(out)
     }
 
     fn save(&self, store: &Store, path: &std::path::Path) -> std::io::Result<()> {
         let saved = SavedState {
             seed: self.seed,
             generated_leads: self.generated_leads,
-            cdrs: self.cdrs.len(),
+            cdrs: self.generated_cdrs,
             store: store.clone(),
+            live_cdrs: self.read_cdrs()[self.generated_cdrs..].to_vec(),
         };
         let text = serde_json::to_vec(&saved)?;
         let temp = path.with_extension("tmp");
@@ -198,16 +249,26 @@ impl Sandbox {
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
         let state = Arc::new(AppState {
             store: RwLock::new(dataset.store),
-            cdrs: dataset.cdrs,
+            cdrs: RwLock::new(Arc::unwrap_or_clone(dataset.cdrs)),
+            generated_cdrs: dataset.generated_cdrs,
             seed: dataset.seed,
             generated_leads: dataset.generated_leads,
             latency: options.latency,
             faults: options.faults,
             rng: Mutex::new(fastrand::Rng::with_seed(dataset.seed)),
             state_file: options.state_file,
+            numbers: options.numbers,
+            auth: auth::Verifier::new(options.auth),
         });
-        let router = router(state);
         let shutdown = CancellationToken::new();
+        if options.live_per_minute > 0 {
+            tokio::spawn(live::run(
+                state.clone(),
+                options.live_per_minute,
+                shutdown.clone(),
+            ));
+        }
+        let router = router(state);
         let task = tokio::spawn(accept_loop(listener, router, shutdown.clone()));
         Ok(Sandbox {
             addr,
@@ -280,44 +341,17 @@ fn router(state: Arc<AppState>) -> axum::Router {
                 "method not allowed on this route",
             )
         })
-        .layer(middleware::from_fn(authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .merge(routes::public_router())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            numbers::restyle_answer,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
         .with_state(state)
-}
-
-fn credentials_ok(request: &Request) -> bool {
-    use base64::Engine;
-    let Some(value) = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Some((scheme, encoded)) = value.trim().split_once(' ') else {
-        return false;
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return false;
-    }
-    let expected = format!("{USER}:{PASSWORD}");
-    base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .is_ok_and(|decoded| decoded == expected.as_bytes())
-}
-
-async fn authenticate(request: Request, next: Next) -> Response {
-    if credentials_ok(&request) {
-        return next.run(request).await;
-    }
-    let mut response =
-        SandboxError::new(StatusCode::UNAUTHORIZED, "invalid or missing credentials")
-            .into_response();
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Basic realm=\"tdc sandbox\""),
-    );
-    response
 }
 
 async fn inject_faults(

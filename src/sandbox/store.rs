@@ -39,13 +39,19 @@ pub const LEAD_FIELDS: [&str; 23] = [
 ];
 
 /// Fields of a lead that the server sets.
-pub const LEAD_SERVER_FIELDS: [&str; 4] = ["id", "phone_normalized", "created_at", "updated_at"];
+pub const LEAD_SERVER_FIELDS: [&str; 5] = [
+    "id",
+    "phone_normalized",
+    "phone_normalized2",
+    "created_at",
+    "updated_at",
+];
 
 /// The most leads one `POST /api/leads` may carry.
 pub const MAX_LEADS_PER_REQUEST: usize = 1000;
 
 /// Fields of a campaign lead in listings.
-pub const CAMPAIGN_LEAD_FIELDS: [&str; 10] = [
+pub const CAMPAIGN_LEAD_FIELDS: [&str; 11] = [
     "id",
     "lead_id",
     "campaign_id",
@@ -53,13 +59,18 @@ pub const CAMPAIGN_LEAD_FIELDS: [&str; 10] = [
     "status",
     "calls_count",
     "user_id",
+    "weight",
     "created_at",
     "updated_at",
     "history",
 ];
 
 /// Campaign-lead fields that `update-campaign-leads` may change.
-pub const CAMPAIGN_LEAD_UPDATABLE: [&str; 3] = ["status_id", "user_id", "calls_count"];
+pub const CAMPAIGN_LEAD_UPDATABLE: [&str; 4] = ["status_id", "user_id", "calls_count", "weight"];
+
+/// Lead fields a real tenant's import may carry beside [`LEAD_FIELDS`]: accepted, and ignored
+/// (the dialer works out the normalized phones and the position itself).
+pub const LEAD_DERIVED_FIELDS: [&str; 4] = ["phone_normalized", "phone_normalized2", "lat", "lng"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Lead {
@@ -80,12 +91,13 @@ impl Serialize for LeadView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let lead = self.0;
-        let mut map = serializer.serialize_map(Some(LEAD_FIELDS.len() + 5))?;
+        let mut map = serializer.serialize_map(Some(LEAD_FIELDS.len() + 6))?;
         map.serialize_entry("id", itoa::Buffer::new().format(lead.id))?;
         for (name, value) in LEAD_FIELDS.iter().zip(&lead.fields) {
             map.serialize_entry(name, value)?;
         }
         map.serialize_entry("phone_normalized", &lead.phone_normalized())?;
+        map.serialize_entry("phone_normalized2", &lead.phone_normalized2())?;
         map.serialize_entry("customFields", &lead.custom_fields)?;
         for (name, t) in [
             ("created_at", lead.created_at),
@@ -108,6 +120,9 @@ pub struct CampaignLead {
     pub status_id: i64,
     pub calls_count: i64,
     pub user_id: Option<i64>,
+    /// The lead's priority in the campaign (`default_weight` of the campaign at first).
+    #[serde(default)]
+    pub weight: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub history: Vec<String>,
@@ -132,7 +147,6 @@ pub struct Store {
     pub leads: BTreeMap<i64, Lead>,
     pub campaign_leads: BTreeMap<i64, CampaignLead>,
     pub campaigns: BTreeMap<i64, Campaign>,
-    pub next_status_id: i64,
     #[serde(skip)]
     by_lead: HashMap<i64, BTreeSet<i64>>,
 }
@@ -181,6 +195,11 @@ fn lead_field_index(name: &str) -> Option<usize> {
     LEAD_FIELDS.iter().position(|f| *f == name)
 }
 
+/// Leads of a state file written before a field was added have fewer slots: pads them.
+fn pad_fields(lead: &mut Lead) {
+    lead.fields.resize(LEAD_FIELDS.len(), None);
+}
+
 fn require_object<'a>(value: &'a Value, what: &str) -> SandboxResult<&'a Map<String, Value>> {
     value
         .as_object()
@@ -216,6 +235,10 @@ impl Lead {
         normalize_phone(self.get("phone").unwrap_or(""))
     }
 
+    pub fn phone_normalized2(&self) -> String {
+        normalize_phone(self.get("phone2").unwrap_or(""))
+    }
+
     pub fn field_value(&self, name: &str) -> FieldValue<'_> {
         use std::borrow::Cow;
         match name {
@@ -223,6 +246,7 @@ impl Lead {
             "created_at" => FieldValue::Time(self.created_at),
             "updated_at" => FieldValue::Time(self.updated_at),
             "phone_normalized" => FieldValue::Text(Cow::Owned(self.phone_normalized())),
+            "phone_normalized2" => FieldValue::Text(Cow::Owned(self.phone_normalized2())),
             _ => match self.get(name) {
                 Some(text) => FieldValue::Text(Cow::Borrowed(text)),
                 None => FieldValue::Null,
@@ -278,7 +302,7 @@ fn validate_lead_fields(
                     "{at}: custom field '{k}' must be text, a number or null"
                 )));
             }
-        } else if lead_field_index(key).is_none() {
+        } else if lead_field_index(key).is_none() && !LEAD_DERIVED_FIELDS.contains(&key.as_str()) {
             return Err(SandboxError::unprocessable(format!(
                 "{at}: unknown field '{key}'"
             )));
@@ -314,6 +338,7 @@ impl CampaignLead {
             "status_id" => FieldValue::Int(self.status_id),
             "calls_count" => FieldValue::Int(self.calls_count),
             "user_id" => self.user_id.map_or(FieldValue::Null, FieldValue::Int),
+            "weight" => FieldValue::Int(self.weight),
             "created_at" => FieldValue::Time(self.created_at),
             "updated_at" => FieldValue::Time(self.updated_at),
             "status" => store
@@ -330,6 +355,14 @@ impl Campaign {
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or("")
+    }
+
+    /// The weight new campaign leads get.
+    pub fn default_weight(&self) -> i64 {
+        self.settings
+            .get("default_weight")
+            .and_then(read_id)
+            .unwrap_or(0)
     }
 
     pub fn status_named(&self, name: &str) -> Option<&Status> {
@@ -365,6 +398,7 @@ impl Campaign {
 impl Store {
     /// Rebuilds the lead -> campaign leads index (after loading a saved state).
     pub fn reindex(&mut self) {
+        self.leads.values_mut().for_each(pad_fields);
         self.by_lead.clear();
         let pairs: Vec<(i64, i64)> = self
             .campaign_leads
@@ -442,6 +476,7 @@ impl Store {
             "status": self.status_name(cl.campaign_id, cl.status_id),
             "calls_count": cl.calls_count.to_string(),
             "user_id": optional_id_text(cl.user_id),
+            "weight": cl.weight.to_string(),
             "created_at": format_time(cl.created_at),
             "updated_at": format_time(cl.updated_at),
             "history": cl.history,
@@ -449,11 +484,11 @@ impl Store {
     }
 
     fn new_campaign_lead(&mut self, lead_id: i64, campaign_id: i64, note: String) -> i64 {
-        let status_id = self
-            .campaigns
-            .get(&campaign_id)
+        let campaign = self.campaigns.get(&campaign_id);
+        let status_id = campaign
             .and_then(|c| c.statuses.first())
             .map_or(0, |s| s.id);
+        let weight = campaign.map_or(0, Campaign::default_weight);
         let id = self.next_campaign_lead_id();
         let t = now();
         self.insert_campaign_lead(CampaignLead {
@@ -463,6 +498,7 @@ impl Store {
             status_id,
             calls_count: 0,
             user_id: None,
+            weight,
             created_at: t,
             updated_at: t,
             history: vec![format!("{} {note}", format_time(t))],
@@ -622,7 +658,7 @@ impl Store {
         Ok(out)
     }
 
-    /// `/api/campaigns/clone`: copies settings and statuses, names the copy "[clone of] NAME".
+    /// `/api/campaigns/clone`: copies settings and the statuses used, names the copy "[clone of] NAME".
     pub fn clone_campaign(&mut self, params: &Map<String, Value>) -> SandboxResult<Value> {
         let source_id = require_id(params, "campaign_id")?;
         let source = self.campaign(source_id)?.clone();
@@ -644,21 +680,11 @@ impl Store {
         if let Some(caller_id) = caller_id {
             settings.insert("default_caller_id".into(), caller_id.into());
         }
-        let statuses = source
-            .statuses
-            .iter()
-            .map(|s| {
-                self.next_status_id += 1;
-                Status {
-                    id: self.next_status_id,
-                    name: s.name.clone(),
-                }
-            })
-            .collect();
+        // Statuses are the tenant's, shared by campaigns: the copy uses the same ones.
         let campaign = Campaign {
             id,
             settings,
-            statuses,
+            statuses: source.statuses,
         };
         let out = campaign.to_json();
         self.campaigns.insert(id, campaign);
@@ -771,6 +797,7 @@ impl Store {
                     match *field {
                         "status_id" => cl.status_id = value.unwrap_or(cl.status_id),
                         "calls_count" => cl.calls_count = value.unwrap_or(cl.calls_count),
+                        "weight" => cl.weight = value.unwrap_or(cl.weight),
                         _ => cl.user_id = *value,
                     }
                 }

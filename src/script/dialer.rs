@@ -535,6 +535,36 @@ pub mod dialer_api {
         dialer.list_all(QuerySpec::new(Resource::Campaigns))
     }
 
+    /// Every user of the tenant: `id`, `username`, `first_name`, `last_name`, `is_active`,
+    /// and `desks` (a map of desk id to desk name). Beyond the vendor guide: real tenants
+    /// serve it at `/api/users`.
+    ///
+    /// ```rhai
+    /// let agents = td.users().filter(|u| u.is_active == 1 && u.desks.len() > 0);
+    /// print(agents.len());
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn users(dialer: &mut Dialer) -> RhaiResultOf<Array> {
+        dialer.list_all(QuerySpec::new(Resource::Users))
+    }
+
+    /// The comments on one lead, oldest first: `id`, `lead_id`, `body`, `creator_user_id`,
+    /// `created_at`. Beyond the vendor guide: real tenants serve it at
+    /// `/api/comments/lead_id/{id}/`.
+    ///
+    /// ```rhai
+    /// for c in td.comments(49969) { print(`${c.created_at} ${c.body}`); }
+    /// ```
+    #[rhai_fn(return_raw, pure)]
+    pub fn comments(dialer: &mut Dialer, lead_id: INT) -> RhaiResultOf<Array> {
+        search(
+            dialer,
+            Resource::Comments,
+            "lead_id",
+            &Dynamic::from_int(lead_id),
+        )
+    }
+
     /// One campaign by id, with its `statuses`; an error if there is none.
     ///
     /// ```rhai

@@ -192,6 +192,8 @@ pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Cli
         base_url: base_url.clone(),
         user: connection.user.clone(),
         password,
+        password_source: connection.password_source(),
+        auth: connection.auth,
         timeout: connection.timeout,
         concurrency: connection.concurrency,
         read_only: connection

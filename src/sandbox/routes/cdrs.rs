@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::query_pairs;
@@ -14,8 +14,13 @@ use crate::sandbox::AppState;
 
 /// Lists CDRs or calls (`as_call`) as the answer body `{"cdrs": [...]}` / `{"calls": [...]}`,
 /// built off the async workers.
-pub async fn page(state: Arc<AppState>, uri: &Uri, as_call: bool) -> SandboxResult<Response> {
-    let (resource, known, paging) = if as_call {
+pub async fn page(
+    state: Arc<AppState>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    as_call: bool,
+) -> SandboxResult<Response> {
+    let (resource, known, paging): (_, &[&str], _) = if as_call {
         ("calls", &CALL_FIELDS, Paging::SeparateOffset)
     } else {
         ("cdrs", &CDR_FIELDS, Paging::LimitWithOffset)
@@ -27,15 +32,17 @@ pub async fn page(state: Arc<AppState>, uri: &Uri, as_call: bool) -> SandboxResu
         &CDR_TIME_FIELDS,
         paging,
     )?;
+    let base = own_url(headers);
     let body = tokio::task::spawn_blocking(move || {
+        let cdrs = state.read_cdrs();
         let columns: Vec<&str> = match &listing.fields {
             Some(fields) => fields.iter().map(String::as_str).collect(),
             None => known.to_vec(),
         };
         let rows: Vec<_> = listing
-            .select(&state.cdrs, |cdr, field| cdr.field_value(field, as_call))
+            .select(&cdrs, |cdr, field| cdr.field_value(field, as_call))
             .into_iter()
-            .map(|cdr| cdr.view(&columns, as_call))
+            .map(|cdr| cdr.view(&columns, as_call, &base))
             .collect();
         let mut body = Vec::with_capacity(rows.len() * 400 + 16);
         body.extend_from_slice(format!("{{\"{resource}\":").as_bytes());
@@ -50,6 +57,20 @@ pub async fn page(state: Arc<AppState>, uri: &Uri, as_call: bool) -> SandboxResu
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-pub async fn list(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxResult<Response> {
-    page(state, &uri, false).await
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> SandboxResult<Response> {
+    page(state, &uri, &headers, false).await
+}
+
+/// The sandbox's URL as the client reached it (links in answers point there).
+pub fn own_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
 }

@@ -5,6 +5,7 @@ mod campaign_leads;
 mod campaigns;
 mod cdrs;
 mod leads;
+mod users;
 
 use std::sync::Arc;
 
@@ -51,6 +52,18 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/calls", get(calls::list))
         .route("/api/calls/", get(calls::list))
         .route("/api/calls/{id}/record", get(calls::record))
+        .route("/api/users", get(users::users))
+        .route("/api/users/", get(users::users))
+        .route("/api/users/{*filters}", get(users::users))
+        .route("/api/comments/{*filters}", get(users::comments))
+}
+
+/// Routes served without authentication: the public recording links of CDRs.
+pub fn public_router() -> Router<Arc<AppState>> {
+    Router::new().route(
+        "/record/public/{id}/{token}/as/{format}",
+        get(calls::public_record),
+    )
 }
 
 /// Reads a JSON request body, whatever its Content-Type.

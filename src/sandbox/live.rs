@@ -1,0 +1,237 @@
+//! A live twin (`--live N`): N new calls a minute on the wall clock, as a running dialer makes
+//! them.
+//!
+//! Each call dials a campaign lead of an active campaign whose status is not final (Sale, Do
+//! Not Call, Wrong Number); about one call in twenty is instead an inbound call on a DID. Its
+//! CDR (and call record: they are one row) appears when the call starts, still ongoing
+//! (`q850` 0, no `answer_at` or `end_at`), gets `answer_at` and the agent when it is
+//! answered, and is completed when it ends, with ringing and talk times drawn as for the
+//! generated calls. When a campaign call ends its campaign lead changes: `calls_count` + 1,
+//! the status that follows the outcome (when the campaign has it), the agent, a history line.
+//! With `--state`, live calls are saved beside the campaign leads (at most once a second).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::sandbox::dataset::{splitmix, Cdr, CALL_ID_OFFSET, HANGUP_CAUSES, ONGOING};
+use crate::sandbox::listing::format_time;
+use crate::sandbox::store::Store;
+use crate::sandbox::AppState;
+
+/// Statuses a campaign lead is not dialled from.
+const FINAL_STATUSES: [&str; 3] = ["Sale", "Do Not Call", "Wrong Number"];
+/// Statuses an answered call may leave, with their weights.
+const ANSWERED_STATUSES: [(&str, u32); 5] = [
+    ("Interested", 3),
+    ("Not Interested", 4),
+    ("Callback", 3),
+    ("Sale", 1),
+    ("Default Status", 2),
+];
+
+/// A call in progress and how it will go.
+struct LiveCall {
+    /// Its CDR's position.
+    index: usize,
+    cause: u8,
+    /// 0 when it will not be answered.
+    answer_at: i64,
+    end_at: i64,
+    bill_duration: i32,
+    user_id: i32,
+    answered: bool,
+}
+
+/// Places and completes calls until `shutdown`.
+pub async fn run(state: Arc<AppState>, per_minute: u32, shutdown: CancellationToken) {
+    let mut rng = fastrand::Rng::new();
+    let started = Instant::now();
+    let mut placed: u64 = 0;
+    let mut calls: Vec<LiveCall> = Vec::new();
+    let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    let mut last_save = Instant::now();
+    let mut unsaved = false;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        let due = (started.elapsed().as_secs_f64() * f64::from(per_minute) / 60.0) as u64;
+        let now = chrono::Utc::now().timestamp();
+        while placed < due {
+            placed += 1;
+            if let Some(call) = place_call(&state, &mut rng, now) {
+                calls.push(call);
+                unsaved = true;
+            }
+        }
+        let before = calls.len();
+        calls.retain_mut(|call| !advance(&state, &mut rng, call, now));
+        unsaved |= calls.len() != before;
+        if unsaved && state.state_file.is_some() && last_save.elapsed() >= Duration::from_secs(1) {
+            state.save_state();
+            last_save = Instant::now();
+            unsaved = false;
+        }
+    }
+}
+
+/// A campaign lead worth dialling, drawn at random: `(campaign lead id, lead id, campaign id,
+/// phone, caller id)`.
+fn pick_campaign_lead(store: &Store, rng: &mut fastrand::Rng) -> Option<(i64, i64, i64, u64, u64)> {
+    let count = store.campaign_leads.len();
+    for _ in 0..32 {
+        let cl = store
+            .campaign_leads
+            .values()
+            .nth(rng.usize(..count.max(1)))?;
+        let campaign = store.campaigns.get(&cl.campaign_id)?;
+        let active = campaign.settings.get("is_active").and_then(|v| v.as_str()) == Some("1");
+        let status = store
+            .status_name(cl.campaign_id, cl.status_id)
+            .unwrap_or("");
+        if !active || FINAL_STATUSES.contains(&status) {
+            continue;
+        }
+        let phone = store
+            .leads
+            .get(&cl.lead_id)?
+            .phone_normalized()
+            .parse()
+            .ok()?;
+        let caller_id = campaign
+            .settings
+            .get("client_callerid_number")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default();
+        return Some((cl.id, cl.lead_id, cl.campaign_id, phone, caller_id));
+    }
+    None
+}
+
+fn place_call(state: &AppState, rng: &mut fastrand::Rng, now: i64) -> Option<LiveCall> {
+    let inbound = rng.u8(..100) < 5;
+    let target = if inbound {
+        None
+    } else {
+        Some(pick_campaign_lead(&state.read(), rng)?)
+    };
+    let cause = crate::sandbox::dataset::draw_cause(rng);
+    let ring = rng.i64(3..30);
+    let (answer_at, bill, user_id) = if cause == 0 {
+        let bill = crate::sandbox::dataset::draw_talk_seconds(rng);
+        (now + ring, bill, rng.i32(101..125))
+    } else {
+        (0, 0, 0)
+    };
+    let mut cdrs = state.write_cdrs();
+    let index = cdrs.len();
+    let id = index as i64 + 1;
+    let draw = splitmix(id as u64 ^ now as u64);
+    let (campaign_lead_id, lead_id, campaign_id, dst, src) = match target {
+        Some(target) => target,
+        None => (
+            0,
+            0,
+            0,
+            7_000 + draw % 400,
+            593_990_000_000 + (draw >> 20) % 1_000_000,
+        ),
+    };
+    cdrs.push(Cdr {
+        id,
+        lead_id,
+        campaign_lead_id,
+        start_at: now,
+        answer_at: 0,
+        end_at: 0,
+        src,
+        dst,
+        campaign_id: campaign_id as i32,
+        user_id: 0,
+        call_duration: 0,
+        bill_duration: 0,
+        cause: ONGOING,
+        inbound,
+    });
+    debug_assert_eq!(cdrs[index].call_id(), id + CALL_ID_OFFSET);
+    Some(LiveCall {
+        index,
+        cause,
+        answer_at,
+        end_at: now + ring + bill,
+        bill_duration: bill as i32,
+        user_id,
+        answered: false,
+    })
+}
+
+/// Moves a call on to `now`; true once it has ended.
+fn advance(state: &AppState, rng: &mut fastrand::Rng, call: &mut LiveCall, now: i64) -> bool {
+    if call.answer_at > 0 && !call.answered && now >= call.answer_at {
+        call.answered = true;
+        let mut cdrs = state.write_cdrs();
+        let cdr = &mut cdrs[call.index];
+        cdr.answer_at = call.answer_at;
+        cdr.user_id = call.user_id;
+    }
+    if now < call.end_at {
+        return false;
+    }
+    let ended = {
+        let mut cdrs = state.write_cdrs();
+        let cdr = &mut cdrs[call.index];
+        cdr.answer_at = call.answer_at;
+        cdr.user_id = call.user_id;
+        cdr.end_at = call.end_at;
+        cdr.bill_duration = call.bill_duration;
+        cdr.call_duration = (call.end_at - cdr.start_at) as i32;
+        cdr.cause = call.cause;
+        cdr.clone()
+    };
+    if ended.campaign_lead_id > 0 {
+        let mut store = state.store.write().unwrap_or_else(|e| e.into_inner());
+        record_call(&mut store, rng, &ended);
+    }
+    true
+}
+
+/// What an ended call does to its campaign lead.
+fn record_call(store: &mut Store, rng: &mut fastrand::Rng, cdr: &Cdr) {
+    let cause = HANGUP_CAUSES.get(cdr.cause as usize).map_or("", |c| c.0);
+    let status_name = match cause {
+        "NORMAL_CLEARING" => {
+            let i = crate::sandbox::dataset::weighted(rng, ANSWERED_STATUSES.iter().map(|s| s.1));
+            ANSWERED_STATUSES[i].0
+        }
+        "USER_BUSY" => "Busy",
+        "UNALLOCATED_NUMBER" => "Wrong Number",
+        _ => "No Answer",
+    };
+    let Some(campaign_lead) = store.campaign_leads.get(&cdr.campaign_lead_id) else {
+        return;
+    };
+    let status_id = store
+        .campaigns
+        .get(&campaign_lead.campaign_id)
+        .and_then(|c| c.status_named(status_name))
+        .map(|s| s.id);
+    if let Some(campaign_lead) = store.campaign_leads.get_mut(&cdr.campaign_lead_id) {
+        campaign_lead.calls_count += 1;
+        if let Some(status_id) = status_id {
+            campaign_lead.status_id = status_id;
+        }
+        if cdr.user_id > 0 {
+            campaign_lead.user_id = Some(cdr.user_id.into());
+        }
+        campaign_lead.updated_at = cdr.end_at;
+        campaign_lead.history.push(format!(
+            "{} call {} {cause}",
+            format_time(cdr.end_at),
+            cdr.call_id()
+        ));
+    }
+}

@@ -384,8 +384,8 @@ fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
         ),
         ("read_csv(\"bad.csv\")", "read_csv: bad.csv: row 3:"),
         (
-            "td.update_campaign_leads([78057], #{ campaignLead: #{ status_id: 70 } })",
-            "422 status 70 does not belong to the campaign",
+            "td.update_campaign_leads([78057], #{ campaignLead: #{ status_id: 20 } })",
+            "422 status 20 does not belong to the campaign",
         ),
     ];
     for (code_text, expected) in cases {

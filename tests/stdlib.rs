@@ -156,12 +156,12 @@ async fn the_cdr_reports_figures_match_an_independent_computation() {
             .unwrap();
         let rows = page["cdrs"].as_array().unwrap();
         for row in rows {
-            let q850: u64 = row["q850"].as_str().unwrap().parse().unwrap();
+            let q850 = common::int(&row["q850"]);
             if q850 == 0 {
                 continue;
             }
             finished += 1;
-            let bill: u64 = row["bill_duration"].as_str().unwrap().parse().unwrap();
+            let bill = common::int(&row["bill_duration"]) as u64;
             if bill > 0 {
                 answered += 1;
                 billed += bill;

@@ -78,7 +78,9 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub fn tdc(home: &Path) -> Command {
     let mut command = Command::new(BIN);
     for (key, _) in std::env::vars() {
-        if key.starts_with("TDC_") || key == "XDG_CONFIG_HOME" || key == "XDG_STATE_HOME" {
+        // TDC_SANDBOX_NUMBERS stays: CI runs suites again against real tenants' number style.
+        let connection_setting = key.starts_with("TDC_") && key != "TDC_SANDBOX_NUMBERS";
+        if connection_setting || key == "XDG_CONFIG_HOME" || key == "XDG_STATE_HOME" {
             command.env_remove(key);
         }
     }
@@ -97,6 +99,30 @@ pub fn tdc_on(sandbox: &Sandbox, home: &Path) -> Command {
         .env("TDC_USER", "sandbox")
         .env("TDC_PASSWORD", "sandbox");
     command
+}
+
+/// Writes `$HOME/.config/tdc/config.toml` (mode 0600) and returns its path.
+pub fn write_config(home: &Path, text: &str) -> PathBuf {
+    let dir = home.join(".config/tdc");
+    std::fs::create_dir_all(&dir).expect("create config dir");
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).expect("write config");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod config");
+    }
+    path
+}
+
+/// A number the sandbox sent as a JSON number or a numeric string (`--numbers`, or
+/// `TDC_SANDBOX_NUMBERS` in CI's second pass).
+pub fn int(value: &serde_json::Value) -> i64 {
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("not a number: {value}"))
 }
 
 pub fn text(bytes: &[u8]) -> String {

@@ -83,8 +83,13 @@ pub struct Profile {
     pub concurrency: Option<usize>,
     pub timeout_s: Option<u64>,
     pub connect_timeout_s: Option<u64>,
-    /// Attempts for retried requests (reads, mass-assign, update-campaign-leads), first included.
+    /// At most this many attempts for retried requests, first included (default: as many as
+    /// fit `retry_budget_s`).
     pub retries: Option<u32>,
+    /// Seconds a failing request (or an import's chunk) keeps being retried (default 60).
+    pub retry_budget_s: Option<u64>,
+    /// The most requests a second, pages, chunks and downloads together (default: no cap).
+    pub max_rps: Option<f64>,
     pub max_response_mb: Option<usize>,
     pub ca_file: Option<PathBuf>,
     pub proxy: Option<String>,
@@ -134,6 +139,8 @@ pub struct Connection {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub attempts: u32,
+    pub retry_budget: Duration,
+    pub max_rps: Option<f64>,
     pub max_response_bytes: usize,
     pub ca_file: Option<PathBuf>,
     pub proxy: Option<String>,
@@ -149,7 +156,6 @@ pub struct Connection {
 pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-pub const DEFAULT_ATTEMPTS: u32 = 4;
 
 /// `$XDG_CONFIG_HOME/tdc/config.toml`.
 pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -390,7 +396,12 @@ impl Connection {
                 .connect_timeout_s
                 .map(Duration::from_secs)
                 .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-            attempts: profile.retries.unwrap_or(DEFAULT_ATTEMPTS).max(1),
+            attempts: profile.retries.unwrap_or(u32::MAX).max(1),
+            retry_budget: profile
+                .retry_budget_s
+                .map(Duration::from_secs)
+                .unwrap_or(crate::api::DEFAULT_RETRY_BUDGET),
+            max_rps: profile.max_rps.filter(|r| *r > 0.0),
             max_response_bytes: profile
                 .max_response_mb
                 .map_or(crate::api::MAX_RESPONSE_BYTES, |mb| mb.max(1) * 1024 * 1024),

@@ -65,12 +65,22 @@ fn start_stub() -> (String, Received, tokio::runtime::Runtime) {
     (url, received, runtime)
 }
 
+/// Runs `code` against the stub, through a profile whose failing reads give up after a
+/// second (a 502 is retried until the retry budget is spent).
 fn eval(url: &str, code: &str) -> (i32, String, String) {
-    let home = temp_dir("stub");
+    // One home per stub: tests run in parallel, each with its own stub.
+    let port = url.rsplit(':').next().unwrap_or("0");
+    let home = temp_dir(&format!("stub-{port}"));
+    common::write_config(
+        &home,
+        &format!(
+            "[profiles.stub]\nurl = \"{url}\"\nuser = \"ops\"\npassword_env = \"STUB_PASSWORD\"\nretry_budget_s = 1\n"
+        ),
+    );
     output(
         tdc(&home)
-            .args(["--url", url, "--user", "ops", "eval", code])
-            .env("TDC_PASSWORD", "stub-password"),
+            .args(["--profile", "stub", "eval", code])
+            .env("STUB_PASSWORD", "stub-password"),
     )
 }
 

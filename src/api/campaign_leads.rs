@@ -69,6 +69,7 @@ impl Client {
         );
         let mut body = body.clone();
         let mut moved = Vec::new();
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -85,7 +86,10 @@ impl Client {
                 Err(error) => error,
             };
             let retry_refused = error.status == Some(429) || error.kind == ErrorKind::Connect;
-            if attempt >= self.attempts() || !(error.outcome_unknown() || retry_refused) {
+            let Some(wait) = self.retry_wait(started, attempt, &error) else {
+                return Err(error);
+            };
+            if !(error.outcome_unknown() || retry_refused) {
                 return Err(error);
             }
             if error.outcome_unknown() {
@@ -112,7 +116,7 @@ impl Client {
                 }
                 body["id"] = Value::Array(remaining);
             }
-            tokio::time::sleep(self.backoff(attempt, error.retry_after)).await;
+            tokio::time::sleep(wait).await;
         }
     }
 

@@ -45,6 +45,7 @@ impl Client {
             .find(|c| models::read_int(&c["id"]) == Some(source_id))
             .and_then(|c| c["name"].as_str())
             .map(|name| format!("[clone of] {name}"));
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -60,9 +61,10 @@ impl Client {
             };
             let retry_refused = error.status == Some(429) || error.kind == ErrorKind::Connect;
             let checkable = clone_name.is_some();
-            if attempt >= self.attempts()
-                || !((error.outcome_unknown() && checkable) || retry_refused)
-            {
+            let Some(wait) = self.retry_wait(started, attempt, &error) else {
+                return Err(error);
+            };
+            if !((error.outcome_unknown() && checkable) || retry_refused) {
                 return Err(error);
             }
             if error.outcome_unknown() {
@@ -80,7 +82,7 @@ impl Client {
                     return Ok(found);
                 }
             }
-            tokio::time::sleep(self.backoff(attempt, error.retry_after)).await;
+            tokio::time::sleep(wait).await;
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct ApiError {
     pub message: String,
     /// What the server's `Retry-After` asked for, if anything.
     pub retry_after: Option<std::time::Duration>,
+    /// A failure that retrying will not mend (the host name does not resolve).
+    pub permanent: bool,
 }
 
 impl ApiError {
@@ -41,6 +43,7 @@ impl ApiError {
             status: None,
             message: message.into(),
             retry_after: None,
+            permanent: false,
         }
     }
 

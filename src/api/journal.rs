@@ -70,7 +70,7 @@ fn read_outcome(line: &Value) -> ChunkOutcome {
         inserted,
         not_applied: positions(&line["not_applied"]),
         unknown: positions(&line["unknown"]),
-        error: None,
+        ..ChunkOutcome::default()
     }
 }
 

@@ -2,10 +2,19 @@
 //!
 //! Leads are sent in chunks, several at a time, and come back in input order. A chunk whose
 //! outcome is unknown (the connection broke after sending, a time-out, a 5xx) is never sent
-//! again blindly: each of its leads is looked up by `original_identifier`, leads found are
-//! taken as inserted, and only the missing ones are sent again. Leads without an identifier in
-//! such a chunk cannot be checked; they are not re-sent and are reported as `unknown`.
-//! A chunk the server refused (4xx) is `not_applied`; a 429 is waited out and sent again.
+//! again blindly: the client finds out which of its leads arrived, takes those as inserted,
+//! and sends only the missing ones again. Leads without an identifier in such a chunk cannot
+//! be checked; they are not re-sent and are reported as `unknown`. A chunk the server refused
+//! (4xx) is `not_applied`; a 429 is waited out and sent again, within the retry budget.
+//!
+//! Finding what arrived costs pages, not leads: before the first chunk is sent, the highest
+//! lead id is noted (the watermark); after an unknown outcome the leads created since are
+//! listed (`/api/leads/id/{watermark};>/limit/1000;N/`) into an index by
+//! `original_identifier` that every chunk of the import shares, each listing reading only
+//! the leads created since the last one. This relies on lead ids that only grow, and on a
+//! request whose answer was lost having finished on the dialer by the time the listing runs.
+//! Where the watermark cannot be read (the listing is refused, or an import resumed from a
+//! journal whose chunks may predate it), each lead is looked up by its identifier instead.
 //!
 //! With a journal (see `journal`), every chunk's outcome is recorded as it happens, so an
 //! import that was killed resumes without duplicates.
@@ -33,6 +42,8 @@ pub struct BulkError {
     pub unknown: Vec<usize>,
     /// The journal kept for resuming, if there is one.
     pub journal: Option<PathBuf>,
+    /// What the import did before it stopped.
+    pub summary: ImportSummary,
 }
 
 impl BulkError {
@@ -119,6 +130,10 @@ pub struct ChunkOutcome<R = Value> {
     pub not_applied: Vec<usize>,
     pub unknown: Vec<usize>,
     pub error: Option<ApiError>,
+    /// Leads found on the dialer after an unknown outcome (counted in `inserted` too).
+    pub reconciled: usize,
+    /// Leads sent again because they had not arrived.
+    pub resent: usize,
 }
 
 impl<R> Default for ChunkOutcome<R> {
@@ -128,6 +143,54 @@ impl<R> Default for ChunkOutcome<R> {
             not_applied: Vec::new(),
             unknown: Vec::new(),
             error: None,
+            reconciled: 0,
+            resent: 0,
+        }
+    }
+}
+
+/// What an import did, for its `-v` line and the script's summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub inserted: usize,
+    /// Found on the dialer after an unknown outcome instead of being sent again.
+    pub reconciled: usize,
+    /// Sent again after a reconciliation showed they had not arrived.
+    pub resent: usize,
+    /// Requests the import sent (posts, listings, look-ups, retries).
+    pub requests: u64,
+}
+
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} inserted ({} reconciled after an unknown outcome, {} re-sent), {} requests",
+            self.inserted, self.reconciled, self.resent, self.requests
+        )
+    }
+}
+
+/// The leads created during an import, by `original_identifier`, listed from a watermark.
+pub struct Arrivals {
+    /// The highest lead id before the import; `None` when it could not be read.
+    watermark: Option<i64>,
+    index: tokio::sync::Mutex<ArrivalIndex>,
+}
+
+#[derive(Default)]
+struct ArrivalIndex {
+    /// Leads with ids up to this one have been read.
+    read_up_to: i64,
+    by_identifier: std::collections::HashMap<String, Value>,
+}
+
+impl Arrivals {
+    /// Reconciles lead by lead.
+    pub fn untrusted() -> Arrivals {
+        Arrivals {
+            watermark: None,
+            index: Default::default(),
         }
     }
 }
@@ -143,6 +206,8 @@ impl ChunkOutcome<Value> {
             not_applied: self.not_applied,
             unknown: self.unknown,
             error: self.error,
+            reconciled: self.reconciled,
+            resent: self.resent,
         }
     }
 }
@@ -185,6 +250,84 @@ impl Client {
         Ok(found.into_iter().last())
     }
 
+    /// The highest lead id now (0 for none): one request, ordered by id descending.
+    pub async fn lead_watermark(&self) -> Result<i64, ApiError> {
+        let mut spec = QuerySpec::new(Resource::Leads);
+        spec.order = Some(("id".to_string(), true));
+        let newest = self.page(&spec, 0, 1).await?;
+        Ok(newest
+            .first()
+            .and_then(|lead| models::read_int(&lead["id"]))
+            .unwrap_or(0))
+    }
+
+    /// Notes the watermark of an import, or, when it cannot be read, reconciles lead by lead.
+    pub async fn arrivals(&self) -> Arrivals {
+        match self.lead_watermark().await {
+            Ok(watermark) => Arrivals {
+                watermark: Some(watermark),
+                index: tokio::sync::Mutex::new(ArrivalIndex {
+                    read_up_to: watermark,
+                    ..ArrivalIndex::default()
+                }),
+            },
+            Err(error) => {
+                if self.options.verbose {
+                    eprintln!(
+                        "tdc: no lead watermark ({error}); unknown outcomes are checked lead by lead"
+                    );
+                }
+                Arrivals::untrusted()
+            }
+        }
+    }
+
+    /// The leads of `lookups` that are on the dialer, in input order, read from the leads
+    /// created since the watermark (one listing shared by the chunks of the import).
+    async fn arrived(
+        &self,
+        arrivals: &Arrivals,
+        lookups: &[(usize, Value, String)],
+    ) -> Vec<Result<Option<Value>, ApiError>> {
+        let Some(watermark) = arrivals.watermark else {
+            return self.look_up_identifiers(lookups).await;
+        };
+        let mut index = arrivals.index.lock().await;
+        let mut spec = QuerySpec::new(Resource::Leads);
+        let listed = spec
+            .add_condition("id", Op::Gt, index.read_up_to.max(watermark).to_string())
+            .map_err(|m| ApiError::new(ErrorKind::Refused, "GET", LEADS_PATH, m));
+        let mut read = 0u64;
+        let mut newest = index.read_up_to;
+        let result = async {
+            listed?;
+            loop {
+                let page = self.page(&spec, read, super::query::MAX_PAGE).await?;
+                read += page.len() as u64;
+                for lead in &page {
+                    newest = newest.max(models::read_int(&lead["id"]).unwrap_or(0));
+                    if let Some(identifier) = identifier_of(lead) {
+                        index
+                            .by_identifier
+                            .insert(identifier.to_string(), lead.clone());
+                    }
+                }
+                if (page.len() as u64) < super::query::MAX_PAGE {
+                    return Ok::<_, ApiError>(());
+                }
+            }
+        }
+        .await;
+        index.read_up_to = newest;
+        match result {
+            Ok(()) => lookups
+                .iter()
+                .map(|(_, _, identifier)| Ok(index.by_identifier.get(identifier).cloned()))
+                .collect(),
+            Err(error) => lookups.iter().map(|_| Err(error.clone())).collect(),
+        }
+    }
+
     /// Looks identifiers up, a few at a time; results in input order.
     async fn look_up_identifiers(
         &self,
@@ -209,10 +352,14 @@ impl Client {
         &self,
         chunk: Vec<(usize, Value)>,
         maybe_sent: bool,
+        arrivals: &Arrivals,
     ) -> ChunkOutcome<R> {
         let mut outcome = ChunkOutcome::default();
         let mut pending = chunk;
-        let attempts = self.options.retry.attempts.max(1);
+        let started = std::time::Instant::now();
+        let untrusted = Arrivals::untrusted();
+        // A chunk of an earlier run may have arrived before this run's watermark.
+        let arrivals = if maybe_sent { &untrusted } else { arrivals };
         let mut reconcile_first = maybe_sent;
         let mut attempt = 0;
         while !pending.is_empty() {
@@ -234,8 +381,8 @@ impl Client {
             if let Some(error) = &error {
                 if error.not_applied() {
                     let retry = error.status == Some(429) || error.kind == ErrorKind::Connect;
-                    if retry && attempt < attempts {
-                        tokio::time::sleep(self.backoff(attempt, error.retry_after)).await;
+                    if let Some(wait) = self.retry_wait(started, attempt, error).filter(|_| retry) {
+                        tokio::time::sleep(wait).await;
                         continue;
                     }
                     outcome
@@ -254,10 +401,13 @@ impl Client {
                     None => outcome.unknown.push(position),
                 }
             }
-            let found = self.look_up_identifiers(&lookups).await;
+            let found = self.arrived(arrivals, &lookups).await;
             for ((position, lead, _), result) in lookups.into_iter().zip(found) {
                 match result {
-                    Ok(Some(found)) => outcome.inserted.push((position, R::from_json(found))),
+                    Ok(Some(found)) => {
+                        outcome.reconciled += 1;
+                        outcome.inserted.push((position, R::from_json(found)));
+                    }
                     Ok(None) => missing.push((position, lead)),
                     Err(lookup_error) => {
                         outcome.unknown.push(position);
@@ -269,15 +419,20 @@ impl Client {
                 if !outcome.unknown.is_empty() {
                     outcome.error.get_or_insert(error.clone());
                 }
-                if attempt >= attempts {
-                    outcome
-                        .not_applied
-                        .extend(missing.drain(..).map(|(p, _)| p));
-                    outcome.error = Some(error);
+                if !missing.is_empty() {
+                    match self.retry_wait(started, attempt, &error) {
+                        Some(wait) => {
+                            outcome.resent += missing.len();
+                            tokio::time::sleep(wait).await;
+                        }
+                        None => {
+                            outcome
+                                .not_applied
+                                .extend(missing.drain(..).map(|(p, _)| p));
+                            outcome.error = Some(error);
+                        }
+                    }
                 }
-            }
-            if !missing.is_empty() {
-                tokio::time::sleep(self.backoff(attempt, None)).await;
             }
             pending = missing;
         }
@@ -299,6 +454,7 @@ impl Client {
             not_applied: (0..total).collect(),
             unknown: Vec::new(),
             journal: None,
+            summary: ImportSummary::default(),
         };
         self.check_writable("POST", LEADS_PATH).map_err(refuse)?;
         let refused = |message: String| {
@@ -327,6 +483,8 @@ impl Client {
             None => None,
         };
         let chunk_count = total.div_ceil(chunk_size);
+        let requests_before = self.requests_sent();
+        let arrivals = Arc::new(self.arrivals().await);
         let mut outcomes: Vec<Option<ChunkOutcome<R>>> = vec![None; chunk_count];
         let mut maybe_sent = vec![false; chunk_count];
         if let Some(journal) = &journal {
@@ -358,13 +516,17 @@ impl Client {
                 let chunk: Vec<(usize, Value)> = (start..(start + chunk_size).min(total))
                     .map(|p| (p, leads[p].clone()))
                     .collect();
-                let (client, journal, sent) =
-                    (Arc::clone(self), journal.clone(), maybe_sent[index]);
+                let (client, journal, sent, arrivals) = (
+                    Arc::clone(self),
+                    journal.clone(),
+                    maybe_sent[index],
+                    Arc::clone(&arrivals),
+                );
                 running.spawn(async move {
                     if let Some(journal) = &journal {
                         journal.sending(index)?;
                     }
-                    let outcome = client.insert_chunk(chunk, sent).await;
+                    let outcome = client.insert_chunk(chunk, sent, &arrivals).await;
                     if let Some(journal) = &journal {
                         journal.done(index, &outcome)?;
                     }
@@ -413,14 +575,18 @@ impl Client {
             not_applied: Vec::new(),
             unknown: Vec::new(),
             journal: options.journal.clone(),
+            summary: ImportSummary::default(),
         };
         let mut first_error = None;
+        let mut summary = ImportSummary::default();
         for (index, outcome) in outcomes.into_iter().enumerate() {
             let start = index * chunk_size;
             let positions = start..(start + chunk_size).min(total);
             match outcome {
                 None => report.not_applied.extend(positions),
                 Some(outcome) => {
+                    summary.reconciled += outcome.reconciled;
+                    summary.resent += outcome.resent;
                     for (position, lead) in outcome.inserted {
                         report.applied.push(position);
                         inserted[position] = Some(lead);
@@ -433,6 +599,12 @@ impl Client {
                 }
             }
         }
+        summary.inserted = report.applied.len();
+        summary.requests = self.requests_sent() - requests_before;
+        if self.options.verbose {
+            eprintln!("tdc: add_leads: {summary}");
+        }
+        report.summary = summary;
         if report.not_applied.is_empty() && report.unknown.is_empty() {
             if let Some(journal) = journal {
                 journal.finish();

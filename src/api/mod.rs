@@ -11,6 +11,7 @@ pub mod journal;
 mod leads;
 mod listing;
 pub mod models;
+pub mod pacer;
 pub mod query;
 
 use std::time::Duration;
@@ -42,21 +43,36 @@ pub enum Retry {
     Never,
 }
 
-/// How failed safe requests are retried.
+/// How failed safe requests are retried: with capped exponential backoff and full jitter
+/// (or the server's `Retry-After`) until `budget` is spent, and at most `attempts` times.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     pub attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// Time from the first attempt after which no retry is started.
+    pub budget: Duration,
 }
+
+/// The default time a request (or an import's chunk) keeps being retried.
+pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(60);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            attempts: 4,
+            attempts: u32::MAX,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
+            budget: DEFAULT_RETRY_BUDGET,
         }
+    }
+}
+
+impl RetryPolicy {
+    /// Whether a retry that would start `wait` from now still fits the budget of a request
+    /// first tried at `started`, as attempt `attempt + 1`.
+    pub fn allows(&self, started: std::time::Instant, attempt: u32, wait: Duration) -> bool {
+        attempt < self.attempts.max(1) && started.elapsed() + wait <= self.budget
     }
 }
 
@@ -71,6 +87,8 @@ pub struct ClientOptions {
     pub auth: AuthMode,
     pub timeout: Duration,
     pub concurrency: usize,
+    /// The most requests a second, across the whole connection.
+    pub max_rps: Option<f64>,
     /// `Some(profile)` when the profile is read-only: mutating calls are refused.
     pub read_only: Option<String>,
     pub retry: RetryPolicy,
@@ -89,6 +107,9 @@ pub struct ClientOptions {
 pub struct Client {
     http: reqwest::Client,
     authenticator: Authenticator,
+    pacer: pacer::Pacer,
+    /// Requests sent so far (every attempt, every answered challenge).
+    requests: std::sync::atomic::AtomicU64,
     options: ClientOptions,
 }
 
@@ -122,9 +143,12 @@ impl Client {
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let authenticator =
             Authenticator::new(options.auth, options.user.clone(), options.password.clone());
+        let pacer = pacer::Pacer::new(options.concurrency, options.max_rps, options.verbose);
         Ok(Client {
             http,
             authenticator,
+            pacer,
+            requests: std::sync::atomic::AtomicU64::new(0),
             options,
         })
     }
@@ -133,8 +157,19 @@ impl Client {
         &self.options.base_url
     }
 
+    /// The most requests this connection may have in flight (the profile's `concurrency`).
     pub fn concurrency(&self) -> usize {
         self.options.concurrency.max(1)
+    }
+
+    /// How many requests the adaptive window allows in flight now (at most `concurrency`).
+    pub fn window(&self) -> usize {
+        self.pacer.limit()
+    }
+
+    /// How many requests this connection has sent.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn url_for(&self, path_and_query: &str) -> String {
@@ -166,16 +201,22 @@ impl Client {
         let path = path_and_query
             .split_once('?')
             .map_or(path_and_query, |(p, _)| p);
-        let policy = &self.options.retry;
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let slot = self.pacer.acquire().await;
+            let sent = std::time::Instant::now();
             let result = self.send_once(&method, path_and_query, path, &body).await;
+            drop(slot);
+            let (signal, why) = self.signal_of(&result, sent.elapsed());
+            self.pacer.record(signal, why);
             let error = match result {
                 Ok(bytes) => return Ok(bytes),
                 Err(error) => error,
             };
             let retryable = match error.kind {
+                _ if error.permanent => false,
                 ErrorKind::Connect => true,
                 ErrorKind::Transport | ErrorKind::Timeout => retry == Retry::Safe,
                 ErrorKind::Status => {
@@ -183,26 +224,45 @@ impl Client {
                 }
                 _ => false,
             };
-            if !retryable || attempt >= policy.attempts {
-                return Err(error);
-            }
-            let wait = self.backoff(attempt, error.retry_after);
+            let wait = match self.retry_wait(started, attempt, &error) {
+                Some(wait) if retryable => wait,
+                _ => return Err(error),
+            };
             tracing_retry(self.options.verbose, &method, path, &error, wait);
             tokio::time::sleep(wait).await;
         }
     }
 
     /// How long to wait before attempt `attempt + 1`: the server's `Retry-After` if it gave
-    /// one, else capped exponential backoff with jitter.
+    /// one, else capped exponential backoff with full jitter (anywhere from nothing to the
+    /// cap, so clients that failed together do not come back together).
     pub(crate) fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         let policy = &self.options.retry;
-        let base = policy
+        let cap = policy
             .base_delay
             .saturating_mul(1 << attempt.saturating_sub(1).min(16))
             .min(policy.max_delay);
         retry_after
-            .unwrap_or_else(|| base + base.mul_f64(fastrand::f64() * 0.5))
+            .unwrap_or_else(|| cap.mul_f64(fastrand::f64()))
             .min(Duration::from_secs(30))
+    }
+
+    /// What an answer says about the dialer's load.
+    fn signal_of(
+        &self,
+        result: &Result<Vec<u8>, ApiError>,
+        took: Duration,
+    ) -> (pacer::Signal, &'static str) {
+        match result {
+            Ok(_) if took < self.options.timeout / 2 => (pacer::Signal::Clean, "clean answers"),
+            Ok(_) => (pacer::Signal::Congestion, "slow answers"),
+            Err(e) if e.kind == ErrorKind::Timeout => (pacer::Signal::Congestion, "a time-out"),
+            Err(e) if e.status == Some(429) => (pacer::Signal::Congestion, "429 too many requests"),
+            Err(e) if e.status.is_some_and(|s| s >= 500) => {
+                (pacer::Signal::Congestion, "a server error")
+            }
+            Err(_) => (pacer::Signal::Neutral, ""),
+        }
     }
 
     fn trace_failure(&self, error: &ApiError) {
@@ -211,9 +271,19 @@ impl Client {
         }
     }
 
-    /// How many times a request may be tried.
-    pub(crate) fn attempts(&self) -> u32 {
-        self.options.retry.attempts.max(1)
+    /// How long to wait before retrying after `error` (attempt `attempt` of an operation
+    /// begun at `started`), or `None` when the retry budget or the attempts are spent.
+    pub(crate) fn retry_wait(
+        &self,
+        started: std::time::Instant,
+        attempt: u32,
+        error: &ApiError,
+    ) -> Option<Duration> {
+        let wait = self.backoff(attempt, error.retry_after);
+        self.options
+            .retry
+            .allows(started, attempt, wait)
+            .then_some(wait)
     }
 
     /// Sends a request once, answering the server's Digest challenge when it asks for one.
@@ -252,6 +322,8 @@ impl Client {
             if self.options.verbose {
                 eprintln!("tdc: > {method_name} {path_and_query}");
             }
+            self.requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let response = request
                 .send()
                 .await
@@ -287,8 +359,7 @@ impl Client {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(retry_after_of);
         let mut bytes = Vec::new();
         loop {
             match response.chunk().await {
@@ -426,6 +497,17 @@ impl Client {
     }
 }
 
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after_of(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.timestamp_millis() - chrono::Utc::now().timestamp_millis();
+    Some(Duration::from_millis(wait.max(0) as u64))
+}
+
 fn tracing_retry(verbose: bool, method: &Method, path: &str, error: &ApiError, wait: Duration) {
     if verbose {
         eprintln!(
@@ -439,9 +521,11 @@ fn tracing_retry(verbose: bool, method: &Method, path: &str, error: &ApiError, w
 fn transport_error(method: &str, path: &str, error: &reqwest::Error) -> ApiError {
     use std::error::Error;
     let mut cause = String::new();
+    let mut unresolved = false;
     let mut source = error.source();
     while let Some(inner) = source {
         cause = inner.to_string();
+        unresolved |= cause.contains("dns error") || cause.contains("failed to lookup address");
         source = inner.source();
     }
     let kind = if error.is_connect() {
@@ -457,7 +541,10 @@ fn transport_error(method: &str, path: &str, error: &reqwest::Error) -> ApiError
         _ if cause.is_empty() => format!("the connection failed: {error}"),
         _ => format!("the connection failed: {cause}"),
     };
-    ApiError::new(kind, method, path, message)
+    ApiError {
+        permanent: kind == ErrorKind::Connect && unresolved,
+        ..ApiError::new(kind, method, path, message)
+    }
 }
 
 /// The server's own words for a failed request.
@@ -534,6 +621,22 @@ mod tests {
         assert!(err.message.contains("cut off"), "{}", err.message);
         let err = decode_json("GET", "/api/cdrs", b"{nope}").unwrap_err();
         assert!(err.message.contains("not valid JSON"), "{}", err.message);
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_a_date() {
+        assert_eq!(retry_after_of("3"), Some(Duration::from_secs(3)));
+        let soon = chrono::Utc::now() + chrono::Duration::seconds(5);
+        let wait = retry_after_of(&soon.to_rfc2822()).unwrap();
+        assert!(
+            wait > Duration::from_secs(3) && wait <= Duration::from_secs(5),
+            "{wait:?}"
+        );
+        assert_eq!(
+            retry_after_of("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after_of("soon"), None);
     }
 
     #[test]

@@ -196,11 +196,13 @@ pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Cli
         auth: connection.auth,
         timeout: connection.timeout,
         concurrency: connection.concurrency,
+        max_rps: connection.max_rps,
         read_only: connection
             .read_only
             .then(|| connection.profile.clone().unwrap_or_default()),
         retry: crate::api::RetryPolicy {
             attempts: connection.attempts,
+            budget: connection.retry_budget,
             ..crate::api::RetryPolicy::default()
         },
         ca_file: connection.ca_file.clone(),

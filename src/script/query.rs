@@ -60,8 +60,14 @@ pub struct Rows {
 
 impl Rows {
     fn start_pages(&mut self) {
-        // Latency dominates: keep the connection's concurrency of pages in flight.
-        let window = self.query.dialer.client.concurrency();
+        // The first page goes alone: most listings fit in it, and a speculative page past the
+        // end is a request a rate-limited dialer counts. A full page opens the window: then
+        // latency dominates, and the connection's adaptive window decides how many go.
+        let window = if self.pages == 0 {
+            1
+        } else {
+            self.query.dialer.client.window()
+        };
         while !self.finished && self.pending.len() < window {
             let Some(rows) = self.query.spec.page_rows(self.requested) else {
                 break;

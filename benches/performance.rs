@@ -7,10 +7,14 @@
 //! - import 100,000 leads with `--latency-ms 20`, against sequential chunked POSTs of the same
 //!   chunk size (`benches/baseline_import.py`);
 //! - start-up of a trivial script against a remote URL and on the embedded sandbox;
-//! - peak memory (VmHWM) of `tdc run` while streaming 1,000,000 CDRs.
+//! - peak memory (VmHWM) of `tdc run` while streaming 1,000,000 CDRs;
+//! - scan 200,000 CDRs at 20 ms against an 8-thread Python loop
+//!   (`benches/baseline_scan_threads.py`), and the requests each listing costs;
+//! - 5,000 leads imported under the README's fault mix at 20 ms, ten runs: time, requests,
+//!   and exactly-once checked by an independent Python client (`benches/check_import.py`).
 //!
 //! Run: `cargo bench --bench performance` (needs python3 with requests);
-//! `TDC_BENCH=startup,aggregation,scan,import` picks parts.
+//! `TDC_BENCH=startup,aggregation,scan,import,threads,requests,faults` picks parts.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -268,6 +272,136 @@ fn startup() {
     );
 }
 
+/// The requests a `tdc eval` sends (its `-v` trace counted) and its result.
+fn requests_of(url: &str, code: &str) -> (usize, String) {
+    let output = tdc(url)
+        .args(["-v", "eval", code])
+        .stderr(Stdio::piped())
+        .output()
+        .expect("tdc eval");
+    assert!(output.status.success(), "{output:?}");
+    let trace = String::from_utf8_lossy(&output.stderr);
+    (
+        trace.lines().filter(|l| l.starts_with("tdc: > ")).count(),
+        String::from_utf8_lossy(&output.stdout).trim().to_string(),
+    )
+}
+
+fn threads(dir: &Path) {
+    let server = Server::start(&["--cdrs", "200000", "--latency-ms", "20"]);
+    let scan = script(
+        dir,
+        "scan200k.rhai",
+        "let n = 0;\nfor c in td.cdrs() { n += 1; }\nprint(n);\n",
+    );
+    let (mut ours, mut baseline) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let mut command = tdc(&server.url);
+        command.arg("run").arg(&scan);
+        let (elapsed, out, _) = timed(command);
+        assert_eq!(out, "200000");
+        ours.push(elapsed);
+        let mut python = Command::new("python3");
+        python
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/baseline_scan_threads.py"))
+            .arg(&server.url)
+            .stdout(Stdio::piped());
+        let (elapsed, out, _) = timed(python);
+        assert_eq!(out, "200000");
+        baseline.push(elapsed);
+    }
+    let (ours, baseline) = (median(ours), median(baseline));
+    println!(
+        "scan 200,000 CDRs, latency 20 ms: tdc median {ours:.2?}, 8-thread Python median {baseline:.2?}, speed-up {:.1}x",
+        baseline.as_secs_f64() / ours.as_secs_f64()
+    );
+}
+
+fn requests_per_operation() {
+    let server = Server::start(&["--cdrs", "200000"]);
+    for (what, code) in [
+        ("td.campaigns() (4 rows)", "td.campaigns().len()"),
+        (
+            "td.find_leads(\"phone\", X) (1 row)",
+            "td.find_leads(\"phone\", \"447700001234\").len()",
+        ),
+        ("td.cdrs().count() (200 full pages)", "td.cdrs().count()"),
+        (
+            "td.cdrs().to_array() (200 full pages)",
+            "td.cdrs().to_array().len()",
+        ),
+    ] {
+        let (requests, out) = requests_of(&server.url, code);
+        println!("requests for {what}: {requests} (result {out})");
+    }
+}
+
+fn faults(dir: &Path) {
+    let import = script(
+        dir,
+        "import5k.rhai",
+        "let leads = [];\nfor i in 0..5000 { leads.push(#{ phone: `4477${10000000 + i}`, original_identifier: `${ARGS[0]}-${i}` }); }\nprint(td.add_leads(leads).len());\n",
+    );
+    let mut times = Vec::new();
+    let mut requests = Vec::new();
+    let mut exact = 0;
+    for run in 0..10 {
+        // A seed per run: the sandbox draws its faults from it.
+        let seed = (run + 1).to_string();
+        let server = Server::start(&[
+            "--seed",
+            &seed,
+            "--latency-ms",
+            "20",
+            "--faults",
+            "500=0.1,429=0.1,reset=0.05,lost=0.05",
+        ]);
+        let tag = format!("f{run}");
+        let started = Instant::now();
+        let output = tdc(&server.url)
+            .args(["-v", "--yes", "run"])
+            .arg(&import)
+            .arg(&tag)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("tdc run");
+        times.push(started.elapsed());
+        let trace = String::from_utf8_lossy(&output.stderr);
+        requests.push(trace.lines().filter(|l| l.starts_with("tdc: > ")).count());
+        let summary = trace
+            .lines()
+            .find(|l| l.starts_with("tdc: add_leads:"))
+            .unwrap_or("no summary")
+            .to_string();
+        let check = Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/check_import.py"))
+            .args([&server.url, &tag])
+            .output()
+            .expect("python3");
+        let counted = String::from_utf8_lossy(&check.stdout).trim().to_string();
+        if output.status.success() && counted == "5000 5000" {
+            exact += 1;
+        }
+        println!(
+            "  fault run {run}: exit {:?}, {:.2?}, {} requests; {summary}; Python counts (rows unique): {counted}",
+            output.status.code(),
+            times[run],
+            requests[run]
+        );
+    }
+    println!(
+        "5,000 leads under 500=0.1,429=0.1,reset=0.05,lost=0.05 at 20 ms: exactly once in {exact} of 10 runs; median {:.2?} (max {:.2?}); requests median {} (max {})",
+        median(times.clone()),
+        times.iter().max().unwrap(),
+        {
+            let mut r = requests.clone();
+            r.sort();
+            r[r.len() / 2]
+        },
+        requests.iter().max().unwrap()
+    );
+}
+
 /// `TDC_BENCH=aggregation,scan` runs only those parts; unset, all of them.
 fn wanted(part: &str) -> bool {
     std::env::var("TDC_BENCH").map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
@@ -288,5 +422,14 @@ fn main() {
     }
     if wanted("import") {
         import(&dir);
+    }
+    if wanted("threads") {
+        threads(&dir);
+    }
+    if wanted("requests") {
+        requests_per_operation();
+    }
+    if wanted("faults") {
+        faults(&dir);
     }
 }

@@ -3,12 +3,14 @@
 //!
 //! ```text
 //! {"type":"start","leads":20000,"chunk":500,"fingerprint":"9f0c…"}
+//! {"type":"watermark","id":49969}
 //! {"type":"sending","chunk":3}
 //! {"type":"done","chunk":3,"inserted":[[1500,{…lead…}],…],"not_applied":[],"unknown":[]}
 //! ```
 //!
 //! A chunk with a `sending` line and no `done` line may have reached the server: on resume it
-//! is reconciled by `original_identifier` before anything is sent again. Each line is flushed
+//! is reconciled by `original_identifier` before anything is sent again, against the leads
+//! created since the first run's watermark (the highest lead id before any chunk was sent). Each line is flushed
 //! to disk before the request it announces is sent. The journal is removed when every lead is
 //! in; it never holds credentials.
 
@@ -43,6 +45,8 @@ pub struct Journal {
     path: PathBuf,
     file: Mutex<File>,
     recorded: BTreeMap<usize, ChunkRecord>,
+    /// The highest lead id before the first run sent anything, if it was read.
+    watermark: Option<i64>,
 }
 
 fn positions(value: &Value) -> Vec<usize> {
@@ -86,6 +90,7 @@ impl Journal {
             "fingerprint": format!("{:016x}", fingerprint(&print)),
         });
         let mut recorded = BTreeMap::new();
+        let mut watermark = None;
         if path.exists() {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read journal {}: {e}", path.display()))?;
@@ -102,6 +107,10 @@ impl Journal {
             }
             // A last line cut short by a crash is ignored: its chunk stays "sending".
             for line in lines.filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
+                if line["type"] == "watermark" {
+                    watermark = watermark.or(line["id"].as_i64());
+                    continue;
+                }
                 let Some(index) = line["chunk"].as_u64().map(|i| i as usize) else {
                     continue;
                 };
@@ -143,6 +152,7 @@ impl Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
             recorded,
+            watermark,
         })
     }
 
@@ -156,6 +166,16 @@ impl Journal {
         writeln!(file, "{line}")
             .and_then(|()| file.sync_data())
             .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+
+    /// The first run's watermark, if it recorded one.
+    pub fn watermark(&self) -> Option<i64> {
+        self.watermark
+    }
+
+    /// Records the watermark before the first chunk is sent.
+    pub fn record_watermark(&self, id: i64) -> Result<(), String> {
+        self.append(&json!({ "type": "watermark", "id": id }))
     }
 
     /// Records that a chunk is about to be sent.
@@ -199,6 +219,8 @@ mod tests {
             json!({"phone": "2"}),
         ];
         let journal = Journal::open(&path, &leads, 1).unwrap();
+        assert_eq!(journal.watermark(), None);
+        journal.record_watermark(49_969).unwrap();
         journal.sending(0).unwrap();
         journal
             .done(
@@ -222,6 +244,7 @@ mod tests {
         let recorded = resumed.recorded();
         assert!(matches!(&recorded[0], (0, ChunkRecord::Done(o)) if o.inserted[0].1["id"] == "7"));
         assert!(matches!(recorded[1], (1, ChunkRecord::Sending)));
+        assert_eq!(resumed.watermark(), Some(49_969), "the first run's watermark");
         let other = Journal::open(&path, &leads[..1], 1).err().unwrap();
         assert!(other.contains("belongs to another import"), "{other}");
         resumed.finish();

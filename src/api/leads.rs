@@ -175,6 +175,9 @@ impl std::fmt::Display for ImportSummary {
 pub struct Arrivals {
     /// The highest lead id before the import; `None` when it could not be read.
     watermark: Option<i64>,
+    /// The watermark predates every run of the import (it came from the journal, or this is
+    /// the first run), so chunks an earlier run may have sent are above it too.
+    covers_earlier_runs: bool,
     index: tokio::sync::Mutex<ArrivalIndex>,
 }
 
@@ -190,7 +193,19 @@ impl Arrivals {
     pub fn untrusted() -> Arrivals {
         Arrivals {
             watermark: None,
+            covers_earlier_runs: false,
             index: Default::default(),
+        }
+    }
+
+    fn from(watermark: i64, covers_earlier_runs: bool) -> Arrivals {
+        Arrivals {
+            watermark: Some(watermark),
+            covers_earlier_runs,
+            index: tokio::sync::Mutex::new(ArrivalIndex {
+                read_up_to: watermark,
+                ..ArrivalIndex::default()
+            }),
         }
     }
 }
@@ -261,23 +276,27 @@ impl Client {
             .unwrap_or(0))
     }
 
-    /// Notes the watermark of an import, or, when it cannot be read, reconciles lead by lead.
-    pub async fn arrivals(&self) -> Arrivals {
+    /// The watermark of an import: the journal's from its first run, else read now (and
+    /// recorded in the journal); when it cannot be read, reconciles lead by lead.
+    pub async fn arrivals(&self, journal: Option<&Journal>) -> Result<Arrivals, String> {
+        if let Some(watermark) = journal.and_then(Journal::watermark) {
+            return Ok(Arrivals::from(watermark, true));
+        }
+        let resumed = journal.is_some_and(|j| !j.recorded().is_empty());
         match self.lead_watermark().await {
-            Ok(watermark) => Arrivals {
-                watermark: Some(watermark),
-                index: tokio::sync::Mutex::new(ArrivalIndex {
-                    read_up_to: watermark,
-                    ..ArrivalIndex::default()
-                }),
-            },
+            Ok(watermark) => {
+                if let Some(journal) = journal {
+                    journal.record_watermark(watermark)?;
+                }
+                Ok(Arrivals::from(watermark, !resumed))
+            }
             Err(error) => {
                 if self.options.verbose {
                     eprintln!(
                         "tdc: no lead watermark ({error}); unknown outcomes are checked lead by lead"
                     );
                 }
-                Arrivals::untrusted()
+                Ok(Arrivals::untrusted())
             }
         }
     }
@@ -359,7 +378,11 @@ impl Client {
         let started = std::time::Instant::now();
         let untrusted = Arrivals::untrusted();
         // A chunk of an earlier run may have arrived before this run's watermark.
-        let arrivals = if maybe_sent { &untrusted } else { arrivals };
+        let arrivals = if maybe_sent && !arrivals.covers_earlier_runs {
+            &untrusted
+        } else {
+            arrivals
+        };
         let mut reconcile_first = maybe_sent;
         let mut attempt = 0;
         while !pending.is_empty() {
@@ -484,7 +507,11 @@ impl Client {
         };
         let chunk_count = total.div_ceil(chunk_size);
         let requests_before = self.requests_sent();
-        let arrivals = Arc::new(self.arrivals().await);
+        let arrivals = Arc::new(
+            self.arrivals(journal.as_deref())
+                .await
+                .map_err(|e| refused(format!("the journal cannot be written: {e}")))?,
+        );
         let mut outcomes: Vec<Option<ChunkOutcome<R>>> = vec![None; chunk_count];
         let mut maybe_sent = vec![false; chunk_count];
         if let Some(journal) = &journal {

@@ -244,7 +244,11 @@ mod tests {
         let recorded = resumed.recorded();
         assert!(matches!(&recorded[0], (0, ChunkRecord::Done(o)) if o.inserted[0].1["id"] == "7"));
         assert!(matches!(recorded[1], (1, ChunkRecord::Sending)));
-        assert_eq!(resumed.watermark(), Some(49_969), "the first run's watermark");
+        assert_eq!(
+            resumed.watermark(),
+            Some(49_969),
+            "the first run's watermark"
+        );
         let other = Journal::open(&path, &leads[..1], 1).err().unwrap();
         assert!(other.contains("belongs to another import"), "{other}");
         resumed.finish();

@@ -77,6 +77,7 @@ fn connection_flags(global: &GlobalArgs) -> ConnectionFlags {
         sandbox: global.sandbox,
         allow_http: global.allow_http,
         verbose: global.verbose,
+        skip_password_cmd: false,
     }
 }
 
@@ -397,14 +398,17 @@ fn show_config(global: &GlobalArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let connection =
-        match crate::session::resolve_connection(&connection_flags(global), config.as_ref()) {
-            Ok(connection) => connection,
-            Err(e) => {
-                eprintln!("tdc: {e}");
-                return EXIT_USAGE;
-            }
-        };
+    let flags = ConnectionFlags {
+        skip_password_cmd: true,
+        ..connection_flags(global)
+    };
+    let connection = match crate::session::resolve_connection(&flags, config.as_ref()) {
+        Ok(connection) => connection,
+        Err(e) => {
+            eprintln!("tdc: {e}");
+            return EXIT_USAGE;
+        }
+    };
     for warning in &connection.warnings {
         eprintln!("tdc: {warning}");
     }
@@ -426,6 +430,21 @@ fn show_config(global: &GlobalArgs) -> i32 {
 }
 
 async fn serve_sandbox(args: SandboxArgs) -> i32 {
+    if !args.addr.ip().is_loopback() && !args.public {
+        eprintln!(
+            "tdc sandbox: --addr {} can be reached from other machines, and the sandbox's credentials are well known; use a loopback address, or pass --public",
+            args.addr
+        );
+        return EXIT_USAGE;
+    }
+    if args.public {
+        eprintln!(
+            "tdc sandbox: warning: serving on {} with the well-known credentials {}:{}; anyone who can reach it can read and change its data",
+            args.addr,
+            crate::sandbox::USER,
+            crate::sandbox::PASSWORD
+        );
+    }
     let faults = match FaultSpec::parse(&args.faults) {
         Ok(faults) => faults,
         Err(e) => {

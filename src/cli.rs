@@ -171,6 +171,9 @@ pub struct SandboxArgs {
     /// A live dialer: this many new calls a minute, each completed when it ends (0: off).
     #[arg(long, default_value_t = 0)]
     pub live: u32,
+    /// Allow an --addr other machines can reach (the sandbox's credentials are well known).
+    #[arg(long)]
+    pub public: bool,
 }
 
 /// Reads a value with its `FromStr`, for clap.

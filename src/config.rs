@@ -90,6 +90,8 @@ pub struct Profile {
     pub retry_budget_s: Option<u64>,
     /// The most requests a second, pages, chunks and downloads together (default: no cap).
     pub max_rps: Option<f64>,
+    /// Seconds `password_cmd` may take (default 10).
+    pub password_cmd_timeout_s: Option<u64>,
     pub max_response_mb: Option<usize>,
     pub ca_file: Option<PathBuf>,
     pub proxy: Option<String>,
@@ -117,6 +119,8 @@ pub struct ConnectionFlags {
     pub allow_http: bool,
     /// `-v`: trace requests on stderr.
     pub verbose: bool,
+    /// Describe a `password_cmd` without running it (`tdc config`).
+    pub skip_password_cmd: bool,
 }
 
 /// Where the dialer is.
@@ -167,6 +171,12 @@ pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
 }
 
 pub fn load_config_file(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
+    if let Some(message) = writable_by_others(path) {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        });
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -193,6 +203,31 @@ fn toml_location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     let line = before.matches('\n').count() + 1;
     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     format!(" (line {line}, column {column})")
+}
+
+/// Scheme, host and port agree: the same dialer.
+fn same_origin(a: &url::Url, b: &url::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// A URL as it may be printed: any password inside it shown as `***`.
+pub fn redact_url(text: &str) -> String {
+    match url::Url::parse(text.trim()) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        Ok(_) => text.to_string(),
+        // Not a URL: hide whatever sits between "://" and "@".
+        Err(_) => match (text.find("://"), text.rfind('@')) {
+            (Some(start), Some(at)) if at > start => {
+                format!("{}***{}", &text[..start + 3], &text[at..])
+            }
+            _ => text.to_string(),
+        },
+    }
 }
 
 fn is_loopback_host(url: &url::Url) -> bool {
@@ -250,7 +285,7 @@ impl Connection {
                 "default_profile in the config file".to_string(),
             ),
         };
-        let profile = match (&profile_name, config) {
+        let mut profile = match (&profile_name, config) {
             (None, _) => Profile::default(),
             (Some(name), Some((_, file))) if file.profiles.contains_key(name) => {
                 sources.push(("profile", format!("{name} (from {profile_from})")));
@@ -266,19 +301,45 @@ impl Connection {
                 })
             }
         };
-        let profile_label = |key: &str| {
-            format!(
-                "{key} in profile '{}'",
-                profile_name.as_deref().unwrap_or("")
-            )
+        let label_of = |name: &Option<String>, key: &str| {
+            format!("{key} in profile '{}'", name.as_deref().unwrap_or(""))
         };
+
+        let override_url = if let Some(url) = &flags.url {
+            Some((url.clone(), "--url".to_string()))
+        } else {
+            env_nonempty("TDC_URL").map(|url| (url, "TDC_URL".to_string()))
+        };
+        // A profile's credentials belong to its host: a URL given on the command line or in
+        // TDC_URL for another host does not get them (nor the profile's other settings).
+        let mut profile_name = profile_name;
+        if let (Some(name), Some((url, from)), false) =
+            (&profile_name, &override_url, flags.sandbox)
+        {
+            let same_origin = match (&profile.url, url::Url::parse(url.trim())) {
+                (Some(own), Ok(given)) => {
+                    url::Url::parse(own.trim()).is_ok_and(|own| same_origin(&own, &given))
+                }
+                _ => false,
+            };
+            if !same_origin {
+                sources.retain(|(setting, _)| *setting != "profile");
+                sources.push((
+                    "profile",
+                    format!(
+                        "{name} not used: {from} names another host than the profile's url, and a profile's credentials go to its own host only"
+                    ),
+                ));
+                profile = Profile::default();
+                profile_name = None;
+            }
+        }
+        let profile_label = |key: &str| label_of(&profile_name, key);
 
         let url_and_source = if flags.sandbox {
             None
-        } else if let Some(url) = &flags.url {
-            Some((url.clone(), "--url".to_string()))
-        } else if let Some(url) = env_nonempty("TDC_URL") {
-            Some((url, "TDC_URL".to_string()))
+        } else if let Some(url) = override_url {
+            Some(url)
         } else {
             profile.url.clone().map(|u| (u, profile_label("url")))
         };
@@ -295,10 +356,17 @@ impl Connection {
             }
             Some((text, from)) => {
                 let url = url::Url::parse(text.trim()).map_err(|e| ConfigError::BadUrl {
-                    url: text.clone(),
+                    url: redact_url(&text),
                     from: from.clone(),
                     message: e.to_string(),
                 })?;
+                if !url.username().is_empty() || url.password().is_some() {
+                    return Err(ConfigError::BadUrl {
+                        url: redact_url(&text),
+                        from,
+                        message: "a user name or password inside the URL is refused (it would be printed and logged); pass --user, and the password through TDC_PASSWORD, password_env or password_cmd".into(),
+                    });
+                }
                 if url.scheme() != "http" && url.scheme() != "https" {
                     return Err(ConfigError::BadUrl {
                         url: text,
@@ -337,9 +405,9 @@ impl Connection {
             sources.push(("password", "set (from TDC_PASSWORD)".to_string()));
             Some(Secret::new(p))
         } else if let Some(var) = &profile.password_env {
-            let value = env(var).ok_or_else(|| {
+            let value = env(var).filter(|v| !v.is_empty()).ok_or_else(|| {
                 ConfigError::Other(format!(
-                    "{} names {var}, which is not set",
+                    "{} names {var}, which is not set (or empty)",
                     profile_label("password_env")
                 ))
             })?;
@@ -347,8 +415,19 @@ impl Connection {
             Some(Secret::new(value))
         } else if let Some(command) = &profile.password_cmd {
             let name = profile_name.clone().unwrap_or_default();
-            sources.push(("password", format!("set (from password_cmd of '{name}')")));
-            Some(run_password_command(command, &name)?)
+            if flags.skip_password_cmd {
+                sources.push((
+                    "password",
+                    format!("from password_cmd of '{name}': `{command}` (not run to show it)"),
+                ));
+                None
+            } else {
+                sources.push(("password", format!("set (from password_cmd of '{name}')")));
+                let timeout = profile
+                    .password_cmd_timeout_s
+                    .map_or(PASSWORD_CMD_TIMEOUT, Duration::from_secs);
+                Some(run_password_command(command, &name, timeout)?)
+            }
         } else if let Some(p) = &profile.password {
             sources.push((
                 "password",
@@ -416,23 +495,94 @@ impl Connection {
     }
 }
 
-fn run_password_command(command: &str, profile: &str) -> Result<Secret, ConfigError> {
+/// How long `password_cmd` may take by default.
+pub const PASSWORD_CMD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `password_cmd`: its first line is the password. A command that fails, prints
+/// nothing, or takes longer than `timeout` (a prompt waiting for input that never comes) is
+/// an error, never an empty or partial password.
+fn run_password_command(
+    command: &str,
+    profile: &str,
+    timeout: Duration,
+) -> Result<Secret, ConfigError> {
+    use std::io::Read;
     let failed = |message: String| ConfigError::PasswordCommand {
         profile: profile.to_string(),
         message,
     };
-    let output = std::process::Command::new("sh")
+    let mut shell = std::process::Command::new("sh");
+    shell
         .arg("-c")
         .arg(command)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| failed(e.to_string()))?;
-    if !output.status.success() {
-        return Err(failed(format!("it exited with {}", output.status)));
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    // Its own process group, so that a time-out stops the command and everything it started.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut shell, 0);
+    let mut child = shell.spawn().map_err(|e| failed(e.to_string()))?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| failed("no output".into()))?;
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(|e| failed(e.to_string()))? {
+            Some(status) => break status,
+            None if started.elapsed() >= timeout => {
+                #[cfg(unix)]
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", child.id())])
+                    .stderr(std::process::Stdio::null())
+                    .status();
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(failed(format!(
+                    "it did not finish within {} s (password_cmd_timeout_s)",
+                    timeout.as_secs()
+                )));
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    if !status.success() {
+        return Err(failed(format!("it exited with {status}")));
     }
-    let text =
-        String::from_utf8(output.stdout).map_err(|_| failed("its output is not UTF-8".into()))?;
-    Ok(Secret::new(text.trim_end_matches(['\n', '\r'])))
+    let bytes = reader.join().unwrap_or_default();
+    let text = String::from_utf8(bytes).map_err(|_| failed("its output is not UTF-8".into()))?;
+    let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if first.is_empty() {
+        return Err(failed(
+            "it printed no password (its first line is empty)".into(),
+        ));
+    }
+    Ok(Secret::new(first))
+}
+
+/// A config file others can change is refused, as ssh refuses one: its `password_cmd` would
+/// run as you, and its `url` would receive your password.
+#[cfg(unix)]
+fn writable_by_others(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o022 != 0).then(|| {
+        format!(
+            "others can write to it (mode {:o}), so tdc will not read it: its password_cmd would run as you; run chmod go-w {}",
+            mode & 0o777,
+            path.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn writable_by_others(_path: &Path) -> Option<String> {
+    None
 }
 
 #[cfg(unix)]

@@ -7,6 +7,7 @@ pub mod sandbox;
 
 mod app;
 pub mod output;
+pub mod private_file;
 pub mod repl;
 pub mod script;
 pub mod session;

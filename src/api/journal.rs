@@ -144,9 +144,7 @@ impl Journal {
                 .and_then(|()| file.sync_data())
                 .map_err(|e| format!("cannot write journal {}: {e}", path.display()))?;
         }
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
+        let file = crate::private_file::open_append(path)
             .map_err(|e| format!("cannot open journal {}: {e}", path.display()))?;
         Ok(Journal {
             path: path.to_path_buf(),

@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 
 use super::journal::{ChunkRecord, Journal};
 use super::query::{Op, QuerySpec, Resource};
-use super::{models, ApiError, Client, ErrorKind, Retry};
+use super::{models, ApiError, Body, Client, ErrorKind, Retry};
 
 pub const LEADS_PATH: &str = "/api/leads";
 pub const DEFAULT_CHUNK: usize = 500;
@@ -241,7 +241,13 @@ impl Client {
     ) -> Result<Vec<R>, ApiError> {
         let body = Value::Array(pending.iter().map(|(_, lead)| lead.clone()).collect());
         let answer = self
-            .mutate_with(Method::POST, LEADS_PATH, &body, Retry::Never, R::parse)
+            .mutate_with(
+                Method::POST,
+                LEADS_PATH,
+                Body::Json(&body),
+                Retry::Never,
+                R::parse,
+            )
             .await?;
         let bad =
             |message: String| ApiError::new(ErrorKind::BadResponse, "POST", LEADS_PATH, message);

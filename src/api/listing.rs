@@ -7,6 +7,18 @@ use serde_json::Value;
 use super::query::QuerySpec;
 use super::{models, ApiError, Body, Client, ErrorKind, Retry};
 
+/// The largest page body read: a page of 1,000 CDRs is about 0.7 MB, so this leaves ten
+/// times the room for wide records, and bounds what prefetching holds (a window of 8 pages:
+/// 64 MB at most).
+pub const PAGE_BODY_CAP: usize = 8 * 1024 * 1024;
+
+/// What a stream's pages in flight may hold at most, whatever the connection's window: the
+/// number of pages fetched ahead is this over [`PAGE_BODY_CAP`].
+pub const PREFETCH_BUDGET: usize = 64 * 1024 * 1024;
+
+/// The most pages a stream fetches ahead.
+pub const MAX_PAGES_AHEAD: usize = PREFETCH_BUDGET / PAGE_BODY_CAP;
+
 impl Client {
     /// One page of a query: `rows` rows starting `fetched` rows after the query's offset.
     pub async fn page(
@@ -36,8 +48,9 @@ impl Client {
         records: fn(T, &str) -> Result<Vec<R>, String>,
     ) -> Result<Vec<R>, ApiError> {
         let path = spec.page_path(fetched, rows);
+        let cap = PAGE_BODY_CAP.min(self.max_response_bytes());
         let bytes = self
-            .send(Method::GET, &path, Body::None, Retry::Safe)
+            .send_limited(Method::GET, &path, Body::None, Retry::Safe, cap)
             .await?;
         let endpoint_path = path.split_once('?').map_or(path.as_str(), |(p, _)| p);
         let answer = super::decode_with("GET", endpoint_path, &bytes, parse)?;

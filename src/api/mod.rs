@@ -27,6 +27,7 @@ pub use crate::api::error::{ApiError, ErrorKind};
 pub use crate::api::leads::{
     AddLeadsOptions, BulkError, ChunkOutcome, Inserted, DEFAULT_CHUNK, LEADS_PATH,
 };
+pub use crate::api::listing::{MAX_PAGES_AHEAD, PAGE_BODY_CAP};
 use crate::config::Secret;
 
 /// The largest answer the client reads by default (a guard against a runaway or hostile
@@ -122,6 +123,7 @@ pub enum Body<'a> {
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, String> {
         let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)
             .timeout(options.timeout)
             .pool_max_idle_per_host(options.concurrency.max(1) * 2)
@@ -151,6 +153,11 @@ impl Client {
             requests: std::sync::atomic::AtomicU64::new(0),
             options,
         })
+    }
+
+    /// The largest answer read (`max_response_mb`).
+    pub fn max_response_bytes(&self) -> usize {
+        self.options.max_response_bytes
     }
 
     pub fn base_url(&self) -> &url::Url {
@@ -198,6 +205,20 @@ impl Client {
         body: Body<'_>,
         retry: Retry,
     ) -> Result<Vec<u8>, ApiError> {
+        let cap = self.options.max_response_bytes;
+        self.send_limited(method, path_and_query, body, retry, cap)
+            .await
+    }
+
+    /// [`Client::send`], reading at most `cap` bytes of answer.
+    pub async fn send_limited(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Body<'_>,
+        retry: Retry,
+        cap: usize,
+    ) -> Result<Vec<u8>, ApiError> {
         let path = path_and_query
             .split_once('?')
             .map_or(path_and_query, |(p, _)| p);
@@ -207,7 +228,9 @@ impl Client {
             attempt += 1;
             let slot = self.pacer.acquire().await;
             let sent = std::time::Instant::now();
-            let result = self.send_once(&method, path_and_query, path, &body).await;
+            let result = self
+                .send_once(&method, path_and_query, path, &body, cap)
+                .await;
             drop(slot);
             let (signal, why) = self.signal_of(&result, sent.elapsed());
             self.pacer.record(signal, why);
@@ -287,26 +310,29 @@ impl Client {
     }
 
     /// Sends a request once, answering the server's Digest challenge when it asks for one.
+    ///
+    /// Redirects are followed by hand, and only where nothing can leak: a `GET` to the same
+    /// scheme, host and port, five at most. A redirect to another host is refused (the
+    /// credentials and the request would go there), and so is a redirected write (its body
+    /// is never re-sent to another address). `-v` shows each redirect.
     async fn send_once(
         &self,
         method: &Method,
         path_and_query: &str,
         path: &str,
         body: &Body<'_>,
+        cap: usize,
     ) -> Result<Vec<u8>, ApiError> {
         let method_name = method.as_str();
-        let url = reqwest::Url::parse(&self.url_for(path_and_query)).map_err(|e| {
-            ApiError::new(
-                ErrorKind::Refused,
-                method_name,
-                path,
-                format!("not a valid request URL: {e}"),
-            )
-        })?;
-        let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
+        let refused =
+            |message: String| ApiError::new(ErrorKind::Refused, method_name, path, message);
+        let mut url = reqwest::Url::parse(&self.url_for(path_and_query))
+            .map_err(|e| refused(format!("not a valid request URL: {e}")))?;
         let started = std::time::Instant::now();
         let mut challenges_answered = 0;
+        let mut redirects = 0;
         let mut response = loop {
+            let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
             let mut request = self.http.request(method.clone(), url.clone());
             request = match self.authenticator.credentials(method_name, target) {
                 Credentials::None => request,
@@ -329,6 +355,43 @@ impl Client {
                 .await
                 .map_err(|e| transport_error(method_name, path, &e))
                 .inspect_err(|e| self.trace_failure(e))?;
+            if response.status().is_redirection() {
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| url.join(v).ok());
+                let Some(next) = location else {
+                    break response;
+                };
+                let shown = crate::output::sanitize::for_terminal(next.as_str()).into_owned();
+                if self.options.verbose {
+                    eprintln!(
+                        "tdc: < {} {method_name} {path}: redirected to {shown}",
+                        response.status().as_u16()
+                    );
+                }
+                if method != Method::GET {
+                    return Err(refused(format!(
+                        "the dialer redirected this write to {shown}; refused: a request body is never re-sent to another address"
+                    )));
+                }
+                let same_origin = next.scheme() == url.scheme()
+                    && next.host_str() == url.host_str()
+                    && next.port_or_known_default() == url.port_or_known_default();
+                if !same_origin {
+                    return Err(refused(format!(
+                        "the dialer redirected to another host ({shown}); not followed, so the credentials stay with {}",
+                        url.host_str().unwrap_or("the dialer")
+                    )));
+                }
+                redirects += 1;
+                if redirects > 5 {
+                    return Err(refused("more than 5 redirects; not followed".into()));
+                }
+                url = next;
+                continue;
+            }
             if response.status() != StatusCode::UNAUTHORIZED || challenges_answered >= 2 {
                 break response;
             }
@@ -360,20 +423,33 @@ impl Client {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(retry_after_of);
-        let mut bytes = Vec::new();
+        let too_large = || {
+            ApiError::new(
+                ErrorKind::BadResponse,
+                method_name,
+                path,
+                format!(
+                    "the answer is larger than {}; refusing to read it",
+                    size_text(cap)
+                ),
+            )
+        };
+        let announced = response.content_length().unwrap_or(0);
+        if announced > cap as u64 {
+            return Err(too_large());
+        }
+        // The buffer grows by doubling, but never past the cap: memory stays within it.
+        let mut bytes = Vec::with_capacity((announced as usize).min(cap));
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if bytes.len() + chunk.len() > self.options.max_response_bytes {
-                        return Err(ApiError::new(
-                            ErrorKind::BadResponse,
-                            method_name,
-                            path,
-                            format!(
-                                "the answer is larger than {} MiB; refusing to read it",
-                                self.options.max_response_bytes / 1024 / 1024
-                            ),
-                        ));
+                    let needed = bytes.len() + chunk.len();
+                    if needed > cap {
+                        return Err(too_large());
+                    }
+                    if needed > bytes.capacity() {
+                        let grown = (bytes.capacity() * 2).max(needed).min(cap);
+                        bytes.reserve_exact(grown - bytes.len());
                     }
                     bytes.extend_from_slice(&chunk);
                 }
@@ -449,8 +525,10 @@ impl Client {
         body: &Value,
         retry: Retry,
     ) -> Result<Value, ApiError> {
-        self.mutate_with(method, path, body, retry, |b| serde_json::from_slice(b))
-            .await
+        self.mutate_with(method, path, Body::Json(body), retry, |b| {
+            serde_json::from_slice(b)
+        })
+        .await
     }
 
     /// [`Client::mutate`], parsing the answer with `parse`.
@@ -458,14 +536,20 @@ impl Client {
         &self,
         method: Method,
         path: &str,
-        body: &Value,
+        body: Body<'_>,
         retry: Retry,
         parse: impl FnOnce(&[u8]) -> Result<T, serde_json::Error>,
     ) -> Result<T, ApiError> {
-        self.check_writable(method.as_str(), path)?;
+        let endpoint = path.split_once('?').map_or(path, |(p, _)| p);
+        self.check_writable(method.as_str(), endpoint)?;
         let method_name = method.as_str().to_string();
-        let result = match self.send(method, path, Body::Json(body), retry).await {
-            Ok(bytes) => decode_with(&method_name, path, &bytes, parse),
+        static NO_BODY: Value = Value::Null;
+        let audited: &Value = match &body {
+            Body::Json(value) => value,
+            Body::None => &NO_BODY,
+        };
+        let result = match self.send(method, path, body, retry).await {
+            Ok(bytes) => decode_with(&method_name, endpoint, &bytes, parse),
             Err(error) => Err(error),
         };
         if let Some(audit) = &self.options.audit {
@@ -473,27 +557,71 @@ impl Client {
                 Ok(_) => Some(200),
                 Err(e) => e.status,
             };
-            audit.record(&method_name, path, body, status, result.as_ref().err());
+            audit.record(&method_name, path, audited, status, result.as_ref().err());
         }
         result
     }
 
-    /// `GET` any path: the raw escape hatch.
+    /// Whether a `GET` of this path changes the dialer (the guide's clone is a GET).
+    pub fn get_changes_state(path_and_query: &str) -> bool {
+        let path = path_and_query.split(['?', '#']).next().unwrap_or("");
+        path.trim_end_matches('/') == CLONE_PATH
+    }
+
+    /// Whether a `GET` of this path is one of the API's reads, and so safe to retry.
+    fn is_known_read(path_and_query: &str) -> bool {
+        let path = path_and_query.split(['?', '#']).next().unwrap_or("");
+        !Self::get_changes_state(path)
+            && [
+                "/api/cdrs",
+                "/api/calls",
+                "/api/leads",
+                "/api/campaign-leads",
+                "/api/campaigns",
+                "/api/users",
+                "/api/comments",
+            ]
+            .iter()
+            .any(|read| path == *read || path.starts_with(&format!("{read}/")))
+    }
+
+    /// `GET` any path: the raw escape hatch. A path that changes state goes the way of every
+    /// write (read-only refusal, audit, sent once); only the API's known reads are retried.
     pub async fn get_raw(&self, path_and_query: &str) -> Result<Value, ApiError> {
-        self.json(Method::GET, path_and_query, Body::None, Retry::Safe)
+        if Self::get_changes_state(path_and_query) {
+            return self
+                .mutate_with(Method::GET, path_and_query, Body::None, Retry::Never, |b| {
+                    serde_json::from_slice(b)
+                })
+                .await;
+        }
+        let retry = if Self::is_known_read(path_and_query) {
+            Retry::Safe
+        } else {
+            Retry::Never
+        };
+        self.json(Method::GET, path_and_query, Body::None, retry)
             .await
     }
 
-    /// `PUT`/`POST` any path: the raw escape hatch, sent once.
+    /// `PUT`/`POST` any path: the raw escape hatch, as every write (read-only refusal, audit),
+    /// sent once.
     pub async fn send_raw(
         &self,
         method: Method,
         path: &str,
         body: &Value,
     ) -> Result<Value, ApiError> {
-        self.check_writable(method.as_str(), path)?;
-        self.json(method, path, Body::Json(body), Retry::Never)
-            .await
+        self.mutate(method, path, body, Retry::Never).await
+    }
+}
+
+/// A byte count as people read it: `256 MiB`, `8 MiB`, `512 KiB`.
+fn size_text(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{} MiB", bytes / 1024 / 1024)
+    } else {
+        format!("{} KiB", bytes.div_ceil(1024))
     }
 }
 
@@ -547,8 +675,13 @@ fn transport_error(method: &str, path: &str, error: &reqwest::Error) -> ApiError
     }
 }
 
-/// The server's own words for a failed request.
+/// The server's own words for a failed request, control characters made visible (they reach
+/// terminals and logs).
 fn error_message(status: StatusCode, content_type: &str, body: &[u8]) -> String {
+    crate::output::sanitize::for_terminal(&server_words(status, content_type, body)).into_owned()
+}
+
+fn server_words(status: StatusCode, content_type: &str, body: &[u8]) -> String {
     let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
     if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
         for key in ["message", "error", "errors", "detail"] {

@@ -27,15 +27,18 @@ pub struct Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// Messages carry server text and record values: their control characters are shown,
+    /// never sent to the terminal as they are.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::output::sanitize::for_terminal;
+        let (file, message) = (for_terminal(&self.file), for_terminal(&self.message));
         match (self.line, self.column) {
-            (Some(line), Some(column)) => {
-                write!(f, "{}:{line}:{column}: error: {}", self.file, self.message)?
-            }
-            (Some(line), None) => write!(f, "{}:{line}: error: {}", self.file, self.message)?,
-            _ => write!(f, "{}: error: {}", self.file, self.message)?,
+            (Some(line), Some(column)) => write!(f, "{file}:{line}:{column}: error: {message}")?,
+            (Some(line), None) => write!(f, "{file}:{line}: error: {message}")?,
+            _ => write!(f, "{file}: error: {message}")?,
         }
         if let (Some(line), Some(text)) = (self.line, &self.source_line) {
+            let text = for_terminal(text);
             let number = line.to_string();
             let gutter = " ".repeat(number.len().max(4));
             write!(f, "\n{number:>4} | {text}")?;

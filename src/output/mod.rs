@@ -4,3 +4,4 @@
 pub mod diagnostic;
 pub mod pretty;
 pub mod progress;
+pub mod sanitize;

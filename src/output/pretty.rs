@@ -34,7 +34,7 @@ fn cell_text(value: &Dynamic) -> String {
     if value.is_unit() {
         String::new()
     } else if value.is_string() {
-        value.to_string()
+        crate::output::sanitize::for_terminal(&value.to_string()).into_owned()
     } else {
         dynamic_to_json(value).map_or_else(|_| value.to_string(), |j| j.to_string())
     }
@@ -202,9 +202,12 @@ pub fn render(value: &Dynamic, width: usize, json: bool) -> RhaiResultOf<Option<
         return Ok(Some(cut_lines(text)));
     }
     if value.is_string() {
-        return Ok(Some(cut_lines(value.to_string())));
+        let text = crate::output::sanitize::for_terminal(&value.to_string()).into_owned();
+        return Ok(Some(cut_lines(text)));
     }
-    Ok(Some(value.to_string()))
+    Ok(Some(
+        crate::output::sanitize::for_terminal(&value.to_string()).into_owned(),
+    ))
 }
 
 #[cfg(test)]

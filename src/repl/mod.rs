@@ -270,9 +270,16 @@ impl Repl<'_> {
         let editor = std::env::var("VISUAL")
             .or_else(|_| std::env::var("EDITOR"))
             .unwrap_or_else(|_| "vi".into());
-        let file = std::env::temp_dir().join(format!("tdc-edit-{}.rhai", std::process::id()));
+        // Created exclusively under a name no one can guess or plant beforehand, mode 0600;
+        // removed when dropped.
+        let mut buffer = tempfile::Builder::new()
+            .prefix("tdc-edit-")
+            .suffix(".rhai")
+            .tempfile()
+            .ok()?;
         let last = self.entries.last().cloned().unwrap_or_default();
-        std::fs::write(&file, last).ok()?;
+        std::io::Write::write_all(&mut buffer, last.as_bytes()).ok()?;
+        let file = buffer.path().to_path_buf();
         let status = std::process::Command::new("sh")
             .arg("-c")
             .arg(format!("{editor} \"$1\""))
@@ -280,7 +287,7 @@ impl Repl<'_> {
             .arg(&file)
             .status();
         let text = std::fs::read_to_string(&file).ok();
-        let _ = std::fs::remove_file(&file);
+        drop(buffer);
         match status {
             Ok(s) if s.success() => text.filter(|t| !t.trim().is_empty()),
             _ => {

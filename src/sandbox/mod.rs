@@ -199,7 +199,10 @@ impl AppState {
         }
     }
 
+    /// Writes the state file whole or not at all: a temporary file of its own (mode 0600: it
+    /// holds lead data), flushed to disk, then renamed over the old one.
     fn save(&self, store: &Store, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write;
         let saved = SavedState {
             seed: self.seed,
             generated_leads: self.generated_leads,
@@ -208,9 +211,17 @@ impl AppState {
             live_cdrs: self.read_cdrs()[self.generated_cdrs..].to_vec(),
         };
         let text = serde_json::to_vec(&saved)?;
-        let temp = path.with_extension("tmp");
-        std::fs::write(&temp, text)?;
-        std::fs::rename(&temp, path)
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let mut temp = tempfile::Builder::new()
+            .prefix(".tdc-state-")
+            .tempfile_in(folder)?;
+        temp.write_all(&text)?;
+        temp.as_file().sync_all()?;
+        temp.persist(path).map_err(|e| e.error)?;
+        Ok(())
     }
 }
 
@@ -288,15 +299,32 @@ impl Sandbox {
     }
 }
 
+/// A client must send a request's headers within this time, or its connection is closed (a
+/// slow or half-sent request cannot hold a connection open).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most connections served at once; more wait to be accepted.
+pub const MAX_CONNECTIONS: usize = 512;
+
 async fn accept_loop(listener: TcpListener, router: axum::Router, shutdown: CancellationToken) {
     let mut connections = tokio::task::JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let slot = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            slot = slots.clone().acquire_owned() => slot,
+        };
+        let Ok(slot) = slot else { break };
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
-        let Ok((stream, _)) = accepted else {
-            continue;
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of file handles, most likely: pause instead of spinning on the error.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let control = Connection::default();
@@ -312,6 +340,8 @@ async fn accept_loop(listener: TcpListener, router: axum::Router, shutdown: Canc
             let socket = socket2::SockRef::from(&stream).try_clone().ok();
             let io = hyper_util::rt::TokioIo::new(stream);
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .keep_alive(true)
                 .serve_connection(io, service);
             tokio::select! {
@@ -326,6 +356,7 @@ async fn accept_loop(listener: TcpListener, router: axum::Router, shutdown: Canc
                 _ = shutdown.cancelled() => {}
             }
             drop(socket);
+            drop(slot);
         });
         while connections.try_join_next().is_some() {}
     }

@@ -744,6 +744,40 @@ pub mod data_api {
         write_rows(records, path, &columns)
     }
 
+    /// Writes records to a CSV file with options: `columns` (an array of names, in order) and
+    /// `excel_safe` (true: a text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage
+    /// return gets a leading `'`, so a spreadsheet shows it instead of running it as a
+    /// formula — use it for files people open in Excel or Sheets).
+    ///
+    /// ```rhai
+    /// write_csv(td.leads().limit(100).to_array(), "leads.csv", #{ excel_safe: true });
+    /// ```
+    #[rhai_fn(name = "write_csv", return_raw)]
+    pub fn write_csv_options(records: &mut Array, path: &str, options: Map) -> RhaiResultOf<INT> {
+        let columns = match options.get("columns") {
+            Some(columns) => match columns.read_lock::<Array>() {
+                Some(columns) => column_names(&columns)?,
+                None => return Err(script_error("write_csv: columns must be an array of names")),
+            },
+            None => columns_of(records),
+        };
+        let excel_safe = match options.get("excel_safe") {
+            None => false,
+            Some(flag) => flag
+                .as_bool()
+                .map_err(|_| script_error("write_csv: excel_safe must be true or false"))?,
+        };
+        if let Some(key) = options
+            .keys()
+            .find(|k| !["columns", "excel_safe"].contains(&k.as_str()))
+        {
+            return Err(script_error(format!(
+                "write_csv: unknown option '{key}' (columns, excel_safe)"
+            )));
+        }
+        write_rows_with(records, path, &columns, excel_safe)
+    }
+
     /// Reads a JSON file (numeric-string rule applied, as for dialer answers).
     ///
     /// ```rhai
@@ -946,13 +980,42 @@ fn extreme(
 }
 
 fn write_rows(records: &Array, path: &str, columns: &[String]) -> RhaiResultOf<INT> {
+    write_rows_with(records, path, columns, false)
+}
+
+/// A cell a spreadsheet would run as a formula, made to show as text (numbers such as `-5`
+/// stay numbers).
+fn excel_safe_cell(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.trim().parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
+fn write_rows_with(
+    records: &Array,
+    path: &str,
+    columns: &[String],
+    excel_safe: bool,
+) -> RhaiResultOf<INT> {
     let temp = format!("{path}.part");
     let mut writer = csv::Writer::from_path(&temp).map_err(|e| io_error("write_csv", path, e))?;
     writer
         .write_record(columns)
         .map_err(|e| io_error("write_csv", path, e))?;
     for record in records {
-        let row: Vec<String> = columns.iter().map(|c| cell(record, c)).collect();
+        let row: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                let text = cell(record, c);
+                if excel_safe {
+                    excel_safe_cell(text)
+                } else {
+                    text
+                }
+            })
+            .collect();
         writer
             .write_record(&row)
             .map_err(|e| io_error("write_csv", path, e))?;

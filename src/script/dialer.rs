@@ -707,6 +707,11 @@ pub mod dialer_api {
         } else {
             format!("{path}?{query}")
         };
+        // A GET that changes the dialer (the guide's clone) is a write: dry-run and the
+        // confirmation apply to it as to any other.
+        if Client::get_changes_state(&full) && dialer.dry("GET", &full, &Value::Null)? {
+            return Ok(Dynamic::UNIT);
+        }
         let client = dialer.client.clone();
         let answer = dialer
             .host

@@ -192,12 +192,33 @@ pub fn compile_engine() -> Engine {
     engine
 }
 
+/// A script's `print`: one line on stdout, with control characters made visible when stdout
+/// is a terminal (a record's value must not drive it). A closed pipe (`| head`) ends tdc
+/// quietly, as it ends other command-line tools; any other write error is one line and exit 1.
+fn print_line(text: &str) {
+    use std::io::{IsTerminal, Write};
+    let mut stdout = std::io::stdout().lock();
+    let text = if stdout.is_terminal() {
+        crate::output::sanitize::for_terminal(text)
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
+    if let Err(error) = writeln!(stdout, "{text}") {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("tdc: cannot write output: {error}");
+        std::process::exit(1);
+    }
+}
+
 /// The engine scripts run on. `base` is the folder imports are resolved from.
 pub fn script_engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engine {
     let mut engine = Engine::new();
     set_limits(&mut engine);
     register_api(&mut engine);
     engine.set_default_tag(Dynamic::from(HostTag(host.clone())));
+    engine.on_print(print_line);
     let progress_host = host.clone();
     engine.on_progress(move |_| {
         progress_host

@@ -66,7 +66,12 @@ impl Rows {
         let window = if self.pages == 0 {
             1
         } else {
-            self.query.dialer.client.window()
+            // Within the memory budget of pages in flight, whatever the window.
+            self.query
+                .dialer
+                .client
+                .window()
+                .min(crate::api::MAX_PAGES_AHEAD)
         };
         while !self.finished && self.pending.len() < window {
             let Some(rows) = self.query.spec.page_rows(self.requested) else {

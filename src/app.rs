@@ -43,6 +43,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             return EXIT_SCRIPT;
         }
     };
+    if let Some(folders) = script_folders(&cli.command) {
+        install_permissions(&cli.global, &folders);
+    }
     let code = match cli.command {
         Some(Command::Sandbox(args)) => runtime.block_on(serve_sandbox(args)),
         Some(Command::Run(args)) => run_file(&runtime, &cli.global, args),
@@ -67,6 +70,82 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     // exit up.
     runtime.shutdown_timeout(Duration::from_millis(200));
     code
+}
+
+/// The folders of the scripts a command runs (their files are the scripts' own), or `None`
+/// for commands that run no script.
+fn script_folders(command: &Option<Command>) -> Option<Vec<std::path::PathBuf>> {
+    let folder_of = |path: &Path| {
+        if path.is_dir() {
+            path.to_path_buf()
+        } else {
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| std::path::PathBuf::from("."), Path::to_path_buf)
+        }
+    };
+    match command {
+        Some(Command::Run(args)) => Some(vec![folder_of(&args.file)]),
+        Some(Command::Test(args)) => Some(args.paths.iter().map(|p| folder_of(p)).collect()),
+        Some(Command::Eval(_)) | Some(Command::Repl) | None => Some(Vec::new()),
+        _ => None,
+    }
+}
+
+/// What scripts may touch: their folders and the working directory, the profiles' hosts,
+/// what the flags and the active profile allow; never tdc's own files.
+fn install_permissions(global: &GlobalArgs, folders: &[std::path::PathBuf]) {
+    use crate::script::permissions::{hosts_of, install, Permissions};
+    let env = |name: &str| std::env::var(name).ok();
+    let config = crate::session::load_config().ok().flatten();
+    let mut permissions = Permissions {
+        all: global.allow_all,
+        read: global.allow_read.clone(),
+        write: global.allow_write.clone(),
+        net: global.allow_net.clone(),
+        env: global.allow_env.clone(),
+        ..Permissions::default()
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    for folder in folders.iter().chain(std::iter::once(&cwd)) {
+        permissions.read.push(folder.clone());
+        permissions.write.push(folder.clone());
+    }
+    if let Some((_, file)) = &config {
+        for profile in file.profiles.values() {
+            permissions
+                .net
+                .extend(profile.url.as_deref().map(hosts_of).unwrap_or_default());
+        }
+        let active = global
+            .profile
+            .clone()
+            .or_else(|| env("TDC_PROFILE").filter(|p| !p.is_empty()))
+            .or_else(|| file.default_profile.clone());
+        if let Some(profile) = active.and_then(|name| file.profiles.get(&name)) {
+            permissions.read.extend(profile.allow_read.iter().cloned());
+            permissions
+                .write
+                .extend(profile.allow_write.iter().cloned());
+            permissions.net.extend(profile.allow_net.iter().cloned());
+            permissions.env.extend(profile.allow_env.iter().cloned());
+        }
+    }
+    if let Some(url) = global.url.clone().or_else(|| env("TDC_URL")) {
+        permissions.net.extend(hosts_of(&url));
+    }
+    // tdc's own files: the config folder, the history, the audit log.
+    permissions.protected.extend(
+        crate::config::config_path(&env)
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .into_iter()
+            .chain(dirs::data_dir().map(|d| d.join("tdc")))
+            .chain(
+                crate::api::audit::default_path(&env)
+                    .and_then(|p| p.parent().map(Path::to_path_buf)),
+            ),
+    );
+    install(permissions);
 }
 
 fn connection_flags(global: &GlobalArgs) -> ConnectionFlags {

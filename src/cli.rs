@@ -41,6 +41,22 @@ pub struct GlobalArgs {
     /// Allow plain http:// to a host that is not on this machine.
     #[arg(long, global = true)]
     pub allow_http: bool,
+    /// Let scripts read files under PATH (besides their folder and the working directory).
+    #[arg(long, global = true, value_name = "PATH", value_delimiter = ',')]
+    pub allow_read: Vec<PathBuf>,
+    /// Let scripts write files under PATH (besides their folder and the working directory).
+    #[arg(long, global = true, value_name = "PATH", value_delimiter = ',')]
+    pub allow_write: Vec<PathBuf>,
+    /// Let scripts connect to HOST with dialer(#{url: ...}) (besides the config's profiles).
+    #[arg(long, global = true, value_name = "HOST", value_delimiter = ',')]
+    pub allow_net: Vec<String>,
+    /// Let scripts read the environment variable NAME (env(), password_env of dialer(#{...})).
+    #[arg(long, global = true, value_name = "NAME", value_delimiter = ',')]
+    pub allow_env: Vec<String>,
+    /// Lift the limits on what scripts may read, write, connect to and see of the environment
+    /// (tdc's own files stay off limits).
+    #[arg(long, global = true)]
+    pub allow_all: bool,
 }
 
 #[derive(Debug, Subcommand)]

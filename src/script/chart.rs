@@ -212,6 +212,7 @@ pub mod chart_api {
         path: &str,
         options: Map,
     ) -> RhaiResultOf<String> {
+        crate::script::permissions::check_write("write_chart", path)?;
         let kind = options
             .get("kind")
             .map(|k| k.to_string())

@@ -676,6 +676,7 @@ pub mod data_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn read_csv(path: &str) -> RhaiResultOf<Array> {
+        crate::script::permissions::check_read("read_csv", path)?;
         read_csv_with(path, Map::new())
     }
 
@@ -686,6 +687,7 @@ pub mod data_api {
     /// ```
     #[rhai_fn(name = "read_csv", return_raw)]
     pub fn read_csv_with(path: &str, options: Map) -> RhaiResultOf<Array> {
+        crate::script::permissions::check_read("read_csv", path)?;
         let delimiter = match options.get("delimiter") {
             None => b',',
             Some(d) => {
@@ -785,6 +787,7 @@ pub mod data_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn read_json(path: &str) -> RhaiResultOf<Dynamic> {
+        crate::script::permissions::check_read("read_json", path)?;
         let text = std::fs::read_to_string(path).map_err(|e| io_error("read_json", path, e))?;
         serde_json::from_str(&text)
             .map(json_to_dynamic)
@@ -798,6 +801,7 @@ pub mod data_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn write_json(value: Dynamic, path: &str) -> RhaiResultOf<()> {
+        crate::script::permissions::check_write("write_json", path)?;
         let json = dynamic_to_json(&value).map_err(|e| script_error(format!("write_json: {e}")))?;
         let text = serde_json::to_string_pretty(&json).unwrap_or_default();
         std::fs::write(path, text + "\n").map_err(|e| io_error("write_json", path, e))
@@ -945,6 +949,7 @@ pub mod data_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn env(ctx: NativeCallContext, name: &str) -> RhaiResultOf<Dynamic> {
+        crate::script::permissions::check_env("env()", name)?;
         if is_secret_variable(name, &ctx) {
             return Err(script_error(format!(
                 "env(\"{name}\"): refusing to read a variable that holds a password or secret"
@@ -999,6 +1004,7 @@ fn write_rows_with(
     columns: &[String],
     excel_safe: bool,
 ) -> RhaiResultOf<INT> {
+    crate::script::permissions::check_write("write_csv", path)?;
     let temp = format!("{path}.part");
     let mut writer = csv::Writer::from_path(&temp).map_err(|e| io_error("write_csv", path, e))?;
     writer

@@ -240,7 +240,9 @@ pub mod dialer_api {
                         .clone()
                         .into_string()
                         .map_err(|_| script_error("add_leads: option journal is a file path"))?;
-                    settings.journal = Some(std::path::PathBuf::from(path));
+                    let path = std::path::PathBuf::from(path);
+                    crate::script::permissions::check_journal(&path)?;
+                    settings.journal = Some(path);
                 }
                 other => {
                     return Err(script_error(format!(
@@ -657,6 +659,7 @@ pub mod dialer_api {
                 })
             })
             .collect::<RhaiResultOf<Vec<i64>>>()?;
+        crate::script::permissions::check_write("download_recordings", folder)?;
         let folder = std::path::PathBuf::from(folder);
         std::fs::create_dir_all(&folder).map_err(|e| {
             script_error(format!(
@@ -799,6 +802,14 @@ pub mod dialer_api {
         }
         let text = |key: &str| settings.get(key).and_then(|v| v.clone().into_string().ok());
         let url = text("url").ok_or_else(|| script_error("dialer(): url is required"))?;
+        // A script's own dialer: its host and the variable holding its password must be
+        // allowed (a shared script must not send a secret of yours to a host of its choosing).
+        if let Ok(parsed) = url::Url::parse(url.trim()) {
+            crate::script::permissions::check_net("dialer()", &parsed)?;
+        }
+        if let Some(name) = text("password_env") {
+            crate::script::permissions::check_env("dialer()", &name)?;
+        }
         let mut profile = crate::config::Profile {
             url: Some(url),
             user: text("user"),

@@ -12,6 +12,7 @@ mod dialer;
 pub mod engine;
 pub mod fast_json;
 mod json;
+pub mod permissions;
 mod query;
 pub(crate) mod recording;
 

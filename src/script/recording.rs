@@ -110,6 +110,7 @@ pub mod recording_api {
     /// ```
     #[rhai_fn(return_raw, pure)]
     pub fn save(recording: &mut Recording, path: &str) -> RhaiResultOf<INT> {
+        crate::script::permissions::check_write("save", path)?;
         let path = std::path::Path::new(path);
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {

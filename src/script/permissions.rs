@@ -1,0 +1,241 @@
+//! What a script may touch beyond the dialer it was given: a shared script runs with bounded
+//! powers, as Deno runs programs.
+//!
+//! By default a script may
+//! - read and write files under its own folder and the working directory;
+//! - talk to the active connection and to the profiles of the config file (`dialer("prod")`);
+//! - read no environment variable (`env()`, a `password_env` of `dialer(#{…})`).
+//!
+//! `--allow-read PATH`, `--allow-write PATH`, `--allow-net HOST`, `--allow-env NAME` (and the
+//! profile keys `allow_read`, `allow_write`, `allow_net`, `allow_env`) widen that;
+//! `--allow-all` lifts it. tdc's own files — the config folder, the history, the audit log and
+//! import journals — are never read or written by scripts, whatever is allowed: they are
+//! reached through their APIs only. A refusal names the flag that would allow it.
+//!
+//! The rules are the process's (one `tdc` runs one user's scripts); where none were installed
+//! (the library used on its own, unit tests) nothing is restricted.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::RwLock;
+
+use super::{script_error, RhaiResultOf};
+
+#[derive(Debug, Clone, Default)]
+pub struct Permissions {
+    /// `--allow-all`.
+    pub all: bool,
+    pub read: Vec<PathBuf>,
+    pub write: Vec<PathBuf>,
+    /// Host names (or `host:port`) scripts may open connections to.
+    pub net: Vec<String>,
+    pub env: Vec<String>,
+    /// tdc's own files and folders: never for scripts.
+    pub protected: Vec<PathBuf>,
+    /// Import journals in use: written by `add_leads` only.
+    pub journals: Vec<PathBuf>,
+}
+
+static CURRENT: RwLock<Option<Permissions>> = RwLock::new(None);
+
+/// Puts `permissions` in force for the rest of the process.
+pub fn install(mut permissions: Permissions) {
+    for list in [
+        &mut permissions.read,
+        &mut permissions.write,
+        &mut permissions.protected,
+    ] {
+        for path in list.iter_mut() {
+            *path = resolve(path);
+        }
+    }
+    *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(permissions);
+}
+
+fn with<T>(change: impl FnOnce(&mut Permissions) -> T) -> Option<T> {
+    CURRENT
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+        .map(change)
+}
+
+/// A script's folder: readable and writable by the scripts that run from it.
+pub fn allow_folder(folder: &Path) {
+    let folder = resolve(folder);
+    with(|p| {
+        p.read.push(folder.clone());
+        p.write.push(folder);
+    });
+}
+
+/// An import journal in use: `add_leads` may write it under the usual rules; file functions
+/// may not touch it.
+pub fn check_journal(path: &Path) -> RhaiResultOf<()> {
+    let text = path.to_string_lossy();
+    check_file("add_leads: journal", &text, true, false)?;
+    let path = resolve(path);
+    with(|p| p.journals.push(path));
+    Ok(())
+}
+
+/// An absolute path with symbolic links and `..` resolved, as far as it exists; what does
+/// not exist yet is appended as written.
+fn resolve(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut existing = absolute.clone();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            let mut out = real;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return normalize(&out);
+        }
+        match (
+            existing.file_name().map(|n| n.to_os_string()),
+            existing.parent(),
+        ) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => return normalize(&absolute),
+        }
+    }
+}
+
+/// Removes `.` and `..` without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn under(path: &Path, roots: &[PathBuf]) -> bool {
+    roots.iter().any(|root| path.starts_with(root))
+}
+
+fn check_file(what: &str, path: &str, write: bool, journals_too: bool) -> RhaiResultOf<()> {
+    let guard = CURRENT.read().unwrap_or_else(|e| e.into_inner());
+    let Some(permissions) = guard.as_ref() else {
+        return Ok(());
+    };
+    let target = resolve(Path::new(path));
+    if under(&target, &permissions.protected)
+        || (journals_too && permissions.journals.contains(&target))
+    {
+        return Err(script_error(format!(
+            "{what}: {path} is one of tdc's own files (config, history, audit log or an import journal); scripts reach them only through their APIs"
+        )));
+    }
+    let roots = if write {
+        &permissions.write
+    } else {
+        &permissions.read
+    };
+    if permissions.all || under(&target, roots) {
+        return Ok(());
+    }
+    let (verb, flag) = if write {
+        ("writing", "--allow-write")
+    } else {
+        ("reading", "--allow-read")
+    };
+    Err(script_error(format!(
+        "{what}: {verb} {} is not allowed: scripts may use files under their own folder and the working directory; allow it with {flag} {}",
+        target.display(),
+        target.parent().unwrap_or(&target).display()
+    )))
+}
+
+/// Before a script reads `path`.
+pub fn check_read(what: &str, path: &str) -> RhaiResultOf<()> {
+    check_file(what, path, false, true)
+}
+
+/// Before a script writes `path` (or creates it, or a folder).
+pub fn check_write(what: &str, path: &str) -> RhaiResultOf<()> {
+    check_file(what, path, true, true)
+}
+
+/// Before a script reads the environment variable `name`.
+pub fn check_env(what: &str, name: &str) -> RhaiResultOf<()> {
+    let guard = CURRENT.read().unwrap_or_else(|e| e.into_inner());
+    match guard.as_ref() {
+        Some(p) if !p.all && !p.env.iter().any(|allowed| allowed == name) => {
+            Err(script_error(format!(
+                "{what}: reading the environment variable {name} is not allowed; allow it with --allow-env {name}"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Before a script connects to `url` (a dialer of its own making).
+pub fn check_net(what: &str, url: &url::Url) -> RhaiResultOf<()> {
+    let guard = CURRENT.read().unwrap_or_else(|e| e.into_inner());
+    let Some(permissions) = guard.as_ref() else {
+        return Ok(());
+    };
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    let with_port = match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.clone(),
+    };
+    let allowed = permissions
+        .net
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(&host) || h.eq_ignore_ascii_case(&with_port));
+    if permissions.all || allowed {
+        return Ok(());
+    }
+    Err(script_error(format!(
+        "{what}: connecting to {with_port} is not allowed: scripts may talk to the active connection and the config file's profiles; allow it with --allow-net {host}"
+    )))
+}
+
+/// The `host` and `host:port` of a URL, for the list of allowed hosts.
+pub fn hosts_of(url: &str) -> Vec<String> {
+    match url::Url::parse(url.trim()) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+            match url.port_or_known_default() {
+                Some(port) => vec![format!("{host}:{port}")],
+                None => vec![host],
+            }
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_through_dot_dot_and_missing_parts() {
+        let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+        assert_eq!(resolve(Path::new("a/../b.csv")), cwd.join("b.csv"));
+        assert_eq!(
+            resolve(Path::new("no/such/dir/../x.csv")),
+            cwd.join("no/such/x.csv")
+        );
+        assert!(!under(
+            &resolve(Path::new("../outside.csv")),
+            std::slice::from_ref(&cwd)
+        ));
+    }
+}

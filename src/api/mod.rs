@@ -438,20 +438,23 @@ impl Client {
         if announced > cap as u64 {
             return Err(too_large());
         }
-        // The buffer grows by doubling, but never past the cap: memory stays within it.
-        let mut bytes = Vec::with_capacity((announced as usize).min(cap));
+        // With a length announced, one buffer of that size. Without one, the chunks are kept
+        // as they come (no buffer doubling and copying, which took an endless answer to three
+        // times the cap) and joined at the end; past the cap, reading stops.
+        let mut known = (announced > 0).then(|| Vec::with_capacity(announced as usize));
+        let mut chunks = Vec::new();
+        let mut read = 0usize;
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    let needed = bytes.len() + chunk.len();
-                    if needed > cap {
+                    read += chunk.len();
+                    if read > cap {
                         return Err(too_large());
                     }
-                    if needed > bytes.capacity() {
-                        let grown = (bytes.capacity() * 2).max(needed).min(cap);
-                        bytes.reserve_exact(grown - bytes.len());
+                    match known.as_mut() {
+                        Some(buffer) => buffer.extend_from_slice(&chunk),
+                        None => chunks.push(chunk),
                     }
-                    bytes.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -462,6 +465,17 @@ impl Client {
                 }
             }
         }
+        let bytes = match known {
+            Some(buffer) => buffer,
+            None if chunks.len() == 1 => chunks.pop().map(Vec::from).unwrap_or_default(),
+            None => {
+                let mut joined = Vec::with_capacity(read);
+                for chunk in chunks.drain(..) {
+                    joined.extend_from_slice(&chunk);
+                }
+                joined
+            }
+        };
         if self.options.verbose {
             eprintln!(
                 "tdc: < {} {method_name} {path} ({} ms, {} bytes)",

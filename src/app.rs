@@ -55,6 +55,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Some(Command::Config) => show_config(&cli.global),
         None | Some(Command::Repl) => repl(&runtime, &cli.global),
         Some(Command::Defs(args)) => write_definitions(&runtime, &args.dir),
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            let page = clap_mangen::Man::new(Cli::command());
+            let mut out = Vec::new();
+            match page.render(&mut out) {
+                Ok(()) => crate::output::write_stdout(&out),
+                Err(e) => {
+                    eprintln!("tdc: cannot render the manual page: {e}");
+                    EXIT_SCRIPT
+                }
+            }
+        }
         Some(Command::Completions(args)) => {
             use clap::CommandFactory;
             clap_complete::generate(
@@ -219,7 +231,7 @@ fn report(error: &EvalAltResult, file: &str, source: &str) -> i32 {
 }
 
 fn read_script(file: &Path) -> Result<String, i32> {
-    std::fs::read_to_string(file).map_err(|e| {
+    crate::script::engine::read_script_file(file).map_err(|e| {
         eprintln!("tdc: cannot read {}: {e}", file.display());
         EXIT_USAGE
     })
@@ -269,14 +281,23 @@ fn evaluate(
 }
 
 fn run_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> i32 {
+    let from_stdin = args.file.as_os_str() == "-";
     if args.watch {
+        if from_stdin {
+            eprintln!("tdc: --watch needs a script file, not - (standard input)");
+            return EXIT_USAGE;
+        }
         return watch_file(runtime, global, args);
     }
     let source = match read_script(&args.file) {
         Ok(source) => source,
         Err(code) => return code,
     };
-    let name = args.file.display().to_string();
+    let name = if from_stdin {
+        "<stdin>".to_string()
+    } else {
+        args.file.display().to_string()
+    };
     if let Err(error) = compile_engine().compile(&source) {
         eprintln!("{}", diagnostic::from_parse_error(&error, &name, &source));
         return EXIT_SCRIPT;
@@ -364,6 +385,7 @@ fn watch_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunA
         clear: args.clear,
         poll: args.poll.map(Duration::from_millis),
         keep_state: args.keep_state,
+        extra: args.watch_paths,
     };
     let code = crate::watch::watch(runtime, &session, options);
     session.stop(runtime);
@@ -413,7 +435,7 @@ fn check(args: CheckArgs) -> i32 {
     let engine = compile_engine();
     let mut failed = false;
     for file in &args.files {
-        let source = match std::fs::read_to_string(file) {
+        let source = match crate::script::engine::read_script_file(file) {
             Ok(source) => source,
             Err(e) => {
                 eprintln!("{}: error: cannot read: {e}", file.display());
@@ -449,8 +471,20 @@ fn run_rhai_tests(runtime: &tokio::runtime::Runtime, args: TestArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let results = crate::testing::run_tests(runtime, &files);
+    let results = crate::testing::run_tests(runtime, &files, args.filter.as_deref());
     let failed = results.iter().filter(|r| r.failure.is_some()).count();
+    // The failures last, just above the count, where the eye lands.
+    if failed > 0 {
+        println!("\nfailures:");
+        for r in results.iter().filter(|r| r.failure.is_some()) {
+            let first = r
+                .failure
+                .as_deref()
+                .and_then(|f| f.lines().next())
+                .unwrap_or("");
+            println!("  {}::{}: {first}", r.file, r.name);
+        }
+    }
     println!("{} passed, {failed} failed", results.len() - failed);
     if let Some(path) = &args.junit {
         if let Err(e) = std::fs::write(path, crate::testing::junit(&results)) {
@@ -459,7 +493,13 @@ fn run_rhai_tests(runtime: &tokio::runtime::Runtime, args: TestArgs) -> i32 {
         }
     }
     if results.is_empty() {
-        eprintln!("tdc test: no fn test_*() found in {} file(s)", files.len());
+        match &args.filter {
+            Some(pattern) => eprintln!(
+                "tdc test: no fn test_*() whose name contains '{pattern}' in {} file(s)",
+                files.len()
+            ),
+            None => eprintln!("tdc test: no fn test_*() found in {} file(s)", files.len()),
+        }
         return EXIT_SCRIPT;
     }
     if failed > 0 {

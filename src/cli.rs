@@ -62,22 +62,48 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The interactive console (also what `tdc` alone starts).
+    #[command(
+        after_help = "Examples:\n  tdc                     the console on the active connection\n  tdc --profile prod repl on a profile of the config file\n  tdc --sandbox           on the embedded sandbox, whatever is configured"
+    )]
     Repl,
     /// Run a script; what follows FILE reaches it as the array ARGS.
+    #[command(
+        after_help = "Examples:\n  tdc run scripts/cdr_report.rhai 2025-01-01 2025-01-06\n  tdc run --dry-run scripts/dedupe.rhai        print the changes, send nothing\n  tdc run --watch -w leads.csv import.rhai     re-run on every save\n  echo 'print(42);' | tdc run -                the script from standard input"
+    )]
     Run(RunArgs),
     /// Compile scripts without running them; errors as FILE:LINE:COL.
+    #[command(after_help = "Examples:\n  tdc check scripts/*.rhai")]
     Check(CheckArgs),
     /// Evaluate code once and print the result as JSON.
+    #[command(
+        after_help = "Examples:\n  tdc eval 'td.campaigns().len()'\n  tdc eval 'td.cdrs().limit(5).to_array()' | jq '.[].status'"
+    )]
     Eval(EvalArgs),
     /// Run every `fn test_*()` in .rhai files, each on a fresh embedded sandbox.
+    #[command(
+        after_help = "Examples:\n  tdc test tests/stdlib\n  tdc test -k kpis tests/stdlib          only tests whose name contains kpis\n  tdc test --junit results.xml"
+    )]
     Test(TestArgs),
     /// Show the effective connection and where each value came from.
+    #[command(after_help = "Examples:\n  tdc config\n  tdc --profile prod config")]
     Config,
     /// Write Rhai definition files (.d.rhai) for editors.
+    #[command(after_help = "Examples:\n  tdc defs              writes defs/*.d.rhai")]
     Defs(DefsArgs),
     /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  tdc completions bash > ~/.local/share/bash-completion/completions/tdc"
+    )]
     Completions(CompletionsArgs),
+    /// Print the manual page (roff), generated from these definitions.
+    #[command(
+        after_help = "Examples:\n  tdc man | man -l -\n  tdc man > ~/.local/share/man/man1/tdc.1"
+    )]
+    Man,
     /// Serve the sandbox dialer: a local twin of the TD API with realistic data.
+    #[command(
+        after_help = "Examples:\n  tdc sandbox\n  tdc sandbox --numbers json --auth digest --live 60\n  tdc sandbox --faults 500=0.1,429=0.1,reset=0.05,lost=0.05 --latency-ms 20 --state twin.json"
+    )]
     Sandbox(SandboxArgs),
 }
 
@@ -110,7 +136,16 @@ pub struct RunArgs {
     /// run from the same dataset.
     #[arg(long, requires = "watch")]
     pub keep_state: bool,
-    /// The script.
+    /// With --watch: also re-run when this data file, or anything in this folder, changes
+    /// (repeatable).
+    #[arg(
+        short = 'w',
+        long = "watch-path",
+        value_name = "PATH",
+        requires = "watch"
+    )]
+    pub watch_paths: Vec<PathBuf>,
+    /// The script (`-` reads it from standard input).
     pub file: PathBuf,
     /// Arguments for the script (the array ARGS).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -141,6 +176,9 @@ pub struct TestArgs {
     /// Also write the results as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Run only the tests whose name contains PATTERN.
+    #[arg(short = 'k', value_name = "PATTERN")]
+    pub filter: Option<String>,
     /// Files or folders (searched recursively); default: the current folder.
     pub paths: Vec<PathBuf>,
 }

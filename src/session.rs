@@ -86,6 +86,8 @@ impl Session {
                 (url.clone(), None, None)
             }
         };
+        crate::time::set_default_zone(connection.timezone.as_deref())
+            .map_err(|e| SessionError::Start(format!("timezone of the profile: {e}")))?;
         let client = client_for(&connection, base_url).map_err(SessionError::Start)?;
         let remote = connection.is_remote() && !connection.read_only;
         let dialer = Dialer::new(client, connection.label(), host.clone(), remote);

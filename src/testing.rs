@@ -116,7 +116,11 @@ fn run_one(
 }
 
 /// Runs the tests of every file; prints a line per test and the closing count.
-pub fn run_tests(runtime: &tokio::runtime::Runtime, files: &[PathBuf]) -> Vec<TestResult> {
+pub fn run_tests(
+    runtime: &tokio::runtime::Runtime,
+    files: &[PathBuf],
+    filter: Option<&str>,
+) -> Vec<TestResult> {
     let dataset = Dataset::generate(
         1,
         crate::sandbox::dataset::DEFAULT_LEADS,
@@ -126,7 +130,7 @@ pub fn run_tests(runtime: &tokio::runtime::Runtime, files: &[PathBuf]) -> Vec<Te
     let mut results = Vec::new();
     for file in files {
         let file_name = file.display().to_string();
-        let source = match std::fs::read_to_string(file) {
+        let source = match crate::script::engine::read_script_file(file) {
             Ok(source) => source,
             Err(e) => {
                 results.push(TestResult {
@@ -155,6 +159,7 @@ pub fn run_tests(runtime: &tokio::runtime::Runtime, files: &[PathBuf]) -> Vec<Te
         let names: Vec<String> = ast
             .iter_functions()
             .filter(|f| f.name.starts_with("test_") && f.params.is_empty())
+            .filter(|f| filter.is_none_or(|pattern| f.name.contains(pattern)))
             .map(|f| f.name.to_string())
             .collect();
         for name in names {

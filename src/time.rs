@@ -88,6 +88,67 @@ pub fn format_time_in(seconds: i64, pattern: &str, zone: Option<&str>) -> Result
     Ok(out)
 }
 
+/// The profile's `timezone`, for day words such as `today` (UTC until a session sets it).
+static DEFAULT_ZONE: std::sync::RwLock<Option<chrono_tz::Tz>> = std::sync::RwLock::new(None);
+
+/// Sets the time zone `today` and `yesterday` are read in.
+pub fn set_default_zone(zone: Option<&str>) -> Result<(), String> {
+    let zone = zone.map(timezone).transpose()?;
+    *DEFAULT_ZONE.write().unwrap_or_else(|e| e.into_inner()) = zone;
+    Ok(())
+}
+
+/// A time relative to `now` (seconds since the epoch): `now`, `today`, `yesterday`,
+/// `tomorrow` (midnight in `zone`, UTC without one), or a signed amount of `s`econds,
+/// `m`inutes, `h`ours, `d`ays or `w`eeks such as `-24h`, `-7d`, `+30m`.
+pub fn parse_relative(text: &str, now: i64, zone: Option<chrono_tz::Tz>) -> Option<i64> {
+    let text = text.trim().to_ascii_lowercase();
+    let midnight = |days: i64| {
+        let day = chrono::DateTime::from_timestamp(now, 0)?;
+        let local_date = match zone {
+            Some(tz) => day.with_timezone(&tz).date_naive(),
+            None => day.date_naive(),
+        };
+        let date = local_date + chrono::Duration::days(days);
+        let start = date.and_hms_opt(0, 0, 0)?;
+        match zone {
+            Some(tz) => tz
+                .from_local_datetime(&start)
+                .earliest()
+                .map(|t| t.timestamp()),
+            None => Some(start.and_utc().timestamp()),
+        }
+    };
+    match text.as_str() {
+        "now" => return Some(now),
+        "today" => return midnight(0),
+        "yesterday" => return midnight(-1),
+        "tomorrow" => return midnight(1),
+        _ => {}
+    }
+    let sign = match text.chars().next()? {
+        '-' => -1,
+        '+' => 1,
+        _ => return None,
+    };
+    let unit = match text.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        _ => return None,
+    };
+    let amount: i64 = text[1..text.len() - 1].trim().parse().ok()?;
+    Some(now + sign * amount.checked_mul(unit)?)
+}
+
+/// [`parse_relative`] against the clock, in the profile's time zone.
+pub fn parse_relative_now(text: &str) -> Option<i64> {
+    let zone = *DEFAULT_ZONE.read().unwrap_or_else(|e| e.into_inner());
+    parse_relative(text, chrono::Utc::now().timestamp(), zone)
+}
+
 pub fn timezone(zone: &str) -> Result<chrono_tz::Tz, String> {
     zone.parse::<chrono_tz::Tz>()
         .map_err(|_| format!("unknown timezone '{zone}' (use an IANA name such as Europe/London)"))
@@ -100,6 +161,29 @@ pub fn hour_of(seconds: i64, zone: Option<&str>) -> Result<i64, String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn relative_times_count_from_now_and_days_start_at_local_midnight() {
+        let now = parse_time("2025-03-10 01:30:00").unwrap();
+        assert_eq!(parse_relative("now", now, None), Some(now));
+        assert_eq!(parse_relative("-24h", now, None), Some(now - 86_400));
+        assert_eq!(parse_relative("-7d", now, None), Some(now - 7 * 86_400));
+        assert_eq!(parse_relative("+30m", now, None), Some(now + 1_800));
+        assert_eq!(parse_relative("today", now, None), parse_time("2025-03-10"));
+        assert_eq!(
+            parse_relative("Yesterday", now, None),
+            parse_time("2025-03-09")
+        );
+        // 01:30 UTC is still the 9th in Toronto: its "today" began at 05:00 UTC on the 9th.
+        let toronto = timezone("America/Toronto").ok();
+        assert_eq!(
+            parse_relative("today", now, toronto),
+            parse_time("2025-03-09 05:00:00")
+        );
+        assert_eq!(parse_relative("-5x", now, None), None);
+        assert_eq!(parse_relative("2025-01-01", now, None), None);
+    }
+
     use super::*;
 
     #[test]

@@ -36,6 +36,8 @@ pub struct WatchOptions {
     pub clear: bool,
     pub poll: Option<Duration>,
     pub keep_state: bool,
+    /// `-w PATH`: data files or folders whose changes re-run the script too.
+    pub extra: Vec<PathBuf>,
 }
 
 enum Message {
@@ -68,6 +70,8 @@ struct Watch<'a> {
     watcher: Box<dyn Watcher>,
     watched_folders: BTreeSet<PathBuf>,
     tracked: BTreeSet<PathBuf>,
+    /// Folders given with `-w`: a change anywhere under them counts.
+    extra_folders: Vec<PathBuf>,
     loaded: LoadedFiles,
     running: bool,
     cancelled: bool,
@@ -78,9 +82,14 @@ struct Watch<'a> {
 }
 
 impl Watch<'_> {
-    /// Watches the folders of the tracked files, and only those.
+    /// Watches the folders of the tracked files, and only those (besides `-w` folders).
     fn update_watches(&mut self) {
-        let wanted: BTreeSet<PathBuf> = self.tracked.iter().map(|f| folder_of(f)).collect();
+        let wanted: BTreeSet<PathBuf> = self
+            .tracked
+            .iter()
+            .map(|f| folder_of(f))
+            .filter(|folder| !self.extra_folders.iter().any(|e| folder.starts_with(e)))
+            .collect();
         for old in self.watched_folders.difference(&wanted) {
             let _ = self.watcher.unwatch(old);
         }
@@ -137,7 +146,7 @@ impl Watch<'_> {
                 changed.join(", ")
             );
         }
-        let source = match std::fs::read_to_string(&self.file) {
+        let source = match crate::script::engine::read_script_file(&self.file) {
             Ok(source) => source,
             Err(_) => {
                 eprintln!(
@@ -192,7 +201,8 @@ impl Watch<'_> {
                 )
             }
             Err(e) => {
-                let source = std::fs::read_to_string(&self.file).unwrap_or_default();
+                let source =
+                    crate::script::engine::read_script_file(&self.file).unwrap_or_default();
                 let name = self.options.file.display().to_string();
                 eprintln!("{}", diagnostic::from_eval_error(&e, &name, &source));
                 eprintln!("[{}] failed ({ms} ms)", now());
@@ -203,7 +213,16 @@ impl Watch<'_> {
             .lock()
             .map(|l| l.iter().map(|p| absolute(p)).collect())
             .unwrap_or_default();
-        self.tracked = std::iter::once(self.file.clone()).chain(imported).collect();
+        let extra_files = self
+            .options
+            .extra
+            .iter()
+            .map(|p| absolute(p))
+            .filter(|p| !p.is_dir());
+        self.tracked = std::iter::once(self.file.clone())
+            .chain(imported)
+            .chain(extra_files)
+            .collect();
         self.update_watches();
     }
 
@@ -234,7 +253,10 @@ impl Watch<'_> {
                     let relevant: Vec<PathBuf> = paths
                         .into_iter()
                         .map(|p| absolute(&p))
-                        .filter(|p| self.tracked.contains(p))
+                        .filter(|p| {
+                            self.tracked.contains(p)
+                                || self.extra_folders.iter().any(|f| p.starts_with(f))
+                        })
                         .collect();
                     if !relevant.is_empty() {
                         self.changed.extend(relevant);
@@ -339,10 +361,32 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
         }
     });
     let file = absolute(&options.file);
+    let extra_folders: Vec<PathBuf> = options
+        .extra
+        .iter()
+        .map(|p| absolute(p))
+        .filter(|p| p.is_dir())
+        .collect();
+    let mut watcher = watcher;
+    for folder in &extra_folders {
+        if let Err(e) = watcher.watch(folder, notify::RecursiveMode::Recursive) {
+            eprintln!("tdc: cannot watch {}: {e}", folder.display());
+        }
+    }
+    let tracked = std::iter::once(file.clone())
+        .chain(
+            options
+                .extra
+                .iter()
+                .map(|p| absolute(p))
+                .filter(|p| !p.is_dir()),
+        )
+        .collect();
     let mut state = Watch {
         runtime,
         session,
-        tracked: std::iter::once(file.clone()).collect(),
+        tracked,
+        extra_folders,
         file,
         options,
         sender,

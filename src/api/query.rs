@@ -196,6 +196,19 @@ impl Resource {
     }
 }
 
+/// The names among `known` closest to `name` (a typo's likely intent), best first, at most
+/// three; none when nothing is close.
+pub fn nearest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut scored: Vec<(f64, &str)> = known
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
+        .filter(|(score, candidate)| *score >= 0.8 && *candidate != name)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
 /// The most rows the dialer returns in one page.
 pub const MAX_PAGE: u64 = 1000;
 

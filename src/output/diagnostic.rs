@@ -161,6 +161,25 @@ pub fn from_eval_error(error: &EvalAltResult, file: &str, source: &str) -> Diagn
             ),
         },
         EvalAltResult::ErrorTerminated(..) => ("interrupted".to_string(), false),
+        EvalAltResult::ErrorFunctionNotFound(signature, _) => {
+            // `cdr (Dialer)`: the name, then the argument types.
+            let (name, types) = signature
+                .split_once(' ')
+                .map_or((signature.as_str(), ""), |(n, t)| (n, t));
+            let receiver = types
+                .trim_start_matches('(')
+                .split([',', ')'])
+                .next()
+                .map(str::trim)
+                .filter(|t| ["Dialer", "Query", "Recording"].contains(t));
+            let similar = crate::script::engine::similar_functions(name, receiver);
+            let hint = if similar.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", similar.join(", "))
+            };
+            (format!("Function not found: {signature}{hint}"), true)
+        }
         EvalAltResult::ErrorParsing(parse, _) => (parse.to_string(), true),
         other => {
             let text = other.to_string();

@@ -94,22 +94,71 @@ pub fn cell(record: &Dynamic, column: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The columns of a terminal a text takes (CJK and emoji take two).
+fn width_of(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// A text cut to `max` columns with `…`.
+fn cut_to(text: String, max: usize) -> String {
+    if width_of(&text) <= max {
+        return text;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > max.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// Pads a cell to `width` columns: numbers to the right, text to the left.
+fn pad(text: &str, width: usize, right: bool) -> String {
+    let fill = " ".repeat(width.saturating_sub(width_of(text)));
+    if right {
+        format!("{fill}{text}")
+    } else {
+        format!("{text}{fill}")
+    }
+}
+
+/// Whether every value of a column is a number (it is then aligned to the right).
+fn numeric_column(records: &[Dynamic], column: &str) -> bool {
+    let mut any = false;
+    for record in records {
+        if let Some(map) = record.read_lock::<Map>() {
+            match map.get(column) {
+                Some(v) if v.is_int() || v.is_float() => any = true,
+                Some(v) if v.is_unit() => {}
+                None => {}
+                Some(_) => return false,
+            }
+        }
+    }
+    any
+}
+
 /// Records as an aligned text table of the given columns.
 pub fn table(records: &Array, columns: &[String], layout: Layout) -> String {
     let shown_rows = records.len().min(layout.max_rows);
-    let cut = |text: String| -> String {
-        if text.chars().count() > layout.max_cell {
-            format!(
-                "{}…",
-                text.chars().take(layout.max_cell - 1).collect::<String>()
-            )
-        } else {
-            text
-        }
-    };
     let cells: Vec<Vec<String>> = records[..shown_rows]
         .iter()
-        .map(|r| columns.iter().map(|c| cut(cell(r, c))).collect())
+        .map(|r| {
+            columns
+                .iter()
+                .map(|c| cut_to(cell(r, c), layout.max_cell))
+                .collect()
+        })
+        .collect();
+    let right: Vec<bool> = columns
+        .iter()
+        .map(|c| numeric_column(&records[..shown_rows], c))
         .collect();
     let widths: Vec<usize> = columns
         .iter()
@@ -117,8 +166,8 @@ pub fn table(records: &Array, columns: &[String], layout: Layout) -> String {
         .map(|(i, c)| {
             cells
                 .iter()
-                .map(|r| r[i].chars().count())
-                .chain([c.chars().count()])
+                .map(|r| width_of(&r[i]))
+                .chain([width_of(c)])
                 .max()
                 .unwrap_or(0)
         })
@@ -137,7 +186,8 @@ pub fn table(records: &Array, columns: &[String], layout: Layout) -> String {
         row[..fitted]
             .iter()
             .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+            .zip(&right)
+            .map(|((c, w), r)| pad(c, *w, *r))
             .collect::<Vec<_>>()
             .join("  ")
             .trim_end()
@@ -169,14 +219,84 @@ pub fn table(records: &Array, columns: &[String], layout: Layout) -> String {
     out.join("\n")
 }
 
-/// The REPL's columns: every key, `id` first (it is what people look for).
+/// The columns people look at first, by the kind of record (told by a field only it has);
+/// the rest follow in name order.
+const PREFERRED: [(&str, &[&str]); 5] = [
+    (
+        "q850",
+        &[
+            "id",
+            "start_at",
+            "dst",
+            "status",
+            "q850",
+            "bill_duration",
+            "call_duration",
+            "campaign_id",
+            "lead_id",
+            "user_id",
+            "end_at",
+        ],
+    ),
+    (
+        "call_bill_duration",
+        &[
+            "id",
+            "start_at",
+            "dst",
+            "status",
+            "call_bill_duration",
+            "has_recording",
+            "campaign_id",
+            "lead_id",
+        ],
+    ),
+    (
+        "calls_count",
+        &[
+            "id",
+            "lead_id",
+            "campaign_id",
+            "status",
+            "status_id",
+            "calls_count",
+            "user_id",
+        ],
+    ),
+    (
+        "original_identifier",
+        &[
+            "id",
+            "first_name",
+            "last_name",
+            "phone",
+            "original_identifier",
+            "created_at",
+        ],
+    ),
+    (
+        "predictive_call_ratio",
+        &["id", "name", "is_active", "campaign_type"],
+    ),
+];
+
+/// The REPL's columns: the record kind's usual first columns (CDRs: `id`, `start_at`, `dst`,
+/// `status`, `q850`, `bill_duration`, …), else `id` first, then the rest.
 fn repl_columns(records: &Array) -> Vec<String> {
     let mut columns = columns_of(records);
-    if let Some(i) = columns.iter().position(|c| c == "id") {
-        let id = columns.remove(i);
-        columns.insert(0, id);
-    }
-    columns
+    let preferred: &[&str] = PREFERRED
+        .iter()
+        .find(|(marker, _)| columns.iter().any(|c| c == marker))
+        .map_or(&["id"], |(_, order)| order);
+    let mut ordered: Vec<String> = preferred
+        .iter()
+        .filter_map(|p| {
+            let i = columns.iter().position(|c| c == p)?;
+            Some(columns.remove(i))
+        })
+        .collect();
+    ordered.append(&mut columns);
+    ordered
 }
 
 /// The text the REPL prints for a value, or `None` for `()`.
@@ -224,6 +344,58 @@ mod tests {
                 Dynamic::from_map(m)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_cdr_table_in_80_columns_shows_what_people_look_at_first() {
+        let fields = [
+            "agent_callerid_name",
+            "answer_at",
+            "bill_duration",
+            "call_duration",
+            "call_id",
+            "call_uuid",
+            "campaign_id",
+            "dst",
+            "end_at",
+            "id",
+            "q850",
+            "src",
+            "start_at",
+            "status",
+        ];
+        let mut m = Map::new();
+        for f in fields {
+            m.insert(f.into(), Dynamic::from("x"));
+        }
+        m.insert("id".into(), Dynamic::from_int(5475));
+        m.insert("bill_duration".into(), Dynamic::from_int(95));
+        m.insert("start_at".into(), Dynamic::from("2024-10-22 10:00:00"));
+        let rows: Array = vec![Dynamic::from_map(m)];
+        let text = table(&rows, &repl_columns(&rows), Layout::terminal(80));
+        let header = text.lines().next().unwrap();
+        assert!(header.starts_with("  id  start_at"), "{text}");
+        assert!(
+            header.contains("status") && header.contains("q850"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn wide_characters_align_and_numbers_go_right() {
+        let rows: Array = [("東京", 5), ("ab", 12345)]
+            .iter()
+            .map(|(name, n)| {
+                let mut m = Map::new();
+                m.insert("name".into(), Dynamic::from(*name));
+                m.insert("n".into(), Dynamic::from_int(*n));
+                Dynamic::from_map(m)
+            })
+            .collect();
+        let text = table(&rows, &["name".into(), "n".into()], Layout::full());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[2], "東京      5");
+        assert_eq!(lines[3], "ab    12345");
     }
 
     #[test]

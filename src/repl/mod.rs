@@ -170,7 +170,7 @@ impl Repl<'_> {
             Ok(value) => {
                 self.functions = self.functions.merge(&ast.clone_functions_only());
                 match pretty::render(&value, self.width, self.json) {
-                    Ok(Some(text)) => println!("{text}"),
+                    Ok(Some(text)) => show(&text),
                     Ok(None) => {}
                     Err(e) => eprintln!("{e}"),
                 }
@@ -543,6 +543,33 @@ fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
         }
     }
     crate::app::EXIT_OK
+}
+
+/// Prints a value; longer than the terminal and with `$PAGER` set, through the pager.
+fn show(text: &str) {
+    use std::io::{IsTerminal, Write};
+    let rows: usize = std::env::var("LINES")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(40);
+    let pager = std::env::var("PAGER").ok().filter(|p| !p.trim().is_empty());
+    if let (Some(pager), true) = (pager, std::io::stdout().is_terminal()) {
+        if text.lines().count() > rows {
+            let child = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&pager)
+                .stdin(std::process::Stdio::piped())
+                .spawn();
+            if let Ok(mut child) = child {
+                if let Some(mut input) = child.stdin.take() {
+                    let _ = writeln!(input, "{text}");
+                }
+                let _ = child.wait();
+                return;
+            }
+        }
+    }
+    println!("{text}");
 }
 
 /// Saves the history readable by its owner only.

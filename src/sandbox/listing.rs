@@ -69,12 +69,17 @@ impl Listing {
     ) -> SandboxResult<Listing> {
         let check_field = |name: &str| -> SandboxResult<()> {
             if known.contains(&name) {
-                Ok(())
-            } else {
-                Err(SandboxError::bad_request(format!(
-                    "unknown field '{name}' for {resource}"
-                )))
+                return Ok(());
             }
+            let close = crate::api::query::nearest(name, known.iter().copied());
+            let hint = match close.as_slice() {
+                [] => String::new(),
+                names => format!("; did you mean {}?", names.join(", ")),
+            };
+            Err(SandboxError::bad_request(format!(
+                "unknown field '{name}' for {resource}{hint} (fields: {})",
+                known.join(", ")
+            )))
         };
         let mut listing = Listing {
             limit: DEFAULT_PAGE,
@@ -340,7 +345,15 @@ mod tests {
     #[test]
     fn bad_requests_are_named() {
         let err = listing(&[("nope", "1")]).unwrap_err();
-        assert_eq!(err.message, "unknown field 'nope' for rows");
+        assert_eq!(
+            err.message,
+            "unknown field 'nope' for rows (fields: id, at, name)"
+        );
+        let err = listing(&[("nam", "x")]).unwrap_err();
+        assert_eq!(
+            err.message,
+            "unknown field 'nam' for rows; did you mean name? (fields: id, at, name)"
+        );
         let err = listing(&[("limit", "1001;0")]).unwrap_err();
         assert!(
             err.message.contains("maximum page of 1000"),

@@ -866,18 +866,23 @@ pub mod data_api {
         chrono::Utc::now().timestamp()
     }
 
-    /// Seconds since the epoch of a `YYYY-MM-DD[ HH:MM:SS]` time, read as UTC.
+    /// Seconds since the epoch of a `YYYY-MM-DD[ HH:MM:SS]` time, read as UTC; or of a time
+    /// relative to now: `now`, `today`, `yesterday`, `tomorrow` (midnight in the profile's
+    /// `timezone`, UTC without one), `-24h`, `-7d`, `+30m` (`s`, `m`, `h`, `d`, `w`).
     ///
     /// ```rhai
     /// let t = parse_time("2025-01-01 08:30:00");
+    /// let since = format_time(parse_time("-24h"));   // for td.cdrs().where("start_at", ">", since)
     /// ```
     #[rhai_fn(return_raw)]
     pub fn parse_time(text: &str) -> RhaiResultOf<INT> {
-        crate::time::parse_time(text).ok_or_else(|| {
-            script_error(format!(
-                "parse_time: '{text}' is not a time (YYYY-MM-DD HH:MM:SS)"
-            ))
-        })
+        crate::time::parse_relative_now(text)
+            .or_else(|| crate::time::parse_time(text))
+            .ok_or_else(|| {
+                script_error(format!(
+                    "parse_time: '{text}' is not a time (YYYY-MM-DD HH:MM:SS, now, today, yesterday, -24h, -7d, +30m)"
+                ))
+            })
     }
 
     /// Seconds since the epoch of a local time in a timezone (IANA name).
@@ -1136,7 +1141,7 @@ mod tests {
     #[test]
     fn tables_phones_and_times() {
         let table = eval::<String>(r#"table([#{id: 1, name: "x"}, #{id: 22, name: "long"}])"#);
-        assert_eq!(table, "id  name\n──  ────\n1   x\n22  long");
+        assert_eq!(table, "id  name\n──  ────\n 1  x\n22  long");
         assert_eq!(
             eval::<String>(r#"normalize_phone("+44 (0) 7700")"#),
             "4407700"

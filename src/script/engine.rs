@@ -11,6 +11,7 @@ use rhai::{
 
 type SharedModule = Arc<Module>;
 
+use super::assert::assert_api;
 use super::chart::chart_api;
 use super::data::data_api;
 use super::dialer::{dialer_api, HostTag};
@@ -170,6 +171,7 @@ pub fn register_api(engine: &mut Engine) {
         exported_module!(json_api),
         exported_module!(data_api),
         exported_module!(chart_api),
+        exported_module!(assert_api),
     ] {
         engine.register_global_module(module.into());
     }
@@ -210,6 +212,58 @@ fn print_line(text: &str) {
         eprintln!("tdc: cannot write output: {error}");
         std::process::exit(1);
     }
+}
+
+/// Registered functions and methods whose names are close to `name` (for "did you mean"):
+/// methods of `receiver` when the call had one (`td.cdr()` -> `cdrs`), else any function.
+pub fn similar_functions(name: &str, receiver: Option<&str>) -> Vec<String> {
+    let engine = compile_engine();
+    let signatures = engine.gen_fn_signatures(false);
+    let names: std::collections::BTreeSet<&str> = signatures
+        .iter()
+        .filter_map(|signature| {
+            let (fn_name, rest) = signature.split_once('(')?;
+            let first_type = rest
+                .split([',', ')'])
+                .next()
+                .and_then(|p| p.split_once(':'))
+                .map(|(_, t)| t.trim().trim_start_matches("&mut ").trim_start_matches('&'));
+            let fits = match receiver {
+                Some(receiver) => first_type == Some(receiver),
+                None => true,
+            };
+            (fits && !fn_name.contains('$')).then_some(fn_name.trim())
+        })
+        .collect();
+    crate::api::query::nearest(name, names)
+        .into_iter()
+        .map(|n| match receiver {
+            Some(_) => format!(".{n}()"),
+            None => format!("{n}()"),
+        })
+        .collect()
+}
+
+/// A script's text as the engine reads it: a first line starting with `#!` (a shebang such as
+/// `#!/usr/bin/env -S tdc run`) becomes an empty line, so that line numbers stay right.
+pub fn without_shebang(mut source: String) -> String {
+    if source.starts_with("#!") {
+        let end = source.find('\n').unwrap_or(source.len());
+        source.replace_range(..end, "");
+    }
+    source
+}
+
+/// Reads a script file, shebang line blanked (see [`without_shebang`]); `-` is stdin.
+pub fn read_script_file(path: &Path) -> std::io::Result<String> {
+    let text = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        text
+    } else {
+        std::fs::read_to_string(path)?
+    };
+    Ok(without_shebang(text))
 }
 
 /// The engine scripts run on. `base` is the folder imports are resolved from.

@@ -5,6 +5,7 @@
 //! thread on the shared tokio runtime (`Host::block_on`), racing the request against the
 //! evaluation's cancellation token so that Ctrl-C stops it at once.
 
+mod assert;
 mod chart;
 mod convert;
 mod data;

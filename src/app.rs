@@ -55,6 +55,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Some(Command::Config) => show_config(&cli.global),
         None | Some(Command::Repl) => repl(&runtime, &cli.global),
         Some(Command::Defs(args)) => write_definitions(&runtime, &args.dir),
+        Some(Command::Profile { action }) => manage_profiles(action),
+        Some(Command::Doctor) => crate::doctor::run(&runtime, &connection_flags(&cli.global)),
         Some(Command::Man) => {
             use clap::CommandFactory;
             let page = clap_mangen::Man::new(Cli::command());
@@ -158,6 +160,45 @@ fn install_permissions(global: &GlobalArgs, folders: &[std::path::PathBuf]) {
             ),
     );
     install(permissions);
+}
+
+fn manage_profiles(action: crate::cli::ProfileAction) -> i32 {
+    use crate::cli::ProfileAction;
+    let result = match action {
+        ProfileAction::List => crate::profiles::list(),
+        ProfileAction::Show { name } => crate::profiles::show(&name),
+        ProfileAction::Add {
+            name,
+            url,
+            user,
+            password_env,
+            password_cmd,
+            read_only,
+            make_default,
+        } => crate::profiles::add(
+            &crate::profiles::NewProfile {
+                name,
+                url,
+                user,
+                password_env,
+                password_cmd,
+                read_only,
+            },
+            make_default,
+        ),
+        ProfileAction::Remove { name } => crate::profiles::remove(&name),
+        ProfileAction::Use { name } => crate::profiles::use_profile(&name),
+    };
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("tdc profile: {e}");
+            EXIT_USAGE
+        }
+    }
 }
 
 fn connection_flags(global: &GlobalArgs) -> ConnectionFlags {

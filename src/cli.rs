@@ -95,6 +95,17 @@ pub enum Command {
         after_help = "Examples:\n  tdc completions bash > ~/.local/share/bash-completion/completions/tdc"
     )]
     Completions(CompletionsArgs),
+    /// List, show, add, remove or choose the config file's profiles (comments are kept).
+    #[command(
+        after_help = "Examples:\n  tdc profile list\n  tdc profile add prod --url https://example.td.commpeak.com --user ops --password-cmd 'pass show td/prod' --read-only\n  tdc profile use prod\n  tdc profile show prod"
+    )]
+    Profile {
+        #[command(subcommand)]
+        action: ProfileAction,
+    },
+    /// Check the connection step by step: config, DNS, TLS, authentication, latency, clock.
+    #[command(after_help = "Examples:\n  tdc doctor\n  tdc --profile prod doctor")]
+    Doctor,
     /// Print the manual page (roff), generated from these definitions.
     #[command(
         after_help = "Examples:\n  tdc man | man -l -\n  tdc man > ~/.local/share/man/man1/tdc.1"
@@ -105,6 +116,38 @@ pub enum Command {
         after_help = "Examples:\n  tdc sandbox\n  tdc sandbox --numbers json --auth digest --live 60\n  tdc sandbox --faults 500=0.1,429=0.1,reset=0.05,lost=0.05 --latency-ms 20 --state twin.json"
     )]
     Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileAction {
+    /// Every profile, the default marked with *.
+    List,
+    /// One profile's settings (a stored password is never shown).
+    Show { name: String },
+    /// Add a profile; the password comes from a variable or a command, never a flag.
+    Add {
+        name: String,
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        user: Option<String>,
+        /// The environment variable holding the password.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        /// A command that prints the password (its first line), e.g. 'pass show td/prod'.
+        #[arg(long, value_name = "COMMAND")]
+        password_cmd: Option<String>,
+        /// Refuse every change through this profile.
+        #[arg(long)]
+        read_only: bool,
+        /// Make it the default profile.
+        #[arg(long = "default")]
+        make_default: bool,
+    },
+    /// Remove a profile.
+    Remove { name: String },
+    /// Make a profile the default.
+    Use { name: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -6,8 +6,10 @@ pub mod config;
 pub mod sandbox;
 
 mod app;
+pub mod doctor;
 pub mod output;
 pub mod private_file;
+pub mod profiles;
 pub mod repl;
 pub mod script;
 pub mod session;

@@ -182,3 +182,29 @@ fn each_run_starts_from_the_same_data_unless_state_is_kept() {
         std::fs::write(&script, body).unwrap();
     }
 }
+
+#[test]
+fn watch_paths_add_data_files_and_folders() {
+    let dir = temp_dir("watch-data");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(dir.join("leads.csv"), "a\n1\n").unwrap();
+    std::fs::write(
+        dir.join("main.rhai"),
+        "print(read_csv(\"leads.csv\").len());\n",
+    )
+    .unwrap();
+    let watching = Watching::start(
+        tdc(&dir),
+        &dir,
+        &["-w", "leads.csv", "-w", "data", "--sandbox", "main.rhai"],
+    );
+    watching.wait_for_runs(1);
+    std::fs::write(dir.join("leads.csv"), "a\n1\n2\n").unwrap();
+    watching.wait_for_runs(2);
+    std::fs::write(data.join("new.json"), "{}").unwrap();
+    let text = watching.wait_for_runs(3);
+    assert!(text.contains("new.json"), "{text}");
+    assert_eq!(watching.stdout(), "1\n2\n2\n");
+    assert_eq!(watching.stop(), 130);
+}

@@ -111,6 +111,8 @@ pub struct Client {
     pacer: pacer::Pacer,
     /// Requests sent so far (every attempt, every answered challenge).
     requests: std::sync::atomic::AtomicU64,
+    /// The `Date` of the last answer, as seconds since the epoch (for `tdc doctor`).
+    last_date: std::sync::atomic::AtomicI64,
     options: ClientOptions,
 }
 
@@ -151,6 +153,7 @@ impl Client {
             authenticator,
             pacer,
             requests: std::sync::atomic::AtomicU64::new(0),
+            last_date: std::sync::atomic::AtomicI64::new(0),
             options,
         })
     }
@@ -172,6 +175,11 @@ impl Client {
     /// How many requests the adaptive window allows in flight now (at most `concurrency`).
     pub fn window(&self) -> usize {
         self.pacer.limit()
+    }
+
+    /// The dialer's clock at its last answer (its `Date` header), if it sent one.
+    pub fn last_server_date(&self) -> Option<i64> {
+        Some(self.last_date.load(std::sync::atomic::Ordering::Relaxed)).filter(|d| *d > 0)
     }
 
     /// How many requests this connection has sent.
@@ -412,6 +420,15 @@ impl Client {
             }
         };
         let status = response.status();
+        if let Some(date) = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        {
+            self.last_date
+                .store(date.timestamp(), std::sync::atomic::Ordering::Relaxed);
+        }
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)

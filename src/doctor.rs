@@ -1,0 +1,177 @@
+//! `tdc doctor`: why a connection works or not, one line per step, each failure with what to
+//! do: the config file, the connection it resolves to, DNS, TLS, authentication with one
+//! page's latency, and the dialer's clock against ours.
+
+use std::time::{Duration, Instant};
+
+use crate::config::{ConnectionFlags, Target};
+
+struct Report {
+    failed: bool,
+}
+
+impl Report {
+    fn ok(&self, step: &str, text: impl std::fmt::Display) {
+        println!("ok    {step:<8} {text}");
+    }
+
+    fn fail(&mut self, step: &str, text: impl std::fmt::Display, hint: &str) {
+        self.failed = true;
+        println!("FAIL  {step:<8} {text}; {hint}");
+    }
+
+    fn warn(&self, step: &str, text: impl std::fmt::Display) {
+        println!("warn  {step:<8} {text}");
+    }
+}
+
+/// Runs every check; returns the exit code (0 when all passed, 1 otherwise).
+pub fn run(runtime: &tokio::runtime::Runtime, flags: &ConnectionFlags) -> i32 {
+    let mut report = Report { failed: false };
+    let config = match crate::session::load_config() {
+        Ok(Some((path, file))) => {
+            report.ok(
+                "config",
+                format!("{} ({} profiles)", path.display(), file.profiles.len()),
+            );
+            Some((path, file))
+        }
+        Ok(None) => {
+            report.ok(
+                "config",
+                "no config file (the embedded sandbox unless a URL is given)",
+            );
+            None
+        }
+        Err(e) => {
+            report.fail("config", e, "fix the file, or move it away to start afresh");
+            return 1;
+        }
+    };
+    let connection = match crate::session::resolve_connection(flags, config.as_ref()) {
+        Ok(connection) => connection,
+        Err(e) => {
+            report.fail("connect", e, "see `tdc config`");
+            return 1;
+        }
+    };
+    for warning in &connection.warnings {
+        report.warn("config", warning);
+    }
+    let Target::Url(url) = connection.target.clone() else {
+        report.ok(
+            "connect",
+            "the embedded sandbox: nothing to check on the network",
+        );
+        return 0;
+    };
+    report.ok(
+        "connect",
+        format!("{url} as {} ({})", connection.user, connection.label()),
+    );
+    let host = url.host_str().unwrap_or("").to_string();
+    let port = url.port_or_known_default().unwrap_or(443);
+    match runtime.block_on(tokio::net::lookup_host((host.as_str(), port))) {
+        Ok(addresses) => {
+            let addresses: Vec<String> = addresses.map(|a| a.ip().to_string()).collect();
+            report.ok("dns", format!("{host} -> {}", addresses.join(", ")));
+        }
+        Err(e) => {
+            report.fail(
+                "dns",
+                format!("{host}: {e}"),
+                "check the host name in the URL, and the VPN or DNS this machine uses",
+            );
+            return 1;
+        }
+    }
+    if url.scheme() == "https" {
+        let probe = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|http| {
+                runtime.block_on(http.get(url.clone()).send()).map_err(|e| {
+                    let mut text = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(inner) = source {
+                        text = inner.to_string();
+                        source = inner.source();
+                    }
+                    text
+                })
+            });
+        match probe {
+            Ok(_) => report.ok(
+                "tls",
+                format!("{host}:{port} presents a certificate this machine trusts"),
+            ),
+            Err(e) => {
+                report.fail(
+                    "tls",
+                    format!("{host}:{port}: {e}"),
+                    "behind a corporate proxy or with a private CA, set ca_file (and proxy) in the profile",
+                );
+                return 1;
+            }
+        }
+    } else {
+        report.warn(
+            "tls",
+            "plain http: the password crosses the network unencrypted",
+        );
+    }
+    if connection.password.is_none() {
+        report.fail(
+            "auth",
+            format!("no password for {}", connection.user),
+            "set password_env or password_cmd in the profile, or TDC_PASSWORD",
+        );
+        return 1;
+    }
+    let client = match crate::script::client_for(&connection, url.clone()) {
+        Ok(client) => client,
+        Err(e) => {
+            report.fail("auth", e, "see `tdc config`");
+            return 1;
+        }
+    };
+    let started = Instant::now();
+    let page = runtime.block_on(async {
+        let spec = crate::api::query::QuerySpec::new(crate::api::query::Resource::Cdrs);
+        client.page(&spec, 0, 1).await
+    });
+    let took = started.elapsed();
+    match page {
+        Ok(_) => report.ok(
+            "auth",
+            format!(
+                "{} accepted; one page of CDRs in {} ms",
+                connection.user,
+                took.as_millis()
+            ),
+        ),
+        Err(e) => {
+            report.fail("auth", &e, "that is the dialer's answer");
+            return 1;
+        }
+    }
+    match client.last_server_date() {
+        Some(date) => {
+            let ours = chrono::Utc::now().timestamp();
+            let skew = date - ours;
+            if skew.abs() > 60 {
+                report.fail(
+                    "clock",
+                    format!("the dialer's clock is {skew:+} s from this machine's"),
+                    "times in filters and reports will be off by that much: sync this machine's clock (NTP)",
+                );
+            } else {
+                report.ok("clock", format!("{skew:+} s from this machine's"));
+            }
+        }
+        None => report.warn("clock", "the dialer sent no Date header to compare with"),
+    }
+    i32::from(report.failed)
+}

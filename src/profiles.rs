@@ -1,0 +1,223 @@
+//! `tdc profile list|show|add|remove|use`: the config file's profiles, edited in place with
+//! its comments and layout kept (`toml_edit`). Passwords never pass through here: a profile
+//! names where its password comes from (`password_env`, `password_cmd`), or tdc asks.
+
+use std::path::{Path, PathBuf};
+
+use toml_edit::{value, DocumentMut, Item, Table};
+
+use crate::config::{config_path, load_config_file};
+
+/// What a `tdc profile add` sets.
+#[derive(Debug, Clone, Default)]
+pub struct NewProfile {
+    pub name: String,
+    pub url: String,
+    pub user: Option<String>,
+    pub password_env: Option<String>,
+    pub password_cmd: Option<String>,
+    pub read_only: bool,
+}
+
+fn path() -> Result<PathBuf, String> {
+    config_path(&|name| std::env::var(name).ok())
+        .ok_or_else(|| "no config file location: set HOME or XDG_CONFIG_HOME".to_string())
+}
+
+fn read(path: &Path) -> Result<DocumentMut, String> {
+    // The same checks as every run (a file others can write is refused).
+    load_config_file(path).map_err(|e| e.to_string())?;
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    text.parse::<DocumentMut>()
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Writes the file whole (a temporary file renamed over it), mode 0600.
+fn write(path: &Path, document: &DocumentMut) -> Result<(), String> {
+    use std::io::Write;
+    let folder = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)
+        .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    let mut temp = tempfile::Builder::new()
+        .prefix(".config-")
+        .tempfile_in(folder)
+        .map_err(fail)?;
+    temp.write_all(document.to_string().as_bytes())
+        .map_err(fail)?;
+    temp.as_file().sync_all().map_err(fail)?;
+    temp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// Sets `default_profile`, keeping the comments around an existing one.
+fn set_default(document: &mut DocumentMut, name: &str) {
+    match document
+        .get_mut("default_profile")
+        .and_then(Item::as_value_mut)
+    {
+        Some(current) => {
+            let decor = current.decor().clone();
+            *current = name.into();
+            *current.decor_mut() = decor;
+        }
+        None => {
+            document.insert("default_profile", value(name));
+        }
+    }
+}
+
+fn profiles(document: &DocumentMut) -> Option<&Table> {
+    document.get("profiles").and_then(Item::as_table)
+}
+
+fn default_profile(document: &DocumentMut) -> Option<String> {
+    document
+        .get("default_profile")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+/// One line per profile: `* prod  https://…  (user ops)`, the default marked.
+pub fn list() -> Result<String, String> {
+    let path = path()?;
+    let document = read(&path)?;
+    let default = default_profile(&document);
+    let mut out = Vec::new();
+    for (name, profile) in profiles(&document).into_iter().flat_map(Table::iter) {
+        let url = profile
+            .get("url")
+            .and_then(|v| v.as_str())
+            .unwrap_or("(no url)");
+        let user = profile
+            .get("user")
+            .and_then(|v| v.as_str())
+            .map(|u| format!("  (user {u})"))
+            .unwrap_or_default();
+        let mark = if default.as_deref() == Some(name) {
+            "*"
+        } else {
+            " "
+        };
+        out.push(format!("{mark} {name}  {url}{user}"));
+    }
+    if out.is_empty() {
+        return Ok(format!(
+            "no profiles in {} (add one: tdc profile add NAME --url URL --user USER --password-env VAR)",
+            path.display()
+        ));
+    }
+    Ok(out.join("\n"))
+}
+
+/// A profile's settings as the file has them; a `password` is shown as `(set)`.
+pub fn show(name: &str) -> Result<String, String> {
+    let path = path()?;
+    let document = read(&path)?;
+    let profile = profiles(&document)
+        .and_then(|p| p.get(name))
+        .and_then(Item::as_table)
+        .ok_or_else(|| format!("profile '{name}' is not in {}", path.display()))?;
+    let mut out = vec![format!("[profiles.{name}]")];
+    for (key, item) in profile.iter() {
+        let shown = if key == "password" {
+            "(set; better: password_env or password_cmd)".to_string()
+        } else {
+            item.as_value()
+                .map_or_else(|| item.to_string(), |v| v.to_string())
+        };
+        out.push(format!("{key} = {}", shown.trim()));
+    }
+    if default_profile(&document).as_deref() == Some(name) {
+        out.push("(the default profile)".to_string());
+    }
+    Ok(out.join("\n"))
+}
+
+/// Adds a profile (an existing one of that name is an error), keeping the rest of the file.
+pub fn add(new: &NewProfile, make_default: bool) -> Result<String, String> {
+    let url = url::Url::parse(new.url.trim())
+        .map_err(|e| format!("--url {}: {e}", crate::config::redact_url(&new.url)))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("--url: put the user in --user and the password in --password-env or --password-cmd, not in the URL".into());
+    }
+    if new.password_env.is_some() && new.password_cmd.is_some() {
+        return Err("give --password-env or --password-cmd, not both".into());
+    }
+    let path = path()?;
+    let mut document = read(&path)?;
+    let profiles = document
+        .entry("profiles")
+        .or_insert_with(|| {
+            let mut table = Table::new();
+            table.set_implicit(true);
+            Item::Table(table)
+        })
+        .as_table_mut()
+        .ok_or("`profiles` in the config file is not a table")?;
+    if profiles.contains_key(&new.name) {
+        return Err(format!(
+            "profile '{}' is already in {} (tdc profile remove {} first)",
+            new.name,
+            path.display(),
+            new.name
+        ));
+    }
+    let mut table = Table::new();
+    table.insert("url", value(url.as_str().trim_end_matches('/')));
+    if let Some(user) = &new.user {
+        table.insert("user", value(user));
+    }
+    if let Some(var) = &new.password_env {
+        table.insert("password_env", value(var));
+    }
+    if let Some(command) = &new.password_cmd {
+        table.insert("password_cmd", value(command));
+    }
+    if new.read_only {
+        table.insert("read_only", value(true));
+    }
+    profiles.insert(&new.name, Item::Table(table));
+    if make_default {
+        set_default(&mut document, &new.name);
+    }
+    write(&path, &document)?;
+    Ok(format!(
+        "added profile '{}' to {}",
+        new.name,
+        path.display()
+    ))
+}
+
+pub fn remove(name: &str) -> Result<String, String> {
+    let path = path()?;
+    let mut document = read(&path)?;
+    let removed = document
+        .get_mut("profiles")
+        .and_then(Item::as_table_mut)
+        .and_then(|p| p.remove(name));
+    if removed.is_none() {
+        return Err(format!("profile '{name}' is not in {}", path.display()));
+    }
+    if default_profile(&document).as_deref() == Some(name) {
+        document.remove("default_profile");
+    }
+    write(&path, &document)?;
+    Ok(format!("removed profile '{name}' from {}", path.display()))
+}
+
+/// Makes a profile the default (`default_profile`).
+pub fn use_profile(name: &str) -> Result<String, String> {
+    let path = path()?;
+    let mut document = read(&path)?;
+    if !profiles(&document).is_some_and(|p| p.contains_key(name)) {
+        return Err(format!("profile '{name}' is not in {}", path.display()));
+    }
+    set_default(&mut document, name);
+    write(&path, &document)?;
+    Ok(format!("default profile is now '{name}'"))
+}

@@ -1,0 +1,221 @@
+//! The small things used every day: shebang scripts and stdin, assertions with diffs and
+//! `-k`, did-you-mean, the man page, profiles edited in place, `tdc doctor`, relative times.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use common::{output, tdc, tdc_on, temp_dir, write_config, Sandbox, BIN};
+
+#[test]
+fn shebang_scripts_run_directly_and_stdin_is_a_script() {
+    let dir = temp_dir("shebang");
+    let script = dir.join("hello.rhai");
+    std::fs::write(
+        &script,
+        format!("#!/usr/bin/env -S {BIN} run\nprint(`hello ${{ARGS[0]}}`);\n"),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (code, stdout, stderr) = output(
+            std::process::Command::new(&script)
+                .arg("world")
+                .env("HOME", &dir)
+                .stdin(Stdio::null()),
+        );
+        assert_eq!((code, stdout.as_str()), (0, "hello world\n"), "{stderr}");
+    }
+    let (code, stdout, _) = output(
+        tdc(&dir)
+            .args(["--sandbox", "run"])
+            .arg(&script)
+            .arg("again"),
+    );
+    assert_eq!((code, stdout.as_str()), (0, "hello again\n"));
+    let (code, _, stderr) = output(tdc(&dir).arg("check").arg(&script));
+    assert_eq!(code, 0, "{stderr}");
+
+    let mut child = tdc(&dir)
+        .args(["--sandbox", "run", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"print(42);\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(common::text(&out.stdout), "42\n");
+}
+
+#[test]
+fn assertions_show_what_differs_and_k_selects_tests() {
+    let dir = temp_dir("asserts");
+    std::fs::write(
+        dir.join("maps_test.rhai"),
+        "fn test_maps() {\n    assert_eq(#{a: 1, b: 2}, #{a: 1, b: 3});\n}\nfn test_fine() { assert(1 < 2, \"order\"); assert_ne(1, 2); }\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = output(tdc(&dir).arg("test").arg(&dir));
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains(
+            "maps_test.rhai:2:5: error: assert_eq failed (actual != expected): b: 2 != 3"
+        ),
+        "{stdout}"
+    );
+    // Failures last, just above the count.
+    let tail: Vec<&str> = stdout.lines().rev().take(3).collect();
+    assert_eq!(tail[0], "1 passed, 1 failed");
+    assert!(tail[1].contains("::test_maps: "), "{stdout}");
+    let (code, stdout, _) = output(tdc(&dir).args(["test", "-k", "fine"]).arg(&dir));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("test_fine") && !stdout.contains("test_maps"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("1 passed, 0 failed\n"));
+}
+
+#[test]
+fn misspellings_get_suggestions() {
+    let home = temp_dir("did-you-mean");
+    let (code, _, stderr) = output(tdc(&home).args(["--sandbox", "eval", "td.cdr()"]));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("did you mean .cdrs()?"), "{stderr}");
+    let (code, _, stderr) = output(tdc(&home).args([
+        "--sandbox",
+        "eval",
+        "td.cdrs().where(\"startat\", \">\", \"2025-01-01\").first()",
+    ]));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("unknown field 'startat' for cdrs; did you mean start_at"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(fields: id, call_id"), "{stderr}");
+}
+
+#[test]
+fn the_man_page_renders_and_help_has_examples() {
+    let home = temp_dir("man");
+    let (code, page, _) = output(tdc(&home).arg("man"));
+    assert_eq!(code, 0);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH tdc 1"),
+        "{page}"
+    );
+    match std::process::Command::new("man")
+        .args(["-l", "-"])
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "80")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(mut man) => {
+            man.stdin
+                .take()
+                .unwrap()
+                .write_all(page.as_bytes())
+                .unwrap();
+            let rendered = common::text(&man.wait_with_output().unwrap().stdout);
+            assert!(
+                rendered.contains("NAME") && rendered.contains("tdc"),
+                "{rendered}"
+            );
+        }
+        Err(_) => assert!(
+            std::env::var_os("CI").is_none(),
+            "man is not installed on CI"
+        ),
+    }
+    for command in [
+        "run", "eval", "test", "sandbox", "profile", "doctor", "config",
+    ] {
+        let (code, help, _) = output(tdc(&home).args([command, "--help"]));
+        assert_eq!(code, 0);
+        assert!(help.contains("Examples:\n  tdc"), "{command}: {help}");
+    }
+}
+
+#[test]
+fn profiles_are_edited_in_place_and_doctor_says_what_works() {
+    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100"]);
+    let home = temp_dir("profiles");
+    let config = write_config(
+        &home,
+        "# our dialers\ndefault_profile = \"old\"\n\n[profiles.old]  # retired\nurl = \"https://old.example\"\n",
+    );
+    let (code, _, stderr) = output(tdc(&home).args([
+        "profile",
+        "add",
+        "twin",
+        "--url",
+        &sandbox.url,
+        "--user",
+        "sandbox",
+        "--password-env",
+        "TWIN_PW",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, _) = output(tdc(&home).args(["profile", "use", "twin"]));
+    assert_eq!(code, 0);
+    let (_, list, _) = output(tdc(&home).args(["profile", "list"]));
+    assert!(list.contains("  old  https://old.example"), "{list}");
+    assert!(list.contains(&format!("* twin  {}", sandbox.url)), "{list}");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.starts_with("# our dialers\ndefault_profile = \"twin\""),
+        "{text}"
+    );
+    assert!(text.contains("[profiles.old]  # retired"), "{text}");
+
+    let (code, report, _) = output(tdc(&home).arg("doctor").env("TWIN_PW", "sandbox"));
+    assert_eq!(code, 0, "{report}");
+    for step in ["config", "connect", "dns", "auth", "clock"] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with("ok") && l.contains(step)),
+            "{step}: {report}"
+        );
+    }
+    let (code, report, _) = output(tdc(&home).arg("doctor").env("TWIN_PW", "wrong"));
+    assert_eq!(code, 1);
+    let auth = report.lines().find(|l| l.contains("auth")).unwrap();
+    assert!(auth.starts_with("FAIL") && auth.contains("401"), "{report}");
+    assert!(!report.contains("wrong"));
+
+    let (code, _, _) = output(tdc(&home).args(["profile", "remove", "old"]));
+    assert_eq!(code, 0);
+    let (_, list, _) = output(tdc(&home).args(["profile", "list"]));
+    assert!(!list.contains("old"), "{list}");
+}
+
+#[test]
+fn relative_times_for_nightly_reports() {
+    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100"]);
+    let home = temp_dir("relative-times");
+    let (code, stdout, stderr) = output(tdc_on(&sandbox, &home).args([
+        "eval",
+        "[now() - parse_time(\"-24h\"), parse_time(\"today\") - parse_time(\"yesterday\"), parse_time(\"+30m\") - now()]",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(value[0], 86_400);
+    assert_eq!(value[1], 86_400);
+    assert!(
+        (1_799..=1_800).contains(&value[2].as_i64().unwrap()),
+        "{value}"
+    );
+}

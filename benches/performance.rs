@@ -402,6 +402,41 @@ fn faults(dir: &Path) {
     );
 }
 
+/// 1,000,000 phone normalizations of numbers already in E.164 digits (the fast path), and
+/// 100,000 written by hand (`+44 (0)7700 …`, `07700 …` in region GB), parsed with
+/// libphonenumber's metadata.
+fn phones() {
+    let digits: Vec<String> = (0..1_000_000u64)
+        .map(|i| format!("4477{:08}", i % 100_000_000))
+        .collect();
+    let started = Instant::now();
+    let valid = digits
+        .iter()
+        .filter(|p| tdc::phone::to_e164(p, None).is_some())
+        .count();
+    let fast = started.elapsed();
+    assert_eq!(valid, digits.len());
+    let gb = tdc::phone::region("GB").ok();
+    let written: Vec<String> = (0..100_000u64)
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("+44 (0)7700 {:06}", i)
+            } else {
+                format!("07700 {:06}", i)
+            }
+        })
+        .collect();
+    let started = Instant::now();
+    let parsed = written
+        .iter()
+        .filter(|p| tdc::phone::to_e164(p, gb).is_some())
+        .count();
+    let slow = started.elapsed();
+    println!(
+        "normalize_phone: 1,000,000 E.164 digits in {fast:.2?}; 100,000 written by hand in {slow:.2?} ({parsed} valid)"
+    );
+}
+
 /// `TDC_BENCH=aggregation,scan` runs only those parts; unset, all of them.
 fn wanted(part: &str) -> bool {
     std::env::var("TDC_BENCH").map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
@@ -431,5 +466,8 @@ fn main() {
     }
     if wanted("faults") {
         faults(&dir);
+    }
+    if wanted("phones") {
+        phones();
     }
 }

@@ -15,7 +15,7 @@ use crate::output::diagnostic;
 use crate::sandbox::faults::FaultSpec;
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::script::engine::{compile_engine, spawn_script, LoadedFiles, ScriptJob, ScriptResult};
-use crate::script::{dynamic_to_json, Host};
+use crate::script::Host;
 use crate::session::{Session, SessionError};
 
 pub const EXIT_OK: i32 = 0;
@@ -23,8 +23,32 @@ pub const EXIT_SCRIPT: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
+/// Output that cannot be written is not a crash: a closed pipe (`| head`) ends tdc quietly with
+/// 0, as it ends other command-line tools, and any other failure (`> /dev/full`) is one line
+/// and exit 1. This catches the printing macros everywhere (REPL, `tdc test`, messages).
+fn quiet_output_errors() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if let Some(reason) = message.strip_prefix("failed printing to stdout: ") {
+            if reason.contains("Broken pipe") {
+                std::process::exit(EXIT_OK);
+            }
+            eprintln!("tdc: cannot write output: {reason}");
+            std::process::exit(EXIT_SCRIPT);
+        }
+        default(info);
+    }));
+}
+
 /// Runs `tdc` with these arguments and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    quiet_output_errors();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -435,6 +459,18 @@ fn watch_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunA
 
 fn eval(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: EvalArgs) -> i32 {
     let name = "<eval>";
+    let jq = match args
+        .jq
+        .as_deref()
+        .map(crate::output::jq::Jq::compile)
+        .transpose()
+    {
+        Ok(jq) => jq,
+        Err(e) => {
+            eprintln!("tdc: {e}");
+            return EXIT_USAGE;
+        }
+    };
     if let Err(error) = compile_engine().compile(&args.code) {
         eprintln!("{}", diagnostic::from_parse_error(&error, name, &args.code));
         return EXIT_SCRIPT;
@@ -452,20 +488,16 @@ fn eval(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: EvalArgs) 
         Vec::new(),
     );
     let code = match outcome {
-        Ok(value) => match dynamic_to_json(&value) {
-            Ok(json) => {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json).unwrap_or_default()
-                );
-                EXIT_OK
+        Ok(value) => {
+            use crate::output::formats::{write, Stop};
+            match write(value, args.format, jq.as_ref()) {
+                Ok(()) | Err(Stop::Closed) => EXIT_OK,
+                Err(Stop::Failed(message)) => {
+                    eprintln!("tdc: {message}");
+                    EXIT_SCRIPT
+                }
             }
-            // A Dialer, Query or Recording has no JSON form: print how it shows.
-            Err(_) => {
-                println!("{}", serde_json::Value::String(value.to_string()));
-                EXIT_OK
-            }
-        },
+        }
         Err(error) => report(&error, name, &args.code),
     };
     session.stop(runtime);

@@ -231,6 +231,13 @@ pub struct EvalArgs {
     /// Print mutating calls instead of sending them.
     #[arg(long)]
     pub dry_run: bool,
+    /// Output format: json (indented, default), ndjson (one value a line, a Query streamed),
+    /// csv (nested maps as dotted columns, a Query streamed) or table.
+    #[arg(short = 'o', long = "output", default_value = "json", value_parser = parse_from_str::<crate::output::formats::Format>)]
+    pub format: crate::output::formats::Format,
+    /// A jq filter applied to the JSON result (to each record with -o ndjson).
+    #[arg(long, value_name = "FILTER")]
+    pub jq: Option<String>,
     /// Rhai code, e.g. 'td.cdrs().limit(3).to_array()'
     pub code: String,
 }

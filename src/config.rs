@@ -92,6 +92,8 @@ pub struct Profile {
     pub max_rps: Option<f64>,
     /// Seconds `password_cmd` may take (default 10).
     pub password_cmd_timeout_s: Option<u64>,
+    /// The region national phone numbers belong to (an ISO 3166 code such as GB).
+    pub default_region: Option<String>,
     /// What scripts may use beyond their folder and the working directory (see
     /// `script::permissions`).
     #[serde(default)]
@@ -159,6 +161,7 @@ pub struct Connection {
     pub ca_file: Option<PathBuf>,
     pub proxy: Option<String>,
     pub timezone: Option<String>,
+    pub default_region: Option<String>,
     pub auth: crate::api::AuthMode,
     /// `(setting, where it came from)`, for `tdc config`.
     pub sources: Vec<(&'static str, String)>,
@@ -497,6 +500,7 @@ impl Connection {
             ca_file: profile.ca_file,
             proxy: profile.proxy,
             timezone: profile.timezone,
+            default_region: profile.default_region,
             auth,
             sources,
             warnings,

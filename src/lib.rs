@@ -8,6 +8,7 @@ pub mod sandbox;
 mod app;
 pub mod doctor;
 pub mod output;
+pub mod phone;
 pub mod private_file;
 pub mod profiles;
 pub mod repl;

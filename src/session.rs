@@ -88,6 +88,8 @@ impl Session {
         };
         crate::time::set_default_zone(connection.timezone.as_deref())
             .map_err(|e| SessionError::Start(format!("timezone of the profile: {e}")))?;
+        crate::phone::set_default_region(connection.default_region.as_deref())
+            .map_err(|e| SessionError::Start(format!("default_region of the profile: {e}")))?;
         let client = client_for(&connection, base_url).map_err(SessionError::Start)?;
         let remote = connection.is_remote() && !connection.read_only;
         let dialer = Dialer::new(client, connection.label(), host.clone(), remote);

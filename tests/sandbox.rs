@@ -366,7 +366,16 @@ async fn errors_have_the_documented_status_and_envelope() {
     assert!(message(&body).contains("unknown operator '~'"));
     let (status, body) = api.get("/api/cdrs?colour=red").await;
     assert_eq!(status, 400);
-    assert_eq!(message(&body), "unknown field 'colour' for cdrs");
+    // Named, with the closest fields when there are any, and the valid list.
+    assert!(
+        message(&body).starts_with("unknown field 'colour' for cdrs (fields: id, call_id,"),
+        "{body}"
+    );
+    let (_, body) = api.get("/api/cdrs?statuss=x").await;
+    assert!(
+        message(&body).starts_with("unknown field 'statuss' for cdrs; did you mean status"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! in the REPL, and progress.
 
 pub mod diagnostic;
+pub mod formats;
+pub mod jq;
 pub mod pretty;
 pub mod progress;
 pub mod sanitize;

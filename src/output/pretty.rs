@@ -7,6 +7,9 @@ use rhai::{Array, Dynamic, Map};
 use crate::script::dynamic_to_json;
 use crate::script::RhaiResultOf;
 
+/// Rows of a Query the REPL shows.
+pub const QUERY_PREVIEW_ROWS: u64 = 10;
+
 /// Rows of a table shown before the rest is counted.
 pub const MAX_ROWS: usize = 40;
 /// Lines of other output shown before the rest is counted.
@@ -280,6 +283,11 @@ const PREFERRED: [(&str, &[&str]); 5] = [
     ),
 ];
 
+/// Columns for writing records out (CSV): the record kind's usual first columns, then the rest.
+pub fn preferred_columns(records: &Array) -> Vec<String> {
+    repl_columns(records)
+}
+
 /// The REPL's columns: the record kind's usual first columns (CDRs: `id`, `start_at`, `dst`,
 /// `status`, `q850`, `bill_duration`, …), else `id` first, then the rest.
 fn repl_columns(records: &Array) -> Vec<String> {
@@ -313,6 +321,22 @@ pub fn render(value: &Dynamic, width: usize, json: bool) -> RhaiResultOf<Option<
     if let Some(records) = as_records(value) {
         let columns = repl_columns(&records);
         return Ok(Some(table(&records, &columns, Layout::terminal(width))));
+    }
+    if value.is::<crate::script::Query>() {
+        // A Query shows what it will send and what the first rows look like.
+        let query = value.clone().cast::<crate::script::Query>();
+        let (url, rows) = query.preview(QUERY_PREVIEW_ROWS)?;
+        let mut text = format!("Query {url}");
+        if !rows.is_empty() {
+            let columns = repl_columns(&rows);
+            text.push('\n');
+            text.push_str(&table(&rows, &columns, Layout::terminal(width)));
+            text.push_str(&format!(
+                "\n(the first {} rows; .to_array() reads them all)",
+                rows.len()
+            ));
+        }
+        return Ok(Some(text));
     }
     if value.is_map() || value.is_array() {
         let text = match dynamic_to_json(value) {

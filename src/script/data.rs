@@ -713,25 +713,26 @@ pub mod data_api {
         for (i, record) in reader.records().enumerate() {
             let record = record
                 .map_err(|e| script_error(format!("read_csv: {path}: row {}: {e}", i + 2)))?;
-            let map: Map = headers
-                .iter()
-                .zip(record.iter())
-                .map(|(h, v)| (h.as_str().into(), Dynamic::from(v.to_string())))
-                .collect();
+            let mut map = Map::new();
+            for (header, value) in headers.iter().zip(record.iter()) {
+                put_dotted(&mut map, header.as_str(), Dynamic::from(value.to_string()));
+            }
             rows.push(Dynamic::from_map(map));
         }
         Ok(rows)
     }
 
-    /// Writes records to a CSV file (columns: every key in order of first appearance);
-    /// returns the number of rows written.
+    /// Writes records to a CSV file; returns the number of rows written. Nested maps become
+    /// dotted columns (`customFields.affiliate`), which `read_csv` turns back into maps, so an
+    /// export re-imports. Columns: the usual first ones of the kind of record (CDRs: `id`,
+    /// `start_at`, `dst`, `status`, …), then the rest.
     ///
     /// ```rhai
     /// write_csv(td.cdrs().limit(100).to_array(), "cdrs.csv");
     /// ```
     #[rhai_fn(return_raw)]
     pub fn write_csv(records: &mut Array, path: &str) -> RhaiResultOf<INT> {
-        let columns = columns_of(records);
+        let columns = flat_columns(records);
         write_rows(records, path, &columns)
     }
 
@@ -761,7 +762,7 @@ pub mod data_api {
                 Some(columns) => column_names(&columns)?,
                 None => return Err(script_error("write_csv: columns must be an array of names")),
             },
-            None => columns_of(records),
+            None => flat_columns(records),
         };
         let excel_safe = match options.get("excel_safe") {
             None => false,
@@ -831,13 +832,30 @@ pub mod data_api {
         ))
     }
 
-    /// A phone as digits only, without a leading `00`.
+    /// A phone number as the dialer stores it: E.164 digits without the `+`, or `()` when it
+    /// is not a valid number. National numbers are read in the profile's `default_region`;
+    /// without one they need their country code (`+44 …`, `0044 …`, `44…`).
     ///
     /// ```rhai
-    /// print(normalize_phone("+44 7700-001234"));   // 447700001234
+    /// print(normalize_phone("+44 (0)7700 900101"));   // 447700900101
+    /// print(normalize_phone("12"));                   // ()
     /// ```
-    pub fn normalize_phone(phone: &str) -> String {
-        crate::api::models::normalize_phone(phone)
+    pub fn normalize_phone(phone: &str) -> Dynamic {
+        crate::phone::to_e164(phone, crate::phone::default_region())
+            .map_or(Dynamic::UNIT, Dynamic::from)
+    }
+
+    /// A phone number as the dialer stores it, national numbers read in `region` (an ISO
+    /// 3166 code such as `"GB"`); `()` when it is not a valid number there.
+    ///
+    /// ```rhai
+    /// print(normalize_phone("07700 900101", "GB"));   // 447700900101
+    /// ```
+    #[rhai_fn(name = "normalize_phone", return_raw)]
+    pub fn normalize_phone_in(phone: &str, region: &str) -> RhaiResultOf<Dynamic> {
+        let region = crate::phone::region(region)
+            .map_err(|e| script_error(format!("normalize_phone: {e}")))?;
+        Ok(crate::phone::to_e164(phone, Some(region)).map_or(Dynamic::UNIT, Dynamic::from))
     }
 
     /// A stable fingerprint of a value (16 hex digits): the same content gives the same text
@@ -989,6 +1007,66 @@ fn extreme(
     Ok(best.map_or(Dynamic::UNIT, |(_, r)| r.clone()))
 }
 
+/// Sets `a.b.c` in a map as nested maps (`read_csv` of dotted columns).
+fn put_dotted(map: &mut Map, key: &str, value: Dynamic) {
+    match key.split_once('.') {
+        Some((head, rest)) if !head.is_empty() && !rest.is_empty() => {
+            let inner = map
+                .entry(head.into())
+                .or_insert_with(|| Dynamic::from_map(Map::new()));
+            if !inner.is_map() {
+                *inner = Dynamic::from_map(Map::new());
+            }
+            if let Some(mut inner) = inner.write_lock::<Map>() {
+                put_dotted(&mut inner, rest, value);
+            }
+        }
+        _ => {
+            map.insert(key.into(), value);
+        }
+    }
+}
+
+/// The value under a dotted column (`customFields.affiliate`) of a record.
+fn dotted_cell(record: &Dynamic, column: &str) -> String {
+    let direct = cell(record, column);
+    if !direct.is_empty() || !column.contains('.') {
+        return direct;
+    }
+    let (head, rest) = column.split_once('.').unwrap_or((column, ""));
+    record
+        .read_lock::<Map>()
+        .and_then(|m| m.get(head).cloned())
+        .map_or_else(String::new, |inner| dotted_cell(&inner, rest))
+}
+
+/// The CSV columns of records: nested maps as dotted columns, in the preferred order.
+fn flat_columns(records: &Array) -> Vec<String> {
+    let mut columns = Vec::new();
+    for column in pretty::preferred_columns(records) {
+        let mut nested: Vec<String> = Vec::new();
+        for record in records {
+            let Some(map) = record.read_lock::<Map>() else {
+                continue;
+            };
+            if let Some(inner) = map.get(column.as_str()).filter(|v| v.is_map()) {
+                for sub in flat_columns(&vec![inner.clone()]) {
+                    let name = format!("{column}.{sub}");
+                    if !nested.contains(&name) {
+                        nested.push(name);
+                    }
+                }
+            }
+        }
+        if nested.is_empty() {
+            columns.push(column);
+        } else {
+            columns.extend(nested);
+        }
+    }
+    columns
+}
+
 fn write_rows(records: &Array, path: &str, columns: &[String]) -> RhaiResultOf<INT> {
     write_rows_with(records, path, columns, false)
 }
@@ -1019,7 +1097,7 @@ fn write_rows_with(
         let row: Vec<String> = columns
             .iter()
             .map(|c| {
-                let text = cell(record, c);
+                let text = dotted_cell(record, c);
                 if excel_safe {
                     excel_safe_cell(text)
                 } else {
@@ -1142,10 +1220,16 @@ mod tests {
     fn tables_phones_and_times() {
         let table = eval::<String>(r#"table([#{id: 1, name: "x"}, #{id: 22, name: "long"}])"#);
         assert_eq!(table, "id  name\n──  ────\n 1  x\n22  long");
-        assert_eq!(
-            eval::<String>(r#"normalize_phone("+44 (0) 7700")"#),
-            "4407700"
-        );
+        // One number however it is written; the trunk 0 beside the country code goes.
+        for written in [
+            r#"normalize_phone("+44 (0)7700 900101")"#,
+            r#"normalize_phone("07700 900101", "GB")"#,
+            r#"normalize_phone("0044 7700 900101")"#,
+        ] {
+            assert_eq!(eval::<String>(written), "447700900101", "{written}");
+        }
+        assert!(eval::<rhai::Dynamic>(r#"normalize_phone("12")"#).is_unit());
+        assert!(eval::<rhai::Dynamic>(r#"normalize_phone("+44 (0) 7700")"#).is_unit());
         assert_eq!(eval::<i64>(r#"hour_of("2025-01-01 08:30:00")"#), 8);
         assert_eq!(
             eval::<String>(r#"format_time(parse_time("2025-01-01"))"#),

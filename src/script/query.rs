@@ -39,6 +39,21 @@ impl Query {
     pub fn collect_all(self) -> RhaiResultOf<Array> {
         self.into_iter().collect()
     }
+
+    /// The URL of its first page and its first `rows` rows (one request), for showing a
+    /// Query in the REPL.
+    pub fn preview(&self, rows: u64) -> RhaiResultOf<(String, Array)> {
+        let mut query = self.clone();
+        let url = query_api::url(&mut query);
+        let mut first = query.clone();
+        first.spec.limit = Some(first.spec.limit.map_or(rows, |l| l.min(rows)));
+        Ok((url, first.collect_all()?))
+    }
+
+    /// The columns `fields()` asked for, in that order.
+    pub fn field_names(&self) -> Option<Vec<String>> {
+        self.spec.fields.clone()
+    }
 }
 
 type PageTask = JoinHandle<Result<Vec<Dynamic>, ApiError>>;

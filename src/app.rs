@@ -80,6 +80,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         None | Some(Command::Repl) => repl(&runtime, &cli.global),
         Some(Command::Defs(args)) => write_definitions(&runtime, &args.dir),
         Some(Command::Profile { action }) => manage_profiles(action),
+        Some(Command::Export(args)) => export(&runtime, &cli.global, args),
         Some(Command::Doctor) => crate::doctor::run(&runtime, &connection_flags(&cli.global)),
         Some(Command::Man) => {
             use clap::CommandFactory;
@@ -184,6 +185,80 @@ fn install_permissions(global: &GlobalArgs, folders: &[std::path::PathBuf]) {
             ),
     );
     install(permissions);
+}
+
+fn export(
+    runtime: &tokio::runtime::Runtime,
+    global: &GlobalArgs,
+    args: crate::cli::ExportArgs,
+) -> i32 {
+    use crate::api::query::{QuerySpec, Resource};
+    let resource = match args.resource {
+        crate::cli::ExportResource::Cdrs => Resource::Cdrs,
+        crate::cli::ExportResource::Calls => Resource::Calls,
+        crate::cli::ExportResource::Leads => Resource::Leads,
+    };
+    let overlap_s = match crate::export::parse_duration(&args.overlap) {
+        Ok(seconds) => seconds,
+        Err(e) => {
+            eprintln!("tdc export: --overlap: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    for time in [&args.since, &args.until].into_iter().flatten() {
+        if crate::time::parse_time(time).is_none() {
+            eprintln!("tdc export: '{time}' is not a time (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)");
+            return EXIT_USAGE;
+        }
+    }
+    let session = match start_session(runtime, global, false) {
+        Ok(session) => session,
+        Err(code) => return code,
+    };
+    let options = crate::export::ExportOptions {
+        resource,
+        out: args.out,
+        format: args.format,
+        since: args.since,
+        until: args.until,
+        overlap_s,
+    };
+    let client = session.dialer.client.clone();
+    let progress = crate::output::progress::counter(resource.envelope());
+    let counter = progress.clone();
+    let work = crate::export::run(client, QuerySpec::new(resource), &options, move |n| {
+        counter.inc(n)
+    });
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            result = work => Some(result),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    progress.finish_and_clear();
+    let code = match outcome {
+        None => {
+            eprintln!("tdc export: interrupted; the partitions written are whole, and the next run starts from the last complete one");
+            EXIT_INTERRUPTED
+        }
+        Some(Ok(summary)) => {
+            eprintln!(
+                "tdc export: {} rows in {} day partitions under {} (from {} to {})",
+                summary.rows,
+                summary.partitions,
+                options.out.join(resource.envelope()).display(),
+                summary.since.as_deref().unwrap_or("the start"),
+                summary.until.as_deref().unwrap_or("-")
+            );
+            EXIT_OK
+        }
+        Some(Err(e)) => {
+            eprintln!("tdc export: {e}");
+            EXIT_SCRIPT
+        }
+    };
+    session.stop(runtime);
+    code
 }
 
 fn manage_profiles(action: crate::cli::ProfileAction) -> i32 {

@@ -106,6 +106,12 @@ pub enum Command {
     /// Check the connection step by step: config, DNS, TLS, authentication, latency, clock.
     #[command(after_help = "Examples:\n  tdc doctor\n  tdc --profile prod doctor")]
     Doctor,
+    /// Export CDRs, calls or leads as a dataset for DuckDB, Spark or a warehouse: Parquet
+    /// partitioned by day, kept up to date by re-running it.
+    #[command(
+        after_help = "Examples:\n  tdc export cdrs --out warehouse\n  tdc export cdrs --since 2025-01-01 --until 2025-02-01 --format ndjson --out exports\n  duckdb -c \"select count(*) from read_parquet('warehouse/cdrs/*/*.parquet', hive_partitioning=true)\""
+    )]
+    Export(ExportArgs),
     /// Print the manual page (roff), generated from these definitions.
     #[command(
         after_help = "Examples:\n  tdc man | man -l -\n  tdc man > ~/.local/share/man/man1/tdc.1"
@@ -116,6 +122,36 @@ pub enum Command {
         after_help = "Examples:\n  tdc sandbox\n  tdc sandbox --numbers json --auth digest --live 60\n  tdc sandbox --faults 500=0.1,429=0.1,reset=0.05,lost=0.05 --latency-ms 20 --state twin.json"
     )]
     Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportResource {
+    Cdrs,
+    Calls,
+    Leads,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to export.
+    #[arg(value_enum)]
+    pub resource: ExportResource,
+    /// The dataset's folder (the resource gets a folder inside it).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// parquet (typed columns, default), ndjson or csv.
+    #[arg(long, default_value = "parquet", value_parser = parse_from_str::<crate::export::Format>)]
+    pub format: crate::export::Format,
+    /// From this time (YYYY-MM-DD[ HH:MM:SS]); default: the cursor of the last run less the
+    /// overlap, or everything.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Up to (not including) this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// How far before the last run's end to read again (records are completed later).
+    #[arg(long, default_value = "2h", value_name = "DURATION")]
+    pub overlap: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -54,7 +54,10 @@ fn closed_pipes_end_quietly_and_full_disks_say_so() {
             .lines()
             .filter(|l| !l.starts_with("tdc: no dialer"))
             .collect();
-        assert_eq!(lines, ["tdc: cannot write output: No space left on device (os error 28)"]);
+        assert_eq!(
+            lines,
+            ["tdc: cannot write output: No space left on device (os error 28)"]
+        );
     }
 }
 
@@ -74,7 +77,11 @@ fn output_formats_stream_and_jq_agrees_with_jq() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(record["id"].is_i64(), "{line}");
     }
-    let csv = eval(&["-o", "csv", "td.cdrs().fields([\"status\", \"id\"]).limit(5)"]);
+    let csv = eval(&[
+        "-o",
+        "csv",
+        "td.cdrs().fields([\"status\", \"id\"]).limit(5)",
+    ]);
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 6, "{csv}");
     assert_eq!(rows[0], "status,id", "fields() order is kept");
@@ -97,7 +104,10 @@ fn output_formats_stream_and_jq_agrees_with_jq() {
     // A script's own output, and nothing after it for ().
     assert_eq!(eval(&["print(\"x\")"]), "x\n");
     let table = eval(&["-o", "table", "td.campaigns()"]);
-    assert!(table.lines().next().unwrap().starts_with("id  name"), "{table}");
+    assert!(
+        table.lines().next().unwrap().starts_with("id  name"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -120,7 +130,10 @@ fn csv_exports_reimport_with_nested_fields() {
     assert_eq!(value[1], true);
     let header = std::fs::read_to_string(&file).unwrap();
     let header = header.lines().next().unwrap();
-    assert!(header.starts_with("id,first_name,last_name,phone"), "{header}");
+    assert!(
+        header.starts_with("id,first_name,last_name,phone"),
+        "{header}"
+    );
     assert!(header.contains("customFields.affiliate"), "{header}");
 }
 

@@ -1,0 +1,557 @@
+//! `tdc export cdrs|calls|leads`: a dataset that DuckDB, Spark or a warehouse reads, kept up
+//! to date by re-running it.
+//!
+//! Layout (Hive partitions by day of the record's time, `start_at` or `created_at`):
+//!
+//! ```text
+//! DIR/cdrs/date=2025-01-02/part-0.parquet     (or .ndjson, .csv)
+//! DIR/cdrs/_cursor.json                        {"resource":"cdrs","until":"2025-03-31 19:59:58"}
+//! ```
+//!
+//! Columns are typed: the client's numeric fields as 64-bit integers (amounts and
+//! coordinates as floats), times as UTC timestamps, the rest as text (nested values as JSON
+//! text). Incremental: a run starts from the cursor less `--overlap` (default 2 h), because a
+//! CDR is written when its call starts and completed when it ends; every day partition it
+//! touches is rewritten with the rows of the file and of this run, deduplicated by `id`
+//! (this run's wins), so no row appears twice however often it runs. Each file is written to
+//! a temporary name and renamed, and the cursor last: an interrupted run leaves the last
+//! complete dataset readable, and the next run re-reads what it had not finished.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use serde_json::{Map, Value};
+
+use crate::api::models::is_numeric_field;
+use crate::api::query::{Op, QuerySpec, Resource, MAX_PAGE};
+use crate::api::Client;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Parquet,
+    Ndjson,
+    Csv,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "parquet" => Ok(Format::Parquet),
+            "ndjson" => Ok(Format::Ndjson),
+            "csv" => Ok(Format::Csv),
+            other => Err(format!(
+                "unknown export format '{other}' (parquet, ndjson, csv)"
+            )),
+        }
+    }
+}
+
+impl Format {
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Ndjson => "ndjson",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+/// What to export and where.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub resource: Resource,
+    pub out: PathBuf,
+    pub format: Format,
+    /// `YYYY-MM-DD[ HH:MM:SS]`; default: the cursor less the overlap, or everything.
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Seconds re-read before the cursor.
+    pub overlap_s: i64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub rows: u64,
+    pub partitions: usize,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// A duration such as `2h`, `30m`, `90s`, `1d` (or plain seconds), in seconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let unit = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => {
+            return Err(format!(
+                "'{text}' is not a duration (e.g. 2h, 30m, 90s, 1d)"
+            ))
+        }
+    };
+    number
+        .trim()
+        .parse::<i64>()
+        .map(|n| n * unit)
+        .map_err(|_| format!("'{text}' is not a duration (e.g. 2h, 30m, 90s, 1d)"))
+}
+
+/// The field a resource is partitioned and resumed by.
+pub fn time_field(resource: Resource) -> Result<&'static str, String> {
+    match resource {
+        Resource::Cdrs | Resource::Calls => Ok("start_at"),
+        Resource::Leads => Ok("created_at"),
+        _ => Err("tdc export takes cdrs, calls or leads".into()),
+    }
+}
+
+fn folder(options: &ExportOptions) -> PathBuf {
+    options.out.join(options.resource.envelope())
+}
+
+fn cursor_path(options: &ExportOptions) -> PathBuf {
+    folder(options).join("_cursor.json")
+}
+
+fn read_cursor(options: &ExportOptions) -> Option<String> {
+    let text = std::fs::read_to_string(cursor_path(options)).ok()?;
+    let cursor: Value = serde_json::from_str(&text).ok()?;
+    cursor["until"].as_str().map(str::to_string)
+}
+
+/// Writes `bytes` to `path` whole: a temporary file beside it, flushed, renamed.
+fn write_whole(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<(), String>,
+) -> Result<(), String> {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)
+        .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".part-")
+        .tempfile_in(folder)
+        .map_err(|e| format!("cannot write in {}: {e}", folder.display()))?;
+    write(temp.as_file_mut())?;
+    temp.as_file()
+        .sync_all()
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    temp.persist(path)
+        .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+/// A column's type, by its name (the client's field rule decides what is a number).
+fn type_of(name: &str) -> DataType {
+    if name.ends_with("_at") || name == "birthdate" || name == "purchase_date" {
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    } else if ["purchase_amount", "loan_amount", "lat", "lng"].contains(&name) {
+        DataType::Float64
+    } else if is_numeric_field(name) {
+        DataType::Int64
+    } else {
+        DataType::Utf8
+    }
+}
+
+fn int_of(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Bool(b) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+fn float_of(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn text_of(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Rows as one typed record batch with the given columns.
+fn batch_of(columns: &[String], rows: &[Map<String, Value>]) -> Result<RecordBatch, String> {
+    let mut fields = Vec::with_capacity(columns.len());
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(columns.len());
+    for column in columns {
+        let kind = type_of(column);
+        let values = rows.iter().map(|r| r.get(column).unwrap_or(&Value::Null));
+        let array: ArrayRef = match &kind {
+            DataType::Int64 => {
+                let mut b = Int64Builder::with_capacity(rows.len());
+                values.for_each(|v| b.append_option(int_of(v)));
+                Arc::new(b.finish())
+            }
+            DataType::Float64 => {
+                let mut b = Float64Builder::with_capacity(rows.len());
+                values.for_each(|v| b.append_option(float_of(v)));
+                Arc::new(b.finish())
+            }
+            DataType::Timestamp(..) => {
+                // Microseconds: Parquet has no seconds unit, and engines read these as
+                // timestamps with a time zone.
+                let mut b =
+                    TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
+                values.for_each(|v| {
+                    let seconds = v.as_str().and_then(crate::time::parse_time);
+                    b.append_option(seconds.map(|t| t * 1_000_000))
+                });
+                Arc::new(b.finish())
+            }
+            _ => {
+                let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+                values.for_each(|v| b.append_option(text_of(v)));
+                Arc::new(b.finish())
+            }
+        };
+        fields.push(Field::new(column, kind, true));
+        arrays.push(array);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| e.to_string())
+}
+
+/// The rows of a batch as JSON maps (to merge an existing partition with new rows).
+fn rows_of(batch: &RecordBatch) -> Vec<Map<String, Value>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+    let schema = batch.schema();
+    let mut rows = vec![Map::new(); batch.num_rows()];
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        for (i, row) in rows.iter_mut().enumerate() {
+            let value = if column.is_null(i) {
+                Value::Null
+            } else {
+                match field.data_type() {
+                    DataType::Int64 => Value::from(column.as_primitive::<Int64Type>().value(i)),
+                    DataType::Float64 => Value::from(column.as_primitive::<Float64Type>().value(i)),
+                    DataType::Timestamp(..) => Value::from(crate::time::format_time(
+                        column.as_primitive::<TimestampMicrosecondType>().value(i) / 1_000_000,
+                    )),
+                    _ => column
+                        .as_string_opt::<i32>()
+                        .map_or(Value::Null, |s| Value::from(s.value(i))),
+                }
+            };
+            row.insert(field.name().clone(), value);
+        }
+    }
+    rows
+}
+
+fn read_partition(path: &Path, format: Format) -> Result<Vec<Map<String, Value>>, String> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let fail = |e: String| format!("cannot read {}: {e}", path.display());
+    match format {
+        Format::Parquet => {
+            let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .and_then(|b| b.build())
+                    .map_err(|e| fail(e.to_string()))?;
+            let mut rows = Vec::new();
+            for batch in reader {
+                rows.extend(rows_of(&batch.map_err(|e| fail(e.to_string()))?));
+            }
+            Ok(rows)
+        }
+        Format::Ndjson => std::fs::read_to_string(path)
+            .map_err(|e| fail(e.to_string()))?
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| match serde_json::from_str::<Value>(l) {
+                Ok(Value::Object(map)) => Ok(map),
+                _ => Err(fail("a line is not a JSON object".into())),
+            })
+            .collect(),
+        Format::Csv => {
+            let mut reader = csv::Reader::from_path(path).map_err(|e| fail(e.to_string()))?;
+            let headers = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
+            let mut rows = Vec::new();
+            for record in reader.records() {
+                let record = record.map_err(|e| fail(e.to_string()))?;
+                let row = headers
+                    .iter()
+                    .zip(record.iter())
+                    .map(|(h, v)| {
+                        let value = if v.is_empty() {
+                            Value::Null
+                        } else {
+                            Value::from(v)
+                        };
+                        (h.to_string(), value)
+                    })
+                    .collect();
+                rows.push(row);
+            }
+            Ok(rows)
+        }
+    }
+}
+
+fn write_partition(
+    path: &Path,
+    format: Format,
+    columns: &[String],
+    rows: &[Map<String, Value>],
+) -> Result<(), String> {
+    write_whole(path, |file| match format {
+        Format::Parquet => {
+            let batch = batch_of(columns, rows)?;
+            let properties = parquet::file::properties::WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::SNAPPY)
+                .build();
+            let mut writer =
+                parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))
+                    .map_err(|e| e.to_string())?;
+            writer.write(&batch).map_err(|e| e.to_string())?;
+            writer.close().map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Format::Ndjson => {
+            use std::io::Write;
+            let mut out = std::io::BufWriter::new(file);
+            for row in rows {
+                serde_json::to_writer(&mut out, row).map_err(|e| e.to_string())?;
+                out.write_all(b"\n").map_err(|e| e.to_string())?;
+            }
+            out.flush().map_err(|e| e.to_string())
+        }
+        Format::Csv => {
+            let mut writer = csv::Writer::from_writer(file);
+            writer.write_record(columns).map_err(|e| e.to_string())?;
+            for row in rows {
+                writer
+                    .write_record(
+                        columns
+                            .iter()
+                            .map(|c| row.get(c).and_then(text_of).unwrap_or_default()),
+                    )
+                    .map_err(|e| e.to_string())?;
+            }
+            writer.flush().map_err(|e| e.to_string())
+        }
+    })
+}
+
+/// The partitions being written: one day's rows at a time in memory.
+struct Partitions<'a> {
+    options: &'a ExportOptions,
+    time_field: &'static str,
+    columns: Vec<String>,
+    day: Option<String>,
+    rows: Vec<Map<String, Value>>,
+    written: std::collections::BTreeSet<String>,
+    newest: Option<String>,
+}
+
+impl Partitions<'_> {
+    fn add(&mut self, row: Map<String, Value>) -> Result<(), String> {
+        for key in row.keys() {
+            if !self.columns.contains(key) {
+                self.columns.push(key.clone());
+            }
+        }
+        let time = row
+            .get(self.time_field)
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !time.is_empty() && self.newest.as_deref().is_none_or(|n| time > n) {
+            self.newest = Some(time.to_string());
+        }
+        let day = time.get(..10).unwrap_or("unknown").to_string();
+        if self.day.as_deref() != Some(day.as_str()) {
+            self.flush()?;
+            self.day = Some(day);
+        }
+        self.rows.push(row);
+        Ok(())
+    }
+
+    /// Writes the current day: the partition's rows and this run's, by id, this run's last.
+    fn flush(&mut self) -> Result<(), String> {
+        let Some(day) = self.day.take() else {
+            return Ok(());
+        };
+        let rows = std::mem::take(&mut self.rows);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let path = folder(self.options)
+            .join(format!("date={day}"))
+            .join(format!("part-0.{}", self.options.format.extension()));
+        let existing = read_partition(&path, self.options.format)?;
+        for row in &existing {
+            for key in row.keys() {
+                if !self.columns.contains(key) {
+                    self.columns.push(key.clone());
+                }
+            }
+        }
+        let mut by_id: BTreeMap<i64, Map<String, Value>> = BTreeMap::new();
+        let mut without_id = Vec::new();
+        for row in existing.into_iter().chain(rows) {
+            match row.get("id").and_then(int_of) {
+                Some(id) => {
+                    by_id.insert(id, row);
+                }
+                None => without_id.push(row),
+            }
+        }
+        let merged: Vec<Map<String, Value>> = by_id.into_values().chain(without_id).collect();
+        write_partition(&path, self.options.format, &self.columns, &merged)?;
+        self.written.insert(day);
+        Ok(())
+    }
+}
+
+/// Runs an export of `base` (a listing, with any filters of its own) through `client`;
+/// `progress` is told each page's row count.
+pub async fn run(
+    client: Arc<Client>,
+    base: QuerySpec,
+    options: &ExportOptions,
+    progress: impl Fn(u64),
+) -> Result<ExportSummary, String> {
+    let time_field = time_field(options.resource)?;
+    let since = match (&options.since, read_cursor(options)) {
+        (Some(since), _) => Some(since.clone()),
+        (None, Some(cursor)) => crate::time::parse_time(&cursor)
+            .map(|t| crate::time::format_time(t - options.overlap_s)),
+        (None, None) => None,
+    };
+    let mut spec = base;
+    spec.limit = None;
+    spec.offset = 0;
+    if let Some(since) = &since {
+        spec.add_condition(time_field, Op::Ge, since.clone())?;
+    }
+    if let Some(until) = &options.until {
+        spec.add_condition(time_field, Op::Lt, until.clone())?;
+    }
+    let mut partitions = Partitions {
+        options,
+        time_field,
+        columns: Vec::new(),
+        day: None,
+        rows: Vec::new(),
+        written: Default::default(),
+        newest: None,
+    };
+    let mut summary = ExportSummary {
+        since: since.clone(),
+        ..ExportSummary::default()
+    };
+    // Pages in order, a window ahead (the first alone, as every listing).
+    let mut pending: VecDeque<tokio::task::JoinHandle<Result<Vec<Value>, crate::api::ApiError>>> =
+        VecDeque::new();
+    let mut requested = 0u64;
+    let mut finished = false;
+    let mut pages = 0u64;
+    loop {
+        let window = if pages == 0 {
+            1
+        } else {
+            client.window().min(crate::api::MAX_PAGES_AHEAD)
+        };
+        while !finished && pending.len() < window {
+            let (client, spec, at) = (client.clone(), spec.clone(), requested);
+            pending.push_back(tokio::spawn(async move {
+                client.page(&spec, at, MAX_PAGE).await
+            }));
+            requested += MAX_PAGE;
+        }
+        let Some(task) = pending.pop_front() else {
+            break;
+        };
+        let page = task
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        pages += 1;
+        if (page.len() as u64) < MAX_PAGE {
+            finished = true;
+            pending.drain(..).for_each(|t| t.abort());
+        }
+        summary.rows += page.len() as u64;
+        progress(page.len() as u64);
+        for row in page {
+            if let Value::Object(row) = row {
+                partitions.add(row)?;
+            }
+        }
+    }
+    partitions.flush()?;
+    summary.partitions = partitions.written.len();
+    summary.until = partitions.newest.clone().or(read_cursor(options));
+    if let Some(until) = &summary.until {
+        let cursor = serde_json::json!({
+            "resource": options.resource.envelope(),
+            "until": until,
+            "format": options.format.extension(),
+        });
+        write_whole(&cursor_path(options), |file| {
+            serde_json::to_writer_pretty(file, &cursor).map_err(|e| e.to_string())
+        })?;
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn columns_are_typed_and_read_back() {
+        let rows: Vec<Map<String, Value>> = [
+            json!({"id": "7", "start_at": "2025-01-02 08:00:00", "dst": "0007281", "bill_duration": 35, "purchase_amount": "1.5"}),
+            json!({"id": 8, "start_at": null, "dst": "44", "bill_duration": null, "purchase_amount": null}),
+        ]
+        .into_iter()
+        .map(|v| v.as_object().cloned().unwrap())
+        .collect();
+        let columns: Vec<String> = ["id", "start_at", "dst", "bill_duration", "purchase_amount"]
+            .map(String::from)
+            .to_vec();
+        let batch = batch_of(&columns, &rows).unwrap();
+        assert_eq!(batch.schema().field(0).data_type(), &DataType::Int64);
+        assert!(matches!(
+            batch.schema().field(1).data_type(),
+            DataType::Timestamp(..)
+        ));
+        assert_eq!(batch.schema().field(2).data_type(), &DataType::Utf8);
+        assert_eq!(batch.schema().field(4).data_type(), &DataType::Float64);
+        let back = rows_of(&batch);
+        assert_eq!(back[0]["id"], json!(7));
+        assert_eq!(back[0]["start_at"], json!("2025-01-02 08:00:00"));
+        assert_eq!(back[0]["dst"], json!("0007281"));
+        assert_eq!(back[1]["bill_duration"], Value::Null);
+    }
+}

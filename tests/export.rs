@@ -1,0 +1,111 @@
+//! `tdc export`: datasets DuckDB reads, checked with DuckDB itself (its Python package), not
+//! with tdc: every CDR exactly once after two runs, across day partitions, with the same ASR
+//! as `cdr::kpis`.
+
+mod common;
+
+use common::{output, tdc_on, temp_dir, Sandbox};
+
+/// Runs SQL with DuckDB's Python package; `None` where it is not installed (CI installs it).
+fn duckdb(sql: &str) -> Option<String> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, duckdb; print(duckdb.connect().execute(sys.argv[1]).fetchall())",
+            sql,
+        ])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        let err = common::text(&out.stderr);
+        assert!(
+            err.contains("No module named 'duckdb'") && std::env::var_os("CI").is_none(),
+            "duckdb failed: {err}"
+        );
+        return None;
+    }
+    Some(common::text(&out.stdout).trim().to_string())
+}
+
+#[test]
+fn two_exports_give_every_cdr_once_with_the_same_asr() {
+    let sandbox = Sandbox::start(&["--leads", "500", "--cdrs", "4000"]);
+    let home = temp_dir("export");
+    let out = home.join("warehouse");
+    for run in 0..2 {
+        let (code, _, stderr) = output(
+            tdc_on(&sandbox, &home)
+                .args(["export", "cdrs", "--out"])
+                .arg(&out),
+        );
+        assert_eq!(code, 0, "run {run}: {stderr}");
+        assert!(stderr.contains("tdc export: "), "{stderr}");
+    }
+    let partitions = std::fs::read_dir(out.join("cdrs"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("date=")
+        })
+        .count();
+    assert!(partitions > 1, "{partitions} partitions");
+    let (code, stdout, stderr) = output(tdc_on(&sandbox, &home).args([
+        "eval",
+        "import \"cdr\" as cdr; let k = cdr::kpis(td.cdrs().to_array()); [td.cdrs().count(), k.asr]",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let ours: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let files = format!("{}/cdrs/*/*.parquet", out.display());
+    let Some(counted) = duckdb(&format!(
+        "select count(*), count(distinct id) from read_parquet('{files}', hive_partitioning=true)"
+    )) else {
+        return;
+    };
+    let total = ours[0].as_i64().unwrap();
+    assert_eq!(counted, format!("[({total}, {total})]"));
+    let asr = duckdb(&format!(
+        "select round(100.0 * count(*) filter (where bill_duration > 0) / count(*), 2) from read_parquet('{files}') where q850 > 0"
+    ))
+    .unwrap();
+    assert_eq!(asr, format!("[({},)]", ours[1].as_f64().unwrap()));
+    let types = duckdb(&format!(
+        "select typeof(id), typeof(start_at), typeof(dst) from read_parquet('{files}') limit 1"
+    ))
+    .unwrap();
+    assert_eq!(types, "[('BIGINT', 'TIMESTAMP WITH TIME ZONE', 'VARCHAR')]");
+}
+
+#[test]
+fn an_export_from_a_script_is_the_same_dataset() {
+    let sandbox = Sandbox::start(&["--leads", "200", "--cdrs", "1000"]);
+    let home = temp_dir("export-script");
+    let dir = home.join("data");
+    let (code, stdout, stderr) = output(tdc_on(&sandbox, &home).args([
+        &format!("--allow-write={}", home.display()),
+        "eval",
+        &format!(
+            "let a = export_to(td.cdrs(), \"{0}\", #{{ format: \"ndjson\" }}); let b = td.cdrs().export_to(\"{0}\", #{{ format: \"ndjson\" }}); [a.rows, b.rows < a.rows]",
+            dir.display()
+        ),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(value[0], 1000);
+    assert_eq!(value[1], true, "the second run reads only the overlap");
+    let mut ids = std::collections::BTreeSet::new();
+    let mut rows = 0;
+    for day in std::fs::read_dir(dir.join("cdrs")).unwrap().flatten() {
+        let file = day.path().join("part-0.ndjson");
+        if let Ok(text) = std::fs::read_to_string(file) {
+            for line in text.lines() {
+                let row: serde_json::Value = serde_json::from_str(line).unwrap();
+                ids.insert(common::int(&row["id"]));
+                rows += 1;
+            }
+        }
+    }
+    assert_eq!((rows, ids.len()), (1000, 1000));
+}

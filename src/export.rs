@@ -196,11 +196,30 @@ fn text_of(value: &Value) -> Option<String> {
 
 /// Rows as one typed record batch with the given columns.
 fn batch_of(columns: &[String], rows: &[Map<String, Value>]) -> Result<RecordBatch, String> {
+    // Each row's values by column, found by position where the row's fields come in the
+    // columns' order (nearly always: one page's records share a shape), by name otherwise.
+    let index: std::collections::HashMap<&str, usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let mut by_column: Vec<Vec<&Value>> = vec![vec![&Value::Null; rows.len()]; columns.len()];
+    for (r, row) in rows.iter().enumerate() {
+        for (position, (key, value)) in row.iter().enumerate() {
+            let column = match columns.get(position) {
+                Some(name) if name == key => Some(position),
+                _ => index.get(key.as_str()).copied(),
+            };
+            if let Some(c) = column {
+                by_column[c][r] = value;
+            }
+        }
+    }
     let mut fields = Vec::with_capacity(columns.len());
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(columns.len());
-    for column in columns {
+    for (column, cells) in columns.iter().zip(&by_column) {
         let kind = type_of(column);
-        let values = rows.iter().map(|r| r.get(column).unwrap_or(&Value::Null));
+        let values = cells.iter().copied();
         let array: ArrayRef = match &kind {
             DataType::Int64 => {
                 let mut b = Int64Builder::with_capacity(rows.len());
@@ -365,6 +384,7 @@ struct Partitions<'a> {
     options: &'a ExportOptions,
     time_field: &'static str,
     columns: Vec<String>,
+    known: std::collections::HashSet<String>,
     day: Option<String>,
     rows: Vec<Map<String, Value>>,
     written: std::collections::BTreeSet<String>,
@@ -373,11 +393,7 @@ struct Partitions<'a> {
 
 impl Partitions<'_> {
     fn add(&mut self, row: Map<String, Value>) -> Result<(), String> {
-        for key in row.keys() {
-            if !self.columns.contains(key) {
-                self.columns.push(key.clone());
-            }
-        }
+        self.note_columns(&row);
         let time = row
             .get(self.time_field)
             .and_then(Value::as_str)
@@ -394,6 +410,19 @@ impl Partitions<'_> {
         Ok(())
     }
 
+    /// Adds the row's new fields to the columns, in the order first seen (a set answers the
+    /// common case, a row with no new field, without comparing names).
+    fn note_columns(&mut self, row: &Map<String, Value>) {
+        if row.len() == self.columns.len() && row.keys().zip(&self.columns).all(|(k, c)| k == c) {
+            return;
+        }
+        for key in row.keys() {
+            if self.known.insert(key.clone()) {
+                self.columns.push(key.clone());
+            }
+        }
+    }
+
     /// Writes the current day: the partition's rows and this run's, by id, this run's last.
     fn flush(&mut self) -> Result<(), String> {
         let Some(day) = self.day.take() else {
@@ -408,11 +437,7 @@ impl Partitions<'_> {
             .join(format!("part-0.{}", self.options.format.extension()));
         let existing = read_partition(&path, self.options.format)?;
         for row in &existing {
-            for key in row.keys() {
-                if !self.columns.contains(key) {
-                    self.columns.push(key.clone());
-                }
-            }
+            self.note_columns(row);
         }
         let mut by_id: BTreeMap<i64, Map<String, Value>> = BTreeMap::new();
         let mut without_id = Vec::new();
@@ -459,6 +484,7 @@ pub async fn run(
         options,
         time_field,
         columns: Vec::new(),
+        known: Default::default(),
         day: None,
         rows: Vec::new(),
         written: Default::default(),

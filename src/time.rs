@@ -8,8 +8,36 @@ pub fn parse_time(text: &str) -> Option<i64> {
     parse_naive(text).map(|t| t.and_utc().timestamp())
 }
 
+/// `YYYY-MM-DD HH:MM:SS` read digit by digit: the form every time of the API takes, parsed
+/// millions of times by exports and the sandbox's filters (chrono's format parser is slower).
+fn parse_fixed(text: &str) -> Option<NaiveDateTime> {
+    let b = text.as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)?.and_hms_opt(
+        number(11..13)?,
+        number(14..16)?,
+        number(17..19)?,
+    )
+}
+
 fn parse_naive(text: &str) -> Option<NaiveDateTime> {
     let text = text.trim();
+    if let Some(t) = parse_fixed(text) {
+        return Some(t);
+    }
     for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
             return Some(t);

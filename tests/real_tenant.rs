@@ -40,16 +40,6 @@ fn real_cdrs() -> Value {
     json!({ "cdrs": rows })
 }
 
-fn start_stub(app: Router) -> (String, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    (url, runtime)
-}
-
 fn eval_at(url: &str, home: &Path, code: &str) -> (i32, String, String) {
     output(
         tdc(home)
@@ -65,7 +55,7 @@ fn the_real_cdr_payload_gives_real_figures_not_zeros() {
         "/api/cdrs",
         get(move || async move { ([("content-type", "application/json")], body) }),
     );
-    let (url, _runtime) = start_stub(app);
+    let (url, _runtime) = common::serve(app);
     let home = temp_dir("real-cdrs");
     let (code, stdout, stderr) = eval_at(
         &url,
@@ -112,7 +102,7 @@ fn a_machine_off_the_allow_list_is_told_what_to_do() {
         )
             .into_response()
     });
-    let (url, _runtime) = start_stub(app);
+    let (url, _runtime) = common::serve(app);
     let home = temp_dir("allow-list");
     let (code, stdout, stderr) = eval_at(&url, &home, "td.campaigns()");
     assert_eq!(code, 1, "{stdout}");

@@ -17,16 +17,6 @@ use common::{output, tdc, tdc_on, temp_dir, write_config, Sandbox};
 /// Every request a stub saw: `METHOD URI authorization-header body`.
 type Seen = Arc<Mutex<Vec<String>>>;
 
-fn start(app: Router) -> (String, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    (url, runtime)
-}
-
 /// A stub that records each request and answers with `answer`.
 fn recording_stub(
     answer: impl Fn(&str) -> Response + Clone + Send + Sync + 'static,
@@ -57,7 +47,7 @@ fn recording_stub(
             }
         })
         .with_state(seen.clone());
-    let (url, runtime) = start(app);
+    let (url, runtime) = common::serve(app);
     (url, seen, runtime)
 }
 
@@ -288,7 +278,7 @@ fn answers_cannot_push_memory_past_the_caps() {
                 .unwrap()
         }),
     );
-    let (url, _runtime) = start(app);
+    let (url, _runtime) = common::serve(app);
     // A server that announces 10 GB (hyper will not send such a lie, so a bare socket does).
     let liar = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let liar_url = format!("http://{}", liar.local_addr().unwrap());

@@ -54,14 +54,8 @@ fn stub(received: Received) -> Router {
 }
 
 fn start_stub() -> (String, Received, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let received = Received::default();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = stub(received.clone());
-    runtime.spawn(async move { axum::serve(listener, app).await });
+    let (url, runtime) = common::serve(stub(received.clone()));
     (url, received, runtime)
 }
 

@@ -101,6 +101,18 @@ pub fn tdc_on(sandbox: &Sandbox, home: &Path) -> Command {
     command
 }
 
+/// Serves `app` on a loopback port in a runtime of its own (a stub or an attacker's server);
+/// returns its URL and the runtime, which stops the server when dropped.
+pub fn serve(app: axum::Router) -> (String, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    (url, runtime)
+}
+
 /// Writes `$HOME/.config/tdc/config.toml` (mode 0600) and returns its path.
 pub fn write_config(home: &Path, text: &str) -> PathBuf {
     let dir = home.join(".config/tdc");

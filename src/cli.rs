@@ -306,7 +306,7 @@ pub struct SandboxArgs {
     #[arg(long, env = "TDC_SANDBOX_NUMBERS", default_value = "strings", value_parser = parse_from_str::<NumberStyle>)]
     pub numbers: NumberStyle,
     /// Authentication the sandbox accepts: basic or digest (RFC 7616, MD5, realm "api").
-    #[arg(long, default_value = "basic", value_parser = parse_from_str::<AuthScheme>)]
+    #[arg(long, env = "TDC_SANDBOX_AUTH", default_value = "basic", value_parser = parse_from_str::<AuthScheme>)]
     pub auth: AuthScheme,
     /// A live dialer: this many new calls a minute, each completed when it ends (0: off).
     #[arg(long, default_value_t = 0)]

@@ -195,6 +195,15 @@ fn digest_authentication_works_with_curl_and_with_tdc() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("every operation worked"), "{stdout}");
 
+    // The stdlib's tests on an embedded sandbox that takes Digest only.
+    let (code, stdout, stderr) = output(
+        tdc(&home)
+            .args(["test"])
+            .arg(root().join("tests/stdlib"))
+            .env("TDC_SANDBOX_AUTH", "digest"),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+
     // A profile that insists on Basic is refused, with the hint.
     write_config(
         &home,

@@ -34,6 +34,20 @@ pub enum AuthScheme {
     Digest,
 }
 
+/// The environment variable that sets the scheme of sandboxes started without `--auth` (the
+/// embedded one included), so a whole suite can run against a Digest-only dialer.
+pub const AUTH_ENV: &str = "TDC_SANDBOX_AUTH";
+
+impl AuthScheme {
+    /// The scheme `TDC_SANDBOX_AUTH` names; Basic when it is unset or not a scheme.
+    pub fn from_env() -> AuthScheme {
+        std::env::var(AUTH_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default()
+    }
+}
+
 impl FromStr for AuthScheme {
     type Err = String;
 

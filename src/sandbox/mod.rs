@@ -74,7 +74,7 @@ impl Default for SandboxOptions {
             faults: FaultSpec::default(),
             state_file: None,
             numbers: NumberStyle::from_env(),
-            auth: AuthScheme::Basic,
+            auth: AuthScheme::from_env(),
             live_per_minute: 0,
         }
     }

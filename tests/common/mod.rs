@@ -79,7 +79,7 @@ pub fn tdc(home: &Path) -> Command {
     let mut command = Command::new(BIN);
     for (key, _) in std::env::vars() {
         // TDC_SANDBOX_NUMBERS stays: CI runs suites again against real tenants' number style.
-        let connection_setting = key.starts_with("TDC_") && key != "TDC_SANDBOX_NUMBERS";
+        let connection_setting = key.starts_with("TDC_") && !key.starts_with("TDC_SANDBOX_");
         if connection_setting || key == "XDG_CONFIG_HOME" || key == "XDG_STATE_HOME" {
             command.env_remove(key);
         }

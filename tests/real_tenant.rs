@@ -268,18 +268,7 @@ fn the_guide_and_the_stdlib_hold_on_mixed_numbers() {
 #[test]
 fn json_numbers_arrive_as_numbers_and_text_stays_text() {
     let sandbox = Sandbox::start(&["--numbers", "json"]);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let body: Value = runtime.block_on(async {
-        reqwest::Client::new()
-            .get(format!("{}/api/cdrs?limit=200;0", sandbox.url))
-            .basic_auth("sandbox", Some("sandbox"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let body = sandbox.get_json("/api/cdrs?limit=200;0");
     let cdrs = body["cdrs"].as_array().unwrap();
     assert!(cdrs
         .iter()
@@ -373,14 +362,7 @@ fn statuses_are_tenant_wide_and_the_template_points_at_them() {
 #[test]
 fn a_live_twin_grows_and_completes_its_calls() {
     let sandbox = Sandbox::start(&["--live", "600", "--cdrs", "2000", "--leads", "500"]);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let http = reqwest::Client::new();
-    let get = |path: String| {
-        let request = http
-            .get(format!("{}{path}", sandbox.url))
-            .basic_auth("sandbox", Some("sandbox"));
-        runtime.block_on(async { request.send().await.unwrap().json::<Value>().await.unwrap() })
-    };
+    let get = |path: String| sandbox.get_json(&path);
     let count = |get: &dyn Fn(String) -> Value| {
         get("/api/cdrs?fields=id&limit=1000;2000".to_string())["cdrs"]
             .as_array()

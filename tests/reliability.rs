@@ -56,21 +56,10 @@ fn import_script(home: &Path, tag: &str, n: usize, journal: Option<&Path>) -> st
 fn identifiers_in_state(state: &Path, tag: &str) -> Vec<String> {
     let checker = Sandbox::start(&["--state", state.to_str().unwrap()]);
     let prefix = format!("{tag}-");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let http = reqwest::Client::new();
     let mut ids = Vec::new();
     let mut offset = 0;
     loop {
-        let page: Value = runtime.block_on(async {
-            http.get(format!("{}/api/leads/limit/1000;{offset}/", checker.url))
-                .basic_auth("sandbox", Some(PASSWORD))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
+        let page = checker.get_json(&format!("/api/leads/limit/1000;{offset}/"));
         let leads = page["leads"].as_array().unwrap();
         ids.extend(
             leads

@@ -37,6 +37,26 @@ impl Sandbox {
         Sandbox { child, url }
     }
 
+    /// GETs `path` with the sandbox's credentials and reads the JSON answer: an independent
+    /// client (reqwest), not tdc.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            reqwest::Client::new()
+                .get(format!("{}{path}", self.url))
+                .basic_auth("sandbox", Some("sandbox"))
+                .send()
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("JSON answer")
+        })
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

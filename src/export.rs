@@ -384,8 +384,9 @@ struct Partitions<'a> {
     options: &'a ExportOptions,
     time_field: &'static str,
     columns: Vec<String>,
-    known: std::collections::HashSet<String>,
     day: Option<String>,
+    /// Days being written, oldest first.
+    writing: VecDeque<(String, std::thread::JoinHandle<Result<(), String>>)>,
     rows: Vec<Map<String, Value>>,
     written: std::collections::BTreeSet<String>,
     newest: Option<String>,
@@ -410,20 +411,21 @@ impl Partitions<'_> {
         Ok(())
     }
 
-    /// Adds the row's new fields to the columns, in the order first seen (a set answers the
-    /// common case, a row with no new field, without comparing names).
+    /// Adds the row's new fields to the columns, in the order first seen (a row in the
+    /// columns' order, the common case, is recognised by position).
     fn note_columns(&mut self, row: &Map<String, Value>) {
         if row.len() == self.columns.len() && row.keys().zip(&self.columns).all(|(k, c)| k == c) {
             return;
         }
         for key in row.keys() {
-            if self.known.insert(key.clone()) {
+            if !self.columns.contains(key) {
                 self.columns.push(key.clone());
             }
         }
     }
 
-    /// Writes the current day: the partition's rows and this run's, by id, this run's last.
+    /// Hands the current day to a writer thread (two at most, never two for one day), so
+    /// encoding runs beside the reading of the next pages.
     fn flush(&mut self) -> Result<(), String> {
         let Some(day) = self.day.take() else {
             return Ok(());
@@ -432,28 +434,67 @@ impl Partitions<'_> {
         if rows.is_empty() {
             return Ok(());
         }
+        if self.writing.iter().any(|(d, _)| *d == day) {
+            self.wait_all()?;
+        }
+        while self.writing.len() >= 2 {
+            self.wait_one()?;
+        }
         let path = folder(self.options)
             .join(format!("date={day}"))
             .join(format!("part-0.{}", self.options.format.extension()));
-        let existing = read_partition(&path, self.options.format)?;
-        for row in &existing {
-            self.note_columns(row);
-        }
-        let mut by_id: BTreeMap<i64, Map<String, Value>> = BTreeMap::new();
-        let mut without_id = Vec::new();
-        for row in existing.into_iter().chain(rows) {
-            match row.get("id").and_then(int_of) {
-                Some(id) => {
-                    by_id.insert(id, row);
-                }
-                None => without_id.push(row),
-            }
-        }
-        let merged: Vec<Map<String, Value>> = by_id.into_values().chain(without_id).collect();
-        write_partition(&path, self.options.format, &self.columns, &merged)?;
+        let (format, columns) = (self.options.format, self.columns.clone());
+        let writer = std::thread::spawn(move || merge_into(&path, format, columns, rows));
+        self.writing.push_back((day.clone(), writer));
         self.written.insert(day);
         Ok(())
     }
+
+    fn wait_one(&mut self) -> Result<(), String> {
+        match self.writing.pop_front() {
+            Some((day, writer)) => writer
+                .join()
+                .map_err(|_| format!("the writer of {day} failed"))?,
+            None => Ok(()),
+        }
+    }
+
+    /// Writes what is left and waits for every writer.
+    fn wait_all(&mut self) -> Result<(), String> {
+        while !self.writing.is_empty() {
+            self.wait_one()?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a day: the partition's rows and these, deduplicated by id (these win).
+fn merge_into(
+    path: &Path,
+    format: Format,
+    mut columns: Vec<String>,
+    rows: Vec<Map<String, Value>>,
+) -> Result<(), String> {
+    let existing = read_partition(path, format)?;
+    for row in &existing {
+        for key in row.keys() {
+            if !columns.contains(key) {
+                columns.push(key.clone());
+            }
+        }
+    }
+    let mut by_id: BTreeMap<i64, Map<String, Value>> = BTreeMap::new();
+    let mut without_id = Vec::new();
+    for row in existing.into_iter().chain(rows) {
+        match row.get("id").and_then(int_of) {
+            Some(id) => {
+                by_id.insert(id, row);
+            }
+            None => without_id.push(row),
+        }
+    }
+    let merged: Vec<Map<String, Value>> = by_id.into_values().chain(without_id).collect();
+    write_partition(path, format, &columns, &merged)
 }
 
 /// Runs an export of `base` (a listing, with any filters of its own) through `client`;
@@ -484,8 +525,8 @@ pub async fn run(
         options,
         time_field,
         columns: Vec::new(),
-        known: Default::default(),
         day: None,
+        writing: VecDeque::new(),
         rows: Vec::new(),
         written: Default::default(),
         newest: None,
@@ -534,6 +575,7 @@ pub async fn run(
         }
     }
     partitions.flush()?;
+    partitions.wait_all()?;
     summary.partitions = partitions.written.len();
     summary.until = partitions.newest.clone().or(read_cursor(options));
     if let Some(until) = &summary.until {

@@ -199,8 +199,10 @@ pub fn compile_engine() -> Engine {
 /// quietly, as it ends other command-line tools; any other write error is one line and exit 1.
 fn print_line(text: &str) {
     use std::io::{IsTerminal, Write};
+    // Asked once: a script may print a million lines.
+    static TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let mut stdout = std::io::stdout().lock();
-    let text = if stdout.is_terminal() {
+    let text = if *TERMINAL.get_or_init(|| std::io::stdout().is_terminal()) {
         crate::output::sanitize::for_terminal(text)
     } else {
         std::borrow::Cow::Borrowed(text)

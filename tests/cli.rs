@@ -178,10 +178,7 @@ fn an_uncaught_api_error_is_one_line_and_a_caught_one_is_a_map() {
         stdout,
         "404 PUT /api/campaign-leads/mass-assign campaign 99 does not exist\n"
     );
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.starts_with("tdc: running"))
-        .collect();
+    let errors = common::error_lines(&stderr);
     assert_eq!(
         errors,
         [format!(

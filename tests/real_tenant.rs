@@ -106,10 +106,7 @@ fn a_machine_off_the_allow_list_is_told_what_to_do() {
     let home = temp_dir("allow-list");
     let (code, stdout, stderr) = eval_at(&url, &home, "td.campaigns()");
     assert_eq!(code, 1, "{stdout}");
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.starts_with("tdc: running"))
-        .collect();
+    let lines = common::error_lines(&stderr);
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].contains("403"), "{stderr}");
     assert!(
@@ -139,10 +136,7 @@ fn a_refused_password_names_the_user_and_its_source_never_the_password() {
             .env("TD_PROD_PASSWORD", "wrong-secret-123"),
     );
     assert_eq!(code, 1);
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.starts_with("tdc: running"))
-        .collect();
+    let lines = common::error_lines(&stderr);
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].contains("401"), "{stderr}");
     assert!(lines[0].contains("user 'ops'"), "{stderr}");

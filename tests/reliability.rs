@@ -84,10 +84,11 @@ fn expect_exactly_once(state: &Path, tag: &str, n: usize) {
     assert_eq!(ids.len(), n, "every lead arrived");
 }
 
-#[test]
-fn an_import_under_faults_arrives_exactly_once() {
-    let state = temp_dir("faults-state").join("state.json");
-    let sandbox = Sandbox::start(&[
+/// A small sandbox with the README's fault mix (and `extra` flags) that keeps its state in a
+/// file, for checking afterwards what arrived.
+fn faulty_sandbox(name: &str, extra: &[&str]) -> (Sandbox, std::path::PathBuf) {
+    let state = temp_dir(&format!("{name}-state")).join("state.json");
+    let mut args = vec![
         "--leads",
         "100",
         "--cdrs",
@@ -96,7 +97,14 @@ fn an_import_under_faults_arrives_exactly_once() {
         "500=0.1,429=0.1,reset=0.05,lost=0.05",
         "--state",
         state.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    (Sandbox::start(&args), state)
+}
+
+#[test]
+fn an_import_under_faults_arrives_exactly_once() {
+    let (sandbox, state) = faulty_sandbox("faults", &[]);
     let home = profile_home("faults", &sandbox);
     let script = import_script(&home, "flt", 1500, None);
     let (code, stdout, stderr) = output(tdc_box(&home).args(["--yes", "run"]).arg(&script));
@@ -109,19 +117,7 @@ fn an_import_under_faults_arrives_exactly_once() {
 /// reconciliation rather than a look-up per lead (the benchmark reports the figures).
 #[test]
 fn an_import_under_faults_and_latency_finishes_in_few_requests() {
-    let state = temp_dir("faults-latency-state").join("state.json");
-    let sandbox = Sandbox::start(&[
-        "--leads",
-        "100",
-        "--cdrs",
-        "100",
-        "--latency-ms",
-        "20",
-        "--faults",
-        "500=0.1,429=0.1,reset=0.05,lost=0.05",
-        "--state",
-        state.to_str().unwrap(),
-    ]);
+    let (sandbox, state) = faulty_sandbox("faults-latency", &["--latency-ms", "20"]);
     let home = profile_home("faults-latency", &sandbox);
     let script = home.join("import.rhai");
     std::fs::write(

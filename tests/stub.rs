@@ -130,10 +130,7 @@ fn bad_answers_are_one_clear_line() {
     for (code_text, expected) in cases {
         let (code, stdout, stderr) = eval(&url, code_text);
         assert_eq!(code, 1, "{code_text}: {stdout}");
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.starts_with("tdc: running"))
-            .collect();
+        let lines = common::error_lines(&stderr);
         assert_eq!(lines.len(), 1, "{code_text}: {stderr}");
         assert!(
             lines[0].starts_with("<eval>:1:") && lines[0].contains(expected),

@@ -97,10 +97,6 @@ impl Pacer {
         self.window().limit
     }
 
-    pub fn ceiling(&self) -> usize {
-        self.ceiling
-    }
-
     /// Waits for a place in the window and, with `max_rps`, for a token.
     pub async fn acquire(&self) -> Slot<'_> {
         loop {

@@ -283,14 +283,9 @@ const PREFERRED: [(&str, &[&str]); 5] = [
     ),
 ];
 
-/// Columns for writing records out (CSV): the record kind's usual first columns, then the rest.
-pub fn preferred_columns(records: &Array) -> Vec<String> {
-    repl_columns(records)
-}
-
-/// The REPL's columns: the record kind's usual first columns (CDRs: `id`, `start_at`, `dst`,
+/// The columns of tables and CSV files: the record kind's usual first columns (CDRs: `id`, `start_at`, `dst`,
 /// `status`, `q850`, `bill_duration`, …), else `id` first, then the rest.
-fn repl_columns(records: &Array) -> Vec<String> {
+pub fn preferred_columns(records: &Array) -> Vec<String> {
     let mut columns = columns_of(records);
     let preferred: &[&str] = PREFERRED
         .iter()
@@ -319,7 +314,7 @@ pub fn render(value: &Dynamic, width: usize, json: bool) -> RhaiResultOf<Option<
         return Ok(Some(text));
     }
     if let Some(records) = as_records(value) {
-        let columns = repl_columns(&records);
+        let columns = preferred_columns(&records);
         return Ok(Some(table(&records, &columns, Layout::terminal(width))));
     }
     if value.is::<crate::script::Query>() {
@@ -328,7 +323,7 @@ pub fn render(value: &Dynamic, width: usize, json: bool) -> RhaiResultOf<Option<
         let (url, rows) = query.preview(QUERY_PREVIEW_ROWS)?;
         let mut text = format!("Query {url}");
         if !rows.is_empty() {
-            let columns = repl_columns(&rows);
+            let columns = preferred_columns(&rows);
             text.push('\n');
             text.push_str(&table(&rows, &columns, Layout::terminal(width)));
             text.push_str(&format!(
@@ -396,7 +391,7 @@ mod tests {
         m.insert("bill_duration".into(), Dynamic::from_int(95));
         m.insert("start_at".into(), Dynamic::from("2024-10-22 10:00:00"));
         let rows: Array = vec![Dynamic::from_map(m)];
-        let text = table(&rows, &repl_columns(&rows), Layout::terminal(80));
+        let text = table(&rows, &preferred_columns(&rows), Layout::terminal(80));
         let header = text.lines().next().unwrap();
         assert!(header.starts_with("  id  start_at"), "{text}");
         assert!(
@@ -425,7 +420,7 @@ mod tests {
     #[test]
     fn tables_fit_the_width_and_name_what_is_left_out() {
         let rows = records(3);
-        let text = table(&rows, &repl_columns(&rows), Layout::terminal(24));
+        let text = table(&rows, &preferred_columns(&rows), Layout::terminal(24));
         assert!(text.starts_with("id  status"), "{text}");
         assert!(
             text.ends_with("(1 more columns not shown: zz_note)"),
@@ -441,7 +436,7 @@ mod tests {
     #[test]
     fn long_output_is_cut_with_a_count() {
         let rows = records(50);
-        let text = table(&rows, &repl_columns(&rows), Layout::terminal(200));
+        let text = table(&rows, &preferred_columns(&rows), Layout::terminal(200));
         assert!(text.contains("… 10 more rows (50 in all)"), "{text}");
         let array: Array = (0..100).map(Dynamic::from_int).collect();
         let shown = render(&Dynamic::from_array(array), 80, false)

@@ -184,10 +184,6 @@ impl Cdr {
         self.bill_duration > 0 && self.end_at > 0
     }
 
-    pub fn is_ongoing(&self) -> bool {
-        self.cause == ONGOING
-    }
-
     /// The secret part of the call's public recording link.
     pub fn recording_token(&self) -> String {
         use sha2::{Digest, Sha256};

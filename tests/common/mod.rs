@@ -157,6 +157,15 @@ pub fn int(value: &serde_json::Value) -> i64 {
         .unwrap_or_else(|| panic!("not a number: {value}"))
 }
 
+/// The lines of stderr that are not the run banner (`tdc: running … on …`): what a failure
+/// says, which must be one line.
+pub fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| !l.starts_with("tdc: running"))
+        .collect()
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

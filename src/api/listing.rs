@@ -47,13 +47,8 @@ impl Client {
         parse: fn(&[u8]) -> Result<T, serde_json::Error>,
         records: fn(T, &str) -> Result<Vec<R>, String>,
     ) -> Result<Vec<R>, ApiError> {
-        let path = spec.page_path(fetched, rows);
-        let cap = PAGE_BODY_CAP.min(self.max_response_bytes());
-        let bytes = self
-            .send_limited(Method::GET, &path, Body::None, Retry::Safe, cap)
-            .await?;
-        let endpoint_path = path.split_once('?').map_or(path.as_str(), |(p, _)| p);
-        let answer = super::decode_with("GET", endpoint_path, &bytes, parse)?;
+        let (answer, endpoint_path) = self.page_parsed(spec, fetched, rows, parse).await?;
+        let endpoint_path = endpoint_path.as_str();
         let records = records(answer, spec.resource.envelope())
             .map_err(|m| ApiError::new(ErrorKind::BadResponse, "GET", endpoint_path, m))?;
         if records.len() as u64 > rows {
@@ -65,5 +60,24 @@ impl Client {
             ));
         }
         Ok(records)
+    }
+
+    /// One page's answer as `parse` reads it, whatever its envelope, with the endpoint's path
+    /// (for errors): exports read pages straight into columns this way.
+    pub async fn page_parsed<T>(
+        &self,
+        spec: &QuerySpec,
+        fetched: u64,
+        rows: u64,
+        parse: fn(&[u8]) -> Result<T, serde_json::Error>,
+    ) -> Result<(T, String), ApiError> {
+        let path = spec.page_path(fetched, rows);
+        let cap = PAGE_BODY_CAP.min(self.max_response_bytes());
+        let bytes = self
+            .send_limited(Method::GET, &path, Body::None, Retry::Safe, cap)
+            .await?;
+        let endpoint_path = path.split_once('?').map_or(path.as_str(), |(p, _)| p);
+        let answer = super::decode_with("GET", endpoint_path, &bytes, parse)?;
+        Ok((answer, endpoint_path.to_string()))
     }
 }

@@ -32,6 +32,8 @@ use crate::api::models::is_numeric_field;
 use crate::api::query::{Op, QuerySpec, Resource, MAX_PAGE};
 use crate::api::Client;
 
+mod columns;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     #[default]
@@ -282,23 +284,22 @@ fn rows_of(batch: &RecordBatch) -> Vec<Map<String, Value>> {
     rows
 }
 
-fn read_partition(path: &Path, format: Format) -> Result<Vec<Map<String, Value>>, String> {
+/// What a partition file holds, as batches (nothing when it does not exist yet).
+fn read_partition(path: &Path, format: Format) -> Result<Vec<RecordBatch>, String> {
     if !path.exists() {
         return Ok(Vec::new());
     }
     let fail = |e: String| format!("cannot read {}: {e}", path.display());
-    match format {
+    let rows: Vec<Map<String, Value>> = match format {
         Format::Parquet => {
             let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
             let reader =
                 parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
                     .and_then(|b| b.build())
                     .map_err(|e| fail(e.to_string()))?;
-            let mut rows = Vec::new();
-            for batch in reader {
-                rows.extend(rows_of(&batch.map_err(|e| fail(e.to_string()))?));
-            }
-            Ok(rows)
+            return reader
+                .map(|batch| batch.map_err(|e| fail(e.to_string())))
+                .collect();
         }
         Format::Ndjson => std::fs::read_to_string(path)
             .map_err(|e| fail(e.to_string()))?
@@ -308,7 +309,7 @@ fn read_partition(path: &Path, format: Format) -> Result<Vec<Map<String, Value>>
                 Ok(Value::Object(map)) => Ok(map),
                 _ => Err(fail("a line is not a JSON object".into())),
             })
-            .collect(),
+            .collect::<Result<_, _>>()?,
         Format::Csv => {
             let mut reader = csv::Reader::from_path(path).map_err(|e| fail(e.to_string()))?;
             let headers = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
@@ -329,48 +330,53 @@ fn read_partition(path: &Path, format: Format) -> Result<Vec<Map<String, Value>>
                     .collect();
                 rows.push(row);
             }
-            Ok(rows)
+            rows
+        }
+    };
+    let mut columns: Vec<String> = Vec::new();
+    for row in &rows {
+        for key in row.keys() {
+            if !columns.contains(key) {
+                columns.push(key.clone());
+            }
         }
     }
+    Ok(vec![batch_of(&columns, &rows)?])
 }
 
-fn write_partition(
-    path: &Path,
-    format: Format,
-    columns: &[String],
-    rows: &[Map<String, Value>],
-) -> Result<(), String> {
+fn write_partition(path: &Path, format: Format, batch: &RecordBatch) -> Result<(), String> {
     write_whole(path, |file| match format {
         Format::Parquet => {
-            let batch = batch_of(columns, rows)?;
             let properties = parquet::file::properties::WriterProperties::builder()
                 .set_compression(parquet::basic::Compression::SNAPPY)
                 .build();
             let mut writer =
                 parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))
                     .map_err(|e| e.to_string())?;
-            writer.write(&batch).map_err(|e| e.to_string())?;
+            writer.write(batch).map_err(|e| e.to_string())?;
             writer.close().map_err(|e| e.to_string())?;
             Ok(())
         }
         Format::Ndjson => {
             use std::io::Write;
             let mut out = std::io::BufWriter::new(file);
-            for row in rows {
-                serde_json::to_writer(&mut out, row).map_err(|e| e.to_string())?;
+            for row in rows_of(batch) {
+                serde_json::to_writer(&mut out, &row).map_err(|e| e.to_string())?;
                 out.write_all(b"\n").map_err(|e| e.to_string())?;
             }
             out.flush().map_err(|e| e.to_string())
         }
         Format::Csv => {
+            let schema = batch.schema();
+            let columns: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
             let mut writer = csv::Writer::from_writer(file);
-            writer.write_record(columns).map_err(|e| e.to_string())?;
-            for row in rows {
+            writer.write_record(&columns).map_err(|e| e.to_string())?;
+            for row in rows_of(batch) {
                 writer
                     .write_record(
                         columns
                             .iter()
-                            .map(|c| row.get(c).and_then(text_of).unwrap_or_default()),
+                            .map(|c| row.get(*c).and_then(text_of).unwrap_or_default()),
                     )
                     .map_err(|e| e.to_string())?;
             }
@@ -379,49 +385,138 @@ fn write_partition(
     })
 }
 
+/// Batches as one, with the columns of all of them (`order` first, then any others in the
+/// order met); a column a batch lacks is null there.
+fn concat_aligned(order: &[String], batches: &[RecordBatch]) -> Result<RecordBatch, String> {
+    let present: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            b.schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut names: Vec<String> = order
+        .iter()
+        .filter(|n| present.contains(n))
+        .cloned()
+        .collect();
+    for name in present {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(n, type_of(n), true))
+            .collect::<Vec<_>>(),
+    ));
+    let aligned = batches
+        .iter()
+        .map(|batch| {
+            let arrays = names
+                .iter()
+                .map(|n| {
+                    batch.column_by_name(n).cloned().unwrap_or_else(|| {
+                        arrow_array::new_null_array(&type_of(n), batch.num_rows())
+                    })
+                })
+                .collect();
+            RecordBatch::try_new(schema.clone(), arrays).map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    arrow_select::concat::concat_batches(&schema, &aligned).map_err(|e| e.to_string())
+}
+
+/// One row per `id` (the last one wins), in order of id, then the rows without one.
+fn dedupe_by_id(batch: RecordBatch) -> Result<RecordBatch, String> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    let Some(ids) = batch.column_by_name("id").cloned() else {
+        return Ok(batch);
+    };
+    let Some(ids) = ids.as_primitive_opt::<Int64Type>() else {
+        return Ok(batch);
+    };
+    // The common case, a first run: ids already unique and in order.
+    if ids.null_count() == 0 && ids.values().windows(2).all(|w| w[0] < w[1]) {
+        return Ok(batch);
+    }
+    let mut last: BTreeMap<i64, u32> = BTreeMap::new();
+    let mut without = Vec::new();
+    for (row, id) in ids.iter().enumerate() {
+        match id {
+            Some(id) => {
+                last.insert(id, row as u32);
+            }
+            None => without.push(row as u32),
+        }
+    }
+    let keep =
+        arrow_array::UInt32Array::from(last.into_values().chain(without).collect::<Vec<_>>());
+    arrow_select::take::take_record_batch(&batch, &keep).map_err(|e| e.to_string())
+}
+
 /// The partitions being written: one day's rows at a time in memory.
 struct Partitions<'a> {
     options: &'a ExportOptions,
-    time_field: &'static str,
+    /// Every column seen so far, in the order first seen: each partition's column order.
     columns: Vec<String>,
-    day: Option<String>,
+    day: Option<i64>,
     /// Days being written, oldest first.
-    writing: VecDeque<(String, std::thread::JoinHandle<Result<(), String>>)>,
-    rows: Vec<Map<String, Value>>,
-    written: std::collections::BTreeSet<String>,
-    newest: Option<String>,
+    writing: VecDeque<(i64, std::thread::JoinHandle<Result<(), String>>)>,
+    batches: Vec<RecordBatch>,
+    written: std::collections::BTreeSet<i64>,
+    /// The latest time seen, in microseconds.
+    newest: Option<i64>,
 }
 
-impl Partitions<'_> {
-    fn add(&mut self, row: Map<String, Value>) -> Result<(), String> {
-        self.note_columns(&row);
-        let time = row
-            .get(self.time_field)
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        if !time.is_empty() && self.newest.as_deref().is_none_or(|n| time > n) {
-            self.newest = Some(time.to_string());
-        }
-        let day = time.get(..10).unwrap_or("unknown").to_string();
-        if self.day.as_deref() != Some(day.as_str()) {
-            self.flush()?;
-            self.day = Some(day);
-        }
-        self.rows.push(row);
-        Ok(())
-    }
+const DAY_US: i64 = 86_400 * 1_000_000;
 
-    /// Adds the row's new fields to the columns, in the order first seen (a row in the
-    /// columns' order, the common case, is recognised by position).
-    fn note_columns(&mut self, row: &Map<String, Value>) {
-        if row.len() == self.columns.len() && row.keys().zip(&self.columns).all(|(k, c)| k == c) {
-            return;
-        }
-        for key in row.keys() {
-            if !self.columns.contains(key) {
-                self.columns.push(key.clone());
+/// The day a row belongs to (`None`: no time, the `unknown` partition).
+type Day = Option<i64>;
+
+impl Partitions<'_> {
+    /// A page's rows, split into runs of one day each.
+    fn add(&mut self, batch: RecordBatch, time_field: &str) -> Result<(), String> {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::TimestampMicrosecondType;
+        for field in batch.schema().fields() {
+            if !self.columns.contains(field.name()) {
+                self.columns.push(field.name().clone());
             }
         }
+        let times = batch
+            .column_by_name(time_field)
+            .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>().cloned());
+        let day_of = |row: usize| -> Day {
+            let times = times.as_ref()?;
+            (!times.is_null(row)).then(|| times.value(row).div_euclid(DAY_US))
+        };
+        if let Some(times) = &times {
+            if let Some(max) = times.iter().flatten().max() {
+                self.newest = Some(self.newest.map_or(max, |n| n.max(max)));
+            }
+        }
+        let mut start = 0;
+        while start < batch.num_rows() {
+            let day = day_of(start);
+            let mut end = start + 1;
+            while end < batch.num_rows() && day_of(end) == day {
+                end += 1;
+            }
+            let key = day.unwrap_or(i64::MIN);
+            if self.day != Some(key) {
+                self.flush()?;
+                self.day = Some(key);
+            }
+            self.batches.push(batch.slice(start, end - start));
+            start = end;
+        }
+        Ok(())
     }
 
     /// Hands the current day to a writer thread (two at most, never two for one day), so
@@ -430,8 +525,8 @@ impl Partitions<'_> {
         let Some(day) = self.day.take() else {
             return Ok(());
         };
-        let rows = std::mem::take(&mut self.rows);
-        if rows.is_empty() {
+        let batches = std::mem::take(&mut self.batches);
+        if batches.is_empty() {
             return Ok(());
         }
         if self.writing.iter().any(|(d, _)| *d == day) {
@@ -440,26 +535,34 @@ impl Partitions<'_> {
         while self.writing.len() >= 2 {
             self.wait_one()?;
         }
+        let name = if day == i64::MIN {
+            "unknown".to_string()
+        } else {
+            crate::time::format_time(day * 86_400)
+                .get(..10)
+                .unwrap_or("unknown")
+                .to_string()
+        };
         let path = folder(self.options)
-            .join(format!("date={day}"))
+            .join(format!("date={name}"))
             .join(format!("part-0.{}", self.options.format.extension()));
         let (format, columns) = (self.options.format, self.columns.clone());
-        let writer = std::thread::spawn(move || merge_into(&path, format, columns, rows));
-        self.writing.push_back((day.clone(), writer));
+        let writer = std::thread::spawn(move || merge_into(&path, format, &columns, batches));
+        self.writing.push_back((day, writer));
         self.written.insert(day);
         Ok(())
     }
 
     fn wait_one(&mut self) -> Result<(), String> {
         match self.writing.pop_front() {
-            Some((day, writer)) => writer
+            Some((_, writer)) => writer
                 .join()
-                .map_err(|_| format!("the writer of {day} failed"))?,
+                .map_err(|_| "a partition writer failed".to_string())?,
             None => Ok(()),
         }
     }
 
-    /// Writes what is left and waits for every writer.
+    /// Waits for every writer.
     fn wait_all(&mut self) -> Result<(), String> {
         while !self.writing.is_empty() {
             self.wait_one()?;
@@ -472,29 +575,13 @@ impl Partitions<'_> {
 fn merge_into(
     path: &Path,
     format: Format,
-    mut columns: Vec<String>,
-    rows: Vec<Map<String, Value>>,
+    columns: &[String],
+    batches: Vec<RecordBatch>,
 ) -> Result<(), String> {
-    let existing = read_partition(path, format)?;
-    for row in &existing {
-        for key in row.keys() {
-            if !columns.contains(key) {
-                columns.push(key.clone());
-            }
-        }
-    }
-    let mut by_id: BTreeMap<i64, Map<String, Value>> = BTreeMap::new();
-    let mut without_id = Vec::new();
-    for row in existing.into_iter().chain(rows) {
-        match row.get("id").and_then(int_of) {
-            Some(id) => {
-                by_id.insert(id, row);
-            }
-            None => without_id.push(row),
-        }
-    }
-    let merged: Vec<Map<String, Value>> = by_id.into_values().chain(without_id).collect();
-    write_partition(path, format, &columns, &merged)
+    let mut all = read_partition(path, format)?;
+    all.extend(batches);
+    let merged = dedupe_by_id(concat_aligned(columns, &all)?)?;
+    write_partition(path, format, &merged)
 }
 
 /// Runs an export of `base` (a listing, with any filters of its own) through `client`;
@@ -523,11 +610,10 @@ pub async fn run(
     }
     let mut partitions = Partitions {
         options,
-        time_field,
         columns: Vec::new(),
         day: None,
         writing: VecDeque::new(),
-        rows: Vec::new(),
+        batches: Vec::new(),
         written: Default::default(),
         newest: None,
     };
@@ -535,9 +621,11 @@ pub async fn run(
         since: since.clone(),
         ..ExportSummary::default()
     };
-    // Pages in order, a window ahead (the first alone, as every listing).
-    let mut pending: VecDeque<tokio::task::JoinHandle<Result<Vec<Value>, crate::api::ApiError>>> =
-        VecDeque::new();
+    let envelope = options.resource.envelope();
+    // Pages in order, a window ahead (the first alone, as every listing); each is read into
+    // columns inside its own task.
+    type PageTask = tokio::task::JoinHandle<Result<columns::Columns, String>>;
+    let mut pending: VecDeque<PageTask> = VecDeque::new();
     let mut requested = 0u64;
     let mut finished = false;
     let mut pages = 0u64;
@@ -550,34 +638,45 @@ pub async fn run(
         while !finished && pending.len() < window {
             let (client, spec, at) = (client.clone(), spec.clone(), requested);
             pending.push_back(tokio::spawn(async move {
-                client.page(&spec, at, MAX_PAGE).await
+                let (page, path) = client
+                    .page_parsed(&spec, at, MAX_PAGE, columns::parse)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let list = page
+                    .list(envelope)
+                    .map_err(|m| format!("GET {path}: {m}"))?;
+                if list.elements as u64 > MAX_PAGE {
+                    return Err(format!(
+                        "GET {path}: asked for {MAX_PAGE} rows, got {}",
+                        list.elements
+                    ));
+                }
+                Ok(list)
             }));
             requested += MAX_PAGE;
         }
         let Some(task) = pending.pop_front() else {
             break;
         };
-        let page = task
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+        let list = task.await.map_err(|e| e.to_string())??;
         pages += 1;
-        if (page.len() as u64) < MAX_PAGE {
+        if (list.elements as u64) < MAX_PAGE {
             finished = true;
             pending.drain(..).for_each(|t| t.abort());
         }
-        summary.rows += page.len() as u64;
-        progress(page.len() as u64);
-        for row in page {
-            if let Value::Object(row) = row {
-                partitions.add(row)?;
-            }
+        progress(list.elements as u64);
+        if let Some(batch) = list.into_batch()? {
+            summary.rows += batch.num_rows() as u64;
+            partitions.add(batch, time_field)?;
         }
     }
     partitions.flush()?;
     partitions.wait_all()?;
     summary.partitions = partitions.written.len();
-    summary.until = partitions.newest.clone().or(read_cursor(options));
+    summary.until = partitions
+        .newest
+        .map(|us| crate::time::format_time(us.div_euclid(1_000_000)))
+        .or(read_cursor(options));
     if let Some(until) = &summary.until {
         let cursor = serde_json::json!({
             "resource": options.resource.envelope(),
@@ -621,5 +720,38 @@ mod tests {
         assert_eq!(back[0]["start_at"], json!("2025-01-02 08:00:00"));
         assert_eq!(back[0]["dst"], json!("0007281"));
         assert_eq!(back[1]["bill_duration"], Value::Null);
+    }
+
+    #[test]
+    fn a_merge_keeps_the_last_row_of_each_id_in_id_order_with_every_column() {
+        let old = batch_of(
+            &["id".into(), "status".into()],
+            &[
+                json!({"id": 2, "status": "old"}),
+                json!({"id": 1, "status": "kept"}),
+            ]
+            .map(|v| v.as_object().cloned().unwrap()),
+        )
+        .unwrap();
+        let new = batch_of(
+            &["id".into(), "status".into(), "q850".into()],
+            &[
+                json!({"id": 2, "status": "new", "q850": 16}),
+                json!({"id": null, "status": "x", "q850": null}),
+            ]
+            .map(|v| v.as_object().cloned().unwrap()),
+        )
+        .unwrap();
+        let merged = dedupe_by_id(concat_aligned(&["q850".into()], &[old, new]).unwrap()).unwrap();
+        let rows = rows_of(&merged);
+        assert_eq!(
+            rows,
+            [
+                json!({"q850": null, "id": 1, "status": "kept"}),
+                json!({"q850": 16, "id": 2, "status": "new"}),
+                json!({"q850": null, "id": null, "status": "x"}),
+            ]
+            .map(|v| v.as_object().cloned().unwrap())
+        );
     }
 }

@@ -23,7 +23,7 @@ fn the_stdlib_tests_pass_under_tdc_test() {
     let xml = std::fs::read_to_string(junit).unwrap();
     assert!(
         xml.contains("failures=\"0\"")
-            && xml.contains("test_apply_keeps_each_lead_in_one_campaign")
+            && xml.contains("test_a_saved_plan_changes_exactly_what_it_lists")
     );
 }
 
@@ -204,4 +204,178 @@ async fn the_cdr_reports_figures_match_an_independent_computation() {
             .unwrap();
         assert_eq!(count, n, "{status}: {line}");
     }
+}
+
+/// `curl -s -u sandbox:sandbox URL` read as JSON: the check a user makes without tdc.
+fn curl_json(sandbox: &Sandbox, path: &str) -> Value {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-u", "sandbox:sandbox"])
+        .arg(format!("{}{path}", sandbox.url))
+        .output()
+        .expect("curl (installed by .ci/run)");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The ids of the leads whose normalized phone is `phone`, asked with curl.
+fn leads_with_phone(sandbox: &Sandbox, phone: &str) -> Vec<String> {
+    let answer = curl_json(sandbox, &format!("/api/leads/phone_normalized/{phone}/"));
+    answer["leads"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|l| common::int(&l["id"]).to_string())
+        .collect()
+}
+
+#[test]
+fn an_import_keeps_one_lead_per_phone_however_written_and_previews_first() {
+    for (how, search_limit) in [("searches", 40), ("one scan", 0)] {
+        let sandbox = Sandbox::start(&["--leads", "300", "--cdrs", "100"]);
+        // Lead 40 is stored with its phone written "+44 7714 …"; the file has it nationally.
+        let forty = curl_json(&sandbox, "/api/leads/id/40/");
+        let forty_phone = forty["leads"][0]["phone_normalized"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let national = format!("0{}", &forty_phone[2..]);
+        let holders = leads_with_phone(&sandbox, &forty_phone);
+        let home = temp_dir("import-phones");
+        let csv = home.join("variants.csv");
+        std::fs::write(
+            &csv,
+            format!(
+                "crm_id,first_name,mobile\n\
+                 V-1,Ann,+44 7700 900110\n\
+                 V-2,Ann B,07700 900110\n\
+                 V-3,Alfred,447700001234\n\
+                 V-4,Cy,07700 9OO999\n\
+                 V-5,Dee,0044 7700 900111\n\
+                 V-6,Dee B,+44 (0)7700 900111\n\
+                 V-7,Fay,12\n\
+                 V-8,Ivan,{national}\n"
+            ),
+        )
+        .unwrap();
+        let script = home.join("import.rhai");
+        std::fs::write(
+            &script,
+            format!(
+                "import \"leads\" as leads;\n\
+                 let r = leads::import_csv(td, \"{}\", #{{ campaign: 12, id_column: \"crm_id\", \
+                 mapping: #{{ mobile: \"phone\" }}, region: \"GB\", search_limit: {search_limit} }});\n\
+                 print(to_json(r));\n",
+                csv.display()
+            ),
+        )
+        .unwrap();
+
+        let leads_before = curl_json(&sandbox, "/api/leads/limit/1000;0/")["leads"]
+            .as_array()
+            .unwrap()
+            .len();
+        let (code, stdout, stderr) = output(
+            tdc_on(&sandbox, &home)
+                .args(["run", "--dry-run"])
+                .arg(&script),
+        );
+        assert_eq!(code, 0, "{how}: {stderr}");
+        let preview: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(preview["would_insert"], 2, "{how}: {preview}");
+        assert_eq!(preview["would_assign"], 2, "{how}: {preview}");
+        let leads_after = curl_json(&sandbox, "/api/leads/limit/1000;0/")["leads"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(leads_before, leads_after, "{how}: a dry run sends nothing");
+
+        let (code, stdout, stderr) = output(tdc_on(&sandbox, &home).arg("run").arg(&script));
+        assert_eq!(code, 0, "{how}: {stderr}");
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(report["inserted"], 2, "{how}: {report}");
+        let rejected: Vec<i64> = report["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["row"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            rejected,
+            [5, 8],
+            "{how}: invalid numbers refused by row: {report}"
+        );
+        let existing: Vec<(i64, i64)> = report["existing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["row"].as_i64().unwrap(), r["lead_id"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(existing.len(), 2, "{how}: {report}");
+        assert_eq!(existing[0], (4, 49969), "{how}: {report}");
+        assert!(
+            existing[1].0 == 9 && holders.contains(&existing[1].1.to_string()),
+            "{how}: row 9 is one of {holders:?}: {report}"
+        );
+        let duplicates: Vec<(i64, i64)> = report["duplicates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["row"].as_i64().unwrap(),
+                    r["same_as_row"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(duplicates, [(3, 2), (7, 6)], "{how}: {report}");
+
+        // Checked with curl: one lead per phone.
+        for phone in ["447700900110", "447700900111", "447700001234"] {
+            assert_eq!(leads_with_phone(&sandbox, phone).len(), 1, "{how}: {phone}");
+        }
+        let forty_now = leads_with_phone(&sandbox, &forty_phone);
+        assert!(
+            !forty_now.is_empty() && forty_now.iter().all(|id| id != "0") && forty_now.len() <= 2,
+            "{how}: {forty_now:?}"
+        );
+        assert!(
+            !forty_now
+                .iter()
+                .any(|id| id.parse::<i64>().unwrap() > 49969),
+            "{how}: no new lead for lead 40's phone: {forty_now:?}"
+        );
+        assert!(leads_with_phone(&sandbox, "447700900999").is_empty());
+    }
+}
+
+#[test]
+fn every_stdlib_job_previews_to_the_end_under_dry_run_and_changes_nothing() {
+    let sandbox = Sandbox::start(&["--leads", "600", "--cdrs", "4000"]);
+    let snapshot = |s: &Sandbox| {
+        let mut all = Vec::new();
+        for offset in (0..).step_by(1000) {
+            let page = curl_json(s, &format!("/api/campaign-leads/limit/1000;{offset}/"));
+            let rows = page["campaignLeads"].as_array().unwrap().clone();
+            let done = rows.len() < 1000;
+            all.extend(rows);
+            if done {
+                break;
+            }
+        }
+        all
+    };
+    let before = snapshot(&sandbox);
+    for script in ["import_csv", "dedupe", "recycle_no_answer"] {
+        let home = temp_dir("dry-run-jobs");
+        let (code, stdout, stderr) = output(
+            tdc_on(&sandbox, &home)
+                .args(["run", "--dry-run"])
+                .arg(root().join(format!("scripts/{script}.rhai"))),
+        );
+        assert_eq!(code, 0, "{script}: {stderr}");
+        assert!(
+            stdout.contains("would") || stdout.contains("Dry run"),
+            "{script} says what it would do: {stdout}"
+        );
+    }
+    assert_eq!(before, snapshot(&sandbox), "a dry run changes nothing");
 }

@@ -59,6 +59,115 @@ pub const HANGUP_CAUSES: [(&str, i64, u32); 9] = [
     ("ORIGINATOR_CANCEL", 487, 3),
     ("RECOVERY_ON_TIMER_EXPIRE", 102, 2),
 ];
+/// Statuses a campaign lead is not dialled from (and recycling leaves alone).
+pub(crate) const FINAL_STATUSES: [&str; 3] = ["Sale", "Do Not Call", "Wrong Number"];
+/// Statuses an answered call may leave, with their weights; a campaign without one draws
+/// among the others.
+const ANSWERED_STATUSES: [(&str, u32); 6] = [
+    ("Interested", 3),
+    ("Not Interested", 4),
+    ("Callback", 3),
+    ("Sale", 1),
+    ("Do Not Call", 1),
+    ("Default Status", 2),
+];
+/// The most call lines a campaign lead's `history` keeps; older ones are summed up in one
+/// line, so that a campaign lead dialled a thousand times is not a 50 KB record.
+const HISTORY_CALLS: usize = 50;
+
+/// What an ended campaign call does to its campaign lead: the status that follows the
+/// outcome (an answered call: one of [`ANSWERED_STATUSES`] the campaign has; busy: Busy; an
+/// unallocated number: Wrong Number; anything else: No Answer), the agent of an answered
+/// call, `updated_at`, and a history line. `calls_count` is counted when the call is placed.
+pub(crate) fn record_outcome(store: &mut Store, rng: &mut fastrand::Rng, cdr: &Cdr) {
+    let cause = HANGUP_CAUSES.get(cdr.cause as usize).map_or("", |c| c.0);
+    let Some(campaign_lead) = store.campaign_leads.get(&cdr.campaign_lead_id) else {
+        return;
+    };
+    let Some(campaign) = store.campaigns.get(&campaign_lead.campaign_id) else {
+        return;
+    };
+    let status_id = match cause {
+        "NORMAL_CLEARING" => {
+            let offered: Vec<(i64, u32)> = ANSWERED_STATUSES
+                .iter()
+                .filter_map(|(name, weight)| campaign.status_named(name).map(|s| (s.id, *weight)))
+                .collect();
+            (!offered.is_empty()).then(|| offered[weighted(rng, offered.iter().map(|o| o.1))].0)
+        }
+        "USER_BUSY" => campaign.status_named("Busy").map(|s| s.id),
+        "UNALLOCATED_NUMBER" => campaign.status_named("Wrong Number").map(|s| s.id),
+        _ => campaign.status_named("No Answer").map(|s| s.id),
+    };
+    let Some(campaign_lead) = store.campaign_leads.get_mut(&cdr.campaign_lead_id) else {
+        return;
+    };
+    if let Some(status_id) = status_id {
+        campaign_lead.status_id = status_id;
+    }
+    if cdr.user_id > 0 {
+        campaign_lead.user_id = Some(cdr.user_id.into());
+    }
+    campaign_lead.updated_at = cdr.end_at;
+    let history = &mut campaign_lead.history;
+    history.push(format!(
+        "{} call {} {cause}",
+        format_time(cdr.end_at),
+        cdr.call_id()
+    ));
+    let calls = history.iter().filter(|l| is_call_line(l)).count();
+    if calls > HISTORY_CALLS {
+        if let Some(oldest) = history.iter().position(|l| is_call_line(l)) {
+            history.remove(oldest);
+            let earlier = match history
+                .iter()
+                .position(|l| l.starts_with("earlier calls: "))
+            {
+                Some(at) => at,
+                None => {
+                    history.insert(oldest, "earlier calls: 0".to_string());
+                    oldest
+                }
+            };
+            let n: u64 = history[earlier]["earlier calls: ".len()..]
+                .parse()
+                .unwrap_or(0);
+            history[earlier] = format!("earlier calls: {}", n + 1);
+        }
+    }
+}
+
+fn is_call_line(line: &str) -> bool {
+    line.get(19..25) == Some(" call ")
+}
+
+/// Campaign leads as their calls left them: each counts its CDRs, takes the status, agent
+/// and history that follow each ended call in turn, and one never called is in the campaign's
+/// first status (New).
+fn follow_calls(store: &mut Store, rng: &mut fastrand::Rng, cdrs: &[Cdr]) {
+    let first_status: std::collections::HashMap<i64, i64> = store
+        .campaigns
+        .values()
+        .filter_map(|c| c.statuses.first().map(|s| (c.id, s.id)))
+        .collect();
+    for campaign_lead in store.campaign_leads.values_mut() {
+        campaign_lead.calls_count = 0;
+        campaign_lead.user_id = None;
+        campaign_lead.updated_at = campaign_lead.created_at;
+        if let Some(&status) = first_status.get(&campaign_lead.campaign_id) {
+            campaign_lead.status_id = status;
+        }
+    }
+    for cdr in cdrs.iter().filter(|c| c.campaign_lead_id > 0) {
+        if let Some(campaign_lead) = store.campaign_leads.get_mut(&cdr.campaign_lead_id) {
+            campaign_lead.calls_count += 1;
+        }
+        if cdr.cause != ONGOING {
+            record_outcome(store, rng, cdr);
+        }
+    }
+}
+
 /// `cause` of a call still in progress.
 pub(crate) const ONGOING: u8 = u8::MAX;
 
@@ -713,6 +822,7 @@ pub fn generate(seed: u64, leads: usize, cdrs: usize) -> (Store, Vec<Cdr>) {
         cl.status_id = 11; // "No Answer": present in campaign 13 too
     }
     let cdrs = generate_cdrs(&mut rng, &memberships, &store, cdrs);
+    follow_calls(&mut store, &mut rng, &cdrs);
     (store, cdrs)
 }
 

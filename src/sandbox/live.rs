@@ -6,8 +6,10 @@
 //! CDR (and call record: they are one row) appears when the call starts, still ongoing
 //! (`q850` 0, no `answer_at` or `end_at`), gets `answer_at` and the agent when it is
 //! answered, and is completed when it ends, with ringing and talk times drawn as for the
-//! generated calls. When a campaign call ends its campaign lead changes: `calls_count` + 1,
-//! the status that follows the outcome (when the campaign has it), the agent, a history line.
+//! generated calls. A campaign call counts in its campaign lead's `calls_count` when it is
+//! placed; when it ends the campaign lead takes the status that follows the outcome, the agent
+//! of an answered call and a history line, as the generated data does
+//! ([`record_outcome`]).
 //! With `--state`, live calls are saved beside the campaign leads (at most once a second).
 
 use std::sync::Arc;
@@ -15,21 +17,11 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::sandbox::dataset::{splitmix, Cdr, CALL_ID_OFFSET, HANGUP_CAUSES, ONGOING};
-use crate::sandbox::listing::format_time;
+use crate::sandbox::dataset::{
+    record_outcome, splitmix, Cdr, CALL_ID_OFFSET, FINAL_STATUSES, ONGOING,
+};
 use crate::sandbox::store::Store;
 use crate::sandbox::AppState;
-
-/// Statuses a campaign lead is not dialled from.
-const FINAL_STATUSES: [&str; 3] = ["Sale", "Do Not Call", "Wrong Number"];
-/// Statuses an answered call may leave, with their weights.
-const ANSWERED_STATUSES: [(&str, u32); 5] = [
-    ("Interested", 3),
-    ("Not Interested", 4),
-    ("Callback", 3),
-    ("Sale", 1),
-    ("Default Status", 2),
-];
 
 /// A call in progress and how it will go.
 struct LiveCall {
@@ -158,6 +150,14 @@ fn place_call(state: &AppState, rng: &mut fastrand::Rng, now: i64) -> Option<Liv
         inbound,
     });
     debug_assert_eq!(cdrs[index].call_id(), id + CALL_ID_OFFSET);
+    drop(cdrs);
+    if campaign_lead_id > 0 {
+        // A call counts when it is placed: `calls_count` is always the number of its CDRs.
+        let mut store = state.store.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(campaign_lead) = store.campaign_leads.get_mut(&campaign_lead_id) {
+            campaign_lead.calls_count += 1;
+        }
+    }
     Some(LiveCall {
         index,
         cause,
@@ -194,44 +194,7 @@ fn advance(state: &AppState, rng: &mut fastrand::Rng, call: &mut LiveCall, now: 
     };
     if ended.campaign_lead_id > 0 {
         let mut store = state.store.write().unwrap_or_else(|e| e.into_inner());
-        record_call(&mut store, rng, &ended);
+        record_outcome(&mut store, rng, &ended);
     }
     true
-}
-
-/// What an ended call does to its campaign lead.
-fn record_call(store: &mut Store, rng: &mut fastrand::Rng, cdr: &Cdr) {
-    let cause = HANGUP_CAUSES.get(cdr.cause as usize).map_or("", |c| c.0);
-    let status_name = match cause {
-        "NORMAL_CLEARING" => {
-            let i = crate::sandbox::dataset::weighted(rng, ANSWERED_STATUSES.iter().map(|s| s.1));
-            ANSWERED_STATUSES[i].0
-        }
-        "USER_BUSY" => "Busy",
-        "UNALLOCATED_NUMBER" => "Wrong Number",
-        _ => "No Answer",
-    };
-    let Some(campaign_lead) = store.campaign_leads.get(&cdr.campaign_lead_id) else {
-        return;
-    };
-    let status_id = store
-        .campaigns
-        .get(&campaign_lead.campaign_id)
-        .and_then(|c| c.status_named(status_name))
-        .map(|s| s.id);
-    if let Some(campaign_lead) = store.campaign_leads.get_mut(&cdr.campaign_lead_id) {
-        campaign_lead.calls_count += 1;
-        if let Some(status_id) = status_id {
-            campaign_lead.status_id = status_id;
-        }
-        if cdr.user_id > 0 {
-            campaign_lead.user_id = Some(cdr.user_id.into());
-        }
-        campaign_lead.updated_at = cdr.end_at;
-        campaign_lead.history.push(format!(
-            "{} call {} {cause}",
-            format_time(cdr.end_at),
-            cdr.call_id()
-        ));
-    }
 }

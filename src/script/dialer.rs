@@ -752,6 +752,17 @@ pub mod dialer_api {
         dialer.client.base_url().to_string()
     }
 
+    /// Whether changes are only shown, not sent (`tdc run --dry-run`): scripts use it to
+    /// report what they *would* do.
+    ///
+    /// ```rhai
+    /// if td.dry_run { print("preview only: nothing is changed"); }
+    /// ```
+    #[rhai_fn(get = "dry_run", pure)]
+    pub fn dry_run(dialer: &mut Dialer) -> bool {
+        dialer.host.dry_run()
+    }
+
     /// How the dialer is shown.
     ///
     /// ```rhai

@@ -502,12 +502,39 @@ fn write_definitions(runtime: &tokio::runtime::Runtime, dir: &Path) -> i32 {
     let scope = crate::script::engine::script_scope(dialer, &[], Path::new("."));
     if let Err(e) = std::fs::create_dir_all(dir)
         .and_then(|()| engine.definitions_with_scope(&scope).write_to_dir(dir))
+        .and_then(|()| write_stdlib_definitions(&engine, dir))
     {
         eprintln!("tdc defs: cannot write {}: {e}", dir.display());
         return EXIT_USAGE;
     }
     println!("wrote Rhai definitions to {}", dir.display());
     EXIT_OK
+}
+
+/// One `<module>.d.rhai` per stdlib module, from its functions' `///` comments, so that an
+/// editor knows `cdr::kpis` as it knows `count_by`.
+fn write_stdlib_definitions(engine: &rhai::Engine, dir: &Path) -> std::io::Result<()> {
+    use std::fmt::Write;
+    let functions = crate::repl::catalog::stdlib_functions(engine);
+    for module in crate::script::engine::stdlib_names() {
+        let mut text = format!("module {module};\n");
+        let prefix = format!("{module}::");
+        for f in functions.iter().filter(|f| f.name.starts_with(&prefix)) {
+            text.push('\n');
+            for line in f.doc.lines() {
+                let _ = writeln!(text, "///{}{line}", if line.is_empty() { "" } else { " " });
+            }
+            let params: Vec<String> = f.params.iter().map(|p| format!("{p}: ?")).collect();
+            let _ = writeln!(
+                text,
+                "fn {}({}) -> ?;",
+                &f.name[prefix.len()..],
+                params.join(", ")
+            );
+        }
+        std::fs::write(dir.join(format!("{module}.d.rhai")), text)?;
+    }
+    Ok(())
 }
 
 fn watch_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> i32 {

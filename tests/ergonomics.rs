@@ -219,3 +219,24 @@ fn relative_times_for_nightly_reports() {
         "{value}"
     );
 }
+
+#[test]
+fn editor_definitions_cover_the_stdlib_with_its_docs() {
+    let dir = temp_dir("defs");
+    let out = dir.join("defs");
+    let (code, _, stderr) = output(tdc(&dir).arg("defs").arg(&out));
+    assert_eq!(code, 0, "{stderr}");
+    let cdr = std::fs::read_to_string(out.join("cdr.d.rhai")).unwrap();
+    assert!(cdr.starts_with("module cdr;"), "{cdr}");
+    let kpis = cdr
+        .find("fn kpis(rows: ?) -> ?;")
+        .expect("cdr::kpis is defined");
+    let doc = &cdr[..kpis];
+    assert!(doc.trim_end().ends_with("/// ```"), "{doc}");
+    assert!(
+        !cdr.contains("anon$"),
+        "closures are not functions users call"
+    );
+    let recycle = std::fs::read_to_string(out.join("recycle.d.rhai")).unwrap();
+    assert!(recycle.contains("fn last_calls(td: ?, campaign: ?) -> ?;"));
+}

@@ -121,6 +121,9 @@ fn a_session_at_the_terminal() {
     terminal.wait_for("td.find_leads(");
     terminal.keys(&["C-u", ":help find_leads", "Enter"]);
     terminal.wait_for("td.find_leads(field: String, value: ?) -> Array");
+    // The stdlib's functions have help from their own docs.
+    terminal.keys(&[":doc recycle::last_calls", "Enter"]);
+    terminal.wait_for("Each campaign lead's last finished call");
     // Results and errors land in ans and err.
     terminal.keys(&["td.campaign(12).name", "Enter"]);
     terminal.wait_for("Campaign 12");

@@ -379,3 +379,74 @@ fn every_stdlib_job_previews_to_the_end_under_dry_run_and_changes_nothing() {
     }
     assert_eq!(before, snapshot(&sandbox), "a dry run changes nothing");
 }
+
+#[test]
+fn damaged_recordings_are_fetched_again_until_each_is_what_the_api_serves() {
+    let sandbox = Sandbox::start(&["--leads", "300", "--cdrs", "2000"]);
+    let home = temp_dir("recordings-repair");
+    let folder = home.join("qa");
+    let script = home.join("pull.rhai");
+    std::fs::write(
+        &script,
+        format!(
+            "import \"recordings\" as recordings;\n\
+             let calls = td.calls().where(\"call_bill_duration\", \">\", 30).limit(3);\n\
+             print(to_json(recordings::download(td, calls, \"{}\")));\n",
+            folder.display()
+        ),
+    )
+    .unwrap();
+    let run = || {
+        let (code, stdout, stderr) = output(tdc_on(&sandbox, &home).arg("run").arg(&script));
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str::<Value>(&stdout).unwrap()
+    };
+    let first = run();
+    assert_eq!(first["files"], 3, "{first}");
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    // An earlier run was cut off: one file truncated, one empty.
+    let whole = std::fs::read(&files[0]).unwrap();
+    std::fs::write(&files[0], &whole[..whole.len() / 2]).unwrap();
+    std::fs::write(&files[1], b"").unwrap();
+
+    let second = run();
+    assert_eq!(
+        (&second["files"], &second["repaired"], &second["skipped"]),
+        (&Value::from(2), &Value::from(2), &Value::from(1)),
+        "{second}"
+    );
+    for file in &files {
+        let id = file.file_stem().unwrap().to_str().unwrap();
+        let served = std::process::Command::new("curl")
+            .args(["-s", "-u", "sandbox:sandbox"])
+            .arg(format!("{}/api/calls/{id}/record", sandbox.url))
+            .output()
+            .expect("curl")
+            .stdout;
+        assert!(served.starts_with(b"fLaC"));
+        assert_eq!(
+            std::fs::read(file).unwrap(),
+            served,
+            "{id}.flac is what the API serves"
+        );
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| !n.to_string_lossy().ends_with(".flac"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary files left: {leftovers:?}"
+    );
+    let third = run();
+    assert_eq!(
+        (&third["files"], &third["skipped"]),
+        (&Value::from(0), &Value::from(3))
+    );
+}

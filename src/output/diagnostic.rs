@@ -96,16 +96,59 @@ fn at(
     }
 }
 
-/// A compile error.
+/// A compile error. A missing `;` is shown where it belongs, at the end of the statement that
+/// lacks it, not at the start of the next one (which is where the parser notices).
 pub fn from_parse_error(error: &ParseError, file: &str, source: &str) -> Diagnostic {
+    let position = match error.err_type() {
+        rhai::ParseErrorType::MissingToken(token, _) if token == ";" => {
+            end_of_previous_code(source, error.position()).unwrap_or(error.position())
+        }
+        _ => error.position(),
+    };
     at(
         file,
-        error.position(),
+        position,
         error.err_type().to_string(),
         file,
         source,
         true,
     )
+}
+
+/// The code of a line without its `//` comment (one outside quotes).
+fn without_comment(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for (i, c) in line.char_indices() {
+        match quote {
+            Some(q) if c == q && previous != '\\' => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '`' || c == '\'' => quote = Some(c),
+            None if c == '/' && previous == '/' => return &line[..i - 1],
+            None => {}
+        }
+        previous = c;
+    }
+    line
+}
+
+/// Just after the last code before `position`, skipping blank lines and comments.
+fn end_of_previous_code(source: &str, position: Position) -> Option<Position> {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut index = position.line()?.checked_sub(1)?;
+    let mut before = position.position().unwrap_or(1).saturating_sub(1);
+    loop {
+        let line = lines.get(index)?;
+        let head: String = line.chars().take(before).collect();
+        let code = without_comment(&head).trim_end();
+        if !code.is_empty() {
+            let line = u16::try_from(index + 1).ok()?;
+            let column = u16::try_from(code.chars().count() + 1).ok()?;
+            return Some(Position::new(line, column));
+        }
+        index = index.checked_sub(1)?;
+        before = usize::MAX;
+    }
 }
 
 /// Whether a thrown value is the map of an API error.
@@ -218,6 +261,32 @@ mod tests {
         let d = from_parse_error(&err, "s.rhai", source);
         assert_eq!((d.file.as_str(), d.line), ("s.rhai", Some(2)));
         assert_eq!(d.source_line.as_deref(), Some("let y = (x + ;"));
+    }
+
+    #[test]
+    fn a_missing_semicolon_is_shown_where_it_belongs() {
+        let engine = rhai::Engine::new();
+        for (source, line, column, text) in [
+            ("let a = 1\nlet b = 2;\n", 1, 10, "let a = 1"),
+            (
+                "for i in 0..3 {\n    let t = i   // url: \"http://x\"\n\n    print(t);\n}\n",
+                2,
+                14,
+                "    let t = i   // url: \"http://x\"",
+            ),
+            (
+                "let u = \"http://x\"\nprint(u);\n",
+                1,
+                19,
+                "let u = \"http://x\"",
+            ),
+        ] {
+            let err = engine.compile(source).unwrap_err();
+            let d = from_parse_error(&err, "s.rhai", source);
+            assert_eq!((d.line, d.column), (Some(line), Some(column)), "{source}");
+            assert_eq!(d.source_line.as_deref(), Some(text));
+            assert!(d.message.contains("';'"), "{}", d.message);
+        }
     }
 
     #[test]

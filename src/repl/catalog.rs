@@ -118,6 +118,7 @@ impl Catalog {
                 getter,
             });
         }
+        functions.extend(stdlib_functions(engine));
         functions.sort_by(|a, b| {
             a.name
                 .cmp(&b.name)
@@ -154,6 +155,38 @@ impl Catalog {
             .map(|f| f.returns.clone())
             .find(|r| HOST_TYPES.contains(&r.as_str()))
     }
+}
+
+/// The public functions of the embedded stdlib modules, as `module::name`, with their `///`
+/// comments: `:help`, `:doc` and `tdc defs` know them as they know the bindings.
+pub fn stdlib_functions(engine: &rhai::Engine) -> Vec<FnDoc> {
+    let mut functions = Vec::new();
+    for module in crate::script::engine::stdlib_names() {
+        let Some(ast) = crate::script::engine::stdlib_source(module)
+            .and_then(|source| engine.compile(source).ok())
+        else {
+            continue;
+        };
+        for f in ast
+            .iter_functions()
+            .filter(|f| f.access != rhai::FnAccess::Private && !f.name.starts_with("anon$"))
+        {
+            let comments: Vec<serde_json::Value> = f
+                .comments
+                .iter()
+                .map(|c| serde_json::Value::from(*c))
+                .collect();
+            functions.push(FnDoc {
+                name: format!("{module}::{}", f.name),
+                receiver: None,
+                params: f.params.iter().map(|p| p.to_string()).collect(),
+                returns: "()".into(),
+                doc: clean_doc(&comments),
+                getter: false,
+            });
+        }
+    }
+    functions
 }
 
 impl FnDoc {
@@ -201,5 +234,11 @@ mod tests {
         assert_eq!(catalog.returns_host_type("cdrs").as_deref(), Some("Query"));
         assert!(catalog.members_of("Query").contains_key("where"));
         assert!(catalog.globals().contains_key("count_by"));
+        let kpis = catalog
+            .named("cdr::kpis")
+            .next()
+            .expect("the stdlib is in the catalog");
+        assert_eq!(kpis.signature(), "cdr::kpis(rows)");
+        assert!(kpis.doc.contains("```rhai") && kpis.doc.contains("import \"cdr\""));
     }
 }

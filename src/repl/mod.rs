@@ -210,10 +210,15 @@ impl Repl<'_> {
                 println!("  :clear, :quit (or Ctrl-D)\n");
                 let dialer: Vec<&str> = self.catalog.members_of("Dialer").into_keys().collect();
                 let query: Vec<&str> = self.catalog.members_of("Query").into_keys().collect();
-                let globals: Vec<&str> = self.catalog.globals().into_keys().collect();
+                let (stdlib, globals): (Vec<&str>, Vec<&str>) = self
+                    .catalog
+                    .globals()
+                    .into_keys()
+                    .partition(|name| name.contains("::"));
                 println!("td.      {}", dialer.join(" "));
                 println!("Query.   {}", query.join(" "));
                 println!("helpers  {}", globals.join(" "));
+                println!("stdlib   {}  (import \"cdr\" as cdr; …)", stdlib.join(" "));
             }
             Some(name) => {
                 let name = name.trim().trim_start_matches("td.").trim_end_matches("()");

@@ -623,15 +623,20 @@ pub mod dialer_api {
         Ok(Recording::new(call_id, bytes))
     }
 
-    /// Downloads the recordings of calls into `folder` as `<call id>.flac`, skipping files that
-    /// are already there, a few at a time (option `concurrency`, default the connection's).
-    /// Returns `#{files, bytes, seconds, skipped, failed}`; `failed` lists `#{call_id, message}`
-    /// (e.g. calls that were not answered have no recording).
+    /// Downloads the recordings of calls into `folder` as `<call id>.flac`, a few at a time
+    /// (option `concurrency`, default the connection's). `calls` holds call ids, or call maps
+    /// with `id` and `call_bill_duration`. A file already there is kept only when it is whole:
+    /// every FLAC frame decodes (each is CRC-checked), the samples add up to the header's
+    /// length, and that length is the call's billed seconds (within one) when given; a
+    /// truncated, empty or damaged file is fetched again. Each file is written under a
+    /// temporary name and renamed. Returns `#{files, bytes, seconds, skipped, repaired,
+    /// failed}`; `failed` lists `#{call_id, message}` (e.g. calls that were not answered have
+    /// no recording).
     ///
     /// ```rhai
-    /// let ids = td.calls().where("call_bill_duration", ">", 60).fields(["id"]).limit(5).to_array();
-    /// let summary = td.download_recordings(ids.map(|c| c.id), "recordings", #{ concurrency: 4 });
-    /// print(`${summary.files} files, ${summary.seconds} s of audio`);
+    /// let calls = td.calls().where("call_bill_duration", ">", 60).fields(["id", "call_bill_duration"]).limit(5).to_array();
+    /// let summary = td.download_recordings(calls, "recordings", #{ concurrency: 4 });
+    /// print(`${summary.files} files, ${summary.seconds} s of audio, ${summary.repaired} repaired`);
     /// ```
     #[rhai_fn(return_raw, pure)]
     pub fn download_recordings(
@@ -651,14 +656,39 @@ pub mod dialer_api {
                     script_error("download_recordings: concurrency must be a positive INT")
                 })?,
         };
-        let ids = call_ids
+        let wanted = call_ids
             .iter()
-            .map(|id| {
-                id.as_int().map_err(|t| {
-                    script_error(format!("download_recordings: call ids are INTs, got a {t}"))
-                })
+            .map(|call| {
+                if let Some(map) = call.read_lock::<Map>() {
+                    let call_id =
+                        map.get("id")
+                            .and_then(|id| id.as_int().ok())
+                            .ok_or_else(|| {
+                                script_error("download_recordings: a call map needs an INT id")
+                            })?;
+                    let billed_seconds = map.get("call_bill_duration").and_then(|s| {
+                        s.as_int()
+                            .ok()
+                            .map(|n| n as f64)
+                            .or_else(|| s.as_float().ok())
+                    });
+                    return Ok(crate::script::recording::Wanted {
+                        call_id,
+                        billed_seconds,
+                    });
+                }
+                call.as_int()
+                    .map(|call_id| crate::script::recording::Wanted {
+                        call_id,
+                        billed_seconds: None,
+                    })
+                    .map_err(|t| {
+                        script_error(format!(
+                            "download_recordings: calls are call ids (INTs) or call maps, got a {t}"
+                        ))
+                    })
             })
-            .collect::<RhaiResultOf<Vec<i64>>>()?;
+            .collect::<RhaiResultOf<Vec<_>>>()?;
         crate::script::permissions::check_write("download_recordings", folder)?;
         let folder = std::path::PathBuf::from(folder);
         std::fs::create_dir_all(&folder).map_err(|e| {
@@ -672,7 +702,7 @@ pub mod dialer_api {
             .host
             .block_on(crate::script::recording::download_all(
                 client,
-                ids,
+                wanted,
                 folder,
                 concurrency,
             ))

@@ -31,38 +31,109 @@ pub fn flac_seconds(bytes: &[u8]) -> Option<f64> {
         .map(|n| n as f64 / f64::from(info.sample_rate.max(1)))
 }
 
-/// Writes a file whole or not at all.
+/// Writes a file whole or not at all: a temporary name beside it, flushed, then renamed.
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let temp = path.with_extension("flac.part");
-    std::fs::write(&temp, bytes)?;
-    std::fs::rename(&temp, path)
+    use std::io::Write;
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".recording-")
+        .suffix(".part")
+        .tempfile_in(folder)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map(drop).map_err(|e| e.error)
 }
 
-/// Downloads recordings `concurrency` at a time into `folder`, skipping files already there.
+/// Whether a file already there is a whole recording: every frame decodes (each carries a
+/// CRC), the samples add up to the length its header gives, and that length is the call's
+/// (within a second) when the call's billed seconds are known. A truncated, empty or damaged
+/// file is not, and is fetched again.
+pub fn is_whole(path: &std::path::Path, billed_seconds: Option<f64>) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(mut reader) = claxon::FlacReader::new(std::io::BufReader::new(file)) else {
+        return false;
+    };
+    let info = reader.streaminfo();
+    let Some(total) = info.samples else {
+        return false;
+    };
+    let seconds = total as f64 / f64::from(info.sample_rate.max(1));
+    if billed_seconds.is_some_and(|billed| (seconds - billed).abs() > 1.0) {
+        return false;
+    }
+    let mut frames = reader.blocks();
+    let (mut decoded, mut buffer) = (0u64, Vec::new());
+    loop {
+        match frames.read_next_or_eof(buffer) {
+            Ok(Some(block)) => {
+                decoded += u64::from(block.duration());
+                buffer = block.into_buffer();
+            }
+            Ok(None) => return decoded == total,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// A recording to fetch: the call and, when known, its billed seconds.
+pub struct Wanted {
+    pub call_id: i64,
+    pub billed_seconds: Option<f64>,
+}
+
+enum Outcome {
+    Fetched {
+        size: usize,
+        seconds: f64,
+        repaired: bool,
+    },
+    Whole,
+}
+
+/// Downloads recordings `concurrency` at a time into `folder`. A file already there is kept
+/// when it is whole ([`is_whole`]) and fetched again when it is not.
 pub async fn download_all(
     client: Arc<crate::api::Client>,
-    call_ids: Vec<i64>,
+    wanted: Vec<Wanted>,
     folder: std::path::PathBuf,
     concurrency: usize,
 ) -> Map {
     let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    let (mut files, mut bytes, mut seconds, mut skipped) = (0 as INT, 0 as INT, 0.0, 0 as INT);
+    let (mut files, mut bytes, mut seconds, mut skipped, mut repaired) =
+        (0 as INT, 0 as INT, 0.0, 0 as INT, 0 as INT);
     let mut failed = rhai::Array::new();
-    let progress = crate::output::progress::bar(call_ids.len() as u64, "recordings");
-    for call_id in call_ids {
+    let progress = crate::output::progress::bar(wanted.len() as u64, "recordings");
+    for Wanted {
+        call_id,
+        billed_seconds,
+    } in wanted
+    {
         let path = folder.join(format!("{call_id}.flac"));
-        if path.exists() {
-            skipped += 1;
-            progress.inc(1);
-            continue;
-        }
         let (client, limit) = (client.clone(), limit.clone());
         tasks.spawn(async move {
+            let there = path.exists();
+            let check = path.clone();
+            if there
+                && tokio::task::spawn_blocking(move || is_whole(&check, billed_seconds))
+                    .await
+                    .unwrap_or(false)
+            {
+                return (call_id, Ok(Outcome::Whole));
+            }
             let _permit = limit.acquire_owned().await;
             let outcome = match client.recording(call_id).await {
                 Ok(data) => write_atomically(&path, &data)
-                    .map(|()| (data.len(), flac_seconds(&data).unwrap_or(0.0)))
+                    .map(|()| Outcome::Fetched {
+                        size: data.len(),
+                        seconds: flac_seconds(&data).unwrap_or(0.0),
+                        repaired: there,
+                    })
                     .map_err(|e| format!("cannot write {}: {e}", path.display())),
                 Err(e) => Err(e.to_string()),
             };
@@ -72,10 +143,19 @@ pub async fn download_all(
     while let Some(joined) = tasks.join_next().await {
         progress.inc(1);
         match joined {
-            Ok((_, Ok((size, audio)))) => {
+            Ok((_, Ok(Outcome::Whole))) => skipped += 1,
+            Ok((
+                _,
+                Ok(Outcome::Fetched {
+                    size,
+                    seconds: audio,
+                    repaired: again,
+                }),
+            )) => {
                 files += 1;
                 bytes += size as INT;
                 seconds += audio;
+                repaired += INT::from(again);
             }
             Ok((call_id, Err(message))) => {
                 let mut failure = Map::new();
@@ -95,6 +175,7 @@ pub async fn download_all(
         Dynamic::from_float((seconds * 10.0_f64).round() / 10.0),
     );
     summary.insert("skipped".into(), Dynamic::from_int(skipped));
+    summary.insert("repaired".into(), Dynamic::from_int(repaired));
     summary.insert("failed".into(), failed.into());
     summary
 }

@@ -11,10 +11,13 @@
 //! - scan 200,000 CDRs at 20 ms against an 8-thread Python loop
 //!   (`benches/baseline_scan_threads.py`), and the requests each listing costs;
 //! - 5,000 leads imported under the README's fault mix at 20 ms, ten runs: time, requests,
-//!   and exactly-once checked by an independent Python client (`benches/check_import.py`).
+//!   and exactly-once checked by an independent Python client (`benches/check_import.py`);
+//! - 1,000,000 CDRs exported to Parquet against a plain scan, and phone normalizations;
+//! - `cdr::kpis` and `cdr::by_cause` over 200,000 CDRs against reading them, and curl + jq.
 //!
 //! Run: `cargo bench --bench performance` (needs python3 with requests);
-//! `TDC_BENCH=startup,aggregation,scan,import,threads,requests,faults` picks parts.
+//! `TDC_BENCH=startup,aggregation,scan,import,threads,requests,faults,phones,export,kpis`
+//! picks parts.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -467,6 +470,52 @@ fn phones() {
     );
 }
 
+/// `cdr::kpis` and `cdr::by_cause` over 200,000 CDRs against reading the same rows (medians
+/// of 3 alternated), and the same figures with curl and jq, once.
+fn kpis(dir: &Path) {
+    let server = Server::start(&["--cdrs", "200000"]);
+    let fields = "fields([\"start_at\", \"end_at\", \"status\", \"q850\", \"bill_duration\"])";
+    let scan = script(
+        dir,
+        "kpis_scan.rhai",
+        &format!("let rows = td.cdrs().{fields}.to_array();\nprint(rows.len());\n"),
+    );
+    let report = script(
+        dir,
+        "kpis_report.rhai",
+        &format!(
+            "import \"cdr\" as cdr;\nlet rows = td.cdrs().{fields}.to_array();\nlet k = cdr::kpis(rows);\nlet c = cdr::by_cause(rows);\nprint(`${{k.attempts}} ${{k.answered}}`);\n"
+        ),
+    );
+    let (mut scans, mut reports, mut figures) = (Vec::new(), Vec::new(), String::new());
+    for _ in 0..3 {
+        let mut command = tdc(&server.url);
+        command.arg("run").arg(&scan);
+        scans.push(timed(command).0);
+        let mut command = tdc(&server.url);
+        command.arg("run").arg(&report);
+        let (elapsed, out, _) = timed(command);
+        reports.push(elapsed);
+        figures = out;
+    }
+    let jq = format!(
+        "for o in $(seq 0 1000 199000); do curl -s -u sandbox:sandbox \"{}/api/cdrs?limit=1000;$o\"; done \
+         | jq -s -r '[.[].cdrs[] | select((.q850 | tonumber) > 0)] | \"\\(length) \\([.[] | select((.bill_duration | tonumber) > 0)] | length)\"'",
+        server.url
+    );
+    let started = Instant::now();
+    let curl = Command::new("sh").args(["-c", &jq]).output();
+    let curl_time = started.elapsed();
+    let curl_figures = curl
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let (scan, report) = (median(scans), median(reports));
+    println!(
+        "cdr::kpis + cdr::by_cause over 200,000 CDRs: median {report:.2?}, reading the rows {scan:.2?}, ratio {:.2}; curl + jq {curl_time:.2?} (figures: tdc {figures}, jq {curl_figures})",
+        report.as_secs_f64() / scan.as_secs_f64()
+    );
+}
+
 /// `TDC_BENCH=aggregation,scan` runs only those parts; unset, all of them.
 fn wanted(part: &str) -> bool {
     std::env::var("TDC_BENCH").map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
@@ -502,5 +551,8 @@ fn main() {
     }
     if wanted("export") {
         export(&dir);
+    }
+    if wanted("kpis") {
+        kpis(&dir);
     }
 }

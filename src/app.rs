@@ -516,7 +516,8 @@ fn write_definitions(runtime: &tokio::runtime::Runtime, dir: &Path) -> i32 {
 fn write_stdlib_definitions(engine: &rhai::Engine, dir: &Path) -> std::io::Result<()> {
     use std::fmt::Write;
     let functions = crate::repl::catalog::stdlib_functions(engine);
-    for module in crate::script::engine::stdlib_names() {
+    let modules = crate::script::engine::stdlib_names().chain(crate::script::engine::NATIVE_STDLIB);
+    for module in modules {
         let mut text = format!("module {module};\n");
         let prefix = format!("{module}::");
         for f in functions.iter().filter(|f| f.name.starts_with(&prefix)) {
@@ -524,10 +525,25 @@ fn write_stdlib_definitions(engine: &rhai::Engine, dir: &Path) -> std::io::Resul
             for line in f.doc.lines() {
                 let _ = writeln!(text, "///{}{line}", if line.is_empty() { "" } else { " " });
             }
-            let params: Vec<String> = f.params.iter().map(|p| format!("{p}: ?")).collect();
+            let params: Vec<String> = f
+                .params
+                .iter()
+                .map(|p| {
+                    if p.contains(':') {
+                        p.clone()
+                    } else {
+                        format!("{p}: ?")
+                    }
+                })
+                .collect();
+            let returns = if f.returns == "()" {
+                "?"
+            } else {
+                f.returns.as_str()
+            };
             let _ = writeln!(
                 text,
-                "fn {}({}) -> ?;",
+                "fn {}({}) -> {returns};",
                 &f.name[prefix.len()..],
                 params.join(", ")
             );

@@ -229,7 +229,7 @@ fn editor_definitions_cover_the_stdlib_with_its_docs() {
     let cdr = std::fs::read_to_string(out.join("cdr.d.rhai")).unwrap();
     assert!(cdr.starts_with("module cdr;"), "{cdr}");
     let kpis = cdr
-        .find("fn kpis(rows: ?) -> ?;")
+        .find("fn kpis(rows: Array) -> Map;")
         .expect("cdr::kpis is defined");
     let doc = &cdr[..kpis];
     assert!(doc.trim_end().ends_with("/// ```"), "{doc}");

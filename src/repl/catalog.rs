@@ -72,52 +72,7 @@ impl Catalog {
     pub fn from_engine(engine: &rhai::Engine) -> Catalog {
         let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
         let metadata: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-        let mut functions = Vec::new();
-        for f in metadata["functions"].as_array().into_iter().flatten() {
-            let Some(raw_name) = f["name"].as_str() else {
-                continue;
-            };
-            if raw_name.starts_with("anon$") || raw_name == "to_string" || raw_name == "to_debug" {
-                continue;
-            }
-            let (name, getter) = match raw_name.strip_prefix("get$") {
-                Some(property) => (property.to_string(), true),
-                None => (raw_name.to_string(), false),
-            };
-            let params: Vec<(String, String)> = f["params"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|p| {
-                    (
-                        p["name"].as_str().unwrap_or("_").to_string(),
-                        display_type(p["type"].as_str().unwrap_or("")),
-                    )
-                })
-                .filter(|(_, t)| !t.is_empty())
-                .collect();
-            let receiver = params
-                .first()
-                .map(|(_, t)| t.clone())
-                .filter(|t| HOST_TYPES.contains(&t.as_str()));
-            let skip = usize::from(receiver.is_some());
-            functions.push(FnDoc {
-                name,
-                params: params[skip..]
-                    .iter()
-                    .map(|(n, t)| format!("{n}: {t}"))
-                    .collect(),
-                receiver,
-                returns: display_type(f["returnType"].as_str().unwrap_or("")),
-                doc: clean_doc(
-                    f["docComments"]
-                        .as_array()
-                        .map(Vec::as_slice)
-                        .unwrap_or(&[]),
-                ),
-                getter,
-            });
-        }
+        let mut functions = docs_of(&metadata["functions"], "");
         functions.extend(stdlib_functions(engine));
         functions.sort_by(|a, b| {
             a.name
@@ -157,10 +112,74 @@ impl Catalog {
     }
 }
 
+/// The functions of a metadata list (`gen_fn_metadata_to_json`), named `{prefix}name`.
+fn docs_of(list: &serde_json::Value, prefix: &str) -> Vec<FnDoc> {
+    let mut functions = Vec::new();
+    for f in list.as_array().into_iter().flatten() {
+        let Some(raw_name) = f["name"].as_str() else {
+            continue;
+        };
+        if raw_name.starts_with("anon$") || raw_name == "to_string" || raw_name == "to_debug" {
+            continue;
+        }
+        let (name, getter) = match raw_name.strip_prefix("get$") {
+            Some(property) => (property.to_string(), true),
+            None => (raw_name.to_string(), false),
+        };
+        let params: Vec<(String, String)> = f["params"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap_or("_").to_string(),
+                    display_type(p["type"].as_str().unwrap_or("")),
+                )
+            })
+            .filter(|(_, t)| !t.is_empty())
+            .collect();
+        let receiver = params
+            .first()
+            .map(|(_, t)| t.clone())
+            .filter(|t| HOST_TYPES.contains(&t.as_str()));
+        let skip = usize::from(receiver.is_some());
+        functions.push(FnDoc {
+            name: format!("{prefix}{name}"),
+            params: params[skip..]
+                .iter()
+                .map(|(n, t)| format!("{n}: {t}"))
+                .collect(),
+            receiver,
+            returns: display_type(f["returnType"].as_str().unwrap_or("")),
+            doc: clean_doc(
+                f["docComments"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+            ),
+            getter,
+        });
+    }
+    functions
+}
+
 /// The public functions of the embedded stdlib modules, as `module::name`, with their `///`
 /// comments: `:help`, `:doc` and `tdc defs` know them as they know the bindings.
 pub fn stdlib_functions(engine: &rhai::Engine) -> Vec<FnDoc> {
     let mut functions = Vec::new();
+    for module in crate::script::engine::NATIVE_STDLIB {
+        let Some(native) = crate::script::engine::native_stdlib(module) else {
+            continue;
+        };
+        let mut engine = rhai::Engine::new_raw();
+        engine.register_static_module(module, native);
+        let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
+        let metadata: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        functions.extend(docs_of(
+            &metadata["modules"][module]["functions"],
+            &format!("{module}::"),
+        ));
+    }
     for module in crate::script::engine::stdlib_names() {
         let Some(ast) = crate::script::engine::stdlib_source(module)
             .and_then(|source| engine.compile(source).ok())
@@ -238,7 +257,16 @@ mod tests {
             .named("cdr::kpis")
             .next()
             .expect("the stdlib is in the catalog");
-        assert_eq!(kpis.signature(), "cdr::kpis(rows)");
+        assert_eq!(kpis.signature(), "cdr::kpis(rows: Array) -> Map");
         assert!(kpis.doc.contains("```rhai") && kpis.doc.contains("import \"cdr\""));
+        let last = catalog.named("recycle::last_calls").next().unwrap();
+        assert_eq!(last.signature(), "recycle::last_calls(td, campaign)");
+        let undocumented: Vec<_> = catalog
+            .functions
+            .iter()
+            .filter(|f| f.name.contains("::") && !f.doc.contains("```rhai"))
+            .map(|f| f.name.clone())
+            .collect();
+        assert!(undocumented.is_empty(), "{undocumented:?}");
     }
 }

@@ -11,13 +11,13 @@ use super::dialer::HostTag;
 use super::{dynamic_to_json, json_to_dynamic, script_error};
 use crate::output::pretty::{self, cell, columns_of, Layout};
 
-enum Key {
+pub(super) enum Key {
     Field(ImmutableString),
     Closure(FnPtr),
 }
 
 impl Key {
-    fn from(key: Dynamic, function: &str) -> RhaiResultOf<Key> {
+    pub(super) fn from(key: Dynamic, function: &str) -> RhaiResultOf<Key> {
         if key.is_string() {
             return Ok(Key::Field(key.cast::<ImmutableString>()));
         }
@@ -128,13 +128,13 @@ impl KeyView<'_> {
 /// An accumulator per key value. A record's value is looked up as it stands; only a value
 /// seen for the first time is copied into a key (cloning a shared string for every record
 /// costs two atomic writes to memory every thread touches).
-struct Tally<V> {
+pub(super) struct Tally<V> {
     table: hashbrown::HashTable<(GroupKey, V)>,
     state: ahash::RandomState,
 }
 
 impl<V: Default> Tally<V> {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Tally {
             table: hashbrown::HashTable::new(),
             state: ahash::RandomState::new(),
@@ -153,7 +153,7 @@ impl<V: Default> Tally<V> {
     }
 
     /// The accumulator of a record's key value.
-    fn of(&mut self, value: &Dynamic) -> &mut V {
+    pub(super) fn of(&mut self, value: &Dynamic) -> &mut V {
         if value.is_unit() {
             self.slot(KeyView::Unit, || GroupKey::Unit)
         } else if let Ok(i) = value.as_int() {
@@ -169,25 +169,36 @@ impl<V: Default> Tally<V> {
     /// The parts' accumulators by key name, combined in part order. Values with the same
     /// text (the INT 1 and the string "1") share a name in a Rhai map, so theirs are combined
     /// too.
-    fn named(
+    pub(super) fn named(
         parts: Vec<Tally<V>>,
         combine: impl Fn(&mut V, V),
         value: impl Fn(V) -> Dynamic,
     ) -> Map {
+        Self::by_name(parts, combine)
+            .into_iter()
+            .map(|(k, v)| (k, value(v)))
+            .collect()
+    }
+
+    /// The parts' accumulators by key name, in name order (see [`Tally::named`]).
+    pub(super) fn by_name(
+        parts: Vec<Tally<V>>,
+        combine: impl Fn(&mut V, V),
+    ) -> std::collections::BTreeMap<rhai::Identifier, V> {
         let mut named: std::collections::BTreeMap<rhai::Identifier, V> = Default::default();
         for part in parts {
             for (key, v) in part.table {
                 combine(named.entry(key.name()).or_default(), v);
             }
         }
-        named.into_iter().map(|(k, v)| (k, value(v))).collect()
+        named
     }
 }
 
 /// Folds over records, one part per core when the key is a field (closures run on the
 /// script's thread, in one part). `step` gets the accumulator, the key value and the record;
 /// parts come back in input order.
-fn fold_parts<A: Send>(
+pub(super) fn fold_parts<A: Send>(
     ctx: &NativeCallContext,
     records: &Array,
     key: &Key,
@@ -246,7 +257,7 @@ fn group_name(value: &Dynamic) -> String {
     }
 }
 
-fn as_number(value: &Dynamic) -> Option<FLOAT> {
+pub(super) fn as_number(value: &Dynamic) -> Option<FLOAT> {
     value
         .as_int()
         .map(|i| i as FLOAT)
@@ -348,110 +359,6 @@ fn is_secret_variable(name: &str, ctx: &NativeCallContext) -> bool {
     .unwrap_or(false)
 }
 
-/// How CDR rows tell a finished and an answered call apart, and which field holds the talk
-/// seconds: the rules `cdr::rules` works out from the fields a tenant sends.
-struct CallRules {
-    finished_by_q850: bool,
-    answered: Answered,
-    seconds: Option<ImmutableString>,
-}
-
-enum Answered {
-    Billed,
-    AnswerAt,
-    ClearedWithDuration,
-}
-
-impl CallRules {
-    fn from(rules: &Map) -> RhaiResultOf<CallRules> {
-        let text = |key: &str| {
-            rules
-                .get(key)
-                .and_then(|v| v.read_lock::<ImmutableString>().map(|s| s.to_string()))
-        };
-        let finished_by_q850 = match text("finished").as_deref() {
-            Some("q850 > 0") => true,
-            Some("end_at set") => false,
-            other => {
-                return Err(script_error(format!(
-                    "tally_calls: unknown rule for finished calls: {other:?} (\"q850 > 0\" or \"end_at set\")"
-                )))
-            }
-        };
-        let answered = match text("answered").as_deref() {
-            Some("bill_duration > 0") => Answered::Billed,
-            Some("answer_at set") => Answered::AnswerAt,
-            Some("NORMAL_CLEARING with call_duration > 0") => Answered::ClearedWithDuration,
-            other => {
-                return Err(script_error(format!(
-                    "tally_calls: unknown rule for answered calls: {other:?}"
-                )))
-            }
-        };
-        Ok(CallRules {
-            finished_by_q850,
-            answered,
-            seconds: text("seconds").map(Into::into),
-        })
-    }
-
-    fn count(&self, figures: &mut CallFigures, row: &Map) {
-        let number = |key: &str| row.get(key).and_then(as_number).unwrap_or(0.0);
-        let is_set = |key: &str| {
-            row.get(key).is_some_and(|v| {
-                !v.is_unit()
-                    && v.read_lock::<ImmutableString>()
-                        .is_none_or(|s| !s.is_empty())
-                    && v.as_int() != Ok(0)
-            })
-        };
-        let finished = if self.finished_by_q850 {
-            number("q850") > 0.0
-        } else {
-            is_set("end_at")
-        };
-        if !finished {
-            return;
-        }
-        figures.attempts += 1;
-        if figures.q850.is_unit() {
-            if let Some(code) = row.get("q850") {
-                figures.q850 = code.clone();
-            }
-        }
-        let answered = match self.answered {
-            Answered::Billed => number("bill_duration") > 0.0,
-            Answered::AnswerAt => is_set("answer_at"),
-            Answered::ClearedWithDuration => {
-                number("call_duration") > 0.0
-                    && row
-                        .get("status")
-                        .and_then(|s| {
-                            s.read_lock::<ImmutableString>()
-                                .map(|s| s.as_str() == "NORMAL_CLEARING")
-                        })
-                        .unwrap_or(false)
-            }
-        };
-        if answered {
-            figures.answered += 1;
-            if let Some(field) = &self.seconds {
-                figures.seconds += number(field);
-            }
-        }
-    }
-}
-
-/// Finished and answered calls and their talk seconds, for one group of CDRs.
-#[derive(Default)]
-struct CallFigures {
-    attempts: INT,
-    answered: INT,
-    seconds: FLOAT,
-    /// The first Q.850 code seen (a group by status has one).
-    q850: Dynamic,
-}
-
 #[export_module]
 pub mod data_api {
     use super::*;
@@ -518,59 +425,6 @@ pub mod data_api {
             parts,
             |all, more| all.extend(more),
             Dynamic::from_array,
-        ))
-    }
-
-    /// Counts CDRs per key value natively, by the rules `cdr::rules` gives: per group
-    /// `#{attempts, answered, seconds, q850}` (finished calls, answered ones, their talk
-    /// seconds, the first Q.850 code seen). The key is a field name, a closure, or `""` for one
-    /// group of everything. The `cdr` module's figures are built on it.
-    ///
-    /// ```rhai
-    /// import "cdr" as cdr;
-    /// let rows = td.cdrs().limit(1000).to_array();
-    /// let per_status = tally_calls(rows, cdr::rules(rows), "status");
-    /// print(per_status.NORMAL_CLEARING.answered);
-    /// ```
-    #[rhai_fn(return_raw)]
-    pub fn tally_calls(
-        ctx: NativeCallContext,
-        rows: &mut Array,
-        rules: Map,
-        key: Dynamic,
-    ) -> RhaiResultOf<Map> {
-        let rules = CallRules::from(&rules)?;
-        let key = Key::from(key, "tally_calls")?;
-        let parts = fold_parts(
-            &ctx,
-            rows,
-            &key,
-            Tally::<CallFigures>::new,
-            |tally, value, row| {
-                if let Some(map) = row.read_lock::<Map>() {
-                    rules.count(tally.of(value), &map);
-                }
-                Ok(())
-            },
-        )?;
-        Ok(Tally::named(
-            parts,
-            |all, more| {
-                all.attempts += more.attempts;
-                all.answered += more.answered;
-                all.seconds += more.seconds;
-                if all.q850.is_unit() {
-                    all.q850 = more.q850;
-                }
-            },
-            |f| {
-                let mut map = Map::new();
-                map.insert("attempts".into(), Dynamic::from_int(f.attempts));
-                map.insert("answered".into(), Dynamic::from_int(f.answered));
-                map.insert("seconds".into(), Dynamic::from_float(f.seconds));
-                map.insert("q850".into(), f.q850);
-                Dynamic::from_map(map)
-            },
         ))
     }
 

@@ -36,9 +36,25 @@ pub fn stdlib_source(name: &str) -> Option<&'static str> {
     STDLIB.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
 }
 
-/// Names of the embedded stdlib modules.
+/// Names of the embedded stdlib modules written in Rhai.
 pub fn stdlib_names() -> impl Iterator<Item = &'static str> {
     STDLIB.iter().map(|(name, _)| *name)
+}
+
+/// The stdlib modules written in Rust: their functions read the arrays they are given in
+/// place, where a Rhai function would copy them.
+pub const NATIVE_STDLIB: [&str; 1] = ["cdr"];
+
+/// A stdlib module written in Rust, by name.
+pub fn native_stdlib(name: &str) -> Option<SharedModule> {
+    static CDR: std::sync::OnceLock<SharedModule> = std::sync::OnceLock::new();
+    match name {
+        "cdr" => Some(
+            CDR.get_or_init(|| exported_module!(crate::script::cdr::cdr_api).into())
+                .clone(),
+        ),
+        _ => None,
+    }
 }
 
 /// Resolves `import "x"`: `x.rhai` beside the script (or the importing module), else the
@@ -123,6 +139,9 @@ impl ModuleResolver for Resolver {
                 .unwrap_or_else(|e| e.into_inner())
                 .retain(|p| p != &canonical);
             return result;
+        }
+        if let Some(module) = native_stdlib(path) {
+            return Ok(module);
         }
         let Some(code) = stdlib_source(path) else {
             return Err(EvalAltResult::ErrorModuleNotFound(

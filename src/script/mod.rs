@@ -6,6 +6,7 @@
 //! evaluation's cancellation token so that Ctrl-C stops it at once.
 
 mod assert;
+mod cdr;
 mod chart;
 mod convert;
 mod data;

@@ -703,7 +703,7 @@ fn the_default_twin_counts_each_call_and_no_lead_with_calls_is_new() {
             .filter(|l| l.as_str().unwrap_or("").contains(" call "))
             .count() as i64;
         let ongoing = ongoing.get(&id).copied().unwrap_or(0);
-        if made <= 50 && history_calls != made - ongoing {
+        if made <= 20 && history_calls != made - ongoing {
             wrong.push(format!(
                 "{id}: {history_calls} history lines for {made} calls"
             ));

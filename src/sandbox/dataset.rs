@@ -73,32 +73,20 @@ const ANSWERED_STATUSES: [(&str, u32); 6] = [
 ];
 /// The most call lines a campaign lead's `history` keeps; older ones are summed up in one
 /// line, so that a campaign lead dialled a thousand times is not a 50 KB record.
-const HISTORY_CALLS: usize = 50;
+const HISTORY_CALLS: usize = 20;
 
 /// What an ended campaign call does to its campaign lead: the status that follows the
 /// outcome (an answered call: one of [`ANSWERED_STATUSES`] the campaign has; busy: Busy; an
 /// unallocated number: Wrong Number; anything else: No Answer), the agent of an answered
 /// call, `updated_at`, and a history line. `calls_count` is counted when the call is placed.
 pub(crate) fn record_outcome(store: &mut Store, rng: &mut fastrand::Rng, cdr: &Cdr) {
-    let cause = HANGUP_CAUSES.get(cdr.cause as usize).map_or("", |c| c.0);
     let Some(campaign_lead) = store.campaign_leads.get(&cdr.campaign_lead_id) else {
         return;
     };
     let Some(campaign) = store.campaigns.get(&campaign_lead.campaign_id) else {
         return;
     };
-    let status_id = match cause {
-        "NORMAL_CLEARING" => {
-            let offered: Vec<(i64, u32)> = ANSWERED_STATUSES
-                .iter()
-                .filter_map(|(name, weight)| campaign.status_named(name).map(|s| (s.id, *weight)))
-                .collect();
-            (!offered.is_empty()).then(|| offered[weighted(rng, offered.iter().map(|o| o.1))].0)
-        }
-        "USER_BUSY" => campaign.status_named("Busy").map(|s| s.id),
-        "UNALLOCATED_NUMBER" => campaign.status_named("Wrong Number").map(|s| s.id),
-        _ => campaign.status_named("No Answer").map(|s| s.id),
-    };
+    let status_id = outcome_status(campaign, cdr.cause, rng);
     let Some(campaign_lead) = store.campaign_leads.get_mut(&cdr.campaign_lead_id) else {
         return;
     };
@@ -110,61 +98,125 @@ pub(crate) fn record_outcome(store: &mut Store, rng: &mut fastrand::Rng, cdr: &C
     }
     campaign_lead.updated_at = cdr.end_at;
     let history = &mut campaign_lead.history;
-    history.push(format!(
-        "{} call {} {cause}",
-        format_time(cdr.end_at),
-        cdr.call_id()
-    ));
+    history.push(call_line(cdr));
     let calls = history.iter().filter(|l| is_call_line(l)).count();
     if calls > HISTORY_CALLS {
         if let Some(oldest) = history.iter().position(|l| is_call_line(l)) {
             history.remove(oldest);
-            let earlier = match history
-                .iter()
-                .position(|l| l.starts_with("earlier calls: "))
-            {
+            let earlier = match history.iter().position(|l| l.starts_with(EARLIER)) {
                 Some(at) => at,
                 None => {
-                    history.insert(oldest, "earlier calls: 0".to_string());
+                    history.insert(oldest, format!("{EARLIER}0"));
                     oldest
                 }
             };
-            let n: u64 = history[earlier]["earlier calls: ".len()..]
-                .parse()
-                .unwrap_or(0);
-            history[earlier] = format!("earlier calls: {}", n + 1);
+            let n: u64 = history[earlier][EARLIER.len()..].parse().unwrap_or(0);
+            history[earlier] = format!("{EARLIER}{}", n + 1);
         }
     }
+}
+
+/// The history line that sums up the calls no longer listed one by one.
+const EARLIER: &str = "earlier calls: ";
+
+/// The status an ended call leaves in its campaign (see [`record_outcome`]).
+fn outcome_status(campaign: &Campaign, cause: u8, rng: &mut fastrand::Rng) -> Option<i64> {
+    let cause = HANGUP_CAUSES.get(cause as usize).map_or("", |c| c.0);
+    match cause {
+        "NORMAL_CLEARING" => {
+            let offered: Vec<(i64, u32)> = ANSWERED_STATUSES
+                .iter()
+                .filter_map(|(name, weight)| campaign.status_named(name).map(|s| (s.id, *weight)))
+                .collect();
+            (!offered.is_empty()).then(|| offered[weighted(rng, offered.iter().map(|o| o.1))].0)
+        }
+        "USER_BUSY" => campaign.status_named("Busy").map(|s| s.id),
+        "UNALLOCATED_NUMBER" => campaign.status_named("Wrong Number").map(|s| s.id),
+        _ => campaign.status_named("No Answer").map(|s| s.id),
+    }
+}
+
+/// A campaign lead's history line for an ended call.
+fn call_line(cdr: &Cdr) -> String {
+    let cause = HANGUP_CAUSES.get(cdr.cause as usize).map_or("", |c| c.0);
+    let time = crate::time::stamp(cdr.end_at);
+    format!(
+        "{} call {} {cause}",
+        time.as_ref().map_or("", |t| t.as_str()),
+        cdr.call_id()
+    )
 }
 
 fn is_call_line(line: &str) -> bool {
     line.get(19..25) == Some(" call ")
 }
 
-/// Campaign leads as their calls left them: each counts its CDRs, takes the status, agent
-/// and history that follow each ended call in turn, and one never called is in the campaign's
-/// first status (New).
+/// What a campaign lead's calls come to, gathered in one pass over the CDRs.
+#[derive(Default)]
+struct Followed {
+    calls: i64,
+    /// The last [`HISTORY_CALLS`] ended calls (indexes into the CDRs), oldest first.
+    recent: std::collections::VecDeque<u32>,
+    ended: u64,
+    agent: Option<i64>,
+}
+
+/// Campaign leads as their calls left them: each counts its CDRs, takes the status that
+/// follows its last ended call, the agent of its last answered call, and a history line per
+/// ended call (the last [`HISTORY_CALLS`], the earlier ones summed up in one line), as
+/// [`record_outcome`] does call by call in a live twin. One never called stays in the
+/// campaign's first status (New). One pass over the CDRs, then one per campaign lead.
 fn follow_calls(store: &mut Store, rng: &mut fastrand::Rng, cdrs: &[Cdr]) {
-    let first_status: std::collections::HashMap<i64, i64> = store
-        .campaigns
-        .values()
-        .filter_map(|c| c.statuses.first().map(|s| (c.id, s.id)))
-        .collect();
-    for campaign_lead in store.campaign_leads.values_mut() {
-        campaign_lead.calls_count = 0;
-        campaign_lead.user_id = None;
-        campaign_lead.updated_at = campaign_lead.created_at;
-        if let Some(&status) = first_status.get(&campaign_lead.campaign_id) {
-            campaign_lead.status_id = status;
+    let mut followed: ahash::AHashMap<i64, Followed> = Default::default();
+    for (index, cdr) in cdrs.iter().enumerate() {
+        if cdr.campaign_lead_id <= 0 {
+            continue;
+        }
+        let f = followed.entry(cdr.campaign_lead_id).or_default();
+        f.calls += 1;
+        if cdr.cause == ONGOING {
+            continue;
+        }
+        f.ended += 1;
+        if f.recent.len() == HISTORY_CALLS {
+            f.recent.pop_front();
+        }
+        f.recent.push_back(index as u32);
+        if cdr.user_id > 0 {
+            f.agent = Some(cdr.user_id.into());
         }
     }
-    for cdr in cdrs.iter().filter(|c| c.campaign_lead_id > 0) {
-        if let Some(campaign_lead) = store.campaign_leads.get_mut(&cdr.campaign_lead_id) {
-            campaign_lead.calls_count += 1;
+    let Store {
+        campaign_leads,
+        campaigns,
+        ..
+    } = store;
+    for campaign_lead in campaign_leads.values_mut() {
+        let Some(campaign) = campaigns.get(&campaign_lead.campaign_id) else {
+            continue;
+        };
+        let f = followed.remove(&campaign_lead.id).unwrap_or_default();
+        campaign_lead.calls_count = f.calls;
+        campaign_lead.user_id = f.agent;
+        campaign_lead.updated_at = campaign_lead.created_at;
+        if let Some(first) = campaign.statuses.first() {
+            campaign_lead.status_id = first.id;
         }
-        if cdr.cause != ONGOING {
-            record_outcome(store, rng, cdr);
+        let Some(&last) = f.recent.back() else {
+            continue;
+        };
+        let last = &cdrs[last as usize];
+        if let Some(status) = outcome_status(campaign, last.cause, rng) {
+            campaign_lead.status_id = status;
         }
+        campaign_lead.updated_at = last.end_at;
+        let earlier = f.ended - f.recent.len() as u64;
+        if earlier > 0 {
+            campaign_lead.history.push(format!("{EARLIER}{earlier}"));
+        }
+        campaign_lead
+            .history
+            .extend(f.recent.iter().map(|&i| call_line(&cdrs[i as usize])));
     }
 }
 

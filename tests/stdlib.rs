@@ -450,3 +450,60 @@ fn damaged_recordings_are_fetched_again_until_each_is_what_the_api_serves() {
         (&Value::from(0), &Value::from(3))
     );
 }
+
+#[test]
+fn a_saved_dedupe_plan_removes_exactly_the_campaign_leads_it_lists_checked_with_curl() {
+    let sandbox = Sandbox::start(&["--leads", "1500", "--cdrs", "500"]);
+    let home = temp_dir("dedupe-plan");
+    let plan = home.join("plan.json");
+    let make = home.join("make.rhai");
+    std::fs::write(
+        &make,
+        format!(
+            "import \"dedupe\" as dedupe;\nwrite_json(dedupe::plan(td, \"oldest\"), \"{}\");\n",
+            plan.display()
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = output(tdc_on(&sandbox, &home).arg("run").arg(&make));
+    assert_eq!(code, 0, "{stderr}");
+    let ids = |s: &Sandbox| -> std::collections::BTreeSet<i64> {
+        let mut all = std::collections::BTreeSet::new();
+        for offset in (0..).step_by(1000) {
+            let page = curl_json(s, &format!("/api/campaign-leads/limit/1000;{offset}/"));
+            let rows = page["campaignLeads"].as_array().unwrap();
+            all.extend(rows.iter().map(|cl| common::int(&cl["id"])));
+            if rows.len() < 1000 {
+                break;
+            }
+        }
+        all
+    };
+    let before = ids(&sandbox);
+    // The plan is reviewed (read back from the file) and applied in a later run.
+    let reviewed: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let listed: std::collections::BTreeSet<i64> = reviewed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|item| item["remove"].as_array().unwrap().iter().map(common::int))
+        .collect();
+    assert!(listed.len() > 10, "{reviewed}");
+    let apply = home.join("apply.rhai");
+    std::fs::write(
+        &apply,
+        format!(
+            "import \"dedupe\" as dedupe;\nprint(to_json(dedupe::apply(td, read_json(\"{}\"))));\n",
+            plan.display()
+        ),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = output(tdc_on(&sandbox, &home).arg("run").arg(&apply));
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["removed"], listed.len(), "{summary}");
+    let after = ids(&sandbox);
+    let gone: std::collections::BTreeSet<i64> = before.difference(&after).copied().collect();
+    assert_eq!(gone, listed, "exactly the plan's campaign leads are gone");
+    assert!(after.is_subset(&before), "nothing was added");
+}

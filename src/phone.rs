@@ -58,6 +58,63 @@ fn possible(number: &phonenumber::PhoneNumber) -> bool {
         })
 }
 
+/// Whether E.164 digits (country code first) have a length their country uses, read from the
+/// metadata without parsing: country codes are prefix-free, so the first 1 to 3 digits that
+/// are one decide.
+fn possible_digits(digits: &str) -> bool {
+    use phonenumber::Type;
+    (1..=3)
+        .find_map(|cc| {
+            let code: u16 = digits.get(..cc)?.parse().ok()?;
+            let metas = phonenumber::metadata::DATABASE.by_code(&code)?;
+            let national = (digits.len() - cc) as u16;
+            Some(metas.iter().any(|meta| {
+                let descriptors = meta.descriptors();
+                [Type::FixedLine, Type::Mobile, Type::TollFree, Type::Voip]
+                    .into_iter()
+                    .filter_map(|kind| descriptors.get(kind))
+                    .chain(std::iter::once(descriptors.general()))
+                    .any(|d| d.possible_length().contains(&national))
+            }))
+        })
+        .unwrap_or(false)
+}
+
+/// The quick reading of the common forms — international (`+44 7700 900101`,
+/// `0044 …`) and national in a region whose trunk prefix is a plain `0` (`07700 900101` in
+/// GB) — when the result has a length its country uses. `None` leaves the number to the full
+/// parser, which knows every region's rules.
+fn quick(digits: &str, international: bool, region: Option<country::Id>) -> Option<String> {
+    let candidate = if international {
+        // A national number written after the country code keeps its trunk prefix now and
+        // then (`+49 0616…`); the full parser knows which countries drop it.
+        let national = (1..=3).find_map(|cc| {
+            let code: u16 = digits.get(..cc)?.parse().ok()?;
+            phonenumber::metadata::DATABASE
+                .by_code(&code)
+                .map(|_| &digits[cc..])
+        })?;
+        if national.starts_with('0') {
+            return None;
+        }
+        digits.to_string()
+    } else {
+        let meta = phonenumber::metadata::DATABASE.by_id(region?.as_ref())?;
+        let simple = meta.national_prefix() == Some("0")
+            && meta.national_prefix_for_parsing().is_none()
+            && meta.national_prefix_transform_rule().is_none();
+        let national = digits.strip_prefix('0').filter(|_| simple)?;
+        if national.starts_with('0') {
+            return None;
+        }
+        format!("{}{national}", meta.country_code())
+    };
+    let fits = (8..=15).contains(&candidate.len())
+        && !candidate.starts_with('0')
+        && possible_digits(&candidate);
+    fits.then_some(candidate)
+}
+
 /// The E.164 digits of `text` read in `region` (national numbers), or `None` when it is not a
 /// valid number there.
 pub fn to_e164(text: &str, region: Option<country::Id>) -> Option<String> {
@@ -79,10 +136,19 @@ pub fn to_e164(text: &str, region: Option<country::Id>) -> Option<String> {
     if digits.is_empty() {
         return None;
     }
-    let parsed = if international || (region.is_none() && !digits.starts_with('0')) {
+    let international = international || (region.is_none() && !digits.starts_with('0'));
+    if let Some(quick) = quick(&digits, international, region) {
+        return Some(quick);
+    }
+    parse_full(&digits, international, region)
+}
+
+/// The full parser's reading (libphonenumber's rules for every region).
+fn parse_full(digits: &str, international: bool, region: Option<country::Id>) -> Option<String> {
+    let parsed = if international {
         phonenumber::parse(None, format!("+{digits}"))
     } else {
-        phonenumber::parse(region, &digits)
+        phonenumber::parse(region, digits)
     };
     let number = parsed.ok()?;
     if !phonenumber::is_valid(&number) && !possible(&number) {
@@ -120,5 +186,42 @@ mod tests {
         assert_eq!(to_e164("07700 9OO999", gb), None, "letters are not digits");
         assert_eq!(to_e164("", gb), None);
         assert!(region("XX").is_err());
+    }
+
+    #[test]
+    fn the_quick_reading_agrees_with_the_full_parser() {
+        let mut checked = 0;
+        for code in [
+            "GB", "US", "DE", "FR", "IT", "ES", "IE", "AU", "IN", "BR", "MX", "AR", "NL", "JP",
+        ] {
+            let id = region(code).ok();
+            let cc = phonenumber::metadata::DATABASE
+                .by_id(code)
+                .map(|m| m.country_code())
+                .unwrap();
+            for n in 0..400u64 {
+                let draw = crate::sandbox::dataset::splitmix(n ^ u64::from(cc) << 20);
+                let len = 6 + (draw % 8) as usize;
+                let body: String = format!("{:015}", draw >> 8)[..len].to_string();
+                for (digits, international, region) in [
+                    (format!("{cc}{body}"), true, None),
+                    (format!("0{body}"), false, id),
+                    (format!("{cc}0{body}"), true, None),
+                ] {
+                    if let Some(quick) = quick(&digits, international, region) {
+                        assert_eq!(
+                            parse_full(&digits, international, region).as_deref(),
+                            Some(quick.as_str()),
+                            "{code} {digits}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            checked > 1000,
+            "the quick path covers common forms: {checked}"
+        );
     }
 }

@@ -100,8 +100,13 @@ fn quick(digits: &str, international: bool, region: Option<country::Id>) -> Opti
         digits.to_string()
     } else {
         let meta = phonenumber::metadata::DATABASE.by_id(region?.as_ref())?;
+        // A trunk prefix of a plain 0, stripped as such (GB strips "0|180020": a leading 0
+        // is the first alternative).
+        let strips_zero = meta
+            .national_prefix_for_parsing()
+            .is_none_or(|p| p.as_str() == "0" || p.as_str().starts_with("0|"));
         let simple = meta.national_prefix() == Some("0")
-            && meta.national_prefix_for_parsing().is_none()
+            && strips_zero
             && meta.national_prefix_transform_rule().is_none();
         let national = digits.strip_prefix('0').filter(|_| simple)?;
         if national.starts_with('0') {

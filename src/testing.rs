@@ -94,7 +94,7 @@ fn run_one(
             let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
             let (source_text, function, source_name) =
                 (source.to_string(), name.to_string(), file_name.clone());
-            std::thread::spawn(move || {
+            crate::script::engine::on_script_stack(move || {
                 let engine = script_engine(&host, &base, LoadedFiles::default());
                 let mut ast = engine
                     .compile(&source_text)
@@ -103,8 +103,7 @@ fn run_one(
                 let mut scope = script_scope(dialer, &[], &base);
                 engine.call_fn::<Dynamic>(&mut scope, &ast, &function, ())
             })
-            .join()
-            .map_err(|_| "the test thread panicked".to_string())
+            .map_err(|e| format!("{file_name}: error: cannot start the test's thread: {e}"))
             .map(|result| {
                 result.map_err(|e| diagnostic::from_eval_error(&e, &file_name, source).to_string())
             })

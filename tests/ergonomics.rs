@@ -240,3 +240,26 @@ fn editor_definitions_cover_the_stdlib_with_its_docs() {
     let recycle = std::fs::read_to_string(out.join("recycle.d.rhai")).unwrap();
     assert!(recycle.contains("fn last_calls(td: ?, campaign: ?) -> ?;"));
 }
+
+#[test]
+fn a_recursion_a_thousand_deep_runs_alike_under_run_and_test() {
+    let dir = temp_dir("deep");
+    let depth = "fn depth(n) { if n == 0 { 0 } else { 1 + depth(n - 1) } }\n";
+    let run = dir.join("deep.rhai");
+    std::fs::write(&run, format!("{depth}print(depth(990));\n")).unwrap();
+    let (code, stdout, stderr) = output(tdc(&dir).args(["--sandbox", "run"]).arg(&run));
+    assert_eq!((code, stdout.trim()), (0, "990"), "{stderr}");
+    let test = dir.join("deep_test.rhai");
+    std::fs::write(
+        &test,
+        format!("{depth}fn test_deep() {{ if depth(990) != 990 {{ throw \"wrong\"; }} }}\n"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = output(tdc(&dir).arg("test").arg(&test));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // Past the limit: one clear error, not a crash.
+    std::fs::write(&run, format!("{depth}print(depth(100000));\n")).unwrap();
+    let (code, _, stderr) = output(tdc(&dir).args(["--sandbox", "run"]).arg(&run));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("Stack overflow"), "{stderr}");
+}

@@ -121,6 +121,14 @@ fn a_session_at_the_terminal() {
     terminal.wait_for("td.find_leads(");
     terminal.keys(&["C-u", ":help find_leads", "Enter"]);
     terminal.wait_for("td.find_leads(field: String, value: ?) -> Array");
+    // Deep recursion: the same call depth (1,000) as `tdc run` and `tdc test`.
+    terminal.keys(&[
+        "fn depth(n) { if n == 0 { 0 } else { 1 + depth(n - 1) } }",
+        "Enter",
+        "depth(990)",
+        "Enter",
+    ]);
+    terminal.wait_for("\n990\n");
     // The stdlib's functions have help from their own docs.
     terminal.keys(&[":doc recycle::last_calls", "Enter"]);
     terminal.wait_for("Each campaign lead's last finished call");

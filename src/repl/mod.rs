@@ -163,10 +163,16 @@ impl Repl<'_> {
             }
         };
         let program = self.functions.merge(&ast);
-        match self
-            .engine
-            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &program)
-        {
+        let (engine, scope) = (&self.engine, &mut self.scope);
+        let outcome = crate::script::engine::on_script_stack(|| {
+            engine.eval_ast_with_scope::<Dynamic>(scope, &program)
+        })
+        .unwrap_or_else(|e| {
+            Err(crate::script::script_error(format!(
+                "cannot start the script's thread: {e}"
+            )))
+        });
+        match outcome {
             Ok(value) => {
                 self.functions = self.functions.merge(&ast.clone_functions_only());
                 match pretty::render(&value, self.width, self.json) {

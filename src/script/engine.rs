@@ -26,7 +26,8 @@ include!(concat!(env!("OUT_DIR"), "/stdlib.rs"));
 /// there is no operation, string or array limit.
 const MAX_EXPR_DEPTH: usize = 256;
 const MAX_FUNCTION_EXPR_DEPTH: usize = 128;
-const MAX_CALL_LEVELS: usize = 128;
+/// Python's default recursion limit; safe on [`SCRIPT_STACK`] in debug builds too.
+const MAX_CALL_LEVELS: usize = 1000;
 
 /// The files a run loaded (the script's imports), for watch mode.
 pub type LoadedFiles = Arc<Mutex<BTreeSet<PathBuf>>>;
@@ -333,31 +334,49 @@ pub struct ScriptJob {
 
 pub type ScriptResult = Result<Dynamic, Box<EvalAltResult>>;
 
+/// The thread scripts run on: named, with [`SCRIPT_STACK`].
+fn script_thread() -> std::thread::Builder {
+    std::thread::Builder::new()
+        .name("tdc-script".into())
+        .stack_size(SCRIPT_STACK)
+}
+
+/// Runs `work` on a thread with the script stack ([`SCRIPT_STACK`]) and waits for it: the one
+/// place scripts are evaluated from (`tdc run`, `eval`, `test`, watch mode and the REPL), so
+/// that the same script gets the same stack and call depth everywhere. Bindings block on the
+/// runtime, which must not happen on its workers: a thread of its own is that too. An error
+/// only when the system has no thread to give.
+pub fn on_script_stack<R: Send>(work: impl FnOnce() -> R + Send) -> std::io::Result<R> {
+    std::thread::scope(|scope| {
+        let thread = script_thread().spawn_scoped(scope, work)?;
+        Ok(thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
+}
+
 /// Evaluates a script on its own thread (bindings block on the runtime, which must not happen
 /// on its workers); `done` is called with the outcome on that thread.
 pub fn spawn_script(
     job: ScriptJob,
     done: impl FnOnce(ScriptResult) + Send + 'static,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("tdc-script".into())
-        .stack_size(SCRIPT_STACK)
-        .spawn(move || {
-            let engine = script_engine(&job.host, &job.base, job.loaded.clone());
-            let outcome = engine
-                .compile(&job.source)
-                .map_err(Into::into)
-                .and_then(|mut ast| {
-                    ast.set_source(job.name.clone());
-                    let mut scope = script_scope(job.dialer, &job.args, &job.base);
-                    let outcome = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast);
-                    if job.exits_after {
-                        std::mem::forget(scope);
-                    }
-                    outcome
-                });
-            done(outcome);
-        })
+    script_thread().spawn(move || {
+        let engine = script_engine(&job.host, &job.base, job.loaded.clone());
+        let outcome = engine
+            .compile(&job.source)
+            .map_err(Into::into)
+            .and_then(|mut ast| {
+                ast.set_source(job.name.clone());
+                let mut scope = script_scope(job.dialer, &job.args, &job.base);
+                let outcome = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast);
+                if job.exits_after {
+                    std::mem::forget(scope);
+                }
+                outcome
+            });
+        done(outcome);
+    })
 }
 
 /// The scope every script starts with: `td`, `ARGS`, and `SCRIPT_DIR` (the script's folder,

@@ -63,7 +63,13 @@ impl Session {
         let (base_url, sandbox, dataset) = match &connection.target {
             Target::Embedded => {
                 let options = SandboxOptions::default();
-                let dataset = Dataset::for_options(&options).map_err(SessionError::Start)?;
+                let dataset = Dataset::load_or_generate(
+                    options.state_file.as_deref(),
+                    options.seed,
+                    options.leads,
+                    options.cdrs,
+                )
+                .map_err(SessionError::Start)?;
                 let sandbox = runtime
                     .block_on(Sandbox::start_with(options, dataset.clone()))
                     .map_err(SessionError::Start)?;

@@ -9,6 +9,7 @@
 //! 2024-09-01 .. 2025-03-31; the last few are still ongoing (`q850` 0, no `end_at`).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -1001,6 +1002,77 @@ fn generate_cdrs(
         cdrs.push(cdr);
     }
     cdrs
+}
+
+/// What `--state FILE` holds: the mutable data and what regenerates the rest.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SavedState {
+    pub seed: u64,
+    pub generated_leads: usize,
+    /// How many CDRs the seed generated.
+    pub cdrs: usize,
+    pub store: Store,
+    /// CDRs of calls made since (`--live`), after the generated ones.
+    #[serde(default)]
+    pub live_cdrs: Vec<Cdr>,
+}
+
+/// The data a sandbox serves, ready to be served (generated once, cheap to clone for a
+/// fresh run).
+#[derive(Clone)]
+pub struct Dataset {
+    pub seed: u64,
+    /// How many leads the seed generated (CDRs are drawn from them).
+    pub generated_leads: usize,
+    pub store: Store,
+    pub cdrs: Arc<Vec<Cdr>>,
+    /// How many of `cdrs` the seed generated (the rest are live calls).
+    pub generated_cdrs: usize,
+}
+
+impl Dataset {
+    pub fn generate(seed: u64, leads: usize, cdrs: usize) -> Dataset {
+        let (store, cdrs) = generate(seed, leads, cdrs);
+        Dataset {
+            seed,
+            generated_leads: leads,
+            store,
+            generated_cdrs: cdrs.len(),
+            cdrs: Arc::new(cdrs),
+        }
+    }
+
+    /// The dataset a sandbox starts with: loaded from the state file when it exists, else
+    /// generated from the seed and sizes.
+    pub fn load_or_generate(
+        state_file: Option<&std::path::Path>,
+        seed: u64,
+        leads: usize,
+        cdrs: usize,
+    ) -> Result<Dataset, String> {
+        if let Some(path) = state_file {
+            if path.exists() {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read state file {}: {e}", path.display()))?;
+                let saved: SavedState = serde_json::from_str(&text).map_err(|e| {
+                    format!("state file {} is not a sandbox state: {e}", path.display())
+                })?;
+                let (_, mut cdrs) = generate(saved.seed, saved.generated_leads, saved.cdrs);
+                let generated_cdrs = cdrs.len();
+                cdrs.extend(saved.live_cdrs);
+                let mut store = saved.store;
+                store.reindex();
+                return Ok(Dataset {
+                    seed: saved.seed,
+                    generated_leads: saved.generated_leads,
+                    store,
+                    generated_cdrs,
+                    cdrs: Arc::new(cdrs),
+                });
+            }
+        }
+        Ok(Dataset::generate(seed, leads, cdrs))
+    }
 }
 
 #[cfg(test)]

@@ -32,7 +32,6 @@ use axum::response::{IntoResponse, Response};
 
 pub use crate::sandbox::auth::AuthScheme;
 pub use crate::sandbox::numbers::NumberStyle;
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -80,71 +79,8 @@ impl Default for SandboxOptions {
     }
 }
 
-/// What `--state FILE` holds: the mutable data and what regenerates the rest.
-#[derive(Serialize, Deserialize)]
-struct SavedState {
-    seed: u64,
-    generated_leads: usize,
-    /// How many CDRs the seed generated.
-    cdrs: usize,
-    store: Store,
-    /// CDRs of calls made since (`--live`), after the generated ones.
-    #[serde(default)]
-    live_cdrs: Vec<Cdr>,
-}
-
-/// The data a sandbox serves, ready to be served (generated once, cheap to clone for a
-/// fresh run).
-#[derive(Clone)]
-pub struct Dataset {
-    pub seed: u64,
-    /// How many leads the seed generated (CDRs are drawn from them).
-    pub generated_leads: usize,
-    pub store: Store,
-    pub cdrs: Arc<Vec<Cdr>>,
-    /// How many of `cdrs` the seed generated (the rest are live calls).
-    pub generated_cdrs: usize,
-}
-
-impl Dataset {
-    pub fn generate(seed: u64, leads: usize, cdrs: usize) -> Dataset {
-        let (store, cdrs) = dataset::generate(seed, leads, cdrs);
-        Dataset {
-            seed,
-            generated_leads: leads,
-            store,
-            generated_cdrs: cdrs.len(),
-            cdrs: Arc::new(cdrs),
-        }
-    }
-
-    /// The dataset `options` describe: loaded from the state file when it exists.
-    pub fn for_options(options: &SandboxOptions) -> Result<Dataset, String> {
-        if let Some(path) = &options.state_file {
-            if path.exists() {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read state file {}: {e}", path.display()))?;
-                let saved: SavedState = serde_json::from_str(&text).map_err(|e| {
-                    format!("state file {} is not a sandbox state: {e}", path.display())
-                })?;
-                let (_, mut cdrs) =
-                    dataset::generate(saved.seed, saved.generated_leads, saved.cdrs);
-                let generated_cdrs = cdrs.len();
-                cdrs.extend(saved.live_cdrs);
-                let mut store = saved.store;
-                store.reindex();
-                return Ok(Dataset {
-                    seed: saved.seed,
-                    generated_leads: saved.generated_leads,
-                    store,
-                    generated_cdrs,
-                    cdrs: Arc::new(cdrs),
-                });
-            }
-        }
-        Ok(Dataset::generate(options.seed, options.leads, options.cdrs))
-    }
-}
+pub use crate::sandbox::dataset::Dataset;
+use crate::sandbox::dataset::SavedState;
 
 pub struct AppState {
     store: RwLock<Store>,
@@ -244,9 +180,11 @@ impl Sandbox {
     /// Binds `options.addr`, generates (or loads) the data and starts serving.
     pub async fn start(options: SandboxOptions) -> Result<Sandbox, String> {
         let opts = options.clone();
-        let dataset = tokio::task::spawn_blocking(move || Dataset::for_options(&opts))
-            .await
-            .map_err(|e| format!("dataset generation failed: {e}"))??;
+        let dataset = tokio::task::spawn_blocking(move || {
+            Dataset::load_or_generate(opts.state_file.as_deref(), opts.seed, opts.leads, opts.cdrs)
+        })
+        .await
+        .map_err(|e| format!("dataset generation failed: {e}"))??;
         Sandbox::start_with(options, dataset).await
     }
 

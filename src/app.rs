@@ -478,25 +478,15 @@ fn repl(runtime: &tokio::runtime::Runtime, global: &GlobalArgs) -> i32 {
 /// Editor definitions for every script function and type, and for `td`, `ARGS` and
 /// `SCRIPT_DIR`, from the same metadata as the REPL's help.
 fn write_definitions(runtime: &tokio::runtime::Runtime, dir: &Path) -> i32 {
-    let flags = ConnectionFlags {
-        sandbox: true,
-        ..ConnectionFlags::default()
-    };
-    let made = crate::config::Connection::resolve(&flags, &|_| None, None)
-        .map_err(|e| e.to_string())
-        .and_then(|connection| {
-            let url = url::Url::parse("http://127.0.0.1:8025").map_err(|e| e.to_string())?;
-            crate::script::client_for(&connection, url)
-        });
-    let client = match made {
-        Ok(client) => client,
+    let host = Host::new(runtime.handle().clone(), None, false, false);
+    // Definitions only describe `td`: no sandbox needs to run at this address.
+    let dialer = match crate::script::Dialer::on_sandbox("http://127.0.0.1:8025", None, &host) {
+        Ok(dialer) => dialer,
         Err(e) => {
             eprintln!("tdc defs: {e}");
             return EXIT_SCRIPT;
         }
     };
-    let host = Host::new(runtime.handle().clone(), None, false, false);
-    let dialer = crate::script::Dialer::new(client, "sandbox".into(), host.clone(), false);
     let engine =
         crate::script::engine::script_engine(&host, Path::new("."), LoadedFiles::default());
     let scope = crate::script::engine::script_scope(dialer, &[], Path::new("."));

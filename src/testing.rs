@@ -3,16 +3,14 @@
 //! failing line. The closing line is `N passed, M failed`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rhai::Dynamic;
 
-use crate::config::{Connection, ConnectionFlags};
 use crate::output::diagnostic;
 use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
 use crate::script::engine::{compile_engine, script_engine, script_scope, LoadedFiles};
-use crate::script::{client_for, Dialer, Host};
+use crate::script::{Dialer, Host};
 
 /// The outcome of one test function.
 pub struct TestResult {
@@ -56,21 +54,6 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn sandbox_dialer(host: &Arc<Host>, sandbox: &Sandbox) -> Result<Dialer, String> {
-    let flags = ConnectionFlags {
-        sandbox: true,
-        ..ConnectionFlags::default()
-    };
-    let connection = Connection::resolve(&flags, &|_| None, None).map_err(|e| e.to_string())?;
-    let base_url = url::Url::parse(&sandbox.url()).map_err(|e| e.to_string())?;
-    Ok(Dialer::new(
-        client_for(&connection, base_url)?,
-        "sandbox".into(),
-        host.clone(),
-        false,
-    ))
-}
-
 /// Runs one test function on its own sandbox.
 fn run_one(
     runtime: &tokio::runtime::Runtime,
@@ -88,7 +71,7 @@ fn run_one(
         Err(e) => return Some(format!("{file_name}: error: cannot start a sandbox: {e}")),
     };
     let host = Host::new(runtime.handle().clone(), None, false, false);
-    let outcome = match sandbox_dialer(&host, &sandbox) {
+    let outcome = match Dialer::on_sandbox(&sandbox.url(), None, &host) {
         Err(e) => Err(e),
         Ok(dialer) => {
             let base = file.parent().map(Path::to_path_buf).unwrap_or_default();

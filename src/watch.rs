@@ -22,7 +22,7 @@ use rhai::EvalAltResult;
 use crate::output::diagnostic;
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::script::engine::{spawn_script, LoadedFiles, ScriptJob, ScriptResult};
-use crate::script::{client_for, Dialer};
+use crate::script::Dialer;
 use crate::session::Session;
 
 /// The quiet period that closes a burst of file events.
@@ -114,15 +114,13 @@ impl Watch<'_> {
             SandboxOptions::default(),
             dataset.clone(),
         ))?;
-        let url = url::Url::parse(&sandbox.url()).map_err(|e| e.to_string())?;
-        let client = client_for(&self.session.connection, url)?;
+        let dialer = Dialer::on_sandbox(
+            &sandbox.url(),
+            Some(&self.session.connection),
+            &self.session.host,
+        );
         self.run_sandbox = Some(sandbox);
-        Ok(Dialer::new(
-            client,
-            "sandbox".into(),
-            self.session.host.clone(),
-            false,
-        ))
+        dialer
     }
 
     fn start_run(&mut self) {

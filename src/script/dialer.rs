@@ -36,6 +36,32 @@ struct Guard {
 pub struct HostTag(pub Arc<Host>);
 
 impl Dialer {
+    /// A dialer on a sandbox at `url` (labelled `sandbox`, never remote): with `connection`'s
+    /// client settings when given (a session's own), else the embedded sandbox's. The one
+    /// way `tdc test`, watch mode and `tdc defs` make theirs.
+    pub fn on_sandbox(
+        url: &str,
+        connection: Option<&crate::config::Connection>,
+        host: &Arc<Host>,
+    ) -> Result<Dialer, String> {
+        let embedded;
+        let connection = match connection {
+            Some(connection) => connection,
+            None => {
+                let flags = crate::config::ConnectionFlags {
+                    sandbox: true,
+                    ..Default::default()
+                };
+                embedded = crate::config::Connection::resolve(&flags, &|_| None, None)
+                    .map_err(|e| e.to_string())?;
+                &embedded
+            }
+        };
+        let base_url = url::Url::parse(url).map_err(|e| e.to_string())?;
+        let client = super::client_for(connection, base_url)?;
+        Ok(Dialer::new(client, "sandbox".into(), host.clone(), false))
+    }
+
     /// `remote` is a connection that is neither the embedded sandbox nor on loopback: its
     /// first change in a run needs a confirmation (or `--yes`).
     pub fn new(client: Arc<Client>, label: String, host: Arc<Host>, remote: bool) -> Dialer {

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use serde_json::Value;
 use tdc::api::query::{format_conditions, parse_conditions, Condition, Op, QuerySpec, Resource};
-use tdc::script::{dynamic_to_json, json_to_dynamic};
+use tdc::script::{dynamic_to_json, fast_json, json_to_dynamic};
 
 fn op() -> impl Strategy<Value = Op> {
     prop::sample::select(Op::ALL.to_vec())
@@ -95,4 +95,46 @@ proptest! {
         prop_assert_eq!(back["campaign_id"].as_i64(), Some(n));
         prop_assert_eq!(back["phone"].as_str(), Some(phone.as_str()));
     }
+
+    #[test]
+    fn text_and_values_convert_alike(value in any_json()) {
+        let text = serde_json::to_vec(&value).unwrap();
+        let from_text = dynamic_to_json(&fast_json::parse(&text).unwrap()).unwrap();
+        // The value as read back from the same text (serde_json's float reading is not an
+        // exact round trip, and is not what is compared here).
+        let reread: Value = serde_json::from_slice(&text).unwrap();
+        let from_value = dynamic_to_json(&json_to_dynamic(reread)).unwrap();
+        prop_assert_eq!(from_text, from_value);
+    }
+}
+
+/// Any JSON, with keys that are numeric fields, text fields and others, so that both readings
+/// apply the field rule.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1e12f64..1e12)
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        "[0-9 .e+-]{0,10}".prop_map(Value::from),
+        ".{0,12}".prop_map(Value::from),
+    ];
+    let key = prop_oneof![
+        Just("id".to_string()),
+        Just("campaign_id".to_string()),
+        Just("bill_duration".to_string()),
+        Just("phone".to_string()),
+        Just("dst".to_string()),
+        Just("zip".to_string()),
+        "[a-z_]{1,8}",
+    ];
+    leaf.prop_recursive(3, 32, 5, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map(key.clone(), inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
 }

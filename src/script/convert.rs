@@ -1,53 +1,14 @@
 //! JSON <-> Rhai values, applying the numeric-string rule of `api::models` on the way in:
-//! `"id": "16"` becomes the INT 16, `"phone": 447700001234` becomes text.
+//! `"id": "16"` becomes the INT 16, `"phone": 447700001234` becomes text. The way in is
+//! [`super::fast_json`]'s, whether the JSON is text or a `serde_json::Value`.
 
 use rhai::{Array, Dynamic, Map};
 use serde_json::Value;
 
-use crate::api::models::{is_numeric_field, is_text_field, read_numeric_text, NumericText};
-
-/// A JSON value as a Rhai value.
+/// A JSON value as a Rhai value: the same converter as answer bodies
+/// ([`super::fast_json`]), reading the value instead of the text.
 pub fn json_to_dynamic(value: Value) -> Dynamic {
-    convert(value, None)
-}
-
-fn number(n: &serde_json::Number) -> Dynamic {
-    match n.as_i64() {
-        Some(i) => Dynamic::from_int(i),
-        None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
-    }
-}
-
-fn convert(value: Value, key: Option<&str>) -> Dynamic {
-    match value {
-        Value::Null => Dynamic::UNIT,
-        Value::Bool(b) => Dynamic::from_bool(b),
-        Value::Number(n) => match key {
-            Some(k) if is_text_field(k) => Dynamic::from(n.to_string()),
-            _ => number(&n),
-        },
-        Value::String(s) => match key {
-            Some(k) if is_numeric_field(k) => match read_numeric_text(&s) {
-                NumericText::Int(i) => Dynamic::from_int(i),
-                NumericText::Float(f) => Dynamic::from_float(f),
-                NumericText::Empty => Dynamic::UNIT,
-                NumericText::Text => Dynamic::from(s),
-            },
-            _ => Dynamic::from(s),
-        },
-        Value::Array(items) => {
-            let array: Array = items.into_iter().map(|v| convert(v, None)).collect();
-            Dynamic::from_array(array)
-        }
-        Value::Object(map) => {
-            let mut out = Map::new();
-            for (k, v) in map {
-                let converted = convert(v, Some(&k));
-                out.insert(k.into(), converted);
-            }
-            Dynamic::from_map(out)
-        }
-    }
+    super::fast_json::from_value(value)
 }
 
 /// A scalar as the text the filter grammar and query strings carry: booleans as `1`/`0`,

@@ -279,6 +279,13 @@ pub fn parse(bytes: &[u8]) -> Result<Dynamic, serde_json::Error> {
     Ok(value)
 }
 
+/// A JSON value already parsed into a `serde_json::Value` (a file, a config, a fixture) as a
+/// Rhai value, by the same rules as [`parse`].
+pub fn from_value(value: serde_json::Value) -> Dynamic {
+    // A `Value` is valid JSON through and through: reading it cannot fail.
+    TOP.deserialize(value).unwrap_or(Dynamic::UNIT)
+}
+
 /// The records of a list answer already parsed: a bare array, `{"<envelope>": [...]}`, or an
 /// object whose only array is the list (as `api::models::list_from`).
 pub fn records(value: Dynamic, envelope: &str) -> Result<Array, String> {

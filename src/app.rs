@@ -3,7 +3,6 @@
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -18,10 +17,7 @@ use crate::script::engine::{compile_engine, spawn_script, LoadedFiles, ScriptJob
 use crate::script::Host;
 use crate::session::{Session, SessionError};
 
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_SCRIPT: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
-pub const EXIT_INTERRUPTED: i32 = 130;
+pub use crate::session::{interrupt_on_ctrl_c, EXIT_INTERRUPTED, EXIT_OK, EXIT_SCRIPT, EXIT_USAGE};
 
 /// Output that cannot be written is not a crash: a closed pipe (`| head`) ends tdc quietly with
 /// 0, as it ends other command-line tools, and any other failure (`> /dev/full`) is one line
@@ -324,40 +320,6 @@ fn start_session(
         }
         EXIT_USAGE
     })
-}
-
-/// Interrupts the host on Ctrl-C (every time when `repeat`, else once). The handler is in
-/// place when this returns, so an early Ctrl-C cannot kill the process instead.
-pub(crate) fn interrupt_on_ctrl_c(
-    runtime: &tokio::runtime::Runtime,
-    host: &Arc<Host>,
-    repeat: bool,
-) {
-    let host = host.clone();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let registered = runtime.block_on(async { signal(SignalKind::interrupt()) });
-        if let Ok(mut interrupts) = registered {
-            runtime.spawn(async move {
-                while interrupts.recv().await.is_some() {
-                    host.interrupt();
-                    if !repeat {
-                        break;
-                    }
-                }
-            });
-            return;
-        }
-    }
-    runtime.spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            host.interrupt();
-            if !repeat {
-                break;
-            }
-        }
-    });
 }
 
 /// How an evaluation ended, as an exit code, with its diagnostic printed.

@@ -14,6 +14,7 @@ pub mod private_file;
 pub mod profiles;
 pub mod repl;
 pub mod script;
+pub mod secret;
 pub mod session;
 pub mod testing;
 pub mod time;

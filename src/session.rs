@@ -144,3 +144,40 @@ fn prompt_password(connection: &Connection, url: &url::Url) -> Result<Secret, Co
         .map(Secret::new)
         .map_err(|_| missing())
 }
+
+/// How a command ends: 0 done, 1 a script or connection failed, 2 bad usage or input, 130
+/// interrupted (Ctrl-C), as shells expect.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_SCRIPT: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Interrupts the host on Ctrl-C (every time when `repeat`, else once). The handler is in
+/// place when this returns, so an early Ctrl-C cannot kill the process instead.
+pub fn interrupt_on_ctrl_c(runtime: &tokio::runtime::Runtime, host: &Arc<Host>, repeat: bool) {
+    let host = host.clone();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let registered = runtime.block_on(async { signal(SignalKind::interrupt()) });
+        if let Ok(mut interrupts) = registered {
+            runtime.spawn(async move {
+                while interrupts.recv().await.is_some() {
+                    host.interrupt();
+                    if !repeat {
+                        break;
+                    }
+                }
+            });
+            return;
+        }
+    }
+    runtime.spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            host.interrupt();
+            if !repeat {
+                break;
+            }
+        }
+    });
+}

@@ -284,13 +284,13 @@ impl Watch<'_> {
                     if let Some(sandbox) = self.run_sandbox.take() {
                         self.runtime.block_on(sandbox.stop());
                     }
-                    return crate::app::EXIT_INTERRUPTED;
+                    return crate::session::EXIT_INTERRUPTED;
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     deadline = None;
                     self.on_batch();
                 }
-                Err(RecvTimeoutError::Disconnected) => return crate::app::EXIT_SCRIPT,
+                Err(RecvTimeoutError::Disconnected) => return crate::session::EXIT_SCRIPT,
             }
         }
     }
@@ -327,7 +327,7 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
                 Ok(w) => Box::new(w),
                 Err(e) => {
                     eprintln!("tdc: cannot watch files: {e}");
-                    return crate::app::EXIT_USAGE;
+                    return crate::session::EXIT_USAGE;
                 }
             }
         }
@@ -335,7 +335,7 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
             Ok(w) => Box::new(w),
             Err(e) => {
                 eprintln!("tdc: cannot watch files: {e} (try --poll 500)");
-                return crate::app::EXIT_USAGE;
+                return crate::session::EXIT_USAGE;
             }
         },
     };

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use digest_auth::{AuthContext, HttpMethod, WwwAuthenticateHeader};
 use serde::Deserialize;
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -7,8 +7,8 @@ mod calls;
 mod campaign_leads;
 mod campaigns;
 pub mod error;
-pub mod journal;
 mod leads;
+pub use leads::journal;
 mod listing;
 pub mod models;
 pub mod pacer;
@@ -28,7 +28,7 @@ pub use crate::api::leads::{
     AddLeadsOptions, BulkError, ChunkOutcome, Inserted, DEFAULT_CHUNK, LEADS_PATH,
 };
 pub use crate::api::listing::{MAX_PAGES_AHEAD, PAGE_BODY_CAP};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// The largest answer the client reads by default (a guard against a runaway or hostile
 /// server).

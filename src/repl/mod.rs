@@ -440,7 +440,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, session: &Session) -> i32 {
     };
     repl.refresh_knowledge();
     // Ctrl-C while a entry runs stops it (while typing, the editor handles Ctrl-C itself).
-    crate::app::interrupt_on_ctrl_c(runtime, &session.host, true);
+    crate::session::interrupt_on_ctrl_c(runtime, &session.host, true);
     if !interactive {
         return piped(&mut repl);
     }
@@ -453,7 +453,7 @@ fn piped(repl: &mut Repl) -> i32 {
     let mut input = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut input) {
         eprintln!("tdc: cannot read standard input: {e}");
-        return crate::app::EXIT_USAGE;
+        return crate::session::EXIT_USAGE;
     }
     let mut pending = String::new();
     for line in input.lines() {
@@ -481,9 +481,9 @@ fn piped(repl: &mut Repl) -> i32 {
         repl.entry(&pending, None);
     }
     if repl.failed {
-        crate::app::EXIT_SCRIPT
+        crate::session::EXIT_SCRIPT
     } else {
-        crate::app::EXIT_OK
+        crate::session::EXIT_OK
     }
 }
 
@@ -498,7 +498,7 @@ fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
         Ok(config) => config,
         Err(e) => {
             eprintln!("tdc: cannot configure the line editor: {e}");
-            return crate::app::EXIT_USAGE;
+            return crate::session::EXIT_USAGE;
         }
     };
     let mut editor: Editor<ReplHelper, rustyline::history::DefaultHistory> =
@@ -506,7 +506,7 @@ fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
             Ok(editor) => editor,
             Err(e) => {
                 eprintln!("tdc: cannot start the line editor: {e}");
-                return crate::app::EXIT_USAGE;
+                return crate::session::EXIT_USAGE;
             }
         };
     editor.set_helper(Some(ReplHelper::new(
@@ -549,11 +549,11 @@ fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 eprintln!("tdc: {e}");
-                return crate::app::EXIT_USAGE;
+                return crate::session::EXIT_USAGE;
             }
         }
     }
-    crate::app::EXIT_OK
+    crate::session::EXIT_OK
 }
 
 /// Prints a value; longer than the terminal and with `$PAGER` set, through the pager.

@@ -14,10 +14,11 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+/// The largest page, as the client asks for it: one number for both sides of the wire.
+pub use crate::api::query::MAX_PAGE;
 use crate::api::query::{parse_conditions, parse_limit, parse_order, Condition, Op};
 use crate::sandbox::error::{SandboxError, SandboxResult};
 
-pub const MAX_PAGE: u64 = 1000;
 pub const DEFAULT_PAGE: u64 = 100;
 
 /// A field's value as a filter sees it.

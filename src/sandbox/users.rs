@@ -141,9 +141,9 @@ pub struct Comment {
 
 impl Comment {
     /// The comments of a lead created at `lead_created_at`, oldest first: one or two for
-    /// every seventh lead (and the guide's lead 49969), none for the others.
-    pub fn of_lead(lead_id: i64, lead_created_at: i64) -> Vec<Comment> {
-        let has_comments = lead_id % 7 == 0 || lead_id == crate::sandbox::dataset::GUIDE_LEAD_ID;
+    /// every seventh lead and a `featured` one (the guide's lead 49969), none for the others.
+    pub fn of_lead(lead_id: i64, lead_created_at: i64, featured: bool) -> Vec<Comment> {
+        let has_comments = lead_id % 7 == 0 || featured;
         let count = if has_comments { 1 + lead_id % 2 } else { 0 };
         let agents = AGENT_IDS.end() - AGENT_IDS.start() + 1;
         (0..count)
@@ -195,8 +195,8 @@ mod tests {
 
     #[test]
     fn comments_follow_the_lead() {
-        assert!(Comment::of_lead(8, 0).is_empty());
-        let comments = Comment::of_lead(7, 1000);
+        assert!(Comment::of_lead(8, 0, false).is_empty());
+        let comments = Comment::of_lead(7, 1000, false);
         assert_eq!(comments.len(), 2);
         assert!(comments
             .iter()

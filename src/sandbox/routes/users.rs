@@ -54,7 +54,8 @@ pub async fn comments(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxRe
         &["created_at"],
         Paging::LimitWithOffset,
     )?;
-    let comments = Comment::of_lead(lead_id, created_at);
+    let featured = lead_id == crate::sandbox::dataset::GUIDE_LEAD_ID;
+    let comments = Comment::of_lead(lead_id, created_at, featured);
     let rows: Vec<Value> = listing
         .select(&comments, |comment, field| comment.field_value(field))
         .into_iter()

@@ -22,7 +22,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-use super::leads::{ChunkOutcome, Inserted};
+use super::{ChunkOutcome, Inserted};
 
 /// FNV-1a over text: a stable 64-bit fingerprint (the same on every run and machine).
 pub fn fingerprint(text: &str) -> u64 {

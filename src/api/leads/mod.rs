@@ -26,9 +26,11 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use super::journal::{ChunkRecord, Journal};
+pub mod journal;
+
 use super::query::{Op, QuerySpec, Resource};
 use super::{models, ApiError, Body, Client, ErrorKind, Retry};
+use journal::{ChunkRecord, Journal};
 
 pub const LEADS_PATH: &str = "/api/leads";
 pub const DEFAULT_CHUNK: usize = 500;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, ImmutableString, Map, FLOAT, INT};
 
-use super::data::{as_number, fold_parts, Key, Tally};
+use super::aggregate::{as_number, fold_parts, Key, Tally};
 use super::{script_error, RhaiResultOf};
 
 /// How CDR rows tell a finished and an answered call apart, and which field holds the talk

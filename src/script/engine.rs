@@ -11,13 +11,17 @@ use rhai::{
 
 type SharedModule = Arc<Module>;
 
+use super::aggregate::aggregate_api;
 use super::assert::assert_api;
 use super::chart::chart_api;
-use super::data::data_api;
+use super::csv::csv_api;
 use super::dialer::{dialer_api, HostTag};
+use super::env::env_api;
 use super::json::json_api;
 use super::query::query_api;
 use super::recording::recording_api;
+use super::text::text_api;
+use super::time::time_api;
 use super::{script_error, Dialer, Host, Query, Recording};
 
 include!(concat!(env!("OUT_DIR"), "/stdlib.rs"));
@@ -189,7 +193,11 @@ pub fn register_api(engine: &mut Engine) {
         exported_module!(query_api),
         exported_module!(recording_api),
         exported_module!(json_api),
-        exported_module!(data_api),
+        exported_module!(aggregate_api),
+        exported_module!(csv_api),
+        exported_module!(text_api),
+        exported_module!(time_api),
+        exported_module!(env_api),
         exported_module!(chart_api),
         exported_module!(assert_api),
     ] {

@@ -1,10 +1,10 @@
-//! `to_json` and `parse_json`.
+//! JSON: `to_json`, `parse_json`, and JSON files (`read_json`, `write_json`).
 
 use super::RhaiResultOf;
 use rhai::plugin::*;
 use rhai::Dynamic;
 
-use super::{dynamic_to_json, json_to_dynamic, script_error};
+use super::{dynamic_to_json, io_error, json_to_dynamic, script_error};
 
 #[export_module]
 pub mod json_api {
@@ -47,5 +47,32 @@ pub mod json_api {
         serde_json::from_str(text)
             .map(json_to_dynamic)
             .map_err(|e| script_error(format!("parse_json: {e}")))
+    }
+
+    /// Reads a JSON file (numeric-string rule applied, as for dialer answers).
+    ///
+    /// ```rhai
+    /// let saved = read_json("campaigns.json");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read_json(path: &str) -> RhaiResultOf<Dynamic> {
+        crate::script::permissions::check_read("read_json", path)?;
+        let text = std::fs::read_to_string(path).map_err(|e| io_error("read_json", path, e))?;
+        serde_json::from_str(&text)
+            .map(json_to_dynamic)
+            .map_err(|e| io_error("read_json", path, e))
+    }
+
+    /// Writes a value to a file as indented JSON.
+    ///
+    /// ```rhai
+    /// write_json(td.campaigns(), "campaigns.json");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write_json(value: Dynamic, path: &str) -> RhaiResultOf<()> {
+        crate::script::permissions::check_write("write_json", path)?;
+        let json = dynamic_to_json(&value).map_err(|e| script_error(format!("write_json: {e}")))?;
+        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+        std::fs::write(path, text + "\n").map_err(|e| io_error("write_json", path, e))
     }
 }

@@ -5,18 +5,24 @@
 //! thread on the shared tokio runtime (`Host::block_on`), racing the request against the
 //! evaluation's cancellation token so that Ctrl-C stops it at once.
 
+mod aggregate;
 mod assert;
 mod cdr;
 mod chart;
 mod convert;
-mod data;
+mod csv;
 mod dialer;
 pub mod engine;
+mod env;
 pub mod fast_json;
+#[cfg(test)]
+mod helper_tests;
 mod json;
 pub mod permissions;
 mod query;
 pub(crate) mod recording;
+mod text;
+mod time;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -178,6 +184,14 @@ pub fn bulk_error(error: BulkError) -> Box<EvalAltResult> {
         map.insert("journal".into(), journal.display().to_string().into());
     }
     EvalAltResult::ErrorRuntime(Dynamic::from_map(map), Position::NONE).into()
+}
+
+pub(super) fn io_error(
+    function: &str,
+    path: &str,
+    e: impl std::fmt::Display,
+) -> Box<EvalAltResult> {
+    script_error(format!("{function}: {path}: {e}"))
 }
 
 /// A script error with a plain message (bad arguments and the like).

@@ -1,0 +1,246 @@
+//! CSV files both ways: nested maps flatten to dotted columns (`customFields.affiliate`) and
+//! dotted columns read back into nested maps, so an export re-imports.
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, ImmutableString, Map, INT};
+
+use super::io_error;
+use super::{script_error, RhaiResultOf};
+use crate::output::pretty::{self, cell};
+
+pub(super) fn column_names(columns: &Array) -> RhaiResultOf<Vec<String>> {
+    columns
+        .iter()
+        .map(|c| {
+            c.clone()
+                .into_string()
+                .map_err(|t| script_error(format!("columns are names, got a {t}")))
+        })
+        .collect()
+}
+
+#[export_module]
+pub mod csv_api {
+    use super::*;
+
+    /// Reads a CSV file with a header row into an array of maps (every value text).
+    ///
+    /// ```rhai
+    /// let rows = read_csv("scripts/leads_sample.csv");
+    /// print(rows[0].phone);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn read_csv(path: &str) -> RhaiResultOf<Array> {
+        crate::script::permissions::check_read("read_csv", path)?;
+        read_csv_with(path, Map::new())
+    }
+
+    /// Reads a CSV file with options: `delimiter` (one character, default `,`).
+    ///
+    /// ```rhai
+    /// let rows = read_csv("export.csv", #{ delimiter: ";" });
+    /// ```
+    #[rhai_fn(name = "read_csv", return_raw)]
+    pub fn read_csv_with(path: &str, options: Map) -> RhaiResultOf<Array> {
+        crate::script::permissions::check_read("read_csv", path)?;
+        let delimiter = match options.get("delimiter") {
+            None => b',',
+            Some(d) => {
+                let text = d.clone().into_string().unwrap_or_default();
+                match text.as_bytes() {
+                    [byte] => *byte,
+                    _ => return Err(script_error("read_csv: delimiter is one character")),
+                }
+            }
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(false)
+            .from_path(path)
+            .map_err(|e| io_error("read_csv", path, e))?;
+        let headers: Vec<ImmutableString> = reader
+            .headers()
+            .map_err(|e| io_error("read_csv", path, e))?
+            .iter()
+            .map(|h| h.trim().into())
+            .collect();
+        let mut rows = Array::new();
+        for (i, record) in reader.records().enumerate() {
+            let record = record
+                .map_err(|e| script_error(format!("read_csv: {path}: row {}: {e}", i + 2)))?;
+            let mut map = Map::new();
+            for (header, value) in headers.iter().zip(record.iter()) {
+                put_dotted(&mut map, header.as_str(), Dynamic::from(value.to_string()));
+            }
+            rows.push(Dynamic::from_map(map));
+        }
+        Ok(rows)
+    }
+
+    /// Writes records to a CSV file; returns the number of rows written. Nested maps become
+    /// dotted columns (`customFields.affiliate`), which `read_csv` turns back into maps, so an
+    /// export re-imports. Columns: the usual first ones of the kind of record (CDRs: `id`,
+    /// `start_at`, `dst`, `status`, …), then the rest.
+    ///
+    /// ```rhai
+    /// write_csv(td.cdrs().limit(100).to_array(), "cdrs.csv");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write_csv(records: &mut Array, path: &str) -> RhaiResultOf<INT> {
+        let columns = flat_columns(records);
+        write_rows(records, path, &columns)
+    }
+
+    /// Writes records to a CSV file with the given columns, in that order.
+    ///
+    /// ```rhai
+    /// write_csv(td.cdrs().limit(100).to_array(), "cdrs.csv", ["id", "status", "bill_duration"]);
+    /// ```
+    #[rhai_fn(name = "write_csv", return_raw)]
+    pub fn write_csv_columns(records: &mut Array, path: &str, columns: Array) -> RhaiResultOf<INT> {
+        let columns = column_names(&columns)?;
+        write_rows(records, path, &columns)
+    }
+
+    /// Writes records to a CSV file with options: `columns` (an array of names, in order) and
+    /// `excel_safe` (true: a text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage
+    /// return gets a leading `'`, so a spreadsheet shows it instead of running it as a
+    /// formula — use it for files people open in Excel or Sheets).
+    ///
+    /// ```rhai
+    /// write_csv(td.leads().limit(100).to_array(), "leads.csv", #{ excel_safe: true });
+    /// ```
+    #[rhai_fn(name = "write_csv", return_raw)]
+    pub fn write_csv_options(records: &mut Array, path: &str, options: Map) -> RhaiResultOf<INT> {
+        let columns = match options.get("columns") {
+            Some(columns) => match columns.read_lock::<Array>() {
+                Some(columns) => column_names(&columns)?,
+                None => return Err(script_error("write_csv: columns must be an array of names")),
+            },
+            None => flat_columns(records),
+        };
+        let excel_safe = match options.get("excel_safe") {
+            None => false,
+            Some(flag) => flag
+                .as_bool()
+                .map_err(|_| script_error("write_csv: excel_safe must be true or false"))?,
+        };
+        if let Some(key) = options
+            .keys()
+            .find(|k| !["columns", "excel_safe"].contains(&k.as_str()))
+        {
+            return Err(script_error(format!(
+                "write_csv: unknown option '{key}' (columns, excel_safe)"
+            )));
+        }
+        write_rows_with(records, path, &columns, excel_safe)
+    }
+}
+
+/// Sets `a.b.c` in a map as nested maps (`read_csv` of dotted columns).
+fn put_dotted(map: &mut Map, key: &str, value: Dynamic) {
+    match key.split_once('.') {
+        Some((head, rest)) if !head.is_empty() && !rest.is_empty() => {
+            let inner = map
+                .entry(head.into())
+                .or_insert_with(|| Dynamic::from_map(Map::new()));
+            if !inner.is_map() {
+                *inner = Dynamic::from_map(Map::new());
+            }
+            if let Some(mut inner) = inner.write_lock::<Map>() {
+                put_dotted(&mut inner, rest, value);
+            }
+        }
+        _ => {
+            map.insert(key.into(), value);
+        }
+    }
+}
+
+/// The value under a dotted column (`customFields.affiliate`) of a record.
+fn dotted_cell(record: &Dynamic, column: &str) -> String {
+    let direct = cell(record, column);
+    if !direct.is_empty() || !column.contains('.') {
+        return direct;
+    }
+    let (head, rest) = column.split_once('.').unwrap_or((column, ""));
+    record
+        .read_lock::<Map>()
+        .and_then(|m| m.get(head).cloned())
+        .map_or_else(String::new, |inner| dotted_cell(&inner, rest))
+}
+
+/// The CSV columns of records: nested maps as dotted columns, in the preferred order.
+fn flat_columns(records: &Array) -> Vec<String> {
+    let mut columns = Vec::new();
+    for column in pretty::preferred_columns(records) {
+        let mut nested: Vec<String> = Vec::new();
+        for record in records {
+            let Some(map) = record.read_lock::<Map>() else {
+                continue;
+            };
+            if let Some(inner) = map.get(column.as_str()).filter(|v| v.is_map()) {
+                for sub in flat_columns(&vec![inner.clone()]) {
+                    let name = format!("{column}.{sub}");
+                    if !nested.contains(&name) {
+                        nested.push(name);
+                    }
+                }
+            }
+        }
+        if nested.is_empty() {
+            columns.push(column);
+        } else {
+            columns.extend(nested);
+        }
+    }
+    columns
+}
+
+fn write_rows(records: &Array, path: &str, columns: &[String]) -> RhaiResultOf<INT> {
+    write_rows_with(records, path, columns, false)
+}
+
+/// A cell a spreadsheet would run as a formula, made to show as text (numbers such as `-5`
+/// stay numbers).
+fn excel_safe_cell(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.trim().parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
+fn write_rows_with(
+    records: &Array,
+    path: &str,
+    columns: &[String],
+    excel_safe: bool,
+) -> RhaiResultOf<INT> {
+    crate::script::permissions::check_write("write_csv", path)?;
+    let temp = format!("{path}.part");
+    let mut writer = csv::Writer::from_path(&temp).map_err(|e| io_error("write_csv", path, e))?;
+    writer
+        .write_record(columns)
+        .map_err(|e| io_error("write_csv", path, e))?;
+    for record in records {
+        let row: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                let text = dotted_cell(record, c);
+                if excel_safe {
+                    excel_safe_cell(text)
+                } else {
+                    text
+                }
+            })
+            .collect();
+        writer
+            .write_record(&row)
+            .map_err(|e| io_error("write_csv", path, e))?;
+    }
+    writer.flush().map_err(|e| io_error("write_csv", path, e))?;
+    drop(writer);
+    std::fs::rename(&temp, path).map_err(|e| io_error("write_csv", path, e))?;
+    Ok(records.len() as INT)
+}

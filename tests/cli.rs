@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{output, root, tdc, tdc_on, temp_dir, Sandbox};
+use common::{output, root, tdc, tdc_on, temp_dir, write_config, Sandbox};
 
 #[test]
 fn the_guide_tour_runs_green_on_a_sandbox() {
@@ -238,9 +238,7 @@ fn usage_and_config_errors_exit_2() {
         stderr.contains("no password for ops at https://dialer.example/"),
         "{stderr}"
     );
-    let config_dir = home.join(".config/tdc");
-    std::fs::create_dir_all(&config_dir).unwrap();
-    std::fs::write(config_dir.join("config.toml"), "[profiles.prod]\nurl = 5\n").unwrap();
+    write_config(&home, "[profiles.prod]\nurl = 5\n");
     let (code, _, stderr) = output(tdc(&home).args(["config"]));
     assert_eq!(code, 2);
     assert!(
@@ -252,10 +250,7 @@ fn usage_and_config_errors_exit_2() {
 #[test]
 fn config_shows_sources_and_never_the_password() {
     let home = temp_dir("config");
-    let config_dir = home.join(".config/tdc");
-    std::fs::create_dir_all(&config_dir).unwrap();
-    let file = config_dir.join("config.toml");
-    std::fs::write(&file, "default_profile = \"prod\"\n[profiles.prod]\nurl = \"https://prod.example\"\nuser = \"ops\"\npassword = \"hunter2-secret\"\nread_only = true\n").unwrap();
+    let file = write_config(&home, "default_profile = \"prod\"\n[profiles.prod]\nurl = \"https://prod.example\"\nuser = \"ops\"\npassword = \"hunter2-secret\"\nread_only = true\n");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -293,13 +288,10 @@ fn config_shows_sources_and_never_the_password() {
 fn a_read_only_profile_refuses_mutations() {
     let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100"]);
     let home = temp_dir("read-only");
-    let config_dir = home.join(".config/tdc");
-    std::fs::create_dir_all(&config_dir).unwrap();
-    std::fs::write(
-        config_dir.join("config.toml"),
-        format!("[profiles.audit]\nurl = \"{}\"\nuser = \"sandbox\"\npassword_env = \"AUDIT_PW\"\nread_only = true\n", sandbox.url),
-    )
-    .unwrap();
+    write_config(
+        &home,
+        &format!("[profiles.audit]\nurl = \"{}\"\nuser = \"sandbox\"\npassword_env = \"AUDIT_PW\"\nread_only = true\n", sandbox.url),
+    );
     let (code, stdout, stderr) = output(
         tdc(&home)
             .args([

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{output, send_signal, tdc, temp_dir, Sandbox};
+use common::{output, send_signal, tdc, temp_dir, write_config, Sandbox};
 use serde_json::Value;
 
 const PASSWORD: &str = "sandbox";
@@ -14,16 +14,13 @@ const PASSWORD: &str = "sandbox";
 /// A config with a profile for the sandbox (faults are ridden out within the retry budget).
 fn profile_home(name: &str, sandbox: &Sandbox) -> std::path::PathBuf {
     let home = temp_dir(name);
-    let dir = home.join(".config/tdc");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("config.toml"),
-        format!(
+    write_config(
+        &home,
+        &format!(
             "[profiles.box]\nurl = \"{}\"\nuser = \"sandbox\"\npassword_env = \"BOX_PW\"\nconcurrency = 4\n",
             sandbox.url
         ),
-    )
-    .unwrap();
+    );
     home
 }
 
@@ -297,16 +294,23 @@ fn clone_and_move_are_not_repeated_after_a_lost_answer() {
     assert_eq!(code, 0, "{stderr}");
     let value: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(value, serde_json::json!(["[clone of] Campaign 12", 13]));
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
-    let clones = saved["store"]["campaigns"]
-        .as_object()
+    // Checked through the API, as a user would, not through the state file's layout.
+    let campaigns = sandbox.get_json_through_faults("/api/campaigns/");
+    let clones = campaigns["campaigns"]
+        .as_array()
         .unwrap()
-        .values()
-        .filter(|c| c["settings"]["name"] == "[clone of] Campaign 12")
+        .iter()
+        .filter(|c| c["name"] == "[clone of] Campaign 12")
         .count();
     assert_eq!(clones, 1, "one clone, however many answers were lost");
-    let guide_lead = saved["store"]["campaign_leads"]["78057"].clone();
-    assert_eq!(guide_lead["campaign_id"], 13);
+    let guide = sandbox.get_json_through_faults("/api/campaign-leads/lead_id/49969/");
+    let campaigns_of_guide: Vec<i64> = guide["campaignLeads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cl| common::int(&cl["campaign_id"]))
+        .collect();
+    assert_eq!(campaigns_of_guide, [13], "moved once, to 13");
 }
 
 #[test]
@@ -497,9 +501,7 @@ fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     // An answer over the size limit.
-    let dir = home.join(".config/tdc");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.toml"), format!("[profiles.small]\nurl = \"{}\"\nuser = \"sandbox\"\npassword_env = \"PW\"\nmax_response_mb = 1\n", sandbox.url)).unwrap();
+    write_config(&home, &format!("[profiles.small]\nurl = \"{}\"\nuser = \"sandbox\"\npassword_env = \"PW\"\nmax_response_mb = 1\n", sandbox.url));
     let longest = "let c = td.calls().where(\"call_bill_duration\", \">\", 400).fields([\"id\"]).first(); td.recording(c.id)";
     let (code, _, stderr) = output(
         tdc(&home)

@@ -57,6 +57,32 @@ impl Sandbox {
         })
     }
 
+    /// [`Sandbox::get_json`] on a sandbox with faults: asks again until an answer arrives.
+    pub fn get_json_through_faults(&self, path: &str) -> serde_json::Value {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let client = reqwest::Client::new();
+            for _ in 0..50 {
+                let answer = client
+                    .get(format!("{}{path}", self.url))
+                    .basic_auth("sandbox", Some("sandbox"))
+                    .send()
+                    .await;
+                if let Ok(answer) = answer {
+                    if answer.status().is_success() {
+                        if let Ok(value) = answer.json().await {
+                            return value;
+                        }
+                    }
+                }
+            }
+            panic!("no answer to {path} in 50 tries")
+        })
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

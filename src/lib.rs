@@ -19,5 +19,6 @@ pub mod session;
 pub mod testing;
 pub mod time;
 pub mod watch;
+pub mod wire;
 
 pub use app::run;

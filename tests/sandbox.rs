@@ -716,3 +716,120 @@ fn the_default_twin_counts_each_call_and_no_lead_with_calls_is_new() {
         &wrong[..wrong.len().min(5)]
     );
 }
+
+/// The vendor guide's literal read requests, each with the script call that makes it: the twin
+/// answers the literal request, and the client sends the same request (the same path and
+/// pairs, in any order, plus its own paging).
+const GUIDE_READS: [(&str, &str, &str); 5] = [
+    (
+        "/api/cdrs?fields=status%3Bq850%3Bend_at&start_at=2025-01-01%2000%3A00%3A00%3B%3E&end_at=2025-01-06%2000%3A00%3A00%3B%3C&q850=0%3B%3E&order=end_at%3Basc&limit=1%3B0",
+        r#"td.cdrs().fields(["status", "q850", "end_at"]).where("start_at", ">", "2025-01-01 00:00:00").where("end_at", "<", "2025-01-06 00:00:00").where("q850", ">", 0).order("end_at", "asc").limit(1).to_array()"#,
+        "cdrs",
+    ),
+    (
+        "/api/leads/phone/447700001235/",
+        r#"td.find_leads("phone", "447700001235")"#,
+        "leads",
+    ),
+    (
+        "/api/leads/purchase_card_name/affiliate_bz150/",
+        r#"td.find_leads("purchase_card_name", "affiliate_bz150")"#,
+        "leads",
+    ),
+    (
+        "/api/calls/?start_at=2024-10-01%3B%3E&call_bill_duration=60%3B%3E",
+        r#"td.calls().where("start_at", ">", "2024-10-01").where("call_bill_duration", ">", 60).limit(5).to_array()"#,
+        "calls",
+    ),
+    (
+        "/api/calls/?start_at=2024-10-01%3B%3E&call_bill_duration=60%3B%3E&fields=id",
+        r#"td.calls().where("start_at", ">", "2024-10-01").where("call_bill_duration", ">", 60).fields(["id"]).limit(5).to_array()"#,
+        "calls",
+    ),
+];
+
+/// A request as a path and its pairs (query pairs, or the path segments after the resource
+/// for a search), decoded.
+fn request_shape(request: &str) -> (String, std::collections::BTreeSet<(String, String)>) {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let (path, query) = request.split_once('?').unwrap_or((request, ""));
+    let mut pairs: std::collections::BTreeSet<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let base = match segments.as_slice() {
+        ["api", resource, rest @ ..] if rest.len() >= 2 => {
+            for pair in rest.chunks(2) {
+                if let [k, v] = pair {
+                    pairs.insert((decode(k), decode(v)));
+                }
+            }
+            format!("/api/{resource}/")
+        }
+        _ => format!("/{}/", segments.join("/")),
+    };
+    (base, pairs)
+}
+
+#[test]
+fn the_guides_literal_reads_are_what_the_client_sends_and_the_twin_answers() {
+    let sandbox = Sandbox::start(&[]);
+    let home = temp_dir("golden");
+    for (literal, call, envelope) in GUIDE_READS {
+        let answer = sandbox.get_json(literal);
+        assert!(
+            answer[envelope]
+                .as_array()
+                .is_some_and(|rows| !rows.is_empty()),
+            "the twin answers {literal}: {answer}"
+        );
+        let output = common::tdc_on(&sandbox, &home)
+            .args(["-v", "eval", &format!("{call}.len()")])
+            .output()
+            .expect("tdc");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{call}: {stderr}");
+        let sent = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("tdc: > GET "))
+            .unwrap_or_else(|| panic!("{call} sent nothing: {stderr}"));
+        let ((sent_path, sent_pairs), (path, pairs)) =
+            (request_shape(sent), request_shape(literal));
+        let paging = |(k, _): &&(String, String)| k == "limit" || k == "offset";
+        let filters = |all: &std::collections::BTreeSet<(String, String)>| {
+            all.iter()
+                .filter(|p| !paging(p))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            (sent_path, filters(&sent_pairs)),
+            (path, filters(&pairs)),
+            "{call} sends {sent}, the guide writes {literal}"
+        );
+        for guide_paging in pairs.iter().filter(|p| paging(p)) {
+            assert!(
+                sent_pairs.contains(guide_paging),
+                "{call}: {sent} lacks {guide_paging:?}"
+            );
+        }
+    }
+    // The recording: the twin serves FLAC at the guide's path, and the client asks that path.
+    let output = common::tdc_on(&sandbox, &home)
+        .args(["-v", "eval", "td.recording(45475).len()"])
+        .output()
+        .expect("tdc");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("tdc: > GET /api/calls/45475/record"),
+        "{stderr}"
+    );
+}

@@ -14,10 +14,10 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-/// The largest page, as the client asks for it: one number for both sides of the wire.
-pub use crate::api::query::MAX_PAGE;
-use crate::api::query::{parse_conditions, parse_limit, parse_order, Condition, Op};
 use crate::sandbox::error::{SandboxError, SandboxResult};
+/// The largest page, as the client asks for it: one number for both sides of the wire.
+pub use crate::wire::filter::MAX_PAGE;
+use crate::wire::filter::{parse_conditions, parse_limit, parse_order, Condition, Op};
 
 pub const DEFAULT_PAGE: u64 = 100;
 
@@ -72,7 +72,7 @@ impl Listing {
             if known.contains(&name) {
                 return Ok(());
             }
-            let close = crate::api::query::nearest(name, known.iter().copied());
+            let close = crate::wire::filter::nearest(name, known.iter().copied());
             let hint = match close.as_slice() {
                 [] => String::new(),
                 names => format!("; did you mean {}?", names.join(", ")),

@@ -17,8 +17,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Number, Value};
 
-use crate::api::models::is_numeric_field;
 use crate::sandbox::AppState;
+use crate::wire::fields::is_numeric_field;
 
 /// The environment variable that sets the style of sandboxes started without `--numbers`
 /// (the embedded one included), so a whole suite can run against real tenants' shapes.

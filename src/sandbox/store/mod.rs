@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use crate::api::models::normalize_phone;
 use crate::sandbox::error::{SandboxError, SandboxResult};
 use crate::sandbox::listing::{format_time, FieldValue};
+pub use crate::wire::fields::normalize_phone;
 
 mod campaign_leads;
 mod campaigns;

@@ -1,0 +1,125 @@
+//! The field rule: which fields are numbers (the server sends them as strings, or as JSON
+//! numbers) and which stay text, and phones as digits.
+//!
+//! Numeric fields (authoritative; the README repeats it): `id`; every field ending in `_id`
+//! (`caller_user_id`, `object_type_id`, `object_id` included) except caller-id numbers
+//! (`default_caller_id`, `*callerid*`); every `is_*` flag; and the names in
+//! [`NUMERIC_FIELDS`]. Text fields ([`is_text_field`]) — phones, caller-id numbers and names,
+//! `src`, `dst`, zip, identifiers, card digits — stay text even when they arrive as JSON
+//! numbers; everything else (names, addresses, times) is kept as sent.
+
+/// Counters, durations, timeouts, ratios, limits, weights, amounts and codes.
+pub const NUMERIC_FIELDS: [&str; 47] = [
+    "weight",
+    "lat",
+    "lng",
+    "calls_count",
+    "call_duration",
+    "bill_duration",
+    "call_bill_duration",
+    "duration",
+    "q850",
+    "has_recording",
+    "purchase_amount",
+    "loan_amount",
+    "default_weight",
+    "auto_dial",
+    "auto_dial_delay",
+    "feedback_timeout",
+    "feedback_default_status",
+    "default_permanent_expiration_days",
+    "predictive_call_ratio",
+    "predictive_call_timeout",
+    "default_busy_status",
+    "default_voice_mail_status",
+    "default_fax_status",
+    "default_timeout_status",
+    "default_not_exists_status",
+    "default_error_status",
+    "default_answer_status",
+    "default_direct_dial_status",
+    "predictive_fallback_action_timeout",
+    "remote_call_screen_enabled",
+    "predictive_ringing_preservation_ratio",
+    "predictive_preservation_min_ringing_duration",
+    "highest_priority_weight",
+    "highest_priority_weight_ratio_level",
+    "permanent_callback_keepalive",
+    "permanent_agent_offline_keepalive",
+    "permanent_daily_limit",
+    "permanent_total_limit",
+    "permanent_expiration_active",
+    "available_agent_search_timeout",
+    "min_weight",
+    "redial_limit",
+    "hide_voicemail_for_no_ratio_permanents",
+    "voicemail_button_hide_timeout",
+    "end_call_show_timeout",
+    "notify_user_about_online_lead",
+    "amd_max_duration",
+];
+
+/// A phone as digits only, without a leading international `00`, so that `+44 7700-001234`
+/// and `0044 7700 001234` compare equal. Shared by the client, scripts and the sandbox.
+pub fn normalize_phone(phone: &str) -> String {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    match digits.strip_prefix("00") {
+        Some(rest) => rest.to_string(),
+        None => digits,
+    }
+}
+
+/// Whether a field holds a number, whatever type the server sent it as.
+pub fn is_numeric_field(name: &str) -> bool {
+    if name.contains("callerid") || name == "default_caller_id" {
+        return false;
+    }
+    name == "id"
+        || name.ends_with("_id")
+        || name.starts_with("is_")
+        || name == "amd_enabled"
+        || name == "show_phone_symbols"
+        || name == "voice_mail_button_status"
+        || name == "override_dropped_call_action"
+        || NUMERIC_FIELDS.contains(&name)
+}
+
+/// Whether a field is text even when the server sends a JSON number: phones (`dst` keeps its
+/// leading zeros), caller-id numbers and names, identifiers, zip codes and card digits.
+pub fn is_text_field(name: &str) -> bool {
+    !is_numeric_field(name)
+        && [
+            "phone",
+            "caller",
+            "zip",
+            "identifier",
+            "digits",
+            "src",
+            "dst",
+        ]
+        .iter()
+        .any(|part| name.contains(part))
+}
+
+/// What a numeric field's string holds: an integer, a float, or nothing (empty text).
+pub enum NumericText {
+    Int(i64),
+    Float(f64),
+    Empty,
+    /// Not a number after all: kept as text rather than lost.
+    Text,
+}
+
+pub fn read_numeric_text(text: &str) -> NumericText {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return NumericText::Empty;
+    }
+    if let Ok(n) = trimmed.parse::<i64>() {
+        return NumericText::Int(n);
+    }
+    match trimmed.parse::<f64>() {
+        Ok(f) if f.is_finite() => NumericText::Float(f),
+        _ => NumericText::Text,
+    }
+}

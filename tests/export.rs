@@ -109,3 +109,38 @@ fn an_export_from_a_script_is_the_same_dataset() {
     }
     assert_eq!((rows, ids.len()), (1000, 1000));
 }
+
+#[test]
+fn a_csv_export_run_twice_holds_every_cdr_once() {
+    let sandbox = Sandbox::start(&["--leads", "200", "--cdrs", "1000"]);
+    let home = temp_dir("export-csv");
+    let dir = home.join("data");
+    for _ in 0..2 {
+        let (code, _, stderr) = output(
+            tdc_on(&sandbox, &home)
+                .args(["export", "cdrs", "--format", "csv", "--out"])
+                .arg(&dir),
+        );
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    let mut rows = 0;
+    for day in std::fs::read_dir(dir.join("cdrs")).unwrap().flatten() {
+        let file = day.path().join("part-0.csv");
+        if !file.exists() {
+            continue;
+        }
+        let mut reader = csv::Reader::from_path(&file).unwrap();
+        let at = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "id")
+            .expect("an id column");
+        for record in reader.records() {
+            ids.insert(record.unwrap()[at].parse::<i64>().unwrap());
+            rows += 1;
+        }
+    }
+    assert_eq!((rows, ids.len()), (1000, 1000));
+}

@@ -38,14 +38,17 @@ fn is_e164_digits(text: &str) -> bool {
         && !text.starts_with('0')
 }
 
-/// A number of a length its country uses, though in a range libphonenumber does not list as
-/// assigned (such as the UK's 07700 900xxx, kept for examples and tests). Like
-/// libphonenumber's `isPossibleNumber`.
-fn possible(number: &phonenumber::PhoneNumber) -> bool {
+/// Whether a national number of `national` digits has a length country `code` uses, in any
+/// range (fixed, mobile, toll-free, VoIP) — like libphonenumber's `isPossibleNumber`, which
+/// accepts ranges it does not list as assigned (such as the UK's 07700 900xxx, kept for
+/// examples and tests).
+fn length_fits(code: u16, national: usize) -> bool {
     use phonenumber::Type;
-    let national = number.national().to_string().len() as u16;
+    let Ok(national) = u16::try_from(national) else {
+        return false;
+    };
     phonenumber::metadata::DATABASE
-        .by_code(&number.country().code())
+        .by_code(&code)
         .is_some_and(|metas| {
             metas.iter().any(|meta| {
                 let descriptors = meta.descriptors();
@@ -58,26 +61,20 @@ fn possible(number: &phonenumber::PhoneNumber) -> bool {
         })
 }
 
-/// Whether E.164 digits (country code first) have a length their country uses, read from the
-/// metadata without parsing: country codes are prefix-free, so the first 1 to 3 digits that
-/// are one decide.
-fn possible_digits(digits: &str) -> bool {
-    use phonenumber::Type;
-    (1..=3)
-        .find_map(|cc| {
-            let code: u16 = digits.get(..cc)?.parse().ok()?;
-            let metas = phonenumber::metadata::DATABASE.by_code(&code)?;
-            let national = (digits.len() - cc) as u16;
-            Some(metas.iter().any(|meta| {
-                let descriptors = meta.descriptors();
-                [Type::FixedLine, Type::Mobile, Type::TollFree, Type::Voip]
-                    .into_iter()
-                    .filter_map(|kind| descriptors.get(kind))
-                    .chain(std::iter::once(descriptors.general()))
-                    .any(|d| d.possible_length().contains(&national))
-            }))
-        })
-        .unwrap_or(false)
+/// A parsed number of a length its country uses.
+fn possible(number: &phonenumber::PhoneNumber) -> bool {
+    length_fits(number.country().code(), number.national().to_string().len())
+}
+
+/// E.164 digits as their country code and national number: country codes are prefix-free, so
+/// the first 1 to 3 digits that are one decide.
+fn split_country(digits: &str) -> Option<(u16, &str)> {
+    (1..=3).find_map(|cc| {
+        let code: u16 = digits.get(..cc)?.parse().ok()?;
+        phonenumber::metadata::DATABASE
+            .by_code(&code)
+            .map(|_| (code, &digits[cc..]))
+    })
 }
 
 /// The quick reading of the common forms — international (`+44 7700 900101`,
@@ -85,19 +82,14 @@ fn possible_digits(digits: &str) -> bool {
 /// GB) — when the result has a length its country uses. `None` leaves the number to the full
 /// parser, which knows every region's rules.
 fn quick(digits: &str, international: bool, region: Option<country::Id>) -> Option<String> {
-    let candidate = if international {
+    let (candidate, code, national) = if international {
         // A national number written after the country code keeps its trunk prefix now and
         // then (`+49 0616…`); the full parser knows which countries drop it.
-        let national = (1..=3).find_map(|cc| {
-            let code: u16 = digits.get(..cc)?.parse().ok()?;
-            phonenumber::metadata::DATABASE
-                .by_code(&code)
-                .map(|_| &digits[cc..])
-        })?;
+        let (code, national) = split_country(digits)?;
         if national.starts_with('0') {
             return None;
         }
-        digits.to_string()
+        (digits.to_string(), code, national.len())
     } else {
         let meta = phonenumber::metadata::DATABASE.by_id(region?.as_ref())?;
         // A trunk prefix of a plain 0, stripped as such (GB strips "0|180020": a leading 0
@@ -112,11 +104,12 @@ fn quick(digits: &str, international: bool, region: Option<country::Id>) -> Opti
         if national.starts_with('0') {
             return None;
         }
-        format!("{}{national}", meta.country_code())
+        let code = meta.country_code();
+        (format!("{code}{national}"), code, national.len())
     };
     let fits = (8..=15).contains(&candidate.len())
         && !candidate.starts_with('0')
-        && possible_digits(&candidate);
+        && length_fits(code, national);
     fits.then_some(candidate)
 }
 

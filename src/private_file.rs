@@ -1,5 +1,6 @@
-//! Files that hold lead data or a record of what was done (audit log, import journals):
-//! readable and writable by their owner only, whatever mode an earlier file had.
+//! Files that hold lead data or a record of what was done (audit log, import journals, state,
+//! exports, recordings, the config): readable and writable by their owner only, whatever mode
+//! an earlier file had, and replaced whole or not at all.
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;
@@ -46,4 +47,25 @@ mod tests {
         assert_eq!(mode, 0o600);
         let _ = std::fs::remove_file(&path);
     }
+}
+
+/// Writes `path` whole or not at all: `write` fills a temporary file beside it (mode 0600,
+/// named `prefix…`), which is flushed to disk and renamed over `path`. A crash or Ctrl-C
+/// leaves the old file or the new one, never half of one. The folder is created if needed.
+pub fn write_whole(
+    path: &Path,
+    prefix: &str,
+    write: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempfile_in(folder)?;
+    write(temp.as_file_mut())?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map(drop).map_err(|e| e.error)
 }

@@ -39,19 +39,10 @@ fn read(path: &Path) -> Result<DocumentMut, String> {
 /// Writes the file whole (a temporary file renamed over it), mode 0600.
 fn write(path: &Path, document: &DocumentMut) -> Result<(), String> {
     use std::io::Write;
-    let folder = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(folder)
-        .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    let mut temp = tempfile::Builder::new()
-        .prefix(".config-")
-        .tempfile_in(folder)
-        .map_err(fail)?;
-    temp.write_all(document.to_string().as_bytes())
-        .map_err(fail)?;
-    temp.as_file().sync_all().map_err(fail)?;
-    temp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    crate::private_file::write_whole(path, ".config-", |file| {
+        file.write_all(document.to_string().as_bytes())
+    })
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Sets `default_profile`, keeping the comments around an existing one.

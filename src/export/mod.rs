@@ -137,25 +137,23 @@ fn read_cursor(options: &ExportOptions) -> Option<String> {
     cursor["until"].as_str().map(str::to_string)
 }
 
-/// Writes `bytes` to `path` whole: a temporary file beside it, flushed, renamed.
+/// Writes `path` whole: a temporary file beside it, flushed, renamed.
 fn write_whole(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> Result<(), String>,
 ) -> Result<(), String> {
-    let folder = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(folder)
-        .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".part-")
-        .tempfile_in(folder)
-        .map_err(|e| format!("cannot write in {}: {e}", folder.display()))?;
-    write(temp.as_file_mut())?;
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    temp.persist(path)
-        .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
-    Ok(())
+    let mut failure = None;
+    crate::private_file::write_whole(path, ".part-", |file| {
+        write(file).map_err(|message| {
+            failure = Some(message);
+            std::io::Error::other("the writer failed")
+        })
+    })
+    .map_err(|e| {
+        failure
+            .take()
+            .unwrap_or_else(|| format!("cannot write {}: {e}", path.display()))
+    })
 }
 
 /// A column's type, by its name (the client's field rule decides what is a number).

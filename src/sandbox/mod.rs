@@ -147,17 +147,7 @@ impl AppState {
             live_cdrs: self.read_cdrs()[self.generated_cdrs..].to_vec(),
         };
         let text = serde_json::to_vec(&saved)?;
-        let folder = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let mut temp = tempfile::Builder::new()
-            .prefix(".tdc-state-")
-            .tempfile_in(folder)?;
-        temp.write_all(&text)?;
-        temp.as_file().sync_all()?;
-        temp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+        crate::private_file::write_whole(path, ".tdc-state-", |file| file.write_all(&text))
     }
 }
 

@@ -34,17 +34,7 @@ pub fn flac_seconds(bytes: &[u8]) -> Option<f64> {
 /// Writes a file whole or not at all: a temporary name beside it, flushed, then renamed.
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".recording-")
-        .suffix(".part")
-        .tempfile_in(folder)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map(drop).map_err(|e| e.error)
+    crate::private_file::write_whole(path, ".recording-", |file| file.write_all(bytes))
 }
 
 /// Whether a file already there is a whole recording: every frame decodes (each carries a

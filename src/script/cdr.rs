@@ -168,8 +168,17 @@ fn detect(
     (finished, answered, seconds)
 }
 
+/// The rule names of these rows as a script sees them.
 fn rules_map(rows: &Array) -> Map {
     let (finished, answered, seconds) = detect(rows);
+    named_rules(finished, answered, seconds)
+}
+
+fn named_rules(
+    finished: Option<&'static str>,
+    answered: Option<&'static str>,
+    seconds: Option<&'static str>,
+) -> Map {
     let text = |rule: Option<&'static str>| rule.map_or(Dynamic::UNIT, Dynamic::from);
     let mut map = Map::new();
     map.insert("finished".into(), text(finished));
@@ -198,7 +207,8 @@ fn rules_of(rows: &Array) -> RhaiResultOf<Option<(CallRules, String)>> {
         "finished: {finished}; answered: {answered}; seconds: {}",
         seconds.unwrap_or("none")
     );
-    Ok(Some((CallRules::from(&rules_map(rows))?, basis)))
+    let rules = named_rules(Some(finished), Some(answered), seconds);
+    Ok(Some((CallRules::from(&rules)?, basis)))
 }
 
 fn round2(x: FLOAT) -> FLOAT {

@@ -40,6 +40,7 @@ fn main() {
         ready
     );
 
+    tdc::api::tls_ready();
     let client = reqwest::Client::new();
     let page = |offset: u64| {
         let url = format!("{}/api/cdrs?limit=1000;{offset}", sandbox.url());

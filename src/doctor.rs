@@ -86,6 +86,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, flags: &ConnectionFlags) -> i32 {
         }
     }
     if url.scheme() == "https" {
+        crate::api::tls_ready();
         let probe = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())

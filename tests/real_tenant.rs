@@ -318,7 +318,7 @@ fn users_comments_weights_and_real_lead_fields() {
     let link: String = serde_json::from_str(&stdout).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (status, bytes) = runtime.block_on(async {
-        let response = reqwest::get(&link).await.unwrap();
+        let response = common::http().get(&link).send().await.unwrap();
         (response.status().as_u16(), response.bytes().await.unwrap())
     });
     assert_eq!(status, 200, "{link}");

@@ -17,7 +17,7 @@ struct Api {
 impl Api {
     fn new(sandbox: &Sandbox) -> Api {
         Api {
-            http: reqwest::Client::new(),
+            http: common::http(),
             base: sandbox.url.clone(),
         }
     }
@@ -211,7 +211,7 @@ async fn every_guide_request_as_written_succeeds_with_the_documented_shape() {
         ["id"]
     );
 
-    let response = reqwest::Client::new()
+    let response = common::http()
         .get(format!("{}/api/calls/45475/record", sandbox.url))
         .basic_auth("sandbox", Some("sandbox"))
         .send()
@@ -234,7 +234,7 @@ async fn recordings_are_valid_flac_as_long_as_the_billed_seconds() {
         .unwrap()
         .parse()
         .unwrap();
-    let bytes = reqwest::Client::new()
+    let bytes = common::http()
         .get(format!("{}/api/calls/45475/record", sandbox.url))
         .basic_auth("sandbox", Some("sandbox"))
         .send()
@@ -283,7 +283,7 @@ async fn recordings_are_valid_flac_as_long_as_the_billed_seconds() {
 async fn errors_have_the_documented_status_and_envelope() {
     let sandbox = Sandbox::start(&["--leads", "300", "--cdrs", "1000"]);
     let api = Api::new(&sandbox);
-    let http = reqwest::Client::new();
+    let http = common::http();
 
     let response = http
         .get(format!("{}/api/cdrs", sandbox.url))
@@ -540,7 +540,7 @@ async fn injected_faults_behave_as_documented() {
     assert!(message(&body).contains("injected"));
 
     let busy = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--faults", "429=1"]);
-    let response = reqwest::Client::new()
+    let response = common::http()
         .get(format!("{}/api/cdrs", busy.url))
         .basic_auth("sandbox", Some("sandbox"))
         .send()
@@ -571,7 +571,7 @@ async fn injected_faults_behave_as_documented() {
         let faulty = Sandbox::start(&[
             "--leads", "100", "--cdrs", "100", "--faults", fault, "--state", state_arg,
         ]);
-        let result = reqwest::Client::new()
+        let result = common::http()
             .post(format!("{}/api/leads", faulty.url))
             .basic_auth("sandbox", Some("sandbox"))
             .json(&json!([{ "phone": "449990001111", "original_identifier": "fault-test" }]))

@@ -136,7 +136,7 @@ fn importing_the_same_csv_twice_inserts_each_row_once() {
 #[tokio::test]
 async fn the_cdr_reports_figures_match_an_independent_computation() {
     let sandbox = Sandbox::start(&[]);
-    let http = reqwest::Client::new();
+    let http = common::http();
     let (mut finished, mut answered, mut billed) = (0u64, 0u64, 0u64);
     let mut causes = std::collections::BTreeMap::<String, u64>::new();
     let mut offset = 0;

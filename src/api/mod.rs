@@ -122,8 +122,16 @@ pub enum Body<'a> {
     Json(&'a Value),
 }
 
+/// Readies TLS for every HTTP client of the process (ring's cryptography, so that building
+/// tdc needs no C toolchain); certificates are still checked against the system's trust
+/// store. Cheap to call again.
+pub fn tls_ready() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, String> {
+        tls_ready();
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)

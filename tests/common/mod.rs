@@ -8,6 +8,12 @@ use std::process::{Child, Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tdc");
 
+/// An independent HTTP client (reqwest, not tdc), TLS readied as tdc readies it.
+pub fn http() -> reqwest::Client {
+    tdc::api::tls_ready();
+    reqwest::Client::new()
+}
+
 /// A `tdc sandbox` child process, killed on drop.
 pub struct Sandbox {
     child: Child,
@@ -45,7 +51,7 @@ impl Sandbox {
             .build()
             .expect("runtime");
         runtime.block_on(async {
-            reqwest::Client::new()
+            http()
                 .get(format!("{}{path}", self.url))
                 .basic_auth("sandbox", Some("sandbox"))
                 .send()
@@ -64,7 +70,7 @@ impl Sandbox {
             .build()
             .expect("runtime");
         runtime.block_on(async {
-            let client = reqwest::Client::new();
+            let client = http();
             for _ in 0..50 {
                 let answer = client
                     .get(format!("{}{path}", self.url))

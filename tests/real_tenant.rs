@@ -192,7 +192,9 @@ fn digest_authentication_works_with_curl_and_with_tdc() {
     // The stdlib's tests on an embedded sandbox that takes Digest only.
     let (code, stdout, stderr) = output(
         tdc(&home)
-            .args(["test"])
+            .current_dir(&home)
+            .args(["test", "--allow-read"])
+            .arg(root().join("scripts"))
             .arg(root().join("tests/stdlib"))
             .env("TDC_SANDBOX_AUTH", "digest"),
     );
@@ -242,7 +244,9 @@ fn run_guide_tour_and_stdlib_tests(numbers: &str, home: &Path) {
     );
     let (code, stdout, stderr) = output(
         tdc(home)
-            .args(["test"])
+            .current_dir(home)
+            .args(["test", "--allow-read"])
+            .arg(root().join("scripts"))
             .arg(root().join("tests/stdlib"))
             .env("TDC_SANDBOX_NUMBERS", numbers),
     );

@@ -12,10 +12,12 @@ fn the_stdlib_tests_pass_under_tdc_test() {
     let junit = home.join("junit.xml");
     let (code, stdout, stderr) = output(
         tdc(&home)
-            .current_dir(root())
+            .current_dir(&home)
             .args(["test", "--junit"])
             .arg(&junit)
-            .arg("tests/stdlib"),
+            .arg("--allow-read")
+            .arg(root().join("scripts"))
+            .arg(root().join("tests/stdlib")),
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let last = stdout.lines().last().unwrap_or("");

@@ -15,9 +15,9 @@ use crate::sandbox::faults::FaultSpec;
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::script::engine::{compile_engine, spawn_script, LoadedFiles, ScriptJob, ScriptResult};
 use crate::script::Host;
-use crate::session::{Session, SessionError};
+use crate::session::Session;
 
-pub use crate::session::{interrupt_on_ctrl_c, EXIT_INTERRUPTED, EXIT_OK, EXIT_SCRIPT, EXIT_USAGE};
+pub use crate::session::{interrupt_on_ctrl_c, Failure, Outcome, EXIT_OK, EXIT_SCRIPT, EXIT_USAGE};
 
 /// Output that cannot be written is not a crash: a closed pipe (`| head`) ends tdc quietly with
 /// 0, as it ends other command-line tools, and any other failure (`> /dev/full`) is one line
@@ -42,7 +42,8 @@ fn quiet_output_errors() {
     }));
 }
 
-/// Runs `tdc` with these arguments and returns the exit code.
+/// Runs `tdc` with these arguments and returns the exit code; a failure's message is printed
+/// here and nowhere else.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     quiet_output_errors();
     let cli = match Cli::try_parse_from(args) {
@@ -66,7 +67,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     if let Some(folders) = script_folders(&cli.command) {
         install_permissions(&cli.global, &folders);
     }
-    let code = match cli.command {
+    let outcome = match cli.command {
         Some(Command::Sandbox(args)) => runtime.block_on(serve_sandbox(args)),
         Some(Command::Run(args)) => run_file(&runtime, &cli.global, args),
         Some(Command::Eval(args)) => eval(&runtime, &cli.global, args),
@@ -77,17 +78,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Some(Command::Defs(args)) => write_definitions(&runtime, &args.dir),
         Some(Command::Profile { action }) => manage_profiles(action),
         Some(Command::Export(args)) => export(&runtime, &cli.global, args),
-        Some(Command::Doctor) => crate::doctor::run(&runtime, &connection_flags(&cli.global)),
+        Some(Command::Doctor) => {
+            Failure::from_code(crate::doctor::run(&runtime, &connection_flags(&cli.global)))
+        }
         Some(Command::Man) => {
             use clap::CommandFactory;
             let page = clap_mangen::Man::new(Cli::command());
             let mut out = Vec::new();
             match page.render(&mut out) {
-                Ok(()) => crate::output::write_stdout(&out),
-                Err(e) => {
-                    eprintln!("tdc: cannot render the manual page: {e}");
-                    EXIT_SCRIPT
-                }
+                Ok(()) => Failure::from_code(crate::output::write_stdout(&out)),
+                Err(e) => Err(Failure::Failed(format!(
+                    "tdc: cannot render the manual page: {e}"
+                ))),
             }
         }
         Some(Command::Completions(args)) => {
@@ -98,13 +100,21 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
                 "tdc",
                 &mut std::io::stdout(),
             );
-            EXIT_OK
+            Ok(())
         }
     };
     // Background work (an embedded sandbox's connections, page prefetches) must not hold the
     // exit up.
     runtime.shutdown_timeout(Duration::from_millis(200));
-    code
+    match outcome {
+        Ok(()) => EXIT_OK,
+        Err(failure) => {
+            if let Some(message) = failure.message() {
+                eprintln!("{message}");
+            }
+            failure.code()
+        }
+    }
 }
 
 /// The folders of the scripts a command runs (their files are the scripts' own), or `None`
@@ -187,30 +197,23 @@ fn export(
     runtime: &tokio::runtime::Runtime,
     global: &GlobalArgs,
     args: crate::cli::ExportArgs,
-) -> i32 {
+) -> Outcome {
     use crate::api::query::{QuerySpec, Resource};
     let resource = match args.resource {
         crate::cli::ExportResource::Cdrs => Resource::Cdrs,
         crate::cli::ExportResource::Calls => Resource::Calls,
         crate::cli::ExportResource::Leads => Resource::Leads,
     };
-    let overlap_s = match crate::export::parse_duration(&args.overlap) {
-        Ok(seconds) => seconds,
-        Err(e) => {
-            eprintln!("tdc export: --overlap: {e}");
-            return EXIT_USAGE;
-        }
-    };
+    let overlap_s = crate::export::parse_duration(&args.overlap)
+        .map_err(|e| Failure::Usage(format!("tdc export: --overlap: {e}")))?;
     for time in [&args.since, &args.until].into_iter().flatten() {
         if crate::time::parse_time(time).is_none() {
-            eprintln!("tdc export: '{time}' is not a time (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)");
-            return EXIT_USAGE;
+            return Err(Failure::Usage(format!(
+                "tdc export: '{time}' is not a time (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)"
+            )));
         }
     }
-    let session = match start_session(runtime, global, false) {
-        Ok(session) => session,
-        Err(code) => return code,
-    };
+    let session = start_session(runtime, global, false)?;
     let options = crate::export::ExportOptions {
         resource,
         out: args.out,
@@ -232,11 +235,8 @@ fn export(
         }
     });
     progress.finish_and_clear();
-    let code = match outcome {
-        None => {
-            eprintln!("tdc export: interrupted; the partitions written are whole, and the next run starts from the last complete one");
-            EXIT_INTERRUPTED
-        }
+    let outcome = match outcome {
+        None => Err(Failure::Interrupted("tdc export: interrupted; the partitions written are whole, and the next run starts from the last complete one".into())),
         Some(Ok(summary)) => {
             eprintln!(
                 "tdc export: {} rows in {} day partitions under {} (from {} to {})",
@@ -246,18 +246,15 @@ fn export(
                 summary.since.as_deref().unwrap_or("the start"),
                 summary.until.as_deref().unwrap_or("-")
             );
-            EXIT_OK
+            Ok(())
         }
-        Some(Err(e)) => {
-            eprintln!("tdc export: {e}");
-            EXIT_SCRIPT
-        }
+        Some(Err(e)) => Err(Failure::Failed(format!("tdc export: {e}"))),
     };
     session.stop(runtime);
-    code
+    outcome
 }
 
-fn manage_profiles(action: crate::cli::ProfileAction) -> i32 {
+fn manage_profiles(action: crate::cli::ProfileAction) -> Outcome {
     use crate::cli::ProfileAction;
     let result = match action {
         ProfileAction::List => crate::profiles::list(),
@@ -284,16 +281,9 @@ fn manage_profiles(action: crate::cli::ProfileAction) -> i32 {
         ProfileAction::Remove { name } => crate::profiles::remove(&name),
         ProfileAction::Use { name } => crate::profiles::use_profile(&name),
     };
-    match result {
-        Ok(text) => {
-            println!("{text}");
-            EXIT_OK
-        }
-        Err(e) => {
-            eprintln!("tdc profile: {e}");
-            EXIT_USAGE
-        }
-    }
+    let text = result.map_err(|e| Failure::Usage(format!("tdc profile: {e}")))?;
+    println!("{text}");
+    Ok(())
 }
 
 fn connection_flags(global: &GlobalArgs) -> ConnectionFlags {
@@ -312,31 +302,22 @@ fn start_session(
     runtime: &tokio::runtime::Runtime,
     global: &GlobalArgs,
     dry_run: bool,
-) -> Result<Session, i32> {
-    Session::start(runtime, &connection_flags(global), dry_run, global.yes).map_err(|e| {
-        match &e {
-            SessionError::Config(_) => eprintln!("tdc: {e}"),
-            SessionError::Start(_) => eprintln!("tdc: cannot start: {e}"),
-        }
-        EXIT_USAGE
-    })
+) -> Result<Session, Failure> {
+    Session::start(runtime, &connection_flags(global), dry_run, global.yes)
+        .map_err(|e| Failure::Usage(format!("tdc: {e}")))
 }
 
-/// How an evaluation ended, as an exit code, with its diagnostic printed.
-fn report(error: &EvalAltResult, file: &str, source: &str) -> i32 {
+/// How an evaluation failed: interrupted, or its diagnostic.
+fn report(error: &EvalAltResult, file: &str, source: &str) -> Failure {
     if matches!(error, EvalAltResult::ErrorTerminated(..)) {
-        eprintln!("tdc: interrupted");
-        return EXIT_INTERRUPTED;
+        return Failure::Interrupted("tdc: interrupted".into());
     }
-    eprintln!("{}", diagnostic::from_eval_error(error, file, source));
-    EXIT_SCRIPT
+    Failure::Failed(diagnostic::from_eval_error(error, file, source).to_string())
 }
 
-fn read_script(file: &Path) -> Result<String, i32> {
-    crate::script::engine::read_script_file(file).map_err(|e| {
-        eprintln!("tdc: cannot read {}: {e}", file.display());
-        EXIT_USAGE
-    })
+fn read_script(file: &Path) -> Result<String, Failure> {
+    crate::script::engine::read_script_file(file)
+        .map_err(|e| Failure::Usage(format!("tdc: cannot read {}: {e}", file.display())))
 }
 
 /// The folder a script's imports are resolved from.
@@ -382,32 +363,27 @@ fn evaluate(
     }
 }
 
-fn run_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> i32 {
+fn run_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> Outcome {
     let from_stdin = args.file.as_os_str() == "-";
     if args.watch {
         if from_stdin {
-            eprintln!("tdc: --watch needs a script file, not - (standard input)");
-            return EXIT_USAGE;
+            return Err(Failure::Usage(
+                "tdc: --watch needs a script file, not - (standard input)".into(),
+            ));
         }
         return watch_file(runtime, global, args);
     }
-    let source = match read_script(&args.file) {
-        Ok(source) => source,
-        Err(code) => return code,
-    };
+    let source = read_script(&args.file)?;
     let name = if from_stdin {
         "<stdin>".to_string()
     } else {
         args.file.display().to_string()
     };
     if let Err(error) = compile_engine().compile(&source) {
-        eprintln!("{}", diagnostic::from_parse_error(&error, &name, &source));
-        return EXIT_SCRIPT;
+        let diagnostic = diagnostic::from_parse_error(&error, &name, &source);
+        return Err(Failure::Failed(diagnostic.to_string()));
     }
-    let session = match start_session(runtime, global, args.dry_run) {
-        Ok(session) => session,
-        Err(code) => return code,
-    };
+    let session = start_session(runtime, global, args.dry_run)?;
     if let Some(banner) = session.banner() {
         eprintln!("tdc: running {name} on {banner}");
     }
@@ -419,36 +395,27 @@ fn run_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArg
         source.clone(),
         args.args,
     );
-    let code = match outcome {
-        Ok(_) => EXIT_OK,
-        Err(error) => report(&error, &name, &source),
-    };
+    let outcome = outcome
+        .map(drop)
+        .map_err(|error| report(&error, &name, &source));
     session.stop(runtime);
-    code
+    outcome
 }
 
-fn repl(runtime: &tokio::runtime::Runtime, global: &GlobalArgs) -> i32 {
-    let session = match start_session(runtime, global, false) {
-        Ok(session) => session,
-        Err(code) => return code,
-    };
+fn repl(runtime: &tokio::runtime::Runtime, global: &GlobalArgs) -> Outcome {
+    let session = start_session(runtime, global, false)?;
     let code = crate::repl::run(runtime, &session);
     session.stop(runtime);
-    code
+    Failure::from_code(code)
 }
 
 /// Editor definitions for every script function and type, and for `td`, `ARGS` and
 /// `SCRIPT_DIR`, from the same metadata as the REPL's help.
-fn write_definitions(runtime: &tokio::runtime::Runtime, dir: &Path) -> i32 {
+fn write_definitions(runtime: &tokio::runtime::Runtime, dir: &Path) -> Outcome {
     let host = Host::new(runtime.handle().clone(), None, false, false);
     // Definitions only describe `td`: no sandbox needs to run at this address.
-    let dialer = match crate::script::Dialer::on_sandbox("http://127.0.0.1:8025", None, &host) {
-        Ok(dialer) => dialer,
-        Err(e) => {
-            eprintln!("tdc defs: {e}");
-            return EXIT_SCRIPT;
-        }
-    };
+    let dialer = crate::script::Dialer::on_sandbox("http://127.0.0.1:8025", None, &host)
+        .map_err(|e| Failure::Failed(format!("tdc defs: {e}")))?;
     let engine =
         crate::script::engine::script_engine(&host, Path::new("."), LoadedFiles::default());
     let scope = crate::script::engine::script_scope(dialer, &[], Path::new("."));
@@ -456,11 +423,11 @@ fn write_definitions(runtime: &tokio::runtime::Runtime, dir: &Path) -> i32 {
         .and_then(|()| engine.definitions_with_scope(&scope).write_to_dir(dir))
         .and_then(|()| write_stdlib_definitions(&engine, dir))
     {
-        eprintln!("tdc defs: cannot write {}: {e}", dir.display());
-        return EXIT_USAGE;
+        let dir = dir.display();
+        return Err(Failure::Usage(format!("tdc defs: cannot write {dir}: {e}")));
     }
     println!("wrote Rhai definitions to {}", dir.display());
-    EXIT_OK
+    Ok(())
 }
 
 /// One `<module>.d.rhai` per stdlib module, from its functions' `///` comments, so that an
@@ -505,11 +472,8 @@ fn write_stdlib_definitions(engine: &rhai::Engine, dir: &Path) -> std::io::Resul
     Ok(())
 }
 
-fn watch_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> i32 {
-    let session = match start_session(runtime, global, args.dry_run) {
-        Ok(session) => session,
-        Err(code) => return code,
-    };
+fn watch_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> Outcome {
+    let session = start_session(runtime, global, args.dry_run)?;
     if let Some(banner) = session.banner() {
         eprintln!("tdc: watching {} on {banner}", args.file.display());
     }
@@ -524,31 +488,22 @@ fn watch_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunA
     };
     let code = crate::watch::watch(runtime, &session, options);
     session.stop(runtime);
-    code
+    Failure::from_code(code)
 }
 
-fn eval(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: EvalArgs) -> i32 {
+fn eval(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: EvalArgs) -> Outcome {
     let name = "<eval>";
-    let jq = match args
+    let jq = args
         .jq
         .as_deref()
         .map(crate::output::jq::Jq::compile)
         .transpose()
-    {
-        Ok(jq) => jq,
-        Err(e) => {
-            eprintln!("tdc: {e}");
-            return EXIT_USAGE;
-        }
-    };
+        .map_err(|e| Failure::Usage(format!("tdc: {e}")))?;
     if let Err(error) = compile_engine().compile(&args.code) {
-        eprintln!("{}", diagnostic::from_parse_error(&error, name, &args.code));
-        return EXIT_SCRIPT;
+        let diagnostic = diagnostic::from_parse_error(&error, name, &args.code);
+        return Err(Failure::Failed(diagnostic.to_string()));
     }
-    let session = match start_session(runtime, global, args.dry_run) {
-        Ok(session) => session,
-        Err(code) => return code,
-    };
+    let session = start_session(runtime, global, args.dry_run)?;
     interrupt_on_ctrl_c(runtime, &session.host, false);
     let outcome = evaluate(
         &session,
@@ -557,63 +512,50 @@ fn eval(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: EvalArgs) 
         args.code.clone(),
         Vec::new(),
     );
-    let code = match outcome {
+    let outcome = match outcome {
         Ok(value) => {
             use crate::output::formats::{write, Stop};
             match write(value, args.format, jq.as_ref()) {
-                Ok(()) | Err(Stop::Closed) => EXIT_OK,
-                Err(Stop::Failed(message)) => {
-                    eprintln!("tdc: {message}");
-                    EXIT_SCRIPT
-                }
+                Ok(()) | Err(Stop::Closed) => Ok(()),
+                Err(Stop::Failed(message)) => Err(Failure::Failed(format!("tdc: {message}"))),
             }
         }
-        Err(error) => report(&error, name, &args.code),
+        Err(error) => Err(report(&error, name, &args.code)),
     };
     session.stop(runtime);
-    code
+    outcome
 }
 
-fn check(args: CheckArgs) -> i32 {
+fn check(args: CheckArgs) -> Outcome {
     let engine = compile_engine();
-    let mut failed = false;
+    let mut problems = Vec::new();
     for file in &args.files {
         let source = match crate::script::engine::read_script_file(file) {
             Ok(source) => source,
             Err(e) => {
-                eprintln!("{}: error: cannot read: {e}", file.display());
-                failed = true;
+                problems.push(format!("{}: error: cannot read: {e}", file.display()));
                 continue;
             }
         };
         if let Err(error) = engine.compile(&source) {
-            eprintln!(
-                "{}",
-                diagnostic::from_parse_error(&error, &file.display().to_string(), &source)
-            );
-            failed = true;
+            let name = file.display().to_string();
+            problems.push(diagnostic::from_parse_error(&error, &name, &source).to_string());
         }
     }
-    if failed {
-        EXIT_SCRIPT
-    } else {
-        EXIT_OK
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(Failure::Failed(problems.join("\n"))),
     }
 }
 
-fn run_rhai_tests(runtime: &tokio::runtime::Runtime, args: TestArgs) -> i32 {
+fn run_rhai_tests(runtime: &tokio::runtime::Runtime, args: TestArgs) -> Outcome {
     let paths = if args.paths.is_empty() {
         vec![std::path::PathBuf::from(".")]
     } else {
         args.paths
     };
-    let files = match crate::testing::collect_files(&paths) {
-        Ok(files) => files,
-        Err(e) => {
-            eprintln!("tdc test: {e}");
-            return EXIT_USAGE;
-        }
-    };
+    let files = crate::testing::collect_files(&paths)
+        .map_err(|e| Failure::Usage(format!("tdc test: {e}")))?;
     let results = crate::testing::run_tests(runtime, &files, args.filter.as_deref());
     let failed = results.iter().filter(|r| r.failure.is_some()).count();
     // The failures last, just above the count, where the eye lands.
@@ -631,46 +573,36 @@ fn run_rhai_tests(runtime: &tokio::runtime::Runtime, args: TestArgs) -> i32 {
     println!("{} passed, {failed} failed", results.len() - failed);
     if let Some(path) = &args.junit {
         if let Err(e) = std::fs::write(path, crate::testing::junit(&results)) {
-            eprintln!("tdc test: cannot write {}: {e}", path.display());
-            return EXIT_USAGE;
+            let path = path.display();
+            return Err(Failure::Usage(format!(
+                "tdc test: cannot write {path}: {e}"
+            )));
         }
     }
     if results.is_empty() {
-        match &args.filter {
-            Some(pattern) => eprintln!(
-                "tdc test: no fn test_*() whose name contains '{pattern}' in {} file(s)",
-                files.len()
+        let files = files.len();
+        return Err(Failure::Failed(match &args.filter {
+            Some(pattern) => format!(
+                "tdc test: no fn test_*() whose name contains '{pattern}' in {files} file(s)"
             ),
-            None => eprintln!("tdc test: no fn test_*() found in {} file(s)", files.len()),
-        }
-        return EXIT_SCRIPT;
+            None => format!("tdc test: no fn test_*() found in {files} file(s)"),
+        }));
     }
-    if failed > 0 {
-        EXIT_SCRIPT
-    } else {
-        EXIT_OK
+    // The report on stdout says which failed.
+    match failed {
+        0 => Ok(()),
+        _ => Err(Failure::Quiet(EXIT_SCRIPT)),
     }
 }
 
-fn show_config(global: &GlobalArgs) -> i32 {
-    let config = match crate::session::load_config() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("tdc: {e}");
-            return EXIT_USAGE;
-        }
-    };
+fn show_config(global: &GlobalArgs) -> Outcome {
+    let usage = |e: crate::config::ConfigError| Failure::Usage(format!("tdc: {e}"));
+    let config = crate::session::load_config().map_err(usage)?;
     let flags = ConnectionFlags {
         skip_password_cmd: true,
         ..connection_flags(global)
     };
-    let connection = match crate::session::resolve_connection(&flags, config.as_ref()) {
-        Ok(connection) => connection,
-        Err(e) => {
-            eprintln!("tdc: {e}");
-            return EXIT_USAGE;
-        }
-    };
+    let connection = crate::session::resolve_connection(&flags, config.as_ref()).map_err(usage)?;
     for warning in &connection.warnings {
         eprintln!("tdc: {warning}");
     }
@@ -688,16 +620,15 @@ fn show_config(global: &GlobalArgs) -> i32 {
     }
     println!("{:<12}{}", "concurrency", connection.concurrency);
     println!("{:<12}{} s", "timeout", connection.timeout.as_secs());
-    EXIT_OK
+    Ok(())
 }
 
-async fn serve_sandbox(args: SandboxArgs) -> i32 {
+async fn serve_sandbox(args: SandboxArgs) -> Outcome {
     if !args.addr.ip().is_loopback() && !args.public {
-        eprintln!(
+        return Err(Failure::Usage(format!(
             "tdc sandbox: --addr {} can be reached from other machines, and the sandbox's credentials are well known; use a loopback address, or pass --public",
             args.addr
-        );
-        return EXIT_USAGE;
+        )));
     }
     if args.public {
         eprintln!(
@@ -707,13 +638,8 @@ async fn serve_sandbox(args: SandboxArgs) -> i32 {
             crate::sandbox::PASSWORD
         );
     }
-    let faults = match FaultSpec::parse(&args.faults) {
-        Ok(faults) => faults,
-        Err(e) => {
-            eprintln!("tdc sandbox: --faults: {e}");
-            return EXIT_USAGE;
-        }
-    };
+    let faults = FaultSpec::parse(&args.faults)
+        .map_err(|e| Failure::Usage(format!("tdc sandbox: --faults: {e}")))?;
     let options = SandboxOptions {
         addr: args.addr,
         seed: args.seed,
@@ -728,13 +654,9 @@ async fn serve_sandbox(args: SandboxArgs) -> i32 {
     };
     let signals = StopSignals::register();
     let started = std::time::Instant::now();
-    let sandbox = match Sandbox::start(options).await {
-        Ok(sandbox) => sandbox,
-        Err(e) => {
-            eprintln!("tdc sandbox: {e}");
-            return EXIT_USAGE;
-        }
-    };
+    let sandbox = Sandbox::start(options)
+        .await
+        .map_err(|e| Failure::Usage(format!("tdc sandbox: {e}")))?;
     let scheme = match args.auth {
         crate::sandbox::AuthScheme::Basic => "Basic",
         crate::sandbox::AuthScheme::Digest => "Digest",
@@ -748,11 +670,11 @@ async fn serve_sandbox(args: SandboxArgs) -> i32 {
     );
     let interrupted = signals.wait().await;
     sandbox.stop().await;
-    eprintln!("tdc sandbox stopped");
     if interrupted {
-        EXIT_INTERRUPTED
+        Err(Failure::Interrupted("tdc sandbox stopped".into()))
     } else {
-        EXIT_OK
+        eprintln!("tdc sandbox stopped");
+        Ok(())
     }
 }
 

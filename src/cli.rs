@@ -317,6 +317,8 @@ pub struct SandboxArgs {
 }
 
 /// Reads a value with its `FromStr`, for clap.
-fn parse_from_str<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
+fn parse_from_str<T: std::str::FromStr<Err = crate::choice::UnknownChoice>>(
+    text: &str,
+) -> Result<T, crate::choice::UnknownChoice> {
     text.parse()
 }

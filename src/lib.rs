@@ -1,6 +1,7 @@
 //! tdc, the TD dialer automation console.
 
 pub mod api;
+pub mod choice;
 pub mod cli;
 pub mod config;
 pub mod sandbox;

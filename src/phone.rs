@@ -14,14 +14,19 @@ use phonenumber::country;
 /// The region national numbers belong to when none is given (the profile's `default_region`).
 static DEFAULT_REGION: RwLock<Option<country::Id>> = RwLock::new(None);
 
+/// A region code that names no region.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown region '{0}' (use an ISO 3166 code such as GB or US)")]
+pub struct UnknownRegion(pub String);
+
 /// A region by its ISO 3166 code (`GB`, `US`), or an error naming it.
-pub fn region(code: &str) -> Result<country::Id, String> {
+pub fn region(code: &str) -> Result<country::Id, UnknownRegion> {
     country::Id::from_str(&code.trim().to_ascii_uppercase())
-        .map_err(|_| format!("unknown region '{code}' (use an ISO 3166 code such as GB or US)"))
+        .map_err(|_| UnknownRegion(code.to_string()))
 }
 
 /// Sets the region national numbers are read in when a call names none.
-pub fn set_default_region(code: Option<&str>) -> Result<(), String> {
+pub fn set_default_region(code: Option<&str>) -> Result<(), UnknownRegion> {
     let id = code.map(region).transpose()?;
     *DEFAULT_REGION.write().unwrap_or_else(|e| e.into_inner()) = id;
     Ok(())

@@ -6,7 +6,42 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{value, DocumentMut, Item, Table};
 
-use crate::config::{config_path, load_config_file};
+use crate::config::{config_path, load_config_file, ConfigError};
+
+/// Why a profile command did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("no config file location: set HOME or XDG_CONFIG_HOME")]
+    NoLocation,
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        source: toml_edit::TomlError,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("profile '{name}' is not in {}", path.display())]
+    Unknown { name: String, path: PathBuf },
+    #[error("profile '{name}' is already in {} (tdc profile remove {name} first)", path.display())]
+    Exists { name: String, path: PathBuf },
+    #[error("`profiles` in {} is not a table", path.display())]
+    NotATable { path: PathBuf },
+    /// A flag's value that cannot be saved as given.
+    #[error("{0}")]
+    Usage(String),
+}
+
+type Result<T, E = ProfileError> = std::result::Result<T, E>;
 
 /// What a `tdc profile add` sets.
 #[derive(Debug, Clone, Default)]
@@ -19,30 +54,45 @@ pub struct NewProfile {
     pub read_only: bool,
 }
 
-fn path() -> Result<PathBuf, String> {
-    config_path(&|name| std::env::var(name).ok())
-        .ok_or_else(|| "no config file location: set HOME or XDG_CONFIG_HOME".to_string())
+fn path() -> Result<PathBuf> {
+    config_path(&|name| std::env::var(name).ok()).ok_or(ProfileError::NoLocation)
 }
 
-fn read(path: &Path) -> Result<DocumentMut, String> {
+fn read(path: &Path) -> Result<DocumentMut> {
     // The same checks as every run (a file others can write is refused).
-    load_config_file(path).map_err(|e| e.to_string())?;
+    load_config_file(path)?;
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(source) => {
+            let path = path.to_path_buf();
+            return Err(ProfileError::Read { path, source });
+        }
     };
     text.parse::<DocumentMut>()
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|source| ProfileError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+fn unknown(name: &str, path: &Path) -> ProfileError {
+    ProfileError::Unknown {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+    }
 }
 
 /// Writes the file whole (a temporary file renamed over it), mode 0600.
-fn write(path: &Path, document: &DocumentMut) -> Result<(), String> {
+fn write(path: &Path, document: &DocumentMut) -> Result<()> {
     use std::io::Write;
     crate::private_file::write_whole(path, ".config-", |file| {
         file.write_all(document.to_string().as_bytes())
     })
-    .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    .map_err(|source| ProfileError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Sets `default_profile`, keeping the comments around an existing one.
@@ -74,7 +124,7 @@ fn default_profile(document: &DocumentMut) -> Option<String> {
 }
 
 /// One line per profile: `* prod  https://…  (user ops)`, the default marked.
-pub fn list() -> Result<String, String> {
+pub fn list() -> Result<String> {
     let path = path()?;
     let document = read(&path)?;
     let default = default_profile(&document);
@@ -106,13 +156,13 @@ pub fn list() -> Result<String, String> {
 }
 
 /// A profile's settings as the file has them; a `password` is shown as `(set)`.
-pub fn show(name: &str) -> Result<String, String> {
+pub fn show(name: &str) -> Result<String> {
     let path = path()?;
     let document = read(&path)?;
     let profile = profiles(&document)
         .and_then(|p| p.get(name))
         .and_then(Item::as_table)
-        .ok_or_else(|| format!("profile '{name}' is not in {}", path.display()))?;
+        .ok_or_else(|| unknown(name, &path))?;
     let mut out = vec![format!("[profiles.{name}]")];
     for (key, item) in profile.iter() {
         let shown = if key == "password" {
@@ -130,14 +180,18 @@ pub fn show(name: &str) -> Result<String, String> {
 }
 
 /// Adds a profile (an existing one of that name is an error), keeping the rest of the file.
-pub fn add(new: &NewProfile, make_default: bool) -> Result<String, String> {
-    let url = url::Url::parse(new.url.trim())
-        .map_err(|e| format!("--url {}: {e}", crate::config::redact_url(&new.url)))?;
+pub fn add(new: &NewProfile, make_default: bool) -> Result<String> {
+    let url = url::Url::parse(new.url.trim()).map_err(|e| {
+        let url = crate::config::redact_url(&new.url);
+        ProfileError::Usage(format!("--url {url}: {e}"))
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("--url: put the user in --user and the password in --password-env or --password-cmd, not in the URL".into());
+        return Err(ProfileError::Usage("--url: put the user in --user and the password in --password-env or --password-cmd, not in the URL".into()));
     }
     if new.password_env.is_some() && new.password_cmd.is_some() {
-        return Err("give --password-env or --password-cmd, not both".into());
+        return Err(ProfileError::Usage(
+            "give --password-env or --password-cmd, not both".into(),
+        ));
     }
     let path = path()?;
     let mut document = read(&path)?;
@@ -149,14 +203,12 @@ pub fn add(new: &NewProfile, make_default: bool) -> Result<String, String> {
             Item::Table(table)
         })
         .as_table_mut()
-        .ok_or("`profiles` in the config file is not a table")?;
+        .ok_or_else(|| ProfileError::NotATable { path: path.clone() })?;
     if profiles.contains_key(&new.name) {
-        return Err(format!(
-            "profile '{}' is already in {} (tdc profile remove {} first)",
-            new.name,
-            path.display(),
-            new.name
-        ));
+        return Err(ProfileError::Exists {
+            name: new.name.clone(),
+            path,
+        });
     }
     let mut table = Table::new();
     table.insert("url", value(url.as_str().trim_end_matches('/')));
@@ -184,7 +236,7 @@ pub fn add(new: &NewProfile, make_default: bool) -> Result<String, String> {
     ))
 }
 
-pub fn remove(name: &str) -> Result<String, String> {
+pub fn remove(name: &str) -> Result<String> {
     let path = path()?;
     let mut document = read(&path)?;
     let removed = document
@@ -192,7 +244,7 @@ pub fn remove(name: &str) -> Result<String, String> {
         .and_then(Item::as_table_mut)
         .and_then(|p| p.remove(name));
     if removed.is_none() {
-        return Err(format!("profile '{name}' is not in {}", path.display()));
+        return Err(unknown(name, &path));
     }
     if default_profile(&document).as_deref() == Some(name) {
         document.remove("default_profile");
@@ -202,11 +254,11 @@ pub fn remove(name: &str) -> Result<String, String> {
 }
 
 /// Makes a profile the default (`default_profile`).
-pub fn use_profile(name: &str) -> Result<String, String> {
+pub fn use_profile(name: &str) -> Result<String> {
     let path = path()?;
     let mut document = read(&path)?;
     if !profiles(&document).is_some_and(|p| p.contains_key(name)) {
-        return Err(format!("profile '{name}' is not in {}", path.display()));
+        return Err(unknown(name, &path));
     }
     set_default(&mut document, name);
     write(&path, &document)?;

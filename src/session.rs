@@ -21,8 +21,14 @@ pub struct Session {
 pub enum SessionError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("{0}")]
-    Start(String),
+    #[error("cannot start: {0}")]
+    Sandbox(#[from] crate::sandbox::StartError),
+    #[error("cannot start: {0}")]
+    Dialer(#[from] crate::script::DialerError),
+    #[error("timezone of the profile: {0}")]
+    Zone(#[from] crate::time::TimeError),
+    #[error("default_region of the profile: {0}")]
+    Region(#[from] crate::phone::UnknownRegion),
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -68,17 +74,18 @@ impl Session {
                     options.seed,
                     options.leads,
                     options.cdrs,
-                )
-                .map_err(SessionError::Start)?;
-                let sandbox = runtime
-                    .block_on(Sandbox::start_with(options, dataset.clone()))
-                    .map_err(SessionError::Start)?;
+                )?;
+                let sandbox = runtime.block_on(Sandbox::start_with(options, dataset.clone()))?;
                 eprintln!(
                     "tdc: no dialer configured; using the embedded sandbox at {} (set TDC_URL or a profile for a real dialer)",
                     sandbox.url()
                 );
-                let url = url::Url::parse(&sandbox.url())
-                    .map_err(|e| SessionError::Start(e.to_string()))?;
+                let url = url::Url::parse(&sandbox.url()).map_err(|source| {
+                    crate::script::DialerError::BadUrl {
+                        url: sandbox.url(),
+                        source,
+                    }
+                })?;
                 (url, Some(sandbox), Some(dataset))
             }
             Target::Url(url) => {
@@ -92,11 +99,9 @@ impl Session {
                 (url.clone(), None, None)
             }
         };
-        crate::time::set_default_zone(connection.timezone.as_deref())
-            .map_err(|e| SessionError::Start(format!("timezone of the profile: {e}")))?;
-        crate::phone::set_default_region(connection.default_region.as_deref())
-            .map_err(|e| SessionError::Start(format!("default_region of the profile: {e}")))?;
-        let client = client_for(&connection, base_url).map_err(SessionError::Start)?;
+        crate::time::set_default_zone(connection.timezone.as_deref())?;
+        crate::phone::set_default_region(connection.default_region.as_deref())?;
+        let client = client_for(&connection, base_url)?;
         let remote = connection.is_remote() && !connection.read_only;
         let dialer = Dialer::new(client, connection.label(), host.clone(), remote);
         Ok(Session {
@@ -151,6 +156,50 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_SCRIPT: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// How a command failed: the text `app::run` prints (once, on stderr) and the exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// A command line, configuration or file the command cannot use: exit 2.
+    Usage(String),
+    /// The command or its script failed: exit 1.
+    Failed(String),
+    /// Stopped by Ctrl-C: exit 130.
+    Interrupted(String),
+    /// Already said where it belongs (a test report on stdout, the REPL's own lines): only
+    /// the exit code is left.
+    Quiet(i32),
+}
+
+impl Failure {
+    pub fn code(&self) -> i32 {
+        match self {
+            Failure::Usage(_) => EXIT_USAGE,
+            Failure::Failed(_) => EXIT_SCRIPT,
+            Failure::Interrupted(_) => EXIT_INTERRUPTED,
+            Failure::Quiet(code) => *code,
+        }
+    }
+
+    /// What to print, if anything.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Failure::Usage(m) | Failure::Failed(m) | Failure::Interrupted(m) => Some(m),
+            Failure::Quiet(_) => None,
+        }
+    }
+
+    /// An exit code from a command that prints its own failures (REPL, watch, doctor).
+    pub fn from_code(code: i32) -> Result<(), Failure> {
+        match code {
+            EXIT_OK => Ok(()),
+            code => Err(Failure::Quiet(code)),
+        }
+    }
+}
+
+/// What a command returns.
+pub type Outcome = Result<(), Failure>;
 
 /// Interrupts the host on Ctrl-C (every time when `repeat`, else once). The handler is in
 /// place when this returns, so an early Ctrl-C cannot kill the process instead.

@@ -21,12 +21,26 @@ pub struct TestResult {
     pub failure: Option<String>,
 }
 
+/// A test path that cannot be searched.
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: no such file or folder", .0.display())]
+    Missing(PathBuf),
+}
+
 /// Every `.rhai` file under `paths` (folders are searched recursively, hidden folders and
 /// `target` skipped), sorted.
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FilesError> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), FilesError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| FilesError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         for entry in entries.flatten() {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -47,7 +61,7 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         } else if path.is_file() {
             files.push(path.clone());
         } else {
-            return Err(format!("{}: no such file or folder", path.display()));
+            return Err(FilesError::Missing(path.clone()));
         }
     }
     files.sort();
@@ -72,7 +86,7 @@ fn run_one(
     };
     let host = Host::new(runtime.handle().clone(), None, false, false);
     let outcome = match Dialer::on_sandbox(&sandbox.url(), None, &host) {
-        Err(e) => Err(e),
+        Err(e) => Err(format!("{file_name}: error: {e}")),
         Ok(dialer) => {
             let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
             let (source_text, function, source_name) =

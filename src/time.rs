@@ -50,7 +50,7 @@ fn parse_naive(text: &str) -> Option<NaiveDateTime> {
 
 /// Like [`parse_time`], reading the text as local time in `zone` (an IANA name such as
 /// `Europe/London`).
-pub fn parse_time_in(text: &str, zone: &str) -> Result<Option<i64>, String> {
+pub fn parse_time_in(text: &str, zone: &str) -> Result<Option<i64>, TimeError> {
     let tz = timezone(zone)?;
     Ok(
         parse_naive(text)
@@ -98,11 +98,25 @@ pub fn stamp(seconds: i64) -> Option<Stamp> {
     Some(Stamp(out))
 }
 
+/// A time that cannot be shown as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("unknown timezone '{0}' (use an IANA name such as Europe/London)")]
+    UnknownZone(String),
+    #[error("{0} is out of range")]
+    OutOfRange(i64),
+    #[error("bad time format '{0}'")]
+    BadPattern(String),
+}
+
 /// Formats seconds since the epoch with a strftime pattern, in `zone` (or UTC).
-pub fn format_time_in(seconds: i64, pattern: &str, zone: Option<&str>) -> Result<String, String> {
+pub fn format_time_in(
+    seconds: i64,
+    pattern: &str,
+    zone: Option<&str>,
+) -> Result<String, TimeError> {
     use std::fmt::Write;
-    let utc =
-        DateTime::from_timestamp(seconds, 0).ok_or_else(|| format!("{seconds} is out of range"))?;
+    let utc = DateTime::from_timestamp(seconds, 0).ok_or(TimeError::OutOfRange(seconds))?;
     let mut out = String::new();
     let result = match zone {
         Some(zone) => write!(
@@ -112,7 +126,7 @@ pub fn format_time_in(seconds: i64, pattern: &str, zone: Option<&str>) -> Result
         ),
         None => write!(out, "{}", utc.format(pattern)),
     };
-    result.map_err(|_| format!("bad time format '{pattern}'"))?;
+    result.map_err(|_| TimeError::BadPattern(pattern.to_string()))?;
     Ok(out)
 }
 
@@ -120,7 +134,7 @@ pub fn format_time_in(seconds: i64, pattern: &str, zone: Option<&str>) -> Result
 static DEFAULT_ZONE: std::sync::RwLock<Option<chrono_tz::Tz>> = std::sync::RwLock::new(None);
 
 /// Sets the time zone `today` and `yesterday` are read in.
-pub fn set_default_zone(zone: Option<&str>) -> Result<(), String> {
+pub fn set_default_zone(zone: Option<&str>) -> Result<(), TimeError> {
     let zone = zone.map(timezone).transpose()?;
     *DEFAULT_ZONE.write().unwrap_or_else(|e| e.into_inner()) = zone;
     Ok(())
@@ -177,13 +191,13 @@ pub fn parse_relative_now(text: &str) -> Option<i64> {
     parse_relative(text, chrono::Utc::now().timestamp(), zone)
 }
 
-pub fn timezone(zone: &str) -> Result<chrono_tz::Tz, String> {
+pub fn timezone(zone: &str) -> Result<chrono_tz::Tz, TimeError> {
     zone.parse::<chrono_tz::Tz>()
-        .map_err(|_| format!("unknown timezone '{zone}' (use an IANA name such as Europe/London)"))
+        .map_err(|_| TimeError::UnknownZone(zone.to_string()))
 }
 
 /// The hour of the day (0-23) of a time, in `zone` or UTC.
-pub fn hour_of(seconds: i64, zone: Option<&str>) -> Result<i64, String> {
+pub fn hour_of(seconds: i64, zone: Option<&str>) -> Result<i64, TimeError> {
     format_time_in(seconds, "%H", zone).map(|h| h.parse().unwrap_or(0))
 }
 

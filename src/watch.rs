@@ -103,7 +103,7 @@ impl Watch<'_> {
 
     /// The dialer of the next run: on the embedded sandbox without --keep-state, a fresh
     /// sandbox with a copy of the generated data.
-    fn dialer_for_run(&mut self) -> Result<Dialer, String> {
+    fn dialer_for_run(&mut self) -> Result<Dialer, crate::session::SessionError> {
         let (Some(dataset), false) = (&self.session.dataset, self.options.keep_state) else {
             return Ok(self.session.dialer.clone());
         };
@@ -120,7 +120,7 @@ impl Watch<'_> {
             &self.session.host,
         );
         self.run_sandbox = Some(sandbox);
-        dialer
+        Ok(dialer?)
     }
 
     fn start_run(&mut self) {

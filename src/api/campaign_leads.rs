@@ -10,7 +10,7 @@ pub const MASS_ASSIGN_PATH: &str = "/api/campaign-leads/mass-assign";
 pub const UPDATE_PATH: &str = "/api/campaign-leads/update-campaign-leads";
 pub const MOVE_PATH: &str = "/api/campaign-leads/move-to-campaign";
 
-fn bad(path: &str) -> impl Fn(String) -> ApiError + '_ {
+fn bad(path: &str) -> impl Fn(models::ShapeError) -> ApiError + '_ {
     move |message| ApiError::new(ErrorKind::BadResponse, "PUT", path, message)
 }
 

@@ -45,7 +45,7 @@ impl Client {
         fetched: u64,
         rows: u64,
         parse: fn(&[u8]) -> Result<T, serde_json::Error>,
-        records: fn(T, &str) -> Result<Vec<R>, String>,
+        records: fn(T, &str) -> Result<Vec<R>, models::ShapeError>,
     ) -> Result<Vec<R>, ApiError> {
         let (answer, endpoint_path) = self.page_parsed(spec, fetched, rows, parse).await?;
         let endpoint_path = endpoint_path.as_str();

@@ -13,6 +13,7 @@ mod listing;
 pub mod models;
 pub mod pacer;
 pub mod query;
+pub mod scan;
 
 use std::time::Duration;
 
@@ -129,8 +130,30 @@ pub fn tls_ready() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// Why a client cannot be made from its options.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot read ca_file {}: {source}", path.display())]
+    CaFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("ca_file {} is not a PEM certificate: {source}", path.display())]
+    Certificate {
+        path: std::path::PathBuf,
+        source: reqwest::Error,
+    },
+    #[error("bad proxy '{proxy}': {source}")]
+    Proxy {
+        proxy: String,
+        source: reqwest::Error,
+    },
+    #[error("cannot build the HTTP client: {0}")]
+    Build(reqwest::Error),
+}
+
 impl Client {
-    pub fn new(options: ClientOptions) -> Result<Client, String> {
+    pub fn new(options: ClientOptions) -> Result<Client, SetupError> {
         tls_ready();
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -139,20 +162,25 @@ impl Client {
             .pool_max_idle_per_host(options.concurrency.max(1) * 2)
             .user_agent(concat!("tdc/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &options.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read ca_file {}: {e}", path.display()))?;
-            let certificate = reqwest::Certificate::from_pem(&pem)
-                .map_err(|e| format!("ca_file {} is not a PEM certificate: {e}", path.display()))?;
+            let pem = std::fs::read(path).map_err(|source| SetupError::CaFile {
+                path: path.clone(),
+                source,
+            })?;
+            let certificate =
+                reqwest::Certificate::from_pem(&pem).map_err(|source| SetupError::Certificate {
+                    path: path.clone(),
+                    source,
+                })?;
             builder = builder.add_root_certificate(certificate);
         }
         if let Some(proxy) = &options.proxy {
-            let proxy =
-                reqwest::Proxy::all(proxy).map_err(|e| format!("bad proxy '{proxy}': {e}"))?;
+            let proxy = reqwest::Proxy::all(proxy).map_err(|source| SetupError::Proxy {
+                proxy: proxy.clone(),
+                source,
+            })?;
             builder = builder.proxy(proxy);
         }
-        let http = builder
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let http = builder.build().map_err(SetupError::Build)?;
         let authenticator =
             Authenticator::new(options.auth, options.user.clone(), options.password.clone());
         let pacer = pacer::Pacer::new(options.concurrency, options.max_rps, options.verbose);

@@ -3,6 +3,27 @@
 
 use serde_json::Value;
 
+/// An answer whose shape is not what its endpoint promises; the message says what was
+/// expected and what came.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShapeError(pub String);
+
+impl ShapeError {
+    /// A list answer in none of the envelopes the client knows.
+    pub fn not_a_list(envelope: &str) -> ShapeError {
+        ShapeError(format!(
+            "expected a list of {envelope}, as an array or {{\"{envelope}\": [...]}}"
+        ))
+    }
+}
+
+impl From<ShapeError> for String {
+    fn from(error: ShapeError) -> String {
+        error.0
+    }
+}
+
 pub use crate::wire::fields::{
     is_numeric_field, is_text_field, normalize_phone, read_numeric_text, NumericText,
     NUMERIC_FIELDS,
@@ -10,7 +31,7 @@ pub use crate::wire::fields::{
 
 /// The records of a list answer: a bare array, `{"<envelope>": [...]}`, or an object whose
 /// only array is the list (the real dialer's envelopes are not all documented).
-pub fn list_from(value: Value, envelope: &str) -> Result<Vec<Value>, String> {
+pub fn list_from(value: Value, envelope: &str) -> Result<Vec<Value>, ShapeError> {
     match value {
         Value::Array(items) => Ok(items),
         Value::Object(mut map) => {
@@ -25,15 +46,13 @@ pub fn list_from(value: Value, envelope: &str) -> Result<Vec<Value>, String> {
             });
             match (arrays.next(), arrays.next()) {
                 (Some(items), None) => Ok(items),
-                _ => Err(format!(
-                    "expected a list of {envelope}, as an array or {{\"{envelope}\": [...]}}"
-                )),
+                _ => Err(ShapeError::not_a_list(envelope)),
             }
         }
-        other => Err(format!(
+        other => Err(ShapeError(format!(
             "expected a list of {envelope}, got {}",
             kind_of(&other)
-        )),
+        ))),
     }
 }
 
@@ -42,33 +61,33 @@ pub fn list_from(value: Value, envelope: &str) -> Result<Vec<Value>, String> {
 pub fn keyed_map_from(
     value: Value,
     envelope: &str,
-) -> Result<serde_json::Map<String, Value>, String> {
+) -> Result<serde_json::Map<String, Value>, ShapeError> {
     match value {
         Value::Object(mut map) => match map.remove(envelope) {
             Some(Value::Object(inner)) => Ok(inner),
             Some(Value::Array(items)) if items.is_empty() => Ok(serde_json::Map::new()),
-            Some(other) => Err(format!(
+            Some(other) => Err(ShapeError(format!(
                 "expected \"{envelope}\" to be a map keyed by id, got {}",
                 kind_of(&other)
-            )),
+            ))),
             None => Ok(map),
         },
         Value::Array(items) if items.is_empty() => Ok(serde_json::Map::new()),
-        other => Err(format!(
+        other => Err(ShapeError(format!(
             "expected a map keyed by id, got {}",
             kind_of(&other)
-        )),
+        ))),
     }
 }
 
 /// The one record of an answer such as clone's `{"campaigns": [{...}]}`.
-pub fn single_from(value: Value, envelope: &str) -> Result<Value, String> {
+pub fn single_from(value: Value, envelope: &str) -> Result<Value, ShapeError> {
     match value {
         Value::Object(ref map) if map.contains_key("id") => Ok(value),
         other => list_from(other, envelope)?
             .into_iter()
             .next()
-            .ok_or_else(|| format!("expected one record in \"{envelope}\", got none")),
+            .ok_or_else(|| ShapeError(format!("expected one record in \"{envelope}\", got none"))),
     }
 }
 

@@ -59,6 +59,17 @@ impl Resource {
     }
 }
 
+/// A condition the filter grammar cannot carry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadFilter(pub String);
+
+impl From<BadFilter> for String {
+    fn from(error: BadFilter) -> String {
+        error.0
+    }
+}
+
 /// A listing request: filters, columns, order and the rows wanted. Building one sends nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuerySpec {
@@ -106,19 +117,19 @@ impl QuerySpec {
     }
 
     /// Adds a condition; several on one field must all hold.
-    pub fn add_condition(&mut self, field: &str, op: Op, value: String) -> Result<(), String> {
+    pub fn add_condition(&mut self, field: &str, op: Op, value: String) -> Result<(), BadFilter> {
         if field.is_empty() || field.contains(['/', '=', '&', '?', '#']) {
-            return Err(format!("'{field}' is not a field name"));
+            return Err(BadFilter(format!("'{field}' is not a field name")));
         }
         if value.contains(['|', ';']) {
-            return Err(format!(
+            return Err(BadFilter(format!(
                 "the value for '{field}' contains ';' or '|', which the filter grammar cannot carry"
-            ));
+            )));
         }
         if self.resource.path_filters() && value.is_empty() {
-            return Err(format!(
+            return Err(BadFilter(format!(
                 "the value for '{field}' is empty; a path filter needs a value"
-            ));
+            )));
         }
         let condition = Condition { op, value };
         match self.conditions.iter_mut().find(|(f, _)| f == field) {
@@ -128,10 +139,15 @@ impl QuerySpec {
         Ok(())
     }
 
+    /// The rows a full page holds: the page size the dialer allows.
+    pub fn page_len(&self) -> u64 {
+        self.page_size.clamp(1, MAX_PAGE)
+    }
+
     /// The rows of the page at `offset` (relative to the query's own offset): how many to ask
     /// for, or `None` when the limit is reached.
     pub fn page_rows(&self, fetched: u64) -> Option<u64> {
-        let size = self.page_size.clamp(1, MAX_PAGE);
+        let size = self.page_len();
         match self.limit {
             Some(limit) if fetched >= limit => None,
             Some(limit) => Some(size.min(limit - fetched)),

@@ -5,6 +5,8 @@
 //! list.
 
 use std::collections::HashMap;
+
+use crate::api::models::ShapeError;
 use std::fmt;
 use std::sync::Arc;
 
@@ -163,7 +165,7 @@ impl Columns {
     }
 
     /// The records as one batch (`None` when there were none).
-    pub fn into_batch(self) -> Result<Option<RecordBatch>, String> {
+    pub fn into_batch(self) -> Result<Option<RecordBatch>, arrow_schema::ArrowError> {
         if self.rows == 0 {
             return Ok(None);
         }
@@ -173,9 +175,7 @@ impl Columns {
             .map(|name| Field::new(name, type_of(name), true))
             .collect();
         let arrays = self.columns.into_iter().map(Column::finish).collect();
-        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-            .map(Some)
-            .map_err(|e| e.to_string())
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map(Some)
     }
 }
 
@@ -184,7 +184,7 @@ pub struct Page(Vec<(Option<String>, Columns)>);
 
 impl Page {
     /// The list the envelope holds, by the client's envelope rule.
-    pub fn list(self, envelope: &str) -> Result<Columns, String> {
+    pub fn list(self, envelope: &str) -> Result<Columns, ShapeError> {
         let mut lists = self.0;
         if let Some(at) = lists.iter().position(|(key, _)| key.is_none()) {
             return Ok(lists.swap_remove(at).1);
@@ -199,9 +199,7 @@ impl Page {
         }
         match lists.len() {
             1 => Ok(lists.remove(0).1),
-            _ => Err(format!(
-                "expected a list of {envelope}, as an array or {{\"{envelope}\": [...]}}"
-            )),
+            _ => Err(ShapeError::not_a_list(envelope)),
         }
     }
 }

@@ -29,8 +29,35 @@ use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use serde_json::{Map, Value};
 
 use crate::api::models::is_numeric_field;
-use crate::api::query::{Op, QuerySpec, Resource, MAX_PAGE};
-use crate::api::Client;
+use crate::api::query::{Op, QuerySpec, Resource};
+use crate::api::scan::{FetchPage, PageStream};
+use crate::api::{ApiError, Client};
+
+/// What stops an export.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// An option the user gave (a format, a duration, a resource).
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Filter(#[from] crate::api::query::BadFilter),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// A page that cannot be read as a list of records.
+    #[error("GET {path}: {message}")]
+    BadPage { path: String, message: String },
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: BoxError },
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: BoxError },
+    #[error(transparent)]
+    Arrow(#[from] arrow_schema::ArrowError),
+    #[error("a partition writer stopped unexpectedly")]
+    Writer,
+}
+
+type Result<T, E = ExportError> = std::result::Result<T, E>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 mod columns;
 
@@ -43,17 +70,12 @@ pub enum Format {
 }
 
 impl std::str::FromStr for Format {
-    type Err = String;
+    type Err = crate::choice::UnknownChoice;
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "parquet" => Ok(Format::Parquet),
-            "ndjson" => Ok(Format::Ndjson),
-            "csv" => Ok(Format::Csv),
-            other => Err(format!(
-                "unknown export format '{other}' (parquet, ndjson, csv)"
-            )),
-        }
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        use Format::*;
+        let choices = [("parquet", Parquet), ("ndjson", Ndjson), ("csv", Csv)];
+        crate::choice::choose(text, "export format", &choices)
     }
 }
 
@@ -90,8 +112,13 @@ pub struct ExportSummary {
 }
 
 /// A duration such as `2h`, `30m`, `90s`, `1d` (or plain seconds), in seconds.
-pub fn parse_duration(text: &str) -> Result<i64, String> {
+pub fn parse_duration(text: &str) -> Result<i64> {
     let text = text.trim();
+    let not_a_duration = || {
+        ExportError::Usage(format!(
+            "'{text}' is not a duration (e.g. 2h, 30m, 90s, 1d)"
+        ))
+    };
     let (number, unit) = match text.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
         _ => (text, 's'),
@@ -101,25 +128,23 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         'm' => 60,
         'h' => 3_600,
         'd' => 86_400,
-        _ => {
-            return Err(format!(
-                "'{text}' is not a duration (e.g. 2h, 30m, 90s, 1d)"
-            ))
-        }
+        _ => return Err(not_a_duration()),
     };
     number
         .trim()
         .parse::<i64>()
         .map(|n| n * unit)
-        .map_err(|_| format!("'{text}' is not a duration (e.g. 2h, 30m, 90s, 1d)"))
+        .map_err(|_| not_a_duration())
 }
 
 /// The field a resource is partitioned and resumed by.
-pub fn time_field(resource: Resource) -> Result<&'static str, String> {
+pub fn time_field(resource: Resource) -> Result<&'static str> {
     match resource {
         Resource::Cdrs | Resource::Calls => Ok("start_at"),
         Resource::Leads => Ok("created_at"),
-        _ => Err("tdc export takes cdrs, calls or leads".into()),
+        _ => Err(ExportError::Usage(
+            "tdc export takes cdrs, calls or leads".into(),
+        )),
     }
 }
 
@@ -140,19 +165,21 @@ fn read_cursor(options: &ExportOptions) -> Option<String> {
 /// Writes `path` whole: a temporary file beside it, flushed, renamed.
 fn write_whole(
     path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> Result<(), String>,
-) -> Result<(), String> {
+    write: impl FnOnce(&mut std::fs::File) -> Result<(), BoxError>,
+) -> Result<()> {
     let mut failure = None;
     crate::private_file::write_whole(path, ".part-", |file| {
-        write(file).map_err(|message| {
-            failure = Some(message);
+        write(file).map_err(|e| {
+            failure = Some(e);
             std::io::Error::other("the writer failed")
         })
     })
-    .map_err(|e| {
-        failure
-            .take()
-            .unwrap_or_else(|| format!("cannot write {}: {e}", path.display()))
+    .map_err(|e| ExportError::Write {
+        path: path.to_path_buf(),
+        source: match failure.take() {
+            Some(failure) => failure,
+            None => Box::new(e),
+        },
     })
 }
 
@@ -195,7 +222,7 @@ fn text_of(value: &Value) -> Option<String> {
 }
 
 /// Rows as one typed record batch with the given columns.
-fn batch_of(columns: &[String], rows: &[Map<String, Value>]) -> Result<RecordBatch, String> {
+fn batch_of(columns: &[String], rows: &[Map<String, Value>]) -> Result<RecordBatch> {
     // Each row's values by column, found by position where the row's fields come in the
     // columns' order (nearly always: one page's records share a shape), by name otherwise.
     let index: std::collections::HashMap<&str, usize> = columns
@@ -251,7 +278,7 @@ fn batch_of(columns: &[String], rows: &[Map<String, Value>]) -> Result<RecordBat
         fields.push(Field::new(column, kind, true));
         arrays.push(array);
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| e.to_string())
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
 }
 
 /// The rows of a batch as JSON maps (to merge an existing partition with new rows).
@@ -283,24 +310,27 @@ fn rows_of(batch: &RecordBatch) -> Vec<Map<String, Value>> {
 }
 
 /// What a partition file holds, as batches (nothing when it does not exist yet).
-fn read_partition(path: &Path, format: Format) -> Result<Vec<RecordBatch>, String> {
+fn read_partition(path: &Path, format: Format) -> Result<Vec<RecordBatch>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let fail = |e: String| format!("cannot read {}: {e}", path.display());
+    let fail = |e: BoxError| ExportError::Read {
+        path: path.to_path_buf(),
+        source: e,
+    };
     let rows: Vec<Map<String, Value>> = match format {
         Format::Parquet => {
-            let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+            let file = std::fs::File::open(path).map_err(|e| fail(e.into()))?;
             let reader =
                 parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
                     .and_then(|b| b.build())
-                    .map_err(|e| fail(e.to_string()))?;
+                    .map_err(|e| fail(e.into()))?;
             return reader
-                .map(|batch| batch.map_err(|e| fail(e.to_string())))
+                .map(|batch| batch.map_err(|e| fail(e.into())))
                 .collect();
         }
         Format::Ndjson => std::fs::read_to_string(path)
-            .map_err(|e| fail(e.to_string()))?
+            .map_err(|e| fail(e.into()))?
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| match serde_json::from_str::<Value>(l) {
@@ -309,11 +339,11 @@ fn read_partition(path: &Path, format: Format) -> Result<Vec<RecordBatch>, Strin
             })
             .collect::<Result<_, _>>()?,
         Format::Csv => {
-            let mut reader = csv::Reader::from_path(path).map_err(|e| fail(e.to_string()))?;
-            let headers = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
+            let mut reader = csv::Reader::from_path(path).map_err(|e| fail(e.into()))?;
+            let headers = reader.headers().map_err(|e| fail(e.into()))?.clone();
             let mut rows = Vec::new();
             for record in reader.records() {
-                let record = record.map_err(|e| fail(e.to_string()))?;
+                let record = record.map_err(|e| fail(e.into()))?;
                 let row = headers
                     .iter()
                     .zip(record.iter())
@@ -342,50 +372,51 @@ fn read_partition(path: &Path, format: Format) -> Result<Vec<RecordBatch>, Strin
     Ok(vec![batch_of(&columns, &rows)?])
 }
 
-fn write_partition(path: &Path, format: Format, batch: &RecordBatch) -> Result<(), String> {
-    write_whole(path, |file| match format {
-        Format::Parquet => {
-            let properties = parquet::file::properties::WriterProperties::builder()
-                .set_compression(parquet::basic::Compression::SNAPPY)
-                .build();
-            let mut writer =
-                parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))
-                    .map_err(|e| e.to_string())?;
-            writer.write(batch).map_err(|e| e.to_string())?;
-            writer.close().map_err(|e| e.to_string())?;
-            Ok(())
-        }
-        Format::Ndjson => {
-            use std::io::Write;
-            let mut out = std::io::BufWriter::new(file);
-            for row in rows_of(batch) {
-                serde_json::to_writer(&mut out, &row).map_err(|e| e.to_string())?;
-                out.write_all(b"\n").map_err(|e| e.to_string())?;
+fn write_partition(path: &Path, format: Format, batch: &RecordBatch) -> Result<()> {
+    write_whole(path, |file| -> Result<(), BoxError> {
+        match format {
+            Format::Parquet => {
+                let properties = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(parquet::basic::Compression::SNAPPY)
+                    .build();
+                let mut writer =
+                    parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
+                writer.write(batch)?;
+                writer.close()?;
+                Ok(())
             }
-            out.flush().map_err(|e| e.to_string())
-        }
-        Format::Csv => {
-            let schema = batch.schema();
-            let columns: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
-            let mut writer = csv::Writer::from_writer(file);
-            writer.write_record(&columns).map_err(|e| e.to_string())?;
-            for row in rows_of(batch) {
-                writer
-                    .write_record(
+            Format::Ndjson => {
+                use std::io::Write;
+                let mut out = std::io::BufWriter::new(file);
+                for row in rows_of(batch) {
+                    serde_json::to_writer(&mut out, &row)?;
+                    out.write_all(b"\n")?;
+                }
+                out.flush()?;
+                Ok(())
+            }
+            Format::Csv => {
+                let schema = batch.schema();
+                let columns: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+                let mut writer = csv::Writer::from_writer(file);
+                writer.write_record(&columns)?;
+                for row in rows_of(batch) {
+                    writer.write_record(
                         columns
                             .iter()
                             .map(|c| row.get(*c).and_then(text_of).unwrap_or_default()),
-                    )
-                    .map_err(|e| e.to_string())?;
+                    )?;
+                }
+                writer.flush()?;
+                Ok(())
             }
-            writer.flush().map_err(|e| e.to_string())
         }
     })
 }
 
 /// Batches as one, with the columns of all of them (`order` first, then any others in the
 /// order met); a column a batch lacks is null there.
-fn concat_aligned(order: &[String], batches: &[RecordBatch]) -> Result<RecordBatch, String> {
+fn concat_aligned(order: &[String], batches: &[RecordBatch]) -> Result<RecordBatch> {
     let present: Vec<String> = batches
         .iter()
         .flat_map(|b| {
@@ -423,14 +454,14 @@ fn concat_aligned(order: &[String], batches: &[RecordBatch]) -> Result<RecordBat
                     })
                 })
                 .collect();
-            RecordBatch::try_new(schema.clone(), arrays).map_err(|e| e.to_string())
+            RecordBatch::try_new(schema.clone(), arrays)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    arrow_select::concat::concat_batches(&schema, &aligned).map_err(|e| e.to_string())
+    Ok(arrow_select::concat::concat_batches(&schema, &aligned)?)
 }
 
 /// One row per `id` (the last one wins), in order of id, then the rows without one.
-fn dedupe_by_id(batch: RecordBatch) -> Result<RecordBatch, String> {
+fn dedupe_by_id(batch: RecordBatch) -> Result<RecordBatch> {
     use arrow_array::cast::AsArray;
     use arrow_array::types::Int64Type;
     let Some(ids) = batch.column_by_name("id").cloned() else {
@@ -455,7 +486,7 @@ fn dedupe_by_id(batch: RecordBatch) -> Result<RecordBatch, String> {
     }
     let keep =
         arrow_array::UInt32Array::from(last.into_values().chain(without).collect::<Vec<_>>());
-    arrow_select::take::take_record_batch(&batch, &keep).map_err(|e| e.to_string())
+    Ok(arrow_select::take::take_record_batch(&batch, &keep)?)
 }
 
 /// The partitions being written: one day's rows at a time in memory.
@@ -465,7 +496,7 @@ struct Partitions<'a> {
     columns: Vec<String>,
     day: Option<i64>,
     /// Days being written, oldest first.
-    writing: VecDeque<(i64, std::thread::JoinHandle<Result<(), String>>)>,
+    writing: VecDeque<(i64, std::thread::JoinHandle<Result<()>>)>,
     batches: Vec<RecordBatch>,
     written: std::collections::BTreeSet<i64>,
     /// The latest time seen, in microseconds.
@@ -479,7 +510,7 @@ type Day = Option<i64>;
 
 impl Partitions<'_> {
     /// A page's rows, split into runs of one day each.
-    fn add(&mut self, batch: RecordBatch, time_field: &str) -> Result<(), String> {
+    fn add(&mut self, batch: RecordBatch, time_field: &str) -> Result<()> {
         use arrow_array::cast::AsArray;
         use arrow_array::types::TimestampMicrosecondType;
         for field in batch.schema().fields() {
@@ -519,7 +550,7 @@ impl Partitions<'_> {
 
     /// Hands the current day to a writer thread (two at most, never two for one day), so
     /// encoding runs beside the reading of the next pages.
-    fn flush(&mut self) -> Result<(), String> {
+    fn flush(&mut self) -> Result<()> {
         let Some(day) = self.day.take() else {
             return Ok(());
         };
@@ -551,17 +582,15 @@ impl Partitions<'_> {
         Ok(())
     }
 
-    fn wait_one(&mut self) -> Result<(), String> {
+    fn wait_one(&mut self) -> Result<()> {
         match self.writing.pop_front() {
-            Some((_, writer)) => writer
-                .join()
-                .map_err(|_| "a partition writer failed".to_string())?,
+            Some((_, writer)) => writer.join().map_err(|_| ExportError::Writer)?,
             None => Ok(()),
         }
     }
 
     /// Waits for every writer.
-    fn wait_all(&mut self) -> Result<(), String> {
+    fn wait_all(&mut self) -> Result<()> {
         while !self.writing.is_empty() {
             self.wait_one()?;
         }
@@ -575,7 +604,7 @@ fn merge_into(
     format: Format,
     columns: &[String],
     batches: Vec<RecordBatch>,
-) -> Result<(), String> {
+) -> Result<()> {
     let mut all = read_partition(path, format)?;
     all.extend(batches);
     let merged = dedupe_by_id(concat_aligned(columns, &all)?)?;
@@ -589,7 +618,7 @@ pub async fn run(
     base: QuerySpec,
     options: &ExportOptions,
     progress: impl Fn(u64),
-) -> Result<ExportSummary, String> {
+) -> Result<ExportSummary> {
     let time_field = time_field(options.resource)?;
     let since = match (&options.since, read_cursor(options)) {
         (Some(since), _) => Some(since.clone()),
@@ -620,48 +649,33 @@ pub async fn run(
         ..ExportSummary::default()
     };
     let envelope = options.resource.envelope();
-    // Pages in order, a window ahead (the first alone, as every listing); each is read into
-    // columns inside its own task.
-    type PageTask = tokio::task::JoinHandle<Result<columns::Columns, String>>;
-    let mut pending: VecDeque<PageTask> = VecDeque::new();
-    let mut requested = 0u64;
-    let mut finished = false;
-    let mut pages = 0u64;
-    loop {
-        let window = if pages == 0 {
-            1
-        } else {
-            client.window().min(crate::api::MAX_PAGES_AHEAD)
-        };
-        while !finished && pending.len() < window {
-            let (client, spec, at) = (client.clone(), spec.clone(), requested);
-            pending.push_back(tokio::spawn(async move {
+    // Pages in order, planned by `api::scan`; each is read into columns inside its own task.
+    let fetch: FetchPage<columns::Columns, ExportError> = {
+        let (client, spec) = (client.clone(), spec.clone());
+        Arc::new(move |fetched, rows| {
+            let (client, spec) = (client.clone(), spec.clone());
+            Box::pin(async move {
                 let (page, path) = client
-                    .page_parsed(&spec, at, MAX_PAGE, columns::parse)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let list = page
-                    .list(envelope)
-                    .map_err(|m| format!("GET {path}: {m}"))?;
-                if list.elements as u64 > MAX_PAGE {
-                    return Err(format!(
-                        "GET {path}: asked for {MAX_PAGE} rows, got {}",
+                    .page_parsed(&spec, fetched, rows, columns::parse)
+                    .await?;
+                let bad_page = |message| ExportError::BadPage {
+                    path: path.clone(),
+                    message,
+                };
+                let list = page.list(envelope).map_err(|e| bad_page(e.0))?;
+                if list.elements as u64 > rows {
+                    return Err(bad_page(format!(
+                        "asked for {rows} rows, got {}",
                         list.elements
-                    ));
+                    )));
                 }
                 Ok(list)
-            }));
-            requested += MAX_PAGE;
-        }
-        let Some(task) = pending.pop_front() else {
-            break;
-        };
-        let list = task.await.map_err(|e| e.to_string())??;
-        pages += 1;
-        if (list.elements as u64) < MAX_PAGE {
-            finished = true;
-            pending.drain(..).for_each(|t| t.abort());
-        }
+            })
+        })
+    };
+    let mut pages = PageStream::new(client, spec, fetch, |list| list.elements as u64);
+    while let Some(page) = pages.next_page().await {
+        let (_, list) = page?;
         progress(list.elements as u64);
         if let Some(batch) = list.into_batch()? {
             summary.rows += batch.num_rows() as u64;
@@ -682,7 +696,7 @@ pub async fn run(
             "format": options.format.extension(),
         });
         write_whole(&cursor_path(options), |file| {
-            serde_json::to_writer_pretty(file, &cursor).map_err(|e| e.to_string())
+            Ok(serde_json::to_writer_pretty(file, &cursor)?)
         })?;
     }
     Ok(summary)

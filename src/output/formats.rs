@@ -21,18 +21,17 @@ pub enum Format {
 }
 
 impl std::str::FromStr for Format {
-    type Err = String;
+    type Err = crate::choice::UnknownChoice;
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "json" => Ok(Format::Json),
-            "ndjson" => Ok(Format::Ndjson),
-            "csv" => Ok(Format::Csv),
-            "table" => Ok(Format::Table),
-            other => Err(format!(
-                "unknown output format '{other}' (json, ndjson, csv, table)"
-            )),
-        }
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        use Format::*;
+        let choices = [
+            ("json", Json),
+            ("ndjson", Ndjson),
+            ("csv", Csv),
+            ("table", Table),
+        ];
+        crate::choice::choose(text, "output format", &choices)
     }
 }
 
@@ -156,7 +155,7 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
                 let record = record.map_err(fail)?;
                 match jq {
                     Some(jq) => {
-                        for line in jq.run(&record).map_err(Stop::Failed)? {
+                        for line in jq.run(&record).map_err(|e| Stop::Failed(e.to_string()))? {
                             writeln!(out, "{}", compact(&line))?;
                         }
                     }
@@ -183,7 +182,7 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
             };
             match (format, jq) {
                 (_, Some(jq)) => {
-                    for text in jq.run(&whole).map_err(Stop::Failed)? {
+                    for text in jq.run(&whole).map_err(|e| Stop::Failed(e.to_string()))? {
                         writeln!(out, "{text}")?;
                     }
                 }

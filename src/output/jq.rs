@@ -10,8 +10,13 @@ pub struct Jq {
     filter: jaq_core::Filter<data::JustLut<Val>>,
 }
 
+/// A `--jq` filter that does not parse, compile or run; the message starts with `--jq`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct JqError(String);
+
 impl Jq {
-    pub fn compile(code: &str) -> Result<Jq, String> {
+    pub fn compile(code: &str) -> Result<Jq, JqError> {
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
             .chain(jaq_json::defs());
@@ -22,18 +27,19 @@ impl Jq {
         let arena = Arena::default();
         let modules = loader
             .load(&arena, File { code, path: () })
-            .map_err(|errors| format!("--jq: cannot parse '{code}': {errors:?}"))?;
+            .map_err(|errors| JqError(format!("--jq: cannot parse '{code}': {errors:?}")))?;
         let filter = Compiler::default()
             .with_funs(funs)
             .compile(modules)
-            .map_err(|errors| format!("--jq: cannot compile '{code}': {errors:?}"))?;
+            .map_err(|errors| JqError(format!("--jq: cannot compile '{code}': {errors:?}")))?;
         Ok(Jq { filter })
     }
 
     /// The filter's outputs for one JSON input, each as jq prints it.
-    pub fn run(&self, input: &serde_json::Value) -> Result<Vec<String>, String> {
-        let bytes = serde_json::to_vec(input).map_err(|e| e.to_string())?;
-        let input = jaq_json::read::parse_single(&bytes).map_err(|e| format!("--jq: {e:?}"))?;
+    pub fn run(&self, input: &serde_json::Value) -> Result<Vec<String>, JqError> {
+        let jq = |e: &dyn std::fmt::Debug| JqError(format!("--jq: {e:?}"));
+        let bytes = serde_json::to_vec(input).map_err(|e| jq(&e))?;
+        let input = jaq_json::read::parse_single(&bytes).map_err(|e| jq(&e))?;
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
         let pretty = jaq_json::write::Pp {
             indent: Some("  ".to_string()),
@@ -41,9 +47,9 @@ impl Jq {
         };
         let mut out = Vec::new();
         for value in self.filter.id.run((ctx, input)).map(unwrap_valr) {
-            let value = value.map_err(|e| format!("--jq: {e}"))?;
+            let value = value.map_err(|e| JqError(format!("--jq: {e}")))?;
             let mut text = Vec::new();
-            jaq_json::write::write(&mut text, &pretty, 0, &value).map_err(|e| e.to_string())?;
+            jaq_json::write::write(&mut text, &pretty, 0, &value).map_err(|e| jq(&e))?;
             out.push(String::from_utf8_lossy(&text).into_owned());
         }
         Ok(out)

@@ -49,16 +49,11 @@ impl AuthScheme {
 }
 
 impl FromStr for AuthScheme {
-    type Err = String;
+    type Err = crate::choice::UnknownChoice;
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "basic" => Ok(AuthScheme::Basic),
-            "digest" => Ok(AuthScheme::Digest),
-            other => Err(format!(
-                "unknown auth scheme '{other}' (use basic or digest)"
-            )),
-        }
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let choices = [("basic", AuthScheme::Basic), ("digest", AuthScheme::Digest)];
+        crate::choice::choose(text, "auth scheme", &choices)
     }
 }
 

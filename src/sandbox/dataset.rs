@@ -1049,14 +1049,20 @@ impl Dataset {
         seed: u64,
         leads: usize,
         cdrs: usize,
-    ) -> Result<Dataset, String> {
+    ) -> Result<Dataset, super::StartError> {
+        use super::StartError;
         if let Some(path) = state_file {
             if path.exists() {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read state file {}: {e}", path.display()))?;
-                let saved: SavedState = serde_json::from_str(&text).map_err(|e| {
-                    format!("state file {} is not a sandbox state: {e}", path.display())
-                })?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| StartError::ReadState {
+                        path: path.to_path_buf(),
+                        source,
+                    })?;
+                let saved: SavedState =
+                    serde_json::from_str(&text).map_err(|source| StartError::BadState {
+                        path: path.to_path_buf(),
+                        source,
+                    })?;
                 let (_, mut cdrs) = generate(saved.seed, saved.generated_leads, saved.cdrs);
                 let generated_cdrs = cdrs.len();
                 cdrs.extend(saved.live_cdrs);

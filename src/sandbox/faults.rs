@@ -36,19 +36,26 @@ pub struct FaultSpec {
     odds: Vec<(Fault, f64)>,
 }
 
+/// A `--faults` value that cannot be read; the message says which entry and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadFaults(String);
+
 impl FaultSpec {
-    pub fn parse(text: &str) -> Result<FaultSpec, String> {
+    pub fn parse(text: &str) -> Result<FaultSpec, BadFaults> {
         let mut odds: Vec<(Fault, f64)> = Vec::new();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (name, probability) = entry
-                .split_once('=')
-                .ok_or_else(|| format!("bad fault '{entry}': expected KIND=PROBABILITY"))?;
+            let (name, probability) = entry.split_once('=').ok_or_else(|| {
+                BadFaults(format!("bad fault '{entry}': expected KIND=PROBABILITY"))
+            })?;
             let fault = Fault::NAMES
                 .iter()
                 .find(|(n, _)| *n == name.trim())
                 .map(|(_, f)| *f)
                 .ok_or_else(|| {
-                    format!("unknown fault '{name}' (use 500, 429, reset, slow or lost)")
+                    BadFaults(format!(
+                        "unknown fault '{name}' (use 500, 429, reset, slow or lost)"
+                    ))
                 })?;
             let probability: f64 = probability
                 .trim()
@@ -56,16 +63,18 @@ impl FaultSpec {
                 .ok()
                 .filter(|p: &f64| (0.0..=1.0).contains(p))
                 .ok_or_else(|| {
-                    format!("bad fault '{entry}': the probability must be a number from 0 to 1")
+                    BadFaults(format!(
+                        "bad fault '{entry}': the probability must be a number from 0 to 1"
+                    ))
                 })?;
             odds.retain(|(f, _)| *f != fault);
             odds.push((fault, probability));
         }
         let total: f64 = odds.iter().map(|(_, p)| p).sum();
         if total > 1.0 + 1e-9 {
-            return Err(format!(
+            return Err(BadFaults(format!(
                 "the fault probabilities add up to {total}, more than 1"
-            ));
+            )));
         }
         Ok(FaultSpec { odds })
     }
@@ -104,15 +113,19 @@ mod tests {
     fn bad_specs_are_explained() {
         assert!(FaultSpec::parse("boom=0.1")
             .unwrap_err()
+            .to_string()
             .contains("unknown fault 'boom'"));
         assert!(FaultSpec::parse("500=2")
             .unwrap_err()
+            .to_string()
             .contains("from 0 to 1"));
         assert!(FaultSpec::parse("500")
             .unwrap_err()
+            .to_string()
             .contains("KIND=PROBABILITY"));
         assert!(FaultSpec::parse("500=0.6,429=0.6")
             .unwrap_err()
+            .to_string()
             .contains("more than 1"));
     }
 }

@@ -166,26 +166,55 @@ pub struct Sandbox {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// Why a sandbox did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot read state file {}: {source}", path.display())]
+    ReadState {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state file {} is not a sandbox state: {source}", path.display())]
+    BadState {
+        path: std::path::PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read the listening address: {0}")]
+    Address(std::io::Error),
+    #[error("dataset generation failed: {0}")]
+    Generation(tokio::task::JoinError),
+}
+
 impl Sandbox {
     /// Binds `options.addr`, generates (or loads) the data and starts serving.
-    pub async fn start(options: SandboxOptions) -> Result<Sandbox, String> {
+    pub async fn start(options: SandboxOptions) -> Result<Sandbox, StartError> {
         let opts = options.clone();
         let dataset = tokio::task::spawn_blocking(move || {
             Dataset::load_or_generate(opts.state_file.as_deref(), opts.seed, opts.leads, opts.cdrs)
         })
         .await
-        .map_err(|e| format!("dataset generation failed: {e}"))??;
+        .map_err(StartError::Generation)??;
         Sandbox::start_with(options, dataset).await
     }
 
     /// Starts serving a dataset made beforehand.
-    pub async fn start_with(options: SandboxOptions, dataset: Dataset) -> Result<Sandbox, String> {
-        let listener = TcpListener::bind(options.addr)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    pub async fn start_with(
+        options: SandboxOptions,
+        dataset: Dataset,
+    ) -> Result<Sandbox, StartError> {
+        let listener =
+            TcpListener::bind(options.addr)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: options.addr,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(StartError::Address)?;
         let state = Arc::new(AppState {
             store: RwLock::new(dataset.store),
             cdrs: RwLock::new(Arc::unwrap_or_clone(dataset.cdrs)),

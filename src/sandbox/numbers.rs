@@ -33,17 +33,12 @@ pub enum NumberStyle {
 }
 
 impl FromStr for NumberStyle {
-    type Err = String;
+    type Err = crate::choice::UnknownChoice;
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "strings" => Ok(NumberStyle::Strings),
-            "json" => Ok(NumberStyle::Json),
-            "mixed" => Ok(NumberStyle::Mixed),
-            other => Err(format!(
-                "unknown number style '{other}' (use strings, json or mixed)"
-            )),
-        }
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        use NumberStyle::*;
+        let choices = [("strings", Strings), ("json", Json), ("mixed", Mixed)];
+        crate::choice::choose(text, "number style", &choices)
     }
 }
 

@@ -7,8 +7,13 @@ use flacenc::error::Verify;
 
 pub const SAMPLE_RATE: usize = 8_000;
 
+/// The FLAC encoder refused (its errors carry no more than their debug text).
+#[derive(Debug, thiserror::Error)]
+#[error("FLAC encoding failed: {0}")]
+pub struct EncodeError(String);
+
 /// Encodes `seconds` of audio for call `call_id`.
-pub fn encode(call_id: i64, seconds: u32) -> Result<Vec<u8>, String> {
+pub fn encode(call_id: i64, seconds: u32) -> Result<Vec<u8>, EncodeError> {
     let total = SAMPLE_RATE * seconds as usize;
     let (low, high) = (
         300.0 + (call_id % 7) as f64 * 40.0,
@@ -31,14 +36,14 @@ pub fn encode(call_id: i64, seconds: u32) -> Result<Vec<u8>, String> {
     config.multithread = false;
     let config = config
         .into_verified()
-        .map_err(|(_, e)| format!("FLAC encoder configuration: {e:?}"))?;
+        .map_err(|(_, e)| EncodeError(format!("configuration: {e:?}")))?;
     let source = flacenc::source::MemSource::from_samples(&samples, 1, 16, SAMPLE_RATE);
     let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
-        .map_err(|e| format!("FLAC encoding failed: {e:?}"))?;
+        .map_err(|e| EncodeError(format!("{e:?}")))?;
     let mut sink = flacenc::bitsink::ByteSink::new();
     stream
         .write(&mut sink)
-        .map_err(|e| format!("FLAC encoding failed: {e:?}"))?;
+        .map_err(|e| EncodeError(format!("{e:?}")))?;
     Ok(sink.as_slice().to_vec())
 }
 

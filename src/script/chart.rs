@@ -110,16 +110,21 @@ pub fn render_line(points: &[(String, FLOAT)]) -> String {
     )
 }
 
+/// The chart could not be drawn or written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw the chart: {0}")]
+struct DrawError(String);
+
 /// Writes the chart as SVG.
 fn write_svg(
     points: &[(String, FLOAT)],
     path: &str,
     title: &str,
     kind: &str,
-) -> Result<(), String> {
+) -> Result<(), DrawError> {
     use plotters::prelude::*;
     let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
-    let draw = |e: &dyn std::fmt::Display| format!("cannot draw the chart: {e}");
+    let draw = |e: &dyn std::fmt::Display| DrawError(e.to_string());
     root.fill(&WHITE).map_err(|e| draw(&e))?;
     let max = points
         .iter()

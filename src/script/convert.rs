@@ -21,15 +21,20 @@ pub fn scalar_text(value: &Dynamic) -> Option<String> {
         .then(|| value.to_string())
 }
 
+/// A Rhai value JSON has no form for (a function pointer, an infinite float).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} cannot be written as JSON")]
+pub struct NotJson(String);
+
 /// Rhai records as JSON values, for request bodies and `to_json`.
-pub fn dynamic_to_json(value: &Dynamic) -> Result<Value, String> {
+pub fn dynamic_to_json(value: &Dynamic) -> Result<Value, NotJson> {
     if value.is_unit() {
         return Ok(Value::Null);
     }
     if let Some(f) = value.clone().try_cast::<rhai::FLOAT>() {
         return serde_json::Number::from_f64(f)
             .map(Value::Number)
-            .ok_or_else(|| format!("{f} cannot be written as JSON"));
+            .ok_or_else(|| NotJson(f.to_string()));
     }
     if value.is_array() {
         let array = value
@@ -54,7 +59,8 @@ pub fn dynamic_to_json(value: &Dynamic) -> Result<Value, String> {
         return Ok(Value::Object(out));
     }
     if value.is_int() || value.is_bool() || value.is_string() || value.is_char() {
-        return rhai::serde::from_dynamic::<Value>(value).map_err(|e| e.to_string());
+        return rhai::serde::from_dynamic::<Value>(value)
+            .map_err(|e| NotJson(format!("{} ({e})", value.type_name())));
     }
     if value.is_blob() {
         let blob = value
@@ -63,7 +69,7 @@ pub fn dynamic_to_json(value: &Dynamic) -> Result<Value, String> {
             .unwrap_or_default();
         return Ok(Value::Array(blob.into_iter().map(Value::from).collect()));
     }
-    Err(format!("a {} cannot be written as JSON", value.type_name()))
+    Err(NotJson(format!("a {}", value.type_name())))
 }
 
 #[cfg(test)]

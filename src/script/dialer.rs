@@ -35,6 +35,22 @@ struct Guard {
 #[derive(Clone)]
 pub struct HostTag(pub Arc<Host>);
 
+/// Why a dialer cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DialerError {
+    #[error(transparent)]
+    Client(#[from] crate::api::SetupError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("no password for {user} at {url}")]
+    NoPassword { user: String, url: String },
+    #[error("'{url}' is not a URL: {source}")]
+    BadUrl {
+        url: String,
+        source: url::ParseError,
+    },
+}
+
 impl Dialer {
     /// A dialer on a sandbox at `url` (labelled `sandbox`, never remote): with `connection`'s
     /// client settings when given (a session's own), else the embedded sandbox's. The one
@@ -43,7 +59,7 @@ impl Dialer {
         url: &str,
         connection: Option<&crate::config::Connection>,
         host: &Arc<Host>,
-    ) -> Result<Dialer, String> {
+    ) -> Result<Dialer, DialerError> {
         let embedded;
         let connection = match connection {
             Some(connection) => connection,
@@ -52,12 +68,14 @@ impl Dialer {
                     sandbox: true,
                     ..Default::default()
                 };
-                embedded = crate::config::Connection::resolve(&flags, &|_| None, None)
-                    .map_err(|e| e.to_string())?;
+                embedded = crate::config::Connection::resolve(&flags, &|_| None, None)?;
                 &embedded
             }
         };
-        let base_url = url::Url::parse(url).map_err(|e| e.to_string())?;
+        let base_url = url::Url::parse(url).map_err(|source| DialerError::BadUrl {
+            url: url.to_string(),
+            source,
+        })?;
         let client = super::client_for(connection, base_url)?;
         Ok(Dialer::new(client, "sandbox".into(), host.clone(), false))
     }

@@ -8,7 +8,9 @@ use std::fmt;
 use rhai::{Array, Dynamic, Identifier, ImmutableString, Map};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::api::models::{is_numeric_field, is_text_field, read_numeric_text, NumericText};
+use crate::api::models::{
+    is_numeric_field, is_text_field, read_numeric_text, NumericText, ShapeError,
+};
 
 /// What a key demands of its value.
 #[derive(Clone, Copy)]
@@ -288,7 +290,7 @@ pub fn from_value(value: serde_json::Value) -> Dynamic {
 
 /// The records of a list answer already parsed: a bare array, `{"<envelope>": [...]}`, or an
 /// object whose only array is the list (as `api::models::list_from`).
-pub fn records(value: Dynamic, envelope: &str) -> Result<Array, String> {
+pub fn records(value: Dynamic, envelope: &str) -> Result<Array, ShapeError> {
     if value.is_array() {
         return Ok(value.cast::<Array>());
     }
@@ -303,9 +305,7 @@ pub fn records(value: Dynamic, envelope: &str) -> Result<Array, String> {
             return Ok(only.cast::<Array>());
         }
     }
-    Err(format!(
-        "expected a list of {envelope}, as an array or {{\"{envelope}\": [...]}}"
-    ))
+    Err(ShapeError::not_a_list(envelope))
 }
 
 /// Inserted leads are read straight into Rhai maps inside the chunk tasks.
@@ -316,7 +316,7 @@ impl crate::api::Inserted for Dynamic {
         parse(bytes)
     }
 
-    fn records(parsed: Dynamic, envelope: &str) -> Result<Vec<Dynamic>, String> {
+    fn records(parsed: Dynamic, envelope: &str) -> Result<Vec<Dynamic>, ShapeError> {
         records(parsed, envelope)
     }
 

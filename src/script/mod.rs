@@ -39,7 +39,7 @@ pub use convert::{dynamic_to_json, json_to_dynamic, scalar_text};
 /// What a fallible script function returns. Named like Rhai's own alias so that signatures in
 /// help and editor definitions show the value type.
 pub type RhaiResultOf<T> = Result<T, Box<EvalAltResult>>;
-pub use dialer::Dialer;
+pub use dialer::{Dialer, DialerError};
 pub use query::Query;
 pub use recording::Recording;
 
@@ -195,16 +195,19 @@ pub(super) fn io_error(
 }
 
 /// A script error with a plain message (bad arguments and the like).
-pub fn script_error(message: impl Into<String>) -> Box<EvalAltResult> {
-    EvalAltResult::ErrorRuntime(Dynamic::from(message.into()), Position::NONE).into()
+pub fn script_error(message: impl std::fmt::Display) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from(message.to_string()), Position::NONE).into()
 }
 
 /// Makes the client for a resolved connection whose target is a URL.
-pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Client>, String> {
+pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Client>, DialerError> {
     let password = connection
         .password
         .clone()
-        .ok_or_else(|| format!("no password for {} at {base_url}", connection.user))?;
+        .ok_or_else(|| DialerError::NoPassword {
+            user: connection.user.clone(),
+            url: base_url.to_string(),
+        })?;
     let options = crate::api::ClientOptions {
         base_url: base_url.clone(),
         user: connection.user.clone(),
@@ -240,5 +243,5 @@ pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Cli
             }
         },
     };
-    Client::new(options).map(Arc::new)
+    Ok(Arc::new(Client::new(options)?))
 }

@@ -1,17 +1,17 @@
 //! The `Query` type: a listing of CDRs, calls, leads or campaign leads, built with `where`,
 //! `fields`, `order`, `limit` and `offset`, and read lazily. `for x in q` streams every page,
-//! fetching the next few pages concurrently while the script works on the current one; a
-//! page shorter than asked for is the last.
+//! fetching pages ahead while the script works on the current one (`api::scan` plans which);
+//! a page shorter than asked for is the last.
 
-use std::collections::VecDeque;
+use std::sync::Arc;
 
 use super::RhaiResultOf;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, INT};
-use tokio::task::JoinHandle;
 
 use super::{api_error, fast_json, script_error, terminated, Dialer};
-use crate::api::query::{Op, QuerySpec};
+use crate::api::query::{BadFilter, Op, QuerySpec};
+use crate::api::scan::{FetchPage, PageStream};
 use crate::api::ApiError;
 
 /// A listing request bound to a dialer. Each builder method returns a new Query.
@@ -28,10 +28,10 @@ impl Query {
 
     fn with(
         &self,
-        change: impl FnOnce(&mut QuerySpec) -> Result<(), String>,
+        change: impl FnOnce(&mut QuerySpec) -> Result<(), BadFilter>,
     ) -> RhaiResultOf<Query> {
         let mut next = self.clone();
-        change(&mut next.spec).map_err(script_error)?;
+        change(&mut next.spec).map_err(|e| script_error(e.0))?;
         Ok(next)
     }
 
@@ -56,62 +56,23 @@ impl Query {
     }
 }
 
-type PageTask = JoinHandle<Result<Vec<Dynamic>, ApiError>>;
-
-/// Streams a query's rows, a bounded window of pages ahead.
+/// Streams a query's rows, pages fetched ahead as [`crate::api::scan`] plans them.
 pub struct Rows {
     query: Query,
-    /// Rows requested so far (the offset of the next page to start).
-    requested: u64,
-    /// Pages under way, in order, each with the row count asked for.
-    pending: VecDeque<(u64, PageTask)>,
+    pages: PageStream<Vec<Dynamic>, ApiError>,
     buffer: std::vec::IntoIter<Dynamic>,
-    /// A short page was seen, or an error: start nothing more.
+    /// The last page was seen, or an error: read nothing more.
     finished: bool,
-    pages: u64,
+    read: u64,
     /// Shown from the second page on, so short listings stay quiet.
     progress: Option<indicatif::ProgressBar>,
 }
 
 impl Rows {
-    fn start_pages(&mut self) {
-        // The first page goes alone: most listings fit in it, and a speculative page past the
-        // end is a request a rate-limited dialer counts. A full page opens the window: then
-        // latency dominates, and the connection's adaptive window decides how many go.
-        let window = if self.pages == 0 {
-            1
-        } else {
-            // Within the memory budget of pages in flight, whatever the window.
-            self.query
-                .dialer
-                .client
-                .window()
-                .min(crate::api::MAX_PAGES_AHEAD)
-        };
-        while !self.finished && self.pending.len() < window {
-            let Some(rows) = self.query.spec.page_rows(self.requested) else {
-                break;
-            };
-            let client = self.query.dialer.client.clone();
-            let spec = self.query.spec.clone();
-            let fetched = self.requested;
-            let task = self.query.dialer.host.handle().spawn(async move {
-                client
-                    .page_with(&spec, fetched, rows, fast_json::parse, fast_json::records)
-                    .await
-            });
-            self.pending.push_back((rows, task));
-            self.requested += rows;
-        }
-    }
-
     fn stop(&mut self) {
         self.finished = true;
         if let Some(progress) = self.progress.take() {
             progress.finish_and_clear();
-        }
-        for (_, task) in self.pending.drain(..) {
-            task.abort();
         }
     }
 }
@@ -133,34 +94,30 @@ impl Iterator for Rows {
                 }
                 return Some(Ok(value));
             }
-            self.start_pages();
-            let (asked, task) = self.pending.pop_front()?;
-            let page = match self.query.dialer.host.block_on(task) {
+            if self.finished {
+                return None;
+            }
+            let (asked, page) = match self.query.dialer.host.block_on(self.pages.next_page()) {
                 None => {
                     self.stop();
                     return Some(Err(terminated()));
                 }
-                Some(Err(join_error)) => {
+                Some(None) => {
                     self.stop();
-                    return Some(Err(script_error(format!(
-                        "page request failed: {join_error}"
-                    ))));
+                    return None;
                 }
-                Some(Ok(Err(error))) => {
+                Some(Some(Err(error))) => {
                     self.stop();
                     return Some(Err(api_error(error)));
                 }
-                Some(Ok(Ok(page))) => page,
+                Some(Some(Ok(page))) => page,
             };
-            self.pages += 1;
-            if self.pages == 2 && self.progress.is_none() && !self.finished {
+            self.read += 1;
+            if self.read == 2 && self.progress.is_none() {
                 let what = self.query.spec.resource.envelope();
                 let progress = crate::output::progress::counter(what);
                 progress.inc(asked);
                 self.progress = Some(progress);
-            }
-            if (page.len() as u64) < asked {
-                self.stop();
             }
             self.buffer = page.into_iter();
         }
@@ -172,13 +129,27 @@ impl IntoIterator for Query {
     type IntoIter = Rows;
 
     fn into_iter(self) -> Rows {
+        let (client, spec) = (self.dialer.client.clone(), self.spec.clone());
+        let fetch: FetchPage<Vec<Dynamic>, ApiError> = Arc::new(move |fetched, rows| {
+            let (client, spec) = (client.clone(), spec.clone());
+            Box::pin(async move {
+                client
+                    .page_with(&spec, fetched, rows, fast_json::parse, fast_json::records)
+                    .await
+            })
+        });
+        let pages = PageStream::new(
+            self.dialer.client.clone(),
+            self.spec.clone(),
+            fetch,
+            |page| page.len() as u64,
+        );
         Rows {
             query: self,
-            requested: 0,
-            pending: VecDeque::new(),
+            pages,
             buffer: Vec::new().into_iter(),
             finished: false,
-            pages: 0,
+            read: 0,
             progress: None,
         }
     }
@@ -397,7 +368,7 @@ pub mod query_api {
         let format = match text("format") {
             Some(f) => f
                 .parse()
-                .map_err(|e: String| script_error(format!("export: {e}")))?,
+                .map_err(|e: crate::choice::UnknownChoice| script_error(format!("export: {e}")))?,
             None => crate::export::Format::default(),
         };
         let overlap_s = match text("overlap") {
@@ -415,18 +386,13 @@ pub mod query_api {
         };
         let client = query.dialer.client.clone();
         let spec = query.spec.clone();
-        let summary = query.dialer.host.call(async move {
-            crate::export::run(client, spec, &options, |_| {})
-                .await
-                .map_err(|e| {
-                    crate::api::ApiError::new(
-                        crate::api::ErrorKind::BadResponse,
-                        "GET",
-                        "export",
-                        e,
-                    )
-                })
-        })?;
+        let run = crate::export::run(client, spec, &options, |_| {});
+        let summary = match query.dialer.host.block_on(run) {
+            None => return Err(terminated()),
+            Some(Ok(summary)) => summary,
+            Some(Err(crate::export::ExportError::Api(e))) => return Err(api_error(e)),
+            Some(Err(e)) => return Err(script_error(format!("export: {e}"))),
+        };
         let mut out = rhai::Map::new();
         out.insert("rows".into(), Dynamic::from_int(summary.rows as INT));
         out.insert(

@@ -78,11 +78,42 @@ fn read_outcome(line: &Value) -> ChunkOutcome {
     }
 }
 
+/// Why a journal cannot be opened or written.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal {} belongs to another import (other leads or chunk size); remove it or choose another path", path.display())]
+    OtherImport { path: PathBuf },
+    #[error("cannot {action} journal {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create {}: {source}", path.display())]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot record the leads: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+fn io<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> JournalError + 'a {
+    move |source| JournalError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 impl Journal {
     /// Opens the journal of inserting `leads` in chunks of `chunk`: resumes an existing one
     /// for the same leads, or starts a new one.
-    pub fn open(path: &Path, leads: &[Value], chunk: usize) -> Result<Journal, String> {
-        let print = serde_json::to_string(leads).map_err(|e| e.to_string())?;
+    pub fn open(path: &Path, leads: &[Value], chunk: usize) -> Result<Journal, JournalError> {
+        let print = serde_json::to_string(leads)?;
         let start = json!({
             "type": "start",
             "leads": leads.len(),
@@ -92,18 +123,16 @@ impl Journal {
         let mut recorded = BTreeMap::new();
         let mut watermark = None;
         if path.exists() {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read journal {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path).map_err(io("read", path))?;
             let mut lines = text.lines();
             let first: Value = lines
                 .next()
                 .and_then(|l| serde_json::from_str(l).ok())
                 .unwrap_or(Value::Null);
             if first != start {
-                return Err(format!(
-                    "journal {} belongs to another import (other leads or chunk size); remove it or choose another path",
-                    path.display()
-                ));
+                return Err(JournalError::OtherImport {
+                    path: path.to_path_buf(),
+                });
             }
             // A last line cut short by a crash is ignored: its chunk stays "sending".
             for line in lines.filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
@@ -126,8 +155,10 @@ impl Journal {
             }
         } else {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                std::fs::create_dir_all(parent).map_err(|source| JournalError::Folder {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
             }
             // The journal holds lead data: readable by its owner only.
             let mut options = OpenOptions::new();
@@ -137,15 +168,12 @@ impl Journal {
                 use std::os::unix::fs::OpenOptionsExt;
                 options.mode(0o600);
             }
-            let mut file = options
-                .open(path)
-                .map_err(|e| format!("cannot create journal {}: {e}", path.display()))?;
+            let mut file = options.open(path).map_err(io("create", path))?;
             writeln!(file, "{start}")
                 .and_then(|()| file.sync_data())
-                .map_err(|e| format!("cannot write journal {}: {e}", path.display()))?;
+                .map_err(io("write", path))?;
         }
-        let file = crate::private_file::open_append(path)
-            .map_err(|e| format!("cannot open journal {}: {e}", path.display()))?;
+        let file = crate::private_file::open_append(path).map_err(io("open", path))?;
         Ok(Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -159,11 +187,11 @@ impl Journal {
         self.recorded.iter().map(|(i, r)| (*i, r.clone())).collect()
     }
 
-    fn append(&self, line: &Value) -> Result<(), String> {
+    fn append(&self, line: &Value) -> Result<(), JournalError> {
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         writeln!(file, "{line}")
             .and_then(|()| file.sync_data())
-            .map_err(|e| format!("{}: {e}", self.path.display()))
+            .map_err(io("write", &self.path))
     }
 
     /// The first run's watermark, if it recorded one.
@@ -172,17 +200,21 @@ impl Journal {
     }
 
     /// Records the watermark before the first chunk is sent.
-    pub fn record_watermark(&self, id: i64) -> Result<(), String> {
+    pub fn record_watermark(&self, id: i64) -> Result<(), JournalError> {
         self.append(&json!({ "type": "watermark", "id": id }))
     }
 
     /// Records that a chunk is about to be sent.
-    pub fn sending(&self, chunk: usize) -> Result<(), String> {
+    pub fn sending(&self, chunk: usize) -> Result<(), JournalError> {
         self.append(&json!({ "type": "sending", "chunk": chunk }))
     }
 
     /// Records a chunk's outcome.
-    pub fn done<R: Inserted>(&self, chunk: usize, outcome: &ChunkOutcome<R>) -> Result<(), String> {
+    pub fn done<R: Inserted>(
+        &self,
+        chunk: usize,
+        outcome: &ChunkOutcome<R>,
+    ) -> Result<(), JournalError> {
         let inserted: Vec<Value> = outcome
             .inserted
             .iter()
@@ -248,7 +280,10 @@ mod tests {
             "the first run's watermark"
         );
         let other = Journal::open(&path, &leads[..1], 1).err().unwrap();
-        assert!(other.contains("belongs to another import"), "{other}");
+        assert!(
+            other.to_string().contains("belongs to another import"),
+            "{other}"
+        );
         resumed.finish();
         assert!(!path.exists());
     }

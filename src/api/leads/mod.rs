@@ -30,7 +30,7 @@ pub mod journal;
 
 use super::query::{Op, QuerySpec, Resource};
 use super::{models, ApiError, Body, Client, ErrorKind, Retry};
-use journal::{ChunkRecord, Journal};
+use journal::{ChunkRecord, Journal, JournalError};
 
 pub const LEADS_PATH: &str = "/api/leads";
 pub const DEFAULT_CHUNK: usize = 500;
@@ -97,7 +97,7 @@ pub trait Inserted: Clone + Send + Sync + 'static {
     /// Parses a whole answer body.
     fn parse(bytes: &[u8]) -> Result<Self::Parsed, serde_json::Error>;
     /// The records of a parsed list answer (`envelope` names its list).
-    fn records(parsed: Self::Parsed, envelope: &str) -> Result<Vec<Self>, String>;
+    fn records(parsed: Self::Parsed, envelope: &str) -> Result<Vec<Self>, models::ShapeError>;
     /// A lead found by a look-up or read back from a journal.
     fn from_json(lead: Value) -> Self;
     /// The lead as the journal records it.
@@ -111,7 +111,7 @@ impl Inserted for Value {
         serde_json::from_slice(bytes)
     }
 
-    fn records(parsed: Value, envelope: &str) -> Result<Vec<Value>, String> {
+    fn records(parsed: Value, envelope: &str) -> Result<Vec<Value>, models::ShapeError> {
         models::list_from(parsed, envelope)
     }
 
@@ -251,15 +251,16 @@ impl Client {
                 R::parse,
             )
             .await?;
-        let bad =
-            |message: String| ApiError::new(ErrorKind::BadResponse, "POST", LEADS_PATH, message);
+        let bad = |message: models::ShapeError| {
+            ApiError::new(ErrorKind::BadResponse, "POST", LEADS_PATH, message)
+        };
         let inserted = R::records(answer, "leads").map_err(bad)?;
         if inserted.len() != pending.len() {
-            return Err(bad(format!(
+            return Err(bad(models::ShapeError(format!(
                 "sent {} leads, the answer lists {}",
                 pending.len(),
                 inserted.len()
-            )));
+            ))));
         }
         Ok(inserted)
     }
@@ -286,7 +287,7 @@ impl Client {
 
     /// The watermark of an import: the journal's from its first run, else read now (and
     /// recorded in the journal); when it cannot be read, reconciles lead by lead.
-    pub async fn arrivals(&self, journal: Option<&Journal>) -> Result<Arrivals, String> {
+    pub async fn arrivals(&self, journal: Option<&Journal>) -> Result<Arrivals, JournalError> {
         if let Some(watermark) = journal.and_then(Journal::watermark) {
             return Ok(Arrivals::from(watermark, true));
         }
@@ -509,7 +510,7 @@ impl Client {
         let chunk_size = options.chunk.unwrap_or(DEFAULT_CHUNK).max(1);
         let journal = match &options.journal {
             Some(path) => Some(Arc::new(
-                Journal::open(path, &leads, chunk_size).map_err(refused)?,
+                Journal::open(path, &leads, chunk_size).map_err(|e| refused(e.to_string()))?,
             )),
             None => None,
         };
@@ -565,7 +566,7 @@ impl Client {
                     if let Some(journal) = &journal {
                         journal.done(index, &outcome)?;
                     }
-                    Ok::<_, String>((index, outcome))
+                    Ok::<_, JournalError>((index, outcome))
                 });
             }
             let Some(joined) = running.join_next().await else {

@@ -62,11 +62,13 @@ async fn recording_of(cdr: Cdr) -> SandboxResult<Response> {
         )));
     }
     let seconds = cdr.bill_duration as u32;
-    let internal = |e: String| SandboxError::new(StatusCode::INTERNAL_SERVER_ERROR, e);
+    let internal = |e: &dyn std::fmt::Display| {
+        SandboxError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    };
     let bytes = tokio::task::spawn_blocking(move || recording::encode(call_id, seconds))
         .await
-        .map_err(|e| internal(e.to_string()))?
-        .map_err(internal)?;
+        .map_err(|e| internal(&e))?
+        .map_err(|e| internal(&e))?;
     Ok((
         [
             (header::CONTENT_TYPE, "audio/flac".to_string()),

@@ -46,14 +46,15 @@ pub async fn page(
             .collect();
         let mut body = Vec::with_capacity(rows.len() * 400 + 16);
         body.extend_from_slice(format!("{{\"{resource}\":").as_bytes());
-        serde_json::to_writer(&mut body, &rows).map_err(|e| e.to_string())?;
+        serde_json::to_writer(&mut body, &rows)?;
         body.push(b'}');
-        Ok::<_, String>(body)
+        Ok::<_, serde_json::Error>(body)
     })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r)
-    .map_err(|e| SandboxError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    .await;
+    let internal = |e: &dyn std::fmt::Display| {
+        SandboxError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    };
+    let body = body.map_err(|e| internal(&e))?.map_err(|e| internal(&e))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

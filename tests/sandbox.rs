@@ -67,12 +67,104 @@ fn message(value: &Value) -> &str {
 
 const GUIDE_LEAD: &str = r#"[{"first_name":"Alfred","last_name":"Smith","phone":"447700001234","address1":"150 Albert Road","city":"London","country":"UK","original_identifier":"","support_site":null,"purchase_site":null,"purchase_date":null,"purchase_amount":null,"purchase_product_name":null,"purchase_card_name":null,"purchase_card_type":null,"purchase_card_digits":null,"email":"[email protected]","birthdate":"2000-01-23","loan_amount":null,"customFields":{"affiliate":"BZ15","deposit_date":"2022-01-23 12:50:00"}}]"#;
 
+/// The vendor guide's literal writes, in the guide's order, each with the script call that
+/// makes it: the twin accepts the literal body (below), and the client sends the same body
+/// (`the_guides_literal_writes_are_what_the_client_sends`).
+const GUIDE_WRITES: [(&str, &str, &str, &str); 6] = [
+    (
+        "POST",
+        "/api/leads",
+        GUIDE_LEAD,
+        r#"td.add_leads([#{first_name: "Alfred", last_name: "Smith", phone: "447700001234", address1: "150 Albert Road", city: "London", country: "UK", original_identifier: "", support_site: (), purchase_site: (), purchase_date: (), purchase_amount: (), purchase_product_name: (), purchase_card_name: (), purchase_card_type: (), purchase_card_digits: (), email: "[email protected]", birthdate: "2000-01-23", loan_amount: (), customFields: #{affiliate: "BZ15", deposit_date: "2022-01-23 12:50:00"}}])"#,
+    ),
+    (
+        "PUT",
+        "/api/campaign-leads/mass-assign",
+        r#"{"where":{"id":["49969"]},"campaign_id":12,"remove_from_others":false}"#,
+        "td.assign([49969], 12)",
+    ),
+    (
+        "GET",
+        "/api/campaigns/clone",
+        r#"{"campaign_id": 12, "default_caller_id": 123456789}"#,
+        "td.clone_campaign(12, 123456789)",
+    ),
+    (
+        "PUT",
+        "/api/campaign-leads/update-campaign-leads",
+        r#"{"where":{"id":[78057]},"update":{"lead":{"phone":"447700001235"},"campaignLead":{"status_id":69}}}"#,
+        r#"td.update_campaign_leads([78057], #{lead: #{phone: "447700001235"}, campaignLead: #{status_id: 69}})"#,
+    ),
+    (
+        "PUT",
+        "/api/campaign-leads/mass-assign",
+        r#"{"where":{"id":[1,2,3]},"campaign_id":12,"remove_from_others":true}"#,
+        "td.assign([1, 2, 3], 12, true)",
+    ),
+    (
+        "PUT",
+        "/api/campaign-leads/move-to-campaign",
+        r#"{"id":["49969"],"source_campaign_id":12,"with_preserve_data":true,"destination_campaign_id":13}"#,
+        "td.move_to_campaign([49969], 12, 13, true)",
+    ),
+];
+
+/// A JSON body with numbers written as text read as numbers (the guide writes ids both ways).
+fn numbers_as_numbers(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.parse::<i64>().is_ok() => json!(s.parse::<i64>().unwrap()),
+        Value::Array(items) => Value::Array(items.into_iter().map(numbers_as_numbers).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, numbers_as_numbers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Runs `tdc ARGS` on the sandbox and returns what its first stderr line starting with
+/// `prefix` says after it: the request tdc sent (`-v`) or would send (`--dry-run`).
+fn request_line(sandbox: &Sandbox, home: &std::path::Path, args: &[&str], prefix: &str) -> String {
+    let output = common::tdc_on(sandbox, home)
+        .args(args)
+        .output()
+        .expect("tdc");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("{args:?} shows no '{prefix}' line: {stderr}"))
+        .to_string()
+}
+
+#[test]
+fn the_guides_literal_writes_are_what_the_client_sends() {
+    let sandbox = Sandbox::start(&[]);
+    let home = temp_dir("golden-writes");
+    for (method, path, literal, call) in GUIDE_WRITES {
+        let sent = request_line(&sandbox, &home, &["eval", "--dry-run", call], "dry-run: ");
+        let (sent_method, rest) = sent.split_once(' ').unwrap();
+        let (sent_path, body) = rest.split_once(' ').unwrap();
+        assert_eq!((sent_method, sent_path), (method, path), "{call}");
+        let sent_body: Value = serde_json::from_str(body).unwrap();
+        let guide_body: Value = serde_json::from_str(literal).unwrap();
+        assert_eq!(
+            numbers_as_numbers(sent_body),
+            numbers_as_numbers(guide_body),
+            "{call} sends {body}, the guide writes {literal}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn every_guide_request_as_written_succeeds_with_the_documented_shape() {
     let sandbox = Sandbox::start(&[]);
     let api = Api::new(&sandbox);
 
-    let (status, body) = api.post("/api/leads", GUIDE_LEAD).await;
+    let [lead, assign, clone, update, remove_others, move_to] = GUIDE_WRITES.map(|w| w.2);
+    let (status, body) = api.post("/api/leads", lead).await;
     assert_eq!(status, 200, "{body}");
     let lead = &body["leads"][0];
     assert!(
@@ -82,12 +174,7 @@ async fn every_guide_request_as_written_succeeds_with_the_documented_shape() {
     assert_eq!(lead["customFields"]["affiliate"], "BZ15");
     assert_eq!(lead["phone_normalized"], "447700001234");
 
-    let (status, body) = api
-        .put(
-            "/api/campaign-leads/mass-assign",
-            r#"{"where":{"id":["49969"]},"campaign_id":12,"remove_from_others":false}"#,
-        )
-        .await;
+    let (status, body) = api.put("/api/campaign-leads/mass-assign", assign).await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
@@ -100,7 +187,7 @@ async fn every_guide_request_as_written_succeeds_with_the_documented_shape() {
         .send(
             Method::POST,
             "/api/campaigns/clone",
-            Some(r#"{"campaign_id": 12, "default_caller_id": 123456789}"#),
+            Some(clone),
             "application/x-www-form-urlencoded",
         )
         .await;
@@ -115,7 +202,7 @@ async fn every_guide_request_as_written_succeeds_with_the_documented_shape() {
     assert_eq!(campaign["statuses"].as_array().unwrap().len(), 12);
 
     let (status, body) = api
-        .put("/api/campaign-leads/update-campaign-leads", r#"{"where":{"id":[78057]},"update":{"lead":{"phone":"447700001235"},"campaignLead":{"status_id":69}}}"#)
+        .put("/api/campaign-leads/update-campaign-leads", update)
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["campaignLeads"][0]["status_id"], "69");
@@ -137,10 +224,7 @@ async fn every_guide_request_as_written_succeeds_with_the_documented_shape() {
     assert!(!body["leads"].as_array().unwrap().is_empty());
 
     let (status, body) = api
-        .put(
-            "/api/campaign-leads/mass-assign",
-            r#"{"where":{"id":[1,2,3]},"campaign_id":12,"remove_from_others":true}"#,
-        )
+        .put("/api/campaign-leads/mass-assign", remove_others)
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["leads"].as_object().unwrap().len(), 3);
@@ -161,7 +245,7 @@ async fn every_guide_request_as_written_succeeds_with_the_documented_shape() {
     let calls_before = before["campaignLeads"][0]["calls_count"].clone();
     assert!(!calls_before.is_null(), "{before}");
     let (status, body) = api
-        .put("/api/campaign-leads/move-to-campaign", r#"{"id":["49969"],"source_campaign_id":12,"with_preserve_data":true,"destination_campaign_id":13}"#)
+        .put("/api/campaign-leads/move-to-campaign", move_to)
         .await;
     assert_eq!(status, 200, "{body}");
     let moved = &body["campaignLeads"][0];
@@ -790,18 +874,10 @@ fn the_guides_literal_reads_are_what_the_client_sends_and_the_twin_answers() {
                 .is_some_and(|rows| !rows.is_empty()),
             "the twin answers {literal}: {answer}"
         );
-        let output = common::tdc_on(&sandbox, &home)
-            .args(["-v", "eval", &format!("{call}.len()")])
-            .output()
-            .expect("tdc");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{call}: {stderr}");
-        let sent = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("tdc: > GET "))
-            .unwrap_or_else(|| panic!("{call} sent nothing: {stderr}"));
+        let code = format!("{call}.len()");
+        let sent = request_line(&sandbox, &home, &["-v", "eval", &code], "tdc: > GET ");
         let ((sent_path, sent_pairs), (path, pairs)) =
-            (request_shape(sent), request_shape(literal));
+            (request_shape(&sent), request_shape(literal));
         let paging = |(k, _): &&(String, String)| k == "limit" || k == "offset";
         let filters = |all: &std::collections::BTreeSet<(String, String)>| {
             all.iter()

@@ -2,15 +2,16 @@
 //!
 //! The API does not say how long a listing is: a page shorter than asked is its end. Fetching
 //! a window of pages ahead blindly sends up to a window of requests past that end, which a
-//! rate-limited dialer counts. So one page at a time goes ahead as a *probe*, a stride past
-//! the pages known to exist (the stride is the connection's window); when it comes back full,
-//! every page before it exists and those go out together, next to the following probe. When a
-//! probe comes back empty, the end lies between, and bisection finds it. Past the end, a scan
-//! sends the empty probe and at most log2(stride) more: with a stride of 8, a scan of N full
-//! pages costs at most N + 4 requests, and a listing that fits one page costs one.
+//! rate-limited dialer counts. So one page at a time goes ahead as a *probe*, two windows past
+//! the pages known to exist; when it comes back full, every page before it exists and those
+//! go out as the window allows, while the next probe goes ahead. When a probe comes back
+//! empty, the end lies between, and it is searched for in the fewest round trips that keep
+//! the empty answers within [`MAX_PAST_END`] (the egg-drop bound): a scan of N full pages
+//! costs at most N + 4 requests, and a listing that fits one page costs one.
 //!
-//! Throughput is a window of pages per round trip, as with blind prefetching; the end costs up
-//! to three more round trips. Pages come back in order whatever order they arrive in.
+//! Throughput is a window of pages per round trip, as with blind prefetching; finding the end
+//! costs a few more round trips (five at most with a window of 8). Pages come back in order
+//! whatever order they arrive in.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -28,7 +29,7 @@ use super::Client;
 pub struct PagePlan {
     /// The pages a limit allows, if the query has one.
     bound: Option<u64>,
-    /// Every page below this one is full.
+    /// Every page below this one holds rows (all full but perhaps the last).
     full_upto: u64,
     /// Every page from this one on is empty (seen: a short or empty page).
     empty_from: Option<u64>,
@@ -38,6 +39,25 @@ pub struct PagePlan {
     asked_ahead: BTreeSet<u64>,
     /// The probe in flight.
     probe: Option<u64>,
+    /// Empty pages answered: requests past the end.
+    empties: u32,
+}
+
+/// The most empty pages a scan asks for: its requests past the end.
+pub const MAX_PAST_END: u32 = 4;
+
+/// How many unknown pages `drops` probes can search when `empties` of them may come back
+/// empty (the egg-drop bound: the sum of C(drops, i) for i in 1..=empties).
+fn searchable(drops: u64, empties: u32) -> u64 {
+    let (mut sum, mut term) = (0u64, 1u64);
+    for i in 1..=u64::from(empties) {
+        if i > drops {
+            break;
+        }
+        term = term.saturating_mul(drops - i + 1) / i;
+        sum = sum.saturating_add(term);
+    }
+    sum
 }
 
 impl PagePlan {
@@ -56,44 +76,61 @@ impl PagePlan {
         }
     }
 
-    /// The next page to ask for with `stride` pages wanted ahead, or `None` when nothing
+    /// The next page to ask for with `window` requests in flight, or `None` when nothing
     /// should go before more answers come back (or nothing is left).
-    pub fn next(&mut self, stride: u64) -> Option<u64> {
+    pub fn next(&mut self, window: u64) -> Option<u64> {
         while self.asked_ahead.remove(&self.next) {
             self.next += 1;
         }
         let end = self.end();
+        // The probe goes two windows ahead and first, so the pages it proves keep the window
+        // full until the next probe answers. It waits while two windows of proven pages are
+        // still to be sent, so it never runs far ahead of the reader.
+        let window = window.max(1);
+        let stride = 2 * window;
+        let unsent = self.full_upto.saturating_sub(self.next);
+        if self.probe.is_none() && unsent < stride {
+            // Every page in [lo, end) is unknown and not asked for: answered probes moved the
+            // bounds past themselves.
+            let lo = self.full_upto.max(self.next);
+            let page = match (self.empty_from, end) {
+                (_, Some(end)) if lo >= end => None,
+                // Seen empty: the end lies in [lo, end). It is found in the fewest round trips
+                // that keep the empty answers within the budget: a probe whose empty answer
+                // leaves a range the remaining empties can still search in one trip fewer.
+                (Some(_), Some(end)) if self.empty_from == Some(end) => {
+                    let unknown = end - lo;
+                    let eggs = MAX_PAST_END.saturating_sub(self.empties).max(1);
+                    let trips = (1..)
+                        .find(|&d| searchable(d, eggs) >= unknown)
+                        .unwrap_or(unknown);
+                    Some(lo + searchable(trips - 1, eggs - 1).min(unknown - 1))
+                }
+                // A scan starts with one page and doubles its stride with each confirmed one,
+                // so a short listing costs one request even on a connection whose window is
+                // open. With only a limit, the pages up to it are probably full.
+                (_, end) => {
+                    let ahead = lo + stride.min(self.full_upto).max(1) - 1;
+                    Some(end.map_or(ahead, |end| ahead.min(end - 1)))
+                }
+            };
+            if let Some(page) = page {
+                self.probe = Some(page);
+                if page == self.next {
+                    self.next += 1;
+                } else {
+                    self.asked_ahead.insert(page);
+                }
+                return Some(page);
+            }
+        }
         let known = end.map_or(self.full_upto, |end| self.full_upto.min(end));
         if self.next < known {
             let page = self.next;
             self.next += 1;
             return Some(page);
         }
-        if self.probe.is_some() {
-            return None;
-        }
-        // Every page in [lo, end) is unknown and not asked for: answered probes moved the
-        // bounds past themselves.
-        let lo = self.full_upto.max(self.next);
-        let page = match (self.empty_from, end) {
-            (_, Some(end)) if lo >= end => return None,
-            // Seen empty: the end lies in [lo, end), found by bisection.
-            (Some(_), Some(end)) if self.empty_from == Some(end) => lo + (end - lo) / 2,
-            // Only a limit: probably full up to it.
-            // A scan starts with one page and doubles its stride with each confirmed one, so
-            // a short listing costs one request even on a connection whose window is open.
-            (_, end) => {
-                let ahead = lo + stride.min(self.full_upto).max(1) - 1;
-                end.map_or(ahead, |end| ahead.min(end - 1))
-            }
-        };
-        self.probe = Some(page);
-        if page == self.next {
-            self.next += 1;
-        } else {
-            self.asked_ahead.insert(page);
-        }
-        Some(page)
+        None
     }
 
     /// What page `page` held: `rows` of the `asked` rows.
@@ -101,14 +138,16 @@ impl PagePlan {
         if self.probe == Some(page) {
             self.probe = None;
         }
-        if rows >= asked {
+        // A page that holds rows proves every page before it full; a short one is the last.
+        if rows > 0 {
             self.full_upto = self.full_upto.max(page + 1);
-        } else {
+        }
+        if rows == 0 {
+            self.empties += 1;
+        }
+        if rows < asked {
             let empty_from = if rows == 0 { page } else { page + 1 };
             self.empty_from = Some(self.empty_from.map_or(empty_from, |e| e.min(empty_from)));
-            if rows > 0 {
-                self.full_upto = self.full_upto.max(page);
-            }
         }
         // A listing that changed while it was read can contradict itself; the end wins.
         if let Some(end) = self.empty_from {
@@ -162,46 +201,75 @@ impl<T: Send + 'static, E: Send + 'static> PageStream<T, E> {
     /// The next page with the rows it asked for, `None` after the last (or after an error).
     /// Cancel-safe: dropping the future loses no page.
     pub async fn next_page(&mut self) -> Option<Result<(u64, T), E>> {
-        let size = self.spec.page_len();
         loop {
             if self.failed || self.plan.end().is_some_and(|end| self.next >= end) {
                 self.in_flight.abort_all();
                 return None;
             }
+            // What has come back tells the plan what may go next; then the window is topped
+            // up before a page is handed out, so the requests keep flowing while the caller
+            // works on pages already here.
+            while let Some(joined) = self.in_flight.try_join_next() {
+                if let Err(error) = self.absorb(joined)? {
+                    return Some(Err(error));
+                }
+            }
+            self.top_up();
             if let Some(page) = self.arrived.remove(&self.next) {
                 self.next += 1;
                 return Some(Ok(page));
             }
-            // Pages fetched but not handed out count against the memory budget.
-            let width = self.client.window().min(super::MAX_PAGES_AHEAD);
-            while self.in_flight.is_empty() || self.in_flight.len() + self.arrived.len() < width {
-                let Some(page) = self.plan.next(width as u64) else {
-                    break;
-                };
-                let Some(rows) = self.spec.page_rows(page * size) else {
-                    // Past the limit: the plan's bound says so, this is only a guard.
-                    self.plan.answered(page, 0, 1);
-                    continue;
-                };
-                let request = (self.fetch)(page * size, rows);
-                self.in_flight
-                    .spawn(async move { (page, rows, request.await) });
+            let joined = self.in_flight.join_next().await?;
+            if let Err(error) = self.absorb(joined)? {
+                return Some(Err(error));
             }
-            let (page, asked, answer) = match self.in_flight.join_next().await? {
-                Ok(arrived) => arrived,
-                Err(join_error) if join_error.is_cancelled() => return None,
-                Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+        }
+    }
+
+    /// Sends what the plan allows: the window bounds the pages in flight; the memory budget,
+    /// those in flight and those fetched but not handed out yet (one more: the probe that
+    /// went ahead).
+    fn top_up(&mut self) {
+        let size = self.spec.page_len();
+        let width = self.client.window().min(super::MAX_PAGES_AHEAD);
+        while self.in_flight.is_empty()
+            || (self.in_flight.len() < width
+                && self.in_flight.len() + self.arrived.len() < 2 * super::MAX_PAGES_AHEAD)
+        {
+            let Some(page) = self.plan.next(width as u64) else {
+                break;
             };
-            match answer {
-                Ok(value) => {
-                    self.plan.answered(page, (self.rows_of)(&value), asked);
-                    self.arrived.insert(page, (asked, value));
-                }
-                Err(error) => {
-                    self.failed = true;
-                    self.in_flight.abort_all();
-                    return Some(Err(error));
-                }
+            let Some(rows) = self.spec.page_rows(page * size) else {
+                // Past the limit: the plan's bound says so, this is only a guard.
+                self.plan.answered(page, 0, 1);
+                continue;
+            };
+            let request = (self.fetch)(page * size, rows);
+            self.in_flight
+                .spawn(async move { (page, rows, request.await) });
+        }
+    }
+
+    /// Takes in a finished request: `None` when it was cancelled, the error when it failed.
+    fn absorb(
+        &mut self,
+        joined: Result<(u64, u64, Result<T, E>), tokio::task::JoinError>,
+    ) -> Option<Result<(), E>> {
+        let (page, asked, answer) = match joined {
+            Ok(arrived) => arrived,
+            Err(join_error) if join_error.is_cancelled() => return None,
+            Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+        };
+        match answer {
+            Ok(value) => {
+                self.plan.answered(page, (self.rows_of)(&value), asked);
+                self.arrived.insert(page, (asked, value));
+                Some(Ok(()))
+            }
+            Err(error) => {
+                self.failed = true;
+                self.in_flight.abort_all();
+                Some(Err(error))
             }
         }
     }
@@ -252,6 +320,15 @@ mod tests {
     }
 
     #[test]
+    fn the_egg_drop_bound() {
+        assert_eq!(super::searchable(3, 1), 3);
+        assert_eq!(super::searchable(3, 3), 7);
+        assert_eq!(super::searchable(4, 3), 14);
+        assert_eq!(super::searchable(5, 3), 25);
+        assert_eq!(super::searchable(0, 3), 0);
+    }
+
+    #[test]
     fn a_listing_that_fits_one_page_costs_one_request() {
         for rows in [0, 1, 999] {
             assert_eq!(requests_for(rows, 1000, 8, None, false), 1);
@@ -260,7 +337,7 @@ mod tests {
 
     #[test]
     fn n_full_pages_cost_at_most_n_plus_4() {
-        for stride in [1, 2, 3, 4, 8] {
+        for stride in [1, 2, 3, 4, 8, 16, 32] {
             for pages in 0..300 {
                 for lifo in [false, true] {
                     let sent = requests_for(pages * 100, 100, stride, None, lifo);

@@ -86,7 +86,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             let page = clap_mangen::Man::new(Cli::command());
             let mut out = Vec::new();
             match page.render(&mut out) {
-                Ok(()) => Failure::from_code(crate::output::write_stdout(&out)),
+                Ok(()) => Failure::from_code(crate::terminal::write_stdout(&out)),
                 Err(e) => Err(Failure::Failed(format!(
                     "tdc: cannot render the manual page: {e}"
                 ))),
@@ -223,7 +223,7 @@ fn export(
         overlap_s,
     };
     let client = session.dialer.client.clone();
-    let progress = crate::output::progress::counter(resource.envelope());
+    let progress = crate::terminal::progress::counter(resource.envelope());
     let counter = progress.clone();
     let work = crate::export::run(client, QuerySpec::new(resource), &options, move |n| {
         counter.inc(n)

@@ -17,6 +17,7 @@ pub mod repl;
 pub mod script;
 pub mod secret;
 pub mod session;
+pub mod terminal;
 pub mod testing;
 pub mod time;
 pub mod watch;

@@ -408,7 +408,7 @@ impl Client {
                 let Some(next) = location else {
                     break response;
                 };
-                let shown = crate::output::sanitize::for_terminal(next.as_str()).into_owned();
+                let shown = crate::terminal::sanitize::for_terminal(next.as_str()).into_owned();
                 if self.options.verbose {
                     eprintln!(
                         "tdc: < {} {method_name} {path}: redirected to {shown}",
@@ -745,7 +745,7 @@ fn transport_error(method: &str, path: &str, error: &reqwest::Error) -> ApiError
 /// The server's own words for a failed request, control characters made visible (they reach
 /// terminals and logs).
 fn error_message(status: StatusCode, content_type: &str, body: &[u8]) -> String {
-    crate::output::sanitize::for_terminal(&server_words(status, content_type, body)).into_owned()
+    crate::terminal::sanitize::for_terminal(&server_words(status, content_type, body)).into_owned()
 }
 
 fn server_words(status: StatusCode, content_type: &str, body: &[u8]) -> String {

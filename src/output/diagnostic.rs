@@ -30,7 +30,7 @@ impl fmt::Display for Diagnostic {
     /// Messages carry server text and record values: their control characters are shown,
     /// never sent to the terminal as they are.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::output::sanitize::for_terminal;
+        use crate::terminal::sanitize::for_terminal;
         let (file, message) = (for_terminal(&self.file), for_terminal(&self.message));
         match (self.line, self.column) {
             (Some(line), Some(column)) => write!(f, "{file}:{line}:{column}: error: {message}")?,

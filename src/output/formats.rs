@@ -104,9 +104,10 @@ fn write_csv(
             Some(columns) => columns,
             None => {
                 // The usual first columns of the kind of record, then the rest.
-                let preferred = crate::output::pretty::preferred_columns(&vec![
-                    crate::script::json_to_dynamic(record.clone()),
-                ]);
+                let preferred =
+                    crate::script::table::preferred_columns(&vec![crate::script::json_to_dynamic(
+                        record.clone(),
+                    )]);
                 let mut columns: Vec<String> = Vec::new();
                 for first in preferred {
                     columns.extend(
@@ -195,14 +196,14 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
                             .collect(),
                         other => vec![crate::script::json_to_dynamic(other.clone())],
                     };
-                    let columns = crate::output::pretty::preferred_columns(&rows);
+                    let columns = crate::script::table::preferred_columns(&rows);
                     writeln!(
                         out,
                         "{}",
-                        crate::output::pretty::table(
+                        crate::script::table::table(
                             &rows,
                             &columns,
-                            crate::output::pretty::Layout::full()
+                            crate::script::table::Layout::full()
                         )
                     )?;
                 }

@@ -1,24 +1,8 @@
-//! What the user sees: diagnostics (file:line:col with the source line and a caret), values
-//! in the REPL, and progress.
+//! What the user sees of a script: diagnostics (file:line:col with the source line and a
+//! caret), values in the REPL, eval's output formats. Built on the script host; the host
+//! itself uses only `crate::terminal`.
 
 pub mod diagnostic;
 pub mod formats;
 pub mod jq;
 pub mod pretty;
-pub mod progress;
-pub mod sanitize;
-
-/// Writes bytes to stdout: a closed pipe ends quietly (exit 0), any other error is one line
-/// and exit 1. Returns the exit code.
-pub fn write_stdout(bytes: &[u8]) -> i32 {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => 0,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
-        Err(e) => {
-            eprintln!("tdc: cannot write output: {e}");
-            1
-        }
-    }
-}

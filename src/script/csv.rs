@@ -6,7 +6,7 @@ use rhai::{Array, Dynamic, ImmutableString, Map, INT};
 
 use super::io_error;
 use super::{script_error, RhaiResultOf};
-use crate::output::pretty::{self, cell};
+use crate::script::table::{self, cell};
 
 pub(super) fn column_names(columns: &Array) -> RhaiResultOf<Vec<String>> {
     columns
@@ -173,7 +173,7 @@ fn dotted_cell(record: &Dynamic, column: &str) -> String {
 /// The CSV columns of records: nested maps as dotted columns, in the preferred order.
 fn flat_columns(records: &Array) -> Vec<String> {
     let mut columns = Vec::new();
-    for column in pretty::preferred_columns(records) {
+    for column in table::preferred_columns(records) {
         let mut nested: Vec<String> = Vec::new();
         for record in records {
             let Some(map) = record.read_lock::<Map>() else {

@@ -328,7 +328,7 @@ pub mod dialer_api {
         dialer.confirm("POST", crate::api::LEADS_PATH)?;
         // Freed before the answers arrive, so that their memory is reused rather than new.
         drop(leads);
-        let bar = crate::output::progress::bar(bodies.len() as u64, "leads");
+        let bar = crate::terminal::progress::bar(bodies.len() as u64, "leads");
         let shown = bar.clone();
         settings.progress = Some(std::sync::Arc::new(move |n| shown.inc(n as u64)));
         let client = dialer.client.clone();

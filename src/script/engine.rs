@@ -231,7 +231,7 @@ fn print_line(text: &str) {
     static TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let mut stdout = std::io::stdout().lock();
     let text = if *TERMINAL.get_or_init(|| std::io::stdout().is_terminal()) {
-        crate::output::sanitize::for_terminal(text)
+        crate::terminal::sanitize::for_terminal(text)
     } else {
         std::borrow::Cow::Borrowed(text)
     };

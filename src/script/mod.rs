@@ -21,6 +21,7 @@ mod json;
 pub mod permissions;
 mod query;
 pub(crate) mod recording;
+pub mod table;
 mod text;
 mod time;
 

@@ -115,7 +115,7 @@ impl Iterator for Rows {
             self.read += 1;
             if self.read == 2 && self.progress.is_none() {
                 let what = self.query.spec.resource.envelope();
-                let progress = crate::output::progress::counter(what);
+                let progress = crate::terminal::progress::counter(what);
                 progress.inc(asked);
                 self.progress = Some(progress);
             }

@@ -98,7 +98,7 @@ pub async fn download_all(
     let (mut files, mut bytes, mut seconds, mut skipped, mut repaired) =
         (0 as INT, 0 as INT, 0.0, 0 as INT, 0 as INT);
     let mut failed = rhai::Array::new();
-    let progress = crate::output::progress::bar(wanted.len() as u64, "recordings");
+    let progress = crate::terminal::progress::bar(wanted.len() as u64, "recordings");
     for Wanted {
         call_id,
         billed_seconds,

@@ -7,7 +7,7 @@ use rhai::{Array, Dynamic};
 use super::csv::column_names;
 use super::dynamic_to_json;
 use super::{script_error, RhaiResultOf};
-use crate::output::pretty::{self, columns_of, Layout};
+use crate::script::table::{self, columns_of, Layout};
 
 #[export_module]
 pub mod text_api {
@@ -20,7 +20,7 @@ pub mod text_api {
     /// ```
     pub fn table(records: &mut Array) -> String {
         let columns = columns_of(records);
-        pretty::table(records, &columns, Layout::full())
+        table::table(records, &columns, Layout::full())
     }
 
     /// Records as an aligned text table with the given columns.
@@ -30,7 +30,7 @@ pub mod text_api {
     /// ```
     #[rhai_fn(name = "table", return_raw)]
     pub fn table_columns(records: &mut Array, columns: Array) -> RhaiResultOf<String> {
-        Ok(pretty::table(
+        Ok(table::table(
             records,
             &column_names(&columns)?,
             Layout::full(),

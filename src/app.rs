@@ -260,24 +260,9 @@ fn manage_profiles(action: crate::cli::ProfileAction) -> Outcome {
         ProfileAction::List => crate::profiles::list(),
         ProfileAction::Show { name } => crate::profiles::show(&name),
         ProfileAction::Add {
-            name,
-            url,
-            user,
-            password_env,
-            password_cmd,
-            read_only,
+            profile,
             make_default,
-        } => crate::profiles::add(
-            &crate::profiles::NewProfile {
-                name,
-                url,
-                user,
-                password_env,
-                password_cmd,
-                read_only,
-            },
-            make_default,
-        ),
+        } => crate::profiles::add(&profile, make_default),
         ProfileAction::Remove { name } => crate::profiles::remove(&name),
         ProfileAction::Use { name } => crate::profiles::use_profile(&name),
     };

@@ -162,20 +162,8 @@ pub enum ProfileAction {
     Show { name: String },
     /// Add a profile; the password comes from a variable or a command, never a flag.
     Add {
-        name: String,
-        #[arg(long)]
-        url: String,
-        #[arg(long)]
-        user: Option<String>,
-        /// The environment variable holding the password.
-        #[arg(long, value_name = "VAR")]
-        password_env: Option<String>,
-        /// A command that prints the password (its first line), e.g. 'pass show td/prod'.
-        #[arg(long, value_name = "COMMAND")]
-        password_cmd: Option<String>,
-        /// Refuse every change through this profile.
-        #[arg(long)]
-        read_only: bool,
+        #[command(flatten)]
+        profile: crate::profiles::NewProfile,
         /// Make it the default profile.
         #[arg(long = "default")]
         make_default: bool,

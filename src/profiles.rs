@@ -44,13 +44,21 @@ pub enum ProfileError {
 type Result<T, E = ProfileError> = std::result::Result<T, E>;
 
 /// What a `tdc profile add` sets.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct NewProfile {
     pub name: String,
+    #[arg(long)]
     pub url: String,
+    #[arg(long)]
     pub user: Option<String>,
+    /// The environment variable holding the password.
+    #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
+    /// A command that prints the password (its first line), e.g. 'pass show td/prod'.
+    #[arg(long, value_name = "COMMAND")]
     pub password_cmd: Option<String>,
+    /// Refuse every change through this profile.
+    #[arg(long)]
     pub read_only: bool,
 }
 

@@ -39,21 +39,9 @@ fn shebang_scripts_run_directly_and_stdin_is_a_script() {
     let (code, _, stderr) = output(tdc(&dir).arg("check").arg(&script));
     assert_eq!(code, 0, "{stderr}");
 
-    let mut child = tdc(&dir)
-        .args(["--sandbox", "run", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"print(42);\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(common::text(&out.stdout), "42\n");
+    let (_, stdout, _) =
+        common::output_with_input(tdc(&dir).args(["--sandbox", "run", "-"]), "print(42);\n");
+    assert_eq!(stdout, "42\n");
 }
 
 #[test]

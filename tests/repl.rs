@@ -182,32 +182,14 @@ fn ctrl_c_stops_a_slow_request_and_the_repl_goes_on() {
 fn piped_input_runs_entry_by_entry_without_escape_codes() {
     let home = temp_dir("repl-piped");
     let input = "let n = 20;\nfn twice(x) {\n  x * 2\n}\ntwice(n) + 2\nlet oops = nope;\ntd.campaigns().len()\n";
-    let mut child = tdc(&home)
-        .arg("--sandbox")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let done = child.wait_with_output().unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&done.stdout),
-        String::from_utf8_lossy(&done.stderr),
-    );
+    let (code, stdout, stderr) = common::output_with_input(tdc(&home).arg("--sandbox"), input);
     assert_eq!(stdout, "42\n4\n");
     assert!(
         stderr.contains("<repl>:1:12: error: Variable not found: nope"),
         "{stderr}"
     );
     assert!(!stdout.contains('\x1b') && !stderr.contains('\x1b'));
-    assert_eq!(done.status.code(), Some(1), "an entry failed");
+    assert_eq!(code, 1, "an entry failed");
     let (code, stdout, _) = output(tdc(&home).args(["--sandbox", "repl"]));
     assert_eq!((code, stdout.as_str()), (0, ""), "no input, nothing to do");
 }

@@ -212,6 +212,27 @@ pub fn output(command: &mut Command) -> (i32, String, String) {
     (status.code().unwrap_or(-1), text(&stdout), text(&stderr))
 }
 
+/// Runs a command with `input` on its standard input (closed after it); returns its exit
+/// code, stdout and stderr.
+pub fn output_with_input(command: &mut Command, input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tdc");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("write stdin");
+    drop(stdin);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("wait for tdc");
+    (status.code().unwrap_or(-1), text(&stdout), text(&stderr))
+}
+
 /// The repository root (where scripts/ and stdlib/ are).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,7 +1,7 @@
 //! Nothing lost, nothing duplicated, nothing leaked: imports under injected faults, resumed
 //! imports, non-idempotent calls after lost answers, guardrails, and secrets.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Data out of tdc the way curl + jq users expect: pipes that close early, full disks, output
 //! formats, jq filters, CSV that re-imports, phone numbers in one form.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 

@@ -1,7 +1,7 @@
 //! What tdc promises when a server, a config file or a shared script means harm, each case
 //! driven through the real binary against a loopback server that behaves like the attacker.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! with tdc: every CDR exactly once after two runs, across day partitions, with the same ASR
 //! as `cdr::kpis`.
 
-mod common;
+use crate::common;
 
 use common::{output, tdc_on, temp_dir, Sandbox};
 

@@ -1,7 +1,7 @@
 //! The real `tdc` binary: scripts on a sandbox and on the embedded default, dry-run, exit codes,
 //! and the exact text of error messages.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The stdlib's own Rhai tests (`tests/stdlib/*.rhai`, run by `tdc test`), every example
 //! script, and the example scripts' results checked independently through the API.
 
-mod common;
+use crate::common;
 
 use common::{output, root, tdc, tdc_on, temp_dir, Sandbox};
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! The REPL driven the way a person drives it: through a terminal (tmux), and with piped input.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

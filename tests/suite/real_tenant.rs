@@ -2,7 +2,7 @@
 //! Digest authentication, refusals before the API (IP allow-list), resources the guide does
 //! not show, and a dialer whose data changes while a script runs.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! (string ids, campaign-lead-keyed maps) and with shapes the sandbox never produces (bare
 //! arrays, HTML error pages, cut-off bodies). The stub records what it received.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 
@@ -23,8 +23,8 @@ async fn record(State(received): State<Received>, uri: Uri, body: Bytes) -> Stri
 }
 
 fn stub(received: Received) -> Router {
-    let clone = include_str!("resources/clone_response.json");
-    let mass_assign = include_str!("resources/mass_assign_response.json");
+    let clone = include_str!("../resources/clone_response.json");
+    let mass_assign = include_str!("../resources/mass_assign_response.json");
     Router::new()
         .route(
             "/api/campaigns/clone",

@@ -1,7 +1,7 @@
 //! The small things used every day: shebang scripts and stdin, assertions with diffs and
 //! `-k`, did-you-mean, the man page, profiles edited in place, `tdc doctor`, relative times.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Stdio;

@@ -1,6 +1,6 @@
 //! `tdc run --watch`, saved the way editors save: in place, and write-temp-then-rename.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};

@@ -1,7 +1,7 @@
 //! The sandbox dialer over real HTTP: every request of the vendor guide as written, every
 //! error status, every filter operator, every fault kind, and determinism.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -13,7 +13,8 @@ use super::{models, ApiError, Body, Client, ErrorKind, Retry};
 pub const PAGE_BODY_CAP: usize = 8 * 1024 * 1024;
 
 /// What a stream's pages in flight may hold at most, whatever the connection's window: the
-/// number of pages fetched ahead is this over [`PAGE_BODY_CAP`].
+/// number of pages in flight is this over [`PAGE_BODY_CAP`]; as many again may wait, fetched,
+/// for the reader.
 pub const PREFETCH_BUDGET: usize = 64 * 1024 * 1024;
 
 /// The most pages a stream fetches ahead.

@@ -226,9 +226,9 @@ impl<T: Send + 'static, E: Send + 'static> PageStream<T, E> {
         }
     }
 
-    /// Sends what the plan allows: the window bounds the pages in flight; the memory budget,
-    /// those in flight and those fetched but not handed out yet (one more: the probe that
-    /// went ahead).
+    /// Sends what the plan allows: the window (at most [`super::MAX_PAGES_AHEAD`]) bounds the
+    /// pages in flight, and as many again may wait for the reader (the probe that went ahead,
+    /// pages that came back out of order).
     fn top_up(&mut self) {
         let size = self.spec.page_len();
         let width = self.client.window().min(super::MAX_PAGES_AHEAD);

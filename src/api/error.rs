@@ -34,6 +34,23 @@ pub struct ApiError {
     pub permanent: bool,
 }
 
+/// A page's task that stopped before its answer (cancelled, or it panicked): the page is
+/// missing, which a listing must not take for its end.
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(error: tokio::task::JoinError) -> Self {
+        let kind = match error.is_cancelled() {
+            true => ErrorKind::Interrupted,
+            false => ErrorKind::Transport,
+        };
+        ApiError::new(
+            kind,
+            "GET",
+            "(listing)",
+            format!("a page's task stopped: {error}"),
+        )
+    }
+}
+
 impl ApiError {
     pub fn new(kind: ErrorKind, method: &str, path: &str, message: impl Into<String>) -> Self {
         ApiError {

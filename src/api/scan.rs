@@ -174,7 +174,7 @@ pub struct PageStream<T, E> {
     failed: bool,
 }
 
-impl<T: Send + 'static, E: Send + 'static> PageStream<T, E> {
+impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageStream<T, E> {
     /// Pages of `spec` (from its offset, up to its limit), each fetched by `fetch` and counted
     /// by `rows_of`.
     pub fn new(
@@ -210,7 +210,7 @@ impl<T: Send + 'static, E: Send + 'static> PageStream<T, E> {
             // up before a page is handed out, so the requests keep flowing while the caller
             // works on pages already here.
             while let Some(joined) = self.in_flight.try_join_next() {
-                if let Err(error) = self.absorb(joined)? {
+                if let Err(error) = self.absorb(joined) {
                     return Some(Err(error));
                 }
             }
@@ -220,7 +220,7 @@ impl<T: Send + 'static, E: Send + 'static> PageStream<T, E> {
                 return Some(Ok(page));
             }
             let joined = self.in_flight.join_next().await?;
-            if let Err(error) = self.absorb(joined)? {
+            if let Err(error) = self.absorb(joined) {
                 return Some(Err(error));
             }
         }
@@ -250,26 +250,24 @@ impl<T: Send + 'static, E: Send + 'static> PageStream<T, E> {
         }
     }
 
-    /// Takes in a finished request: `None` when it was cancelled, the error when it failed.
+    /// Takes in a finished request; a failed one (or a task that stopped) ends the stream.
     fn absorb(
         &mut self,
         joined: Result<(u64, u64, Result<T, E>), tokio::task::JoinError>,
-    ) -> Option<Result<(), E>> {
-        let (page, asked, answer) = match joined {
-            Ok(arrived) => arrived,
-            Err(join_error) if join_error.is_cancelled() => return None,
-            Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
-        };
-        match answer {
-            Ok(value) => {
+    ) -> Result<(), E> {
+        match joined
+            .map_err(E::from)
+            .and_then(|(page, asked, answer)| answer.map(|value| (page, asked, value)))
+        {
+            Ok((page, asked, value)) => {
                 self.plan.answered(page, (self.rows_of)(&value), asked);
                 self.arrived.insert(page, (asked, value));
-                Some(Ok(()))
+                Ok(())
             }
             Err(error) => {
                 self.failed = true;
                 self.in_flight.abort_all();
-                Some(Err(error))
+                Err(error)
             }
         }
     }

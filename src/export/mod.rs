@@ -54,6 +54,8 @@ pub enum ExportError {
     Arrow(#[from] arrow_schema::ArrowError),
     #[error("a partition writer stopped unexpectedly")]
     Writer,
+    #[error("a page's task stopped: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 type Result<T, E = ExportError> = std::result::Result<T, E>;

@@ -143,6 +143,21 @@ pub fn tdc(home: &Path) -> Command {
     command
 }
 
+/// `tdc test` of the stdlib's own Rhai tests (`tests/stdlib`), run in `home` so that the files
+/// they write land there; they read `scripts/`, which `--allow-read` lets them. More
+/// arguments (before the path) go in `extra`.
+pub fn stdlib_tests(home: &Path, extra: &[&std::ffi::OsStr]) -> Command {
+    let mut command = tdc(home);
+    command
+        .current_dir(home)
+        .arg("test")
+        .args(extra)
+        .arg("--allow-read")
+        .arg(root().join("scripts"))
+        .arg(root().join("tests/stdlib"));
+    command
+}
+
 /// `tdc` pointed at a sandbox with its credentials.
 pub fn tdc_on(sandbox: &Sandbox, home: &Path) -> Command {
     let mut command = tdc(home);

@@ -190,14 +190,8 @@ fn digest_authentication_works_with_curl_and_with_tdc() {
     assert!(stdout.contains("every operation worked"), "{stdout}");
 
     // The stdlib's tests on an embedded sandbox that takes Digest only.
-    let (code, stdout, stderr) = output(
-        tdc(&home)
-            .current_dir(&home)
-            .args(["test", "--allow-read"])
-            .arg(root().join("scripts"))
-            .arg(root().join("tests/stdlib"))
-            .env("TDC_SANDBOX_AUTH", "digest"),
-    );
+    let (code, stdout, stderr) =
+        output(common::stdlib_tests(&home, &[]).env("TDC_SANDBOX_AUTH", "digest"));
     assert_eq!(code, 0, "{stdout}{stderr}");
 
     // A profile that insists on Basic is refused, with the hint.
@@ -242,14 +236,8 @@ fn run_guide_tour_and_stdlib_tests(numbers: &str, home: &Path) {
         stdout.contains("every operation worked"),
         "{numbers}: {stdout}"
     );
-    let (code, stdout, stderr) = output(
-        tdc(home)
-            .current_dir(home)
-            .args(["test", "--allow-read"])
-            .arg(root().join("scripts"))
-            .arg(root().join("tests/stdlib"))
-            .env("TDC_SANDBOX_NUMBERS", numbers),
-    );
+    let (code, stdout, stderr) =
+        output(common::stdlib_tests(home, &[]).env("TDC_SANDBOX_NUMBERS", numbers));
     assert_eq!(code, 0, "{numbers}: {stdout}{stderr}");
 }
 

@@ -10,15 +10,10 @@ use serde_json::Value;
 fn the_stdlib_tests_pass_under_tdc_test() {
     let home = temp_dir("tdc-test");
     let junit = home.join("junit.xml");
-    let (code, stdout, stderr) = output(
-        tdc(&home)
-            .current_dir(&home)
-            .args(["test", "--junit"])
-            .arg(&junit)
-            .arg("--allow-read")
-            .arg(root().join("scripts"))
-            .arg(root().join("tests/stdlib")),
-    );
+    let (code, stdout, stderr) = output(&mut common::stdlib_tests(
+        &home,
+        &["--junit".as_ref(), junit.as_os_str()],
+    ));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let last = stdout.lines().last().unwrap_or("");
     assert!(last.ends_with(" passed, 0 failed"), "{stdout}");

@@ -52,19 +52,19 @@ impl From<tokio::task::JoinError> for ApiError {
 }
 
 impl ApiError {
-    pub fn new(kind: ErrorKind, method: &str, path: &str, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, method: &str, path: &str, message: impl fmt::Display) -> Self {
         ApiError {
             kind,
             method: method.to_string(),
             path: path.to_string(),
             status: None,
-            message: message.into(),
+            message: message.to_string(),
             retry_after: None,
             permanent: false,
         }
     }
 
-    pub fn status(method: &str, path: &str, status: u16, message: impl Into<String>) -> Self {
+    pub fn status(method: &str, path: &str, status: u16, message: impl fmt::Display) -> Self {
         ApiError {
             status: Some(status),
             ..ApiError::new(ErrorKind::Status, method, path, message)

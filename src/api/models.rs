@@ -18,12 +18,6 @@ impl ShapeError {
     }
 }
 
-impl From<ShapeError> for String {
-    fn from(error: ShapeError) -> String {
-        error.0
-    }
-}
-
 pub use crate::wire::fields::{
     is_numeric_field, is_text_field, normalize_phone, read_numeric_text, NumericText,
     NUMERIC_FIELDS,

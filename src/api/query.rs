@@ -64,12 +64,6 @@ impl Resource {
 #[error("{0}")]
 pub struct BadFilter(pub String);
 
-impl From<BadFilter> for String {
-    fn from(error: BadFilter) -> String {
-        error.0
-    }
-}
-
 /// A listing request: filters, columns, order and the rows wanted. Building one sends nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuerySpec {

@@ -156,9 +156,10 @@ impl PagePlan {
     }
 }
 
-/// One page's request: the rows already fetched before it and the rows it asks for.
+/// One page's request through the stream's client for its query: the rows already fetched
+/// before it and the rows it asks for.
 pub type FetchPage<T, E> =
-    Arc<dyn Fn(u64, u64) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send>> + Send + Sync>;
+    fn(Arc<Client>, QuerySpec, u64, u64) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 /// A listing's pages, in order, fetched by a [`PagePlan`] within the connection's window.
 pub struct PageStream<T, E> {
@@ -244,7 +245,7 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
                 self.plan.answered(page, 0, 1);
                 continue;
             };
-            let request = (self.fetch)(page * size, rows);
+            let request = (self.fetch)(self.client.clone(), self.spec.clone(), page * size, rows);
             self.in_flight
                 .spawn(async move { (page, rows, request.await) });
         }

@@ -650,29 +650,26 @@ pub async fn run(
         since: since.clone(),
         ..ExportSummary::default()
     };
-    let envelope = options.resource.envelope();
     // Pages in order, planned by `api::scan`; each is read into columns inside its own task.
-    let fetch: FetchPage<columns::Columns, ExportError> = {
-        let (client, spec) = (client.clone(), spec.clone());
-        Arc::new(move |fetched, rows| {
-            let (client, spec) = (client.clone(), spec.clone());
-            Box::pin(async move {
-                let (page, path) = client
-                    .page_parsed(&spec, fetched, rows, columns::parse)
-                    .await?;
-                let bad_page = |message| ExportError::BadPage {
-                    path: path.clone(),
-                    message,
-                };
-                let list = page.list(envelope).map_err(|e| bad_page(e.0))?;
-                if list.elements as u64 > rows {
-                    return Err(bad_page(format!(
-                        "asked for {rows} rows, got {}",
-                        list.elements
-                    )));
-                }
-                Ok(list)
-            })
+    let fetch: FetchPage<columns::Columns, ExportError> = |client, spec, fetched, rows| {
+        Box::pin(async move {
+            let (page, path) = client
+                .page_parsed(&spec, fetched, rows, columns::parse)
+                .await?;
+            let bad_page = |message| ExportError::BadPage {
+                path: path.clone(),
+                message,
+            };
+            let list = page
+                .list(spec.resource.envelope())
+                .map_err(|e| bad_page(e.0))?;
+            if list.elements as u64 > rows {
+                return Err(bad_page(format!(
+                    "asked for {rows} rows, got {}",
+                    list.elements
+                )));
+            }
+            Ok(list)
         })
     };
     let mut pages = PageStream::new(client, spec, fetch, |list| list.elements as u64);

@@ -3,8 +3,6 @@
 //! fetching pages ahead while the script works on the current one (`api::scan` plans which);
 //! a page shorter than asked for is the last.
 
-use std::sync::Arc;
-
 use super::RhaiResultOf;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, INT};
@@ -129,15 +127,13 @@ impl IntoIterator for Query {
     type IntoIter = Rows;
 
     fn into_iter(self) -> Rows {
-        let (client, spec) = (self.dialer.client.clone(), self.spec.clone());
-        let fetch: FetchPage<Vec<Dynamic>, ApiError> = Arc::new(move |fetched, rows| {
-            let (client, spec) = (client.clone(), spec.clone());
+        let fetch: FetchPage<Vec<Dynamic>, ApiError> = |client, spec, fetched, rows| {
             Box::pin(async move {
                 client
                     .page_with(&spec, fetched, rows, fast_json::parse, fast_json::records)
                     .await
             })
-        });
+        };
         let pages = PageStream::new(
             self.dialer.client.clone(),
             self.spec.clone(),

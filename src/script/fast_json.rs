@@ -87,12 +87,57 @@ impl Slot {
 /// once per page instead of once per value. Repeated texts (a status, a caller id) are shared
 /// rather than allocated again; Rhai strings are copy-on-write, so sharing is invisible.
 #[derive(Default)]
-struct Slots(RefCell<Vec<Slot>>);
+struct Slots {
+    slots: RefCell<Vec<Slot>>,
+    /// The first record's keys, for the records that have the same keys in the same order.
+    template: RefCell<Option<Template>>,
+}
+
+/// A record of a list with every value unit, its keys those of the first record: a record
+/// with the same keys in the same order is this map cloned with its values put in, which
+/// costs no key comparisons (a map built key by key costs a search and a comparison of texts
+/// per key, the larger part of reading a page).
+struct Template {
+    map: Map,
+    /// For each key in the map's (sorted) order, its position in the records.
+    positions: Vec<usize>,
+}
+
+impl Template {
+    /// A record read with its values in `values` (by position, slot `i` the `i`-th key), if
+    /// its keys are the template's, in order.
+    fn fill(&self, values: &mut [(usize, Dynamic)]) -> Option<Map> {
+        if values.len() != self.positions.len()
+            || values.iter().enumerate().any(|(i, (slot, _))| *slot != i)
+        {
+            return None;
+        }
+        let mut map = self.map.clone();
+        for (value, &position) in map.values_mut().zip(&self.positions) {
+            *value = std::mem::take(&mut values[position].1);
+        }
+        Some(map)
+    }
+
+    /// The template of a record whose keys are slots `0..n` in order, if it has no key twice.
+    fn of(slots: &[Slot], values: &[(usize, Dynamic)]) -> Option<Template> {
+        if values.iter().enumerate().any(|(i, (slot, _))| *slot != i) {
+            return None;
+        }
+        let mut positions: Vec<usize> = (0..values.len()).collect();
+        positions.sort_by(|a, b| slots[*a].key.cmp(&slots[*b].key));
+        let map: Map = positions
+            .iter()
+            .map(|&p| (slots[p].key.clone(), Dynamic::UNIT))
+            .collect();
+        (map.len() == positions.len()).then_some(Template { map, positions })
+    }
+}
 
 impl Slots {
     /// The slot for the `position`-th key of a record.
     fn find(&self, position: usize, key: &str) -> usize {
-        let mut slots = self.0.borrow_mut();
+        let mut slots = self.slots.borrow_mut();
         if slots.get(position).is_some_and(|s| s.key == key) {
             return position;
         }
@@ -104,7 +149,7 @@ impl Slots {
     }
 
     fn text(&self, slot: usize, text: &str) -> Dynamic {
-        Dynamic::from(self.0.borrow_mut()[slot].text(text))
+        Dynamic::from(self.slots.borrow_mut()[slot].text(text))
     }
 }
 
@@ -210,7 +255,6 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Dynamic, A::Error> {
-        let mut map = Map::new();
         let own;
         // A map that is not a list's element (an envelope, a single record) has its own keys.
         let slots = match self.list {
@@ -220,19 +264,33 @@ impl<'de> Visitor<'de> for Seed<'_> {
                 &own
             }
         };
-        let mut position = 0;
-        while let Some(slot) = access.next_key_seed(Key { slots, position })? {
-            position += 1;
-            let (field, name) = {
-                let all = slots.0.borrow();
-                (all[slot].field, all[slot].key.clone())
-            };
+        let mut values: Vec<(usize, Dynamic)> = Vec::with_capacity(slots.slots.borrow().len());
+        while let Some(slot) = access.next_key_seed(Key {
+            slots,
+            position: values.len(),
+        })? {
+            let field = slots.slots.borrow()[slot].field;
             let value = access.next_value_seed(Seed {
                 field,
                 list: None,
                 slot: Some((slots, slot)),
             })?;
-            map.insert(name, value);
+            values.push((slot, value));
+        }
+        if self.list.is_some() {
+            let mut template = slots.template.borrow_mut();
+            if template.is_none() {
+                *template = Template::of(&slots.slots.borrow(), &values);
+            }
+            if let Some(map) = template.as_ref().and_then(|t| t.fill(&mut values)) {
+                return Ok(Dynamic::from_map(map));
+            }
+        }
+        // Key by key: a key given twice keeps its last value, as in any JSON reader here.
+        let all = slots.slots.borrow();
+        let mut map = Map::new();
+        for (slot, value) in values {
+            map.insert(all[slot].key.clone(), value);
         }
         Ok(Dynamic::from_map(map))
     }

@@ -96,6 +96,24 @@ proptest! {
         prop_assert_eq!(back["phone"].as_str(), Some(phone.as_str()));
     }
 
+    /// A page's records read as a template of the first record's keys agree with a plain
+    /// reading, whatever keys later records have, in whatever order, given twice or not.
+    #[test]
+    fn records_of_a_list_read_as_json_says(
+        records in prop::collection::vec(
+            prop::collection::vec((prop::sample::select(vec!["note_a", "note_b", "note_c", "note_d"]), plain_json()), 0..6),
+            1..6,
+        )
+    ) {
+        let text = format!("[{}]", records.iter().map(|pairs| {
+            let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
+            format!("{{{}}}", fields.join(","))
+        }).collect::<Vec<_>>().join(","));
+        let read = dynamic_to_json(&fast_json::parse(text.as_bytes()).unwrap()).unwrap();
+        let plain: Value = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(read, plain, "{}", text);
+    }
+
     #[test]
     fn text_and_values_convert_alike(value in any_json()) {
         let text = serde_json::to_vec(&value).unwrap();

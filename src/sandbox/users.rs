@@ -2,6 +2,8 @@
 //! store): user 1 is the dialer itself ("System", the caller of unanswered predictive calls),
 //! users 101..=124 are agents, each at one desk. About one lead in seven has comments.
 
+use std::borrow::Cow;
+
 use serde_json::{json, Map, Value};
 
 use crate::sandbox::listing::FieldValue;
@@ -65,11 +67,11 @@ impl User {
     }
 
     /// The name CDRs show as `caller_user`.
-    pub fn display_name(&self) -> String {
+    pub fn display_name(&self) -> Cow<'static, str> {
         if self.last_name.is_empty() {
-            self.first_name.to_string()
+            Cow::Borrowed(self.first_name)
         } else {
-            format!("{} {}", self.first_name, self.last_name)
+            Cow::Owned(format!("{} {}", self.first_name, self.last_name))
         }
     }
 
@@ -97,7 +99,6 @@ impl User {
     }
 
     pub fn field_value(&self, name: &str) -> FieldValue<'static> {
-        use std::borrow::Cow;
         match name {
             "id" => FieldValue::Int(self.id),
             "username" => FieldValue::Text(Cow::Owned(self.username())),
@@ -158,7 +159,6 @@ impl Comment {
     }
 
     pub fn field_value(&self, name: &str) -> FieldValue<'static> {
-        use std::borrow::Cow;
         match name {
             "id" => FieldValue::Int(self.id),
             "lead_id" => FieldValue::Int(self.lead_id),

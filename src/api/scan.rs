@@ -106,11 +106,12 @@ impl PagePlan {
                         .unwrap_or(unknown);
                     Some(lo + searchable(trips - 1, eggs - 1).min(unknown - 1))
                 }
-                // A scan starts with one page and doubles its stride with each confirmed one,
-                // so a short listing costs one request even on a connection whose window is
-                // open. With only a limit, the pages up to it are probably full.
+                // A scan starts with one page, and each probe goes twice as far past the
+                // proven pages as they reach (what is proven triples each round trip), so a
+                // short listing costs one request even on a connection whose window is open.
+                // With only a limit, the pages up to it are probably full.
                 (_, end) => {
-                    let ahead = lo + stride.min(self.full_upto).max(1) - 1;
+                    let ahead = lo + stride.min(2 * self.full_upto).max(1) - 1;
                     Some(end.map_or(ahead, |end| ahead.min(end - 1)))
                 }
             };
@@ -316,6 +317,48 @@ mod tests {
             );
         }
         sent
+    }
+
+    /// Round trips to read `pages` full pages when every request in flight answers each
+    /// round and the window opens as the connection's does (from one, one more for each
+    /// answer, up to `ceiling`); returns (round trips, requests).
+    fn round_trips(pages: u64, ceiling: u64) -> (u64, u64) {
+        let mut plan = PagePlan::new(None);
+        let (mut window, mut rounds, mut sent) = (1u64, 0, 0);
+        loop {
+            let mut in_flight = Vec::new();
+            while (in_flight.len() as u64) < window {
+                let Some(page) = plan.next(window) else { break };
+                in_flight.push(page);
+            }
+            if in_flight.is_empty() {
+                assert_eq!(
+                    plan.end(),
+                    Some(pages),
+                    "stalled after {rounds} round trips"
+                );
+                break;
+            }
+            rounds += 1;
+            sent += in_flight.len() as u64;
+            for page in &in_flight {
+                plan.answered(*page, if *page < pages { 100 } else { 0 }, 100);
+            }
+            window = (window + in_flight.len() as u64).min(ceiling);
+        }
+        (rounds, sent)
+    }
+
+    #[test]
+    fn a_scan_opens_its_window_in_few_round_trips() {
+        // 200 pages 16 at a time take 13 round trips at full width; opening the window
+        // (tripling what is proven each round trip) and finding the end add six.
+        let (rounds, sent) = round_trips(200, 16);
+        assert!(rounds <= 13 + 6, "{rounds} round trips");
+        assert!(sent <= 204, "{sent} requests");
+        // One full page: its probe and the page after it, each past the end.
+        assert_eq!(round_trips(1, 16), (3, 3));
+        assert_eq!(round_trips(0, 16), (1, 1));
     }
 
     #[test]

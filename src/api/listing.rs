@@ -8,17 +8,17 @@ use super::query::QuerySpec;
 use super::{models, ApiError, Body, Client, ErrorKind, Retry};
 
 /// The largest page body read: a page of 1,000 CDRs is about 0.7 MB, so this leaves ten
-/// times the room for wide records, and bounds what prefetching holds (a window of 8 pages:
-/// 64 MB at most).
+/// times the room for wide records.
 pub const PAGE_BODY_CAP: usize = 8 * 1024 * 1024;
 
-/// What a stream's pages in flight may hold at most, whatever the connection's window: the
-/// number of pages in flight is this over [`PAGE_BODY_CAP`]; as many again may wait, fetched,
-/// for the reader.
-pub const PREFETCH_BUDGET: usize = 64 * 1024 * 1024;
+/// The most pages a stream has in flight, whatever the connection's window: at 20 ms a round
+/// trip, 16 pages of 1,000 CDRs keep two cores busy reading them.
+pub const MAX_PAGES_AHEAD: usize = 16;
 
-/// The most pages a stream fetches ahead.
-pub const MAX_PAGES_AHEAD: usize = PREFETCH_BUDGET / PAGE_BODY_CAP;
+/// The most pages a stream holds: in flight, and fetched but not read yet (the probe that
+/// went ahead, pages that came back out of order, pages a slow reader has not reached). At
+/// the page cap that is 160 MiB of answers; pages of 1,000 CDRs, 14 MB.
+pub const MAX_PAGES_HELD: usize = MAX_PAGES_AHEAD + MAX_PAGES_AHEAD / 4;
 
 impl Client {
     /// One page of a query: `rows` rows starting `fetched` rows after the query's offset.

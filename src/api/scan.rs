@@ -229,14 +229,14 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
     }
 
     /// Sends what the plan allows: the window (at most [`super::MAX_PAGES_AHEAD`]) bounds the
-    /// pages in flight, and as many again may wait for the reader (the probe that went ahead,
-    /// pages that came back out of order).
+    /// pages in flight, and [`super::MAX_PAGES_HELD`] those in flight and waiting for the
+    /// reader together.
     fn top_up(&mut self) {
         let size = self.spec.page_len();
         let width = self.client.window().min(super::MAX_PAGES_AHEAD);
         while self.in_flight.is_empty()
             || (self.in_flight.len() < width
-                && self.in_flight.len() + self.arrived.len() < 2 * super::MAX_PAGES_AHEAD)
+                && self.in_flight.len() + self.arrived.len() < super::MAX_PAGES_HELD)
         {
             let Some(page) = self.plan.next(width as u64) else {
                 break;

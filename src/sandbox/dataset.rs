@@ -350,8 +350,17 @@ impl Cdr {
     /// The secret part of the call's public recording link.
     pub fn recording_token(&self) -> String {
         use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(format!("tdc sandbox recording {}", self.call_uuid()));
-        digest[..20].iter().map(|b| format!("{b:02x}")).collect()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut digest = Sha256::new();
+        digest.update("tdc sandbox recording ");
+        digest.update(self.call_uuid_in(&mut [0; 36]));
+        let digest = digest.finalize();
+        let mut token = String::with_capacity(40);
+        for byte in &digest[..20] {
+            token.push(HEX[usize::from(byte >> 4)].into());
+            token.push(HEX[usize::from(byte & 15)].into());
+        }
+        token
     }
 
     /// The path of the call's public recording link (served without authentication).
@@ -1146,6 +1155,11 @@ mod tests {
         let uuid = cdrs[0].call_uuid();
         assert_eq!(uuid.len(), 36);
         assert_eq!(&uuid[14..15], "4");
+        // The recording link's token: the first 20 bytes of a SHA-256, in hex.
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("tdc sandbox recording {uuid}"));
+        let hex: String = digest[..20].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(cdrs[0].recording_token(), hex);
     }
 
     #[test]

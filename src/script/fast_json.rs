@@ -91,6 +91,8 @@ struct Slots {
     slots: RefCell<Vec<Slot>>,
     /// The first record's keys, for the records that have the same keys in the same order.
     template: RefCell<Option<Template>>,
+    /// A record's values as read, by slot, before they go into its map.
+    values: RefCell<Vec<(usize, Dynamic)>>,
 }
 
 /// A record of a list with every value unit, its keys those of the first record: a record
@@ -264,7 +266,10 @@ impl<'de> Visitor<'de> for Seed<'_> {
                 &own
             }
         };
-        let mut values: Vec<(usize, Dynamic)> = Vec::with_capacity(slots.slots.borrow().len());
+        // The list's buffer of values, reused from record to record (a record's own maps
+        // find it taken and start their own).
+        let mut values = std::mem::take(&mut *slots.values.borrow_mut());
+        values.clear();
         while let Some(slot) = access.next_key_seed(Key {
             slots,
             position: values.len(),
@@ -283,6 +288,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
                 *template = Template::of(&slots.slots.borrow(), &values);
             }
             if let Some(map) = template.as_ref().and_then(|t| t.fill(&mut values)) {
+                *slots.values.borrow_mut() = values;
                 return Ok(Dynamic::from_map(map));
             }
         }

@@ -109,9 +109,7 @@ impl Template {
     /// A record read with its values in `values` (by position, slot `i` the `i`-th key), if
     /// its keys are the template's, in order.
     fn fill(&self, values: &mut [(usize, Dynamic)]) -> Option<Map> {
-        if values.len() != self.positions.len()
-            || values.iter().enumerate().any(|(i, (slot, _))| *slot != i)
-        {
+        if values.len() != self.positions.len() || !in_slot_order(values) {
             return None;
         }
         let mut map = self.map.clone();
@@ -123,7 +121,7 @@ impl Template {
 
     /// The template of a record whose keys are slots `0..n` in order, if it has no key twice.
     fn of(slots: &[Slot], values: &[(usize, Dynamic)]) -> Option<Template> {
-        if values.iter().enumerate().any(|(i, (slot, _))| *slot != i) {
+        if !in_slot_order(values) {
             return None;
         }
         let mut positions: Vec<usize> = (0..values.len()).collect();
@@ -134,6 +132,11 @@ impl Template {
             .collect();
         (map.len() == positions.len()).then_some(Template { map, positions })
     }
+}
+
+/// Whether a record's keys are slots `0..n`, in order (each key once).
+fn in_slot_order(values: &[(usize, Dynamic)]) -> bool {
+    values.iter().enumerate().all(|(i, (slot, _))| *slot == i)
 }
 
 impl Slots {
@@ -266,8 +269,8 @@ impl<'de> Visitor<'de> for Seed<'_> {
                 &own
             }
         };
-        // The list's buffer of values, reused from record to record (a record's own maps
-        // find it taken and start their own).
+        // The buffer of values, reused from record to record of a list (a map inside a
+        // record has slots, and a buffer, of its own).
         let mut values = std::mem::take(&mut *slots.values.borrow_mut());
         values.clear();
         while let Some(slot) = access.next_key_seed(Key {

@@ -6,12 +6,18 @@
 //! the pages known to exist; when it comes back full, every page before it exists and those
 //! go out as the window allows, while the next probe goes ahead. When a probe comes back
 //! empty, the end lies between, and it is searched for in the fewest round trips that keep
-//! the empty answers within [`MAX_PAST_END`] (the egg-drop bound): a scan of N full pages
-//! costs at most N + 4 requests, and a listing that fits one page costs one.
+//! the empty answers within [`MAX_PAST_END`]: a scan of N full pages costs at most N + 4
+//! requests, and a listing that fits one page costs one.
+//!
+//! The search sends as many probes a round trip as empty answers it may still afford (the
+//! egg-drop puzzle with several eggs dropped at once): the lowest unknown page, and the others
+//! spaced so that whichever comes back empty first, the pages left between can be searched
+//! with the empties left. Thirty-one unknown pages with three empties to spare take four
+//! round trips this way, six with one probe at a time; a full probe's page is one the scan
+//! reads anyway.
 //!
 //! Throughput is a window of pages per round trip, as with blind prefetching; finding the end
-//! costs a few more round trips (five at most with a window of 8). Pages come back in order
-//! whatever order they arrive in.
+//! costs a few more round trips. Pages come back in order whatever order they arrive in.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -37,8 +43,10 @@ pub struct PagePlan {
     next: u64,
     /// Pages asked for at or above `next` (probes, asked out of order).
     asked_ahead: BTreeSet<u64>,
-    /// The probe in flight.
-    probe: Option<u64>,
+    /// The probes in flight.
+    probes: BTreeSet<u64>,
+    /// The probes of a search's round trip not sent yet, highest first.
+    trip: Vec<u64>,
     /// Empty pages answered: requests past the end.
     empties: u32,
 }
@@ -46,18 +54,27 @@ pub struct PagePlan {
 /// The most empty pages a scan asks for: its requests past the end.
 pub const MAX_PAST_END: u32 = 4;
 
-/// How many unknown pages `drops` probes can search when `empties` of them may come back
-/// empty (the egg-drop bound: the sum of C(drops, i) for i in 1..=empties).
-fn searchable(drops: u64, empties: u32) -> u64 {
-    let (mut sum, mut term) = (0u64, 1u64);
-    for i in 1..=u64::from(empties) {
-        if i > drops {
-            break;
+/// How many unknown pages a search settles in `trips` round trips of at most `width` probes
+/// each, for each number of empty answers it may afford (the index, up to `eggs`).
+///
+/// With `e` empties to spare, `m` probes go out (at most `width`, at most `e`). Whichever comes
+/// back empty first, those above it are empty too: below the lowest probe the search goes on
+/// with `e - m` empties, between the `j`-th and the next with `e - m + j`, above the highest
+/// (all full) with `e`. Each of those gaps holds what one trip fewer settles with that many.
+fn reach(trips: u64, width: u64, eggs: u32) -> Vec<u64> {
+    let eggs = eggs as usize;
+    let mut row = vec![0u64; eggs + 1];
+    for _ in 0..trips {
+        let before = row.clone();
+        for e in 1..=eggs {
+            let m = (width.max(1) as usize).min(e);
+            let gaps = (0..m).fold(0u64, |sum, j| {
+                sum.saturating_add(before[e - m + j]).saturating_add(1)
+            });
+            row[e] = gaps.saturating_add(before[e]);
         }
-        term = term.saturating_mul(drops - i + 1) / i;
-        sum = sum.saturating_add(term);
     }
-    sum
+    row
 }
 
 impl PagePlan {
@@ -83,46 +100,37 @@ impl PagePlan {
             self.next += 1;
         }
         let end = self.end();
+        let window = window.max(1);
+        // Every page in [lo, end) is unknown and not asked for: answered probes moved the
+        // bounds past themselves, and a search plans its next trip once the last has answered.
+        let lo = self.full_upto.max(self.next);
+        let searching = self.empty_from.is_some() && self.empty_from == end;
+        if searching && self.probes.is_empty() && self.trip.is_empty() {
+            if let Some(end) = end.filter(|&end| lo < end) {
+                self.trip = self.search_trip(lo, end, window);
+            }
+        }
+        // A trip's probe that answers already made needless (a short page elsewhere) is
+        // dropped.
+        while let Some(page) = self.trip.pop() {
+            if page >= lo && end.is_none_or(|end| page < end) {
+                return Some(self.ask_probe(page));
+            }
+        }
         // The probe goes two windows ahead and first, so the pages it proves keep the window
         // full until the next probe answers. It waits while two windows of proven pages are
         // still to be sent, so it never runs far ahead of the reader.
-        let window = window.max(1);
         let stride = 2 * window;
         let unsent = self.full_upto.saturating_sub(self.next);
-        if self.probe.is_none() && unsent < stride {
-            // Every page in [lo, end) is unknown and not asked for: answered probes moved the
-            // bounds past themselves.
-            let lo = self.full_upto.max(self.next);
-            let page = match (self.empty_from, end) {
-                (_, Some(end)) if lo >= end => None,
-                // Seen empty: the end lies in [lo, end). It is found in the fewest round trips
-                // that keep the empty answers within the budget: a probe whose empty answer
-                // leaves a range the remaining empties can still search in one trip fewer.
-                (Some(_), Some(end)) if self.empty_from == Some(end) => {
-                    let unknown = end - lo;
-                    let eggs = MAX_PAST_END.saturating_sub(self.empties).max(1);
-                    let trips = (1..)
-                        .find(|&d| searchable(d, eggs) >= unknown)
-                        .unwrap_or(unknown);
-                    Some(lo + searchable(trips - 1, eggs - 1).min(unknown - 1))
-                }
-                // A scan starts with one page, and each probe goes twice as far past the
-                // proven pages as they reach (what is proven triples each round trip), so a
-                // short listing costs one request even on a connection whose window is open.
-                // With only a limit, the pages up to it are probably full.
-                (_, end) => {
-                    let ahead = lo + stride.min(2 * self.full_upto).max(1) - 1;
-                    Some(end.map_or(ahead, |end| ahead.min(end - 1)))
-                }
-            };
-            if let Some(page) = page {
-                self.probe = Some(page);
-                if page == self.next {
-                    self.next += 1;
-                } else {
-                    self.asked_ahead.insert(page);
-                }
-                return Some(page);
+        if !searching && self.probes.is_empty() && unsent < stride {
+            // A scan starts with one page, and each probe goes twice as far past the proven
+            // pages as they reach (what is proven triples each round trip), so a short
+            // listing costs one request even on a connection whose window is open. With only
+            // a limit, the pages up to it are probably full.
+            let ahead = lo + stride.min(2 * self.full_upto).max(1) - 1;
+            match end {
+                Some(end) if lo >= end => {}
+                end => return Some(self.ask_probe(end.map_or(ahead, |end| ahead.min(end - 1)))),
             }
         }
         let known = end.map_or(self.full_upto, |end| self.full_upto.min(end));
@@ -134,11 +142,45 @@ impl PagePlan {
         None
     }
 
+    /// The probes of one round trip of the search for the end in `[lo, end)`, highest first:
+    /// the fewest trips that keep the empty answers within the budget.
+    fn search_trip(&self, lo: u64, end: u64, window: u64) -> Vec<u64> {
+        let unknown = end - lo;
+        let eggs = MAX_PAST_END.saturating_sub(self.empties).max(1);
+        let width = u64::from(eggs).min(window);
+        let mut trips = 1;
+        while reach(trips, width, eggs)[eggs as usize] < unknown {
+            trips += 1;
+        }
+        let after = reach(trips - 1, width, eggs);
+        let m = width as usize;
+        let e = eggs as usize;
+        let mut probes = Vec::with_capacity(m);
+        let mut page = lo + after[e - m];
+        for j in 0..m {
+            if page >= end {
+                break;
+            }
+            probes.push(page);
+            page += 1 + after.get(e - m + j + 1).copied().unwrap_or(0);
+        }
+        probes.reverse();
+        probes
+    }
+
+    fn ask_probe(&mut self, page: u64) -> u64 {
+        self.probes.insert(page);
+        if page == self.next {
+            self.next += 1;
+        } else {
+            self.asked_ahead.insert(page);
+        }
+        page
+    }
+
     /// What page `page` held: `rows` of the `asked` rows.
     pub fn answered(&mut self, page: u64, rows: u64, asked: u64) {
-        if self.probe == Some(page) {
-            self.probe = None;
-        }
+        self.probes.remove(&page);
         // A page that holds rows proves every page before it full; a short one is the last.
         if rows > 0 {
             self.full_upto = self.full_upto.max(page + 1);
@@ -262,8 +304,12 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
             .and_then(|(page, asked, answer)| answer.map(|value| (page, asked, value)))
         {
             Ok((page, asked, value)) => {
-                self.plan.answered(page, (self.rows_of)(&value), asked);
-                self.arrived.insert(page, (asked, value));
+                let rows = (self.rows_of)(&value);
+                self.plan.answered(page, rows, asked);
+                // An empty page is past the end: never handed out, so not held either.
+                if rows > 0 {
+                    self.arrived.insert(page, (asked, value));
+                }
                 Ok(())
             }
             Err(error) => {
@@ -352,9 +398,9 @@ mod tests {
     #[test]
     fn a_scan_opens_its_window_in_few_round_trips() {
         // 200 pages 16 at a time take 13 round trips at full width; opening the window
-        // (tripling what is proven each round trip) and finding the end add six.
+        // (tripling what is proven each round trip) and finding the end add four.
         let (rounds, sent) = round_trips(200, 16);
-        assert!(rounds <= 13 + 6, "{rounds} round trips");
+        assert!(rounds <= 13 + 4, "{rounds} round trips");
         assert!(sent <= 204, "{sent} requests");
         // One full page: its probe and the page after it, each past the end.
         assert_eq!(round_trips(1, 16), (3, 3));
@@ -363,11 +409,21 @@ mod tests {
 
     #[test]
     fn the_egg_drop_bound() {
-        assert_eq!(super::searchable(3, 1), 3);
-        assert_eq!(super::searchable(3, 3), 7);
-        assert_eq!(super::searchable(4, 3), 14);
-        assert_eq!(super::searchable(5, 3), 25);
-        assert_eq!(super::searchable(0, 3), 0);
+        // One probe a trip: the classic puzzle, the sum of C(trips, i) for i up to the eggs.
+        let one = |trips, eggs| super::reach(trips, 1, eggs)[eggs as usize];
+        assert_eq!(one(3, 1), 3);
+        assert_eq!(one(3, 3), 7);
+        assert_eq!(one(4, 3), 14);
+        assert_eq!(one(5, 3), 25);
+        assert_eq!(one(0, 3), 0);
+        // As many probes a trip as eggs: a trip with e eggs settles e pages, and each trip
+        // more the sum of what the trips before settle with every smaller number of eggs.
+        let all = |trips, eggs| super::reach(trips, 4, eggs)[eggs as usize];
+        assert_eq!(all(1, 3), 3);
+        assert_eq!(all(2, 3), 9);
+        assert_eq!(all(3, 3), 19);
+        assert_eq!(all(4, 3), 34);
+        assert_eq!(all(3, 1), 3);
     }
 
     #[test]

@@ -319,6 +319,66 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
             }
         }
     }
+
+    /// The stream driven by a task of its own on `runtime`: answers are taken in and the
+    /// window topped up as they come back, while the reader works on the pages it has (a
+    /// reader that pulls pages tops up only between two of them). One page waits for the
+    /// reader beside those [`super::MAX_PAGES_HELD`] bounds.
+    pub fn run_ahead(self, runtime: &tokio::runtime::Handle) -> AheadPages<T, E> {
+        let (sender, pages) = tokio::sync::mpsc::channel(1);
+        let driver = runtime.spawn(self.drive(sender));
+        AheadPages { pages, driver }
+    }
+
+    async fn drive(mut self, reader: tokio::sync::mpsc::Sender<Result<(u64, T), E>>) {
+        // An answer that fails while a page waits for the reader is handed out after it.
+        let mut failure = None;
+        while let Some(page) = self.next_page().await {
+            let last = page.is_err();
+            let room = loop {
+                tokio::select! {
+                    biased;
+                    room = reader.reserve() => break room,
+                    Some(joined) = self.in_flight.join_next(), if failure.is_none() && !self.in_flight.is_empty() => {
+                        match self.absorb(joined) {
+                            Ok(()) => self.top_up(),
+                            Err(error) => failure = Some(error),
+                        }
+                    }
+                }
+            };
+            // The reader is gone: so is the stream (its requests are aborted as it drops).
+            let Ok(room) = room else { return };
+            room.send(page);
+            if last {
+                return;
+            }
+            if let Some(error) = failure.take() {
+                let _ = reader.send(Err(error)).await;
+                return;
+            }
+        }
+    }
+}
+
+/// A listing's pages fetched ahead by a task of their own ([`PageStream::run_ahead`]); the
+/// requests in flight are aborted when this is dropped.
+pub struct AheadPages<T, E> {
+    pages: tokio::sync::mpsc::Receiver<Result<(u64, T), E>>,
+    driver: tokio::task::JoinHandle<()>,
+}
+
+impl<T, E> AheadPages<T, E> {
+    /// The next page with the rows it asked for, `None` after the last (or after an error).
+    pub async fn next_page(&mut self) -> Option<Result<(u64, T), E>> {
+        self.pages.recv().await
+    }
+}
+
+impl<T, E> Drop for AheadPages<T, E> {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use rhai::{Array, Dynamic, INT};
 
 use super::{api_error, fast_json, script_error, terminated, Dialer};
 use crate::api::query::{BadFilter, Op, QuerySpec};
-use crate::api::scan::{FetchPage, PageStream};
+use crate::api::scan::{AheadPages, FetchPage, PageStream};
 use crate::api::ApiError;
 
 /// A listing request bound to a dialer. Each builder method returns a new Query.
@@ -57,7 +57,7 @@ impl Query {
 /// Streams a query's rows, pages fetched ahead as [`crate::api::scan`] plans them.
 pub struct Rows {
     query: Query,
-    pages: PageStream<Vec<Dynamic>, ApiError>,
+    pages: AheadPages<Vec<Dynamic>, ApiError>,
     buffer: std::vec::IntoIter<Dynamic>,
     /// The last page was seen, or an error: read nothing more.
     finished: bool,
@@ -139,7 +139,8 @@ impl IntoIterator for Query {
             self.spec.clone(),
             fetch,
             |page| page.len() as u64,
-        );
+        )
+        .run_ahead(self.dialer.host.handle());
         Rows {
             query: self,
             pages,

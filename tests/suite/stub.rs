@@ -139,3 +139,56 @@ fn bad_answers_are_one_clear_line() {
         assert!(!stderr.contains("stub-password"));
     }
 }
+
+/// A listing of pages of two rows whose fourth page (offset 6) is refused.
+fn refusing_listing() -> Router {
+    Router::new().route(
+        "/api/cdrs",
+        get(|uri: Uri| async move {
+            let query = uri.query().unwrap_or_default().replace("%3B", ";");
+            let offset: u64 = query
+                .split(';')
+                .nth(1)
+                .and_then(|o| o.parse().ok())
+                .unwrap_or(0);
+            if offset == 6 {
+                let refusal = r#"{"error": "offset 6 is refused"}"#;
+                return (StatusCode::BAD_REQUEST, refusal).into_response();
+            }
+            let rows = format!(
+                r#"{{"cdrs": [{{"id": "{}"}}, {{"id": "{}"}}]}}"#,
+                offset + 1,
+                offset + 2
+            );
+            ([("content-type", "application/json")], rows).into_response()
+        }),
+    )
+}
+
+#[test]
+fn a_scan_that_fails_part_way_ends_with_one_clear_line() {
+    let (url, _runtime) = common::serve(refusing_listing());
+    let (code, stdout, stderr) = eval(
+        &url,
+        "let n = 0; for c in td.cdrs().page_size(2) { n += 1; } n",
+    );
+    assert_eq!(code, 1, "{stdout}");
+    let lines = common::error_lines(&stderr);
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("GET /api/cdrs") && lines[0].contains("offset 6 is refused"),
+        "{stderr}"
+    );
+    // Caught, the error leaves the rows read before it: whole pages, none past the refusal.
+    let (code, stdout, stderr) = eval(
+        &url,
+        "let n = 0; try { for c in td.cdrs().page_size(2) { n += 1; } } catch (e) { print(`read ${n}`); }",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let read: u64 = stdout
+        .trim()
+        .strip_prefix("read ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(read <= 6 && read.is_multiple_of(2), "{stdout}");
+}

@@ -124,13 +124,10 @@ fn aggregation() {
     let (_, cdrs) = tdc::sandbox::dataset::generate(1, 5000, 1_000_000);
     let mut rows = rhai::Array::with_capacity(cdrs.len());
     for page in cdrs.chunks(1000) {
-        let views: Vec<_> = page
-            .iter()
-            .map(|c| c.view(&tdc::sandbox::dataset::CDR_FIELDS, false, ""))
-            .collect();
-        let mut body = b"{\"cdrs\":".to_vec();
-        serde_json::to_writer(&mut body, &views).unwrap();
-        body.push(b'}');
+        let page: Vec<_> = page.iter().collect();
+        let mut body = Vec::new();
+        let fields = &tdc::sandbox::dataset::CDR_FIELDS;
+        tdc::sandbox::dataset::write_page(&mut body, "cdrs", &page, fields, false, "");
         let parsed = tdc::script::fast_json::parse(&body).unwrap();
         rows.extend(tdc::script::fast_json::records(parsed, "cdrs").unwrap());
     }

@@ -349,18 +349,20 @@ impl Cdr {
 
     /// The secret part of the call's public recording link.
     pub fn recording_token(&self) -> String {
+        self.recording_token_in(&mut [0; 40]).to_string()
+    }
+
+    /// The recording link's token written into `out`: the first 20 bytes of a SHA-256, in hex.
+    fn recording_token_in<'b>(&self, out: &'b mut [u8; 40]) -> &'b str {
         use sha2::{Digest, Sha256};
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut digest = Sha256::new();
         digest.update("tdc sandbox recording ");
         digest.update(self.call_uuid_in(&mut [0; 36]));
         let digest = digest.finalize();
-        let mut token = String::with_capacity(40);
-        for byte in &digest[..20] {
-            token.push(HEX[usize::from(byte >> 4)].into());
-            token.push(HEX[usize::from(byte & 15)].into());
+        for (pair, byte) in out.chunks_mut(2).zip(&digest[..20]) {
+            hex_into(pair, u64::from(*byte));
         }
-        token
+        std::str::from_utf8(out).unwrap_or_default()
     }
 
     /// The path of the call's public recording link (served without authentication).
@@ -407,19 +409,18 @@ impl Cdr {
 
     /// The call's UUID written into `out`, without allocating (pages show one per row).
     pub fn call_uuid_in<'b>(&self, out: &'b mut [u8; 36]) -> &'b str {
-        use std::io::Write;
         let a = splitmix(self.id as u64);
         let b = splitmix(a);
-        let written = write!(
-            &mut out[..],
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            (b >> 48) & 0x3fff | 0x8000,
-            b & 0xffff_ffff_ffff
-        );
-        debug_assert!(written.is_ok(), "a UUID is 36 characters");
+        // xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx, version 4, variant 10.
+        hex_into(&mut out[0..8], a >> 32);
+        hex_into(&mut out[9..13], a >> 16);
+        hex_into(&mut out[15..18], a);
+        hex_into(&mut out[19..23], (b >> 48) & 0x3fff | 0x8000);
+        hex_into(&mut out[24..36], b);
+        for dash in [8, 13, 18, 23] {
+            out[dash] = b'-';
+        }
+        out[14] = b'4';
         std::str::from_utf8(out).unwrap_or_default()
     }
 
@@ -514,17 +515,6 @@ impl Cdr {
         }
     }
 
-    /// The record as the dialer sends it, for serializing without building a JSON tree;
-    /// `base` is the server's own URL (for the recording link).
-    pub fn view<'a>(&'a self, fields: &'a [&'a str], as_call: bool, base: &'a str) -> CdrView<'a> {
-        CdrView {
-            cdr: self,
-            fields,
-            as_call,
-            base,
-        }
-    }
-
     /// The record as the dialer sends it: every value a string, or null.
     pub fn to_json(&self, fields: &[&str], as_call: bool, base: &str) -> Value {
         let mut out = Map::with_capacity(fields.len());
@@ -541,42 +531,97 @@ impl Cdr {
     }
 }
 
-/// A CDR or call serialized field by field, every value a string or null, with no
-/// intermediate allocations (pages of a thousand rows are the sandbox's hottest path).
-pub struct CdrView<'a> {
-    cdr: &'a Cdr,
-    fields: &'a [&'a str],
+/// A page of CDRs or calls as the answer body `{"<envelope>": [...]}`, every value a string
+/// or null, written straight into `out`: pages of a thousand rows are the sandbox's hottest
+/// path. Each key is escaped once a page, and the values that cannot hold a character JSON
+/// escapes (numbers, times, UUIDs) are written as they are; other texts go through serde_json.
+pub fn write_page(
+    out: &mut Vec<u8>,
+    envelope: &str,
+    rows: &[&Cdr],
+    fields: &[&str],
     as_call: bool,
-    base: &'a str,
-}
-
-impl serde::Serialize for CdrView<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.fields.len()))?;
-        let (mut digits, mut uuid) = (itoa::Buffer::new(), [0; 36]);
-        for field in self.fields {
-            // The texts every row has, written without allocating.
-            if let Some(number) = self.cdr.number_text(field) {
-                map.serialize_entry(field, digits.format(number))?;
+    base: &str,
+) {
+    let keys: Vec<Vec<u8>> = fields
+        .iter()
+        .map(|field| {
+            let mut key = json_text(field);
+            key.push(b':');
+            key
+        })
+        .collect();
+    out.push(b'{');
+    out.extend_from_slice(&json_text(envelope));
+    out.extend_from_slice(b":[");
+    let base_json = json_text(base);
+    let (mut digits, mut uuid, mut token) = (itoa::Buffer::new(), [0; 36], [0; 40]);
+    for (i, cdr) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        for (j, (field, key)) in fields.iter().zip(&keys).enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(key);
+            if let Some(number) = cdr.number_text(field) {
+                quoted(out, digits.format(number));
                 continue;
             }
             if *field == "call_uuid" {
-                map.serialize_entry(field, self.cdr.call_uuid_in(&mut uuid))?;
+                quoted(out, cdr.call_uuid_in(&mut uuid));
                 continue;
             }
-            match self.cdr.shown_value(field, self.as_call, self.base) {
-                FieldValue::Null => map.serialize_entry(field, &())?,
-                FieldValue::Int(n) => map.serialize_entry(field, itoa::Buffer::new().format(n))?,
+            if *field == "public_recording_url" && cdr.has_recording() {
+                // The escaped base without its closing quote, then a path of digits and hex.
+                out.extend_from_slice(&base_json[..base_json.len() - 1]);
+                out.extend_from_slice(b"/record/public/");
+                out.extend_from_slice(digits.format(cdr.call_id()).as_bytes());
+                out.push(b'/');
+                out.extend_from_slice(cdr.recording_token_in(&mut token).as_bytes());
+                out.extend_from_slice(b"/as/mp3\"");
+                continue;
+            }
+            match cdr.shown_value(field, as_call, base) {
+                FieldValue::Null => out.extend_from_slice(b"null"),
+                FieldValue::Int(n) => quoted(out, digits.format(n)),
                 FieldValue::Time(t) => match crate::time::stamp(t) {
-                    Some(stamp) => map.serialize_entry(field, stamp.as_str())?,
-                    None => map.serialize_entry(field, &())?,
+                    Some(stamp) => quoted(out, stamp.as_str()),
+                    None => out.extend_from_slice(b"null"),
                 },
-                FieldValue::Text(text) => map.serialize_entry(field, text.as_ref())?,
+                FieldValue::Text(text) => out.extend_from_slice(&json_text(&text)),
             }
         }
-        map.end()
+        out.push(b'}');
     }
+    out.extend_from_slice(b"]}");
+}
+
+/// The lowest `out.len()` hex digits of `value`, written into `out`.
+fn hex_into(out: &mut [u8], mut value: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for digit in out.iter_mut().rev() {
+        *digit = HEX[(value & 15) as usize];
+        value >>= 4;
+    }
+}
+
+/// `text` as a JSON string, escaped.
+fn json_text(text: &str) -> Vec<u8> {
+    // Writing a string into memory cannot fail.
+    serde_json::to_vec(text).unwrap_or_default()
+}
+
+/// A text made only of digits, separators and hex letters, as a JSON string: nothing to escape.
+fn quoted(out: &mut Vec<u8>, text: &str) {
+    debug_assert!(text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" -:".contains(&b)));
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
 }
 
 /// The settings of the vendor guide's clone example, with its `default_*_status` ids pointing
@@ -1146,15 +1191,36 @@ mod tests {
         inbound.inbound = true;
         inbound.dst = 42;
         cdrs.push(inbound);
+        let base = "http://x\"\u{7}";
         for (fields, as_call) in [(&CDR_FIELDS[..], false), (&CALL_FIELDS[..], true)] {
-            for cdr in &cdrs {
-                let written = serde_json::to_value(cdr.view(fields, as_call, "http://x")).unwrap();
-                assert_eq!(written, cdr.to_json(fields, as_call, "http://x"));
-            }
+            let rows: Vec<&Cdr> = cdrs.iter().collect();
+            let mut body = Vec::new();
+            write_page(&mut body, "cdrs", &rows, fields, as_call, base);
+            let expected: Vec<Value> = cdrs
+                .iter()
+                .map(|c| c.to_json(fields, as_call, base))
+                .collect();
+            let written: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(written, serde_json::json!({ "cdrs": expected }));
+        }
+        let mut empty = Vec::new();
+        write_page(&mut empty, "calls", &[], &CALL_FIELDS, true, base);
+        assert_eq!(empty, br#"{"calls":[]}"#);
+        // The UUID as a format string writes it.
+        for cdr in &cdrs {
+            let a = splitmix(cdr.id as u64);
+            let b = splitmix(a);
+            let reference = format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0xfff,
+                (b >> 48) & 0x3fff | 0x8000,
+                b & 0xffff_ffff_ffff
+            );
+            assert_eq!(cdr.call_uuid(), reference);
         }
         let uuid = cdrs[0].call_uuid();
-        assert_eq!(uuid.len(), 36);
-        assert_eq!(&uuid[14..15], "4");
         // The recording link's token: the first 20 bytes of a SHA-256, in hex.
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(format!("tdc sandbox recording {uuid}"));

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::query_pairs;
-use crate::sandbox::dataset::{CALL_FIELDS, CDR_FIELDS, CDR_TIME_FIELDS};
+use crate::sandbox::dataset::{write_page, CALL_FIELDS, CDR_FIELDS, CDR_TIME_FIELDS};
 use crate::sandbox::error::{SandboxError, SandboxResult};
 use crate::sandbox::listing::{Listing, Paging};
 use crate::sandbox::AppState;
@@ -39,22 +39,14 @@ pub async fn page(
             Some(fields) => fields.iter().map(String::as_str).collect(),
             None => known.to_vec(),
         };
-        let rows: Vec<_> = listing
-            .select(&cdrs, |cdr, field| cdr.field_value(field, as_call))
-            .into_iter()
-            .map(|cdr| cdr.view(&columns, as_call, &base))
-            .collect();
-        let mut body = Vec::with_capacity(rows.len() * 400 + 16);
-        body.extend_from_slice(format!("{{\"{resource}\":").as_bytes());
-        serde_json::to_writer(&mut body, &rows)?;
-        body.push(b'}');
-        Ok::<_, serde_json::Error>(body)
+        let rows = listing.select(&cdrs, |cdr, field| cdr.field_value(field, as_call));
+        // A CDR is about 700 bytes of JSON with every column.
+        let mut body = Vec::with_capacity(rows.len() * 40 * columns.len() + 16);
+        write_page(&mut body, resource, &rows, &columns, as_call, &base);
+        body
     })
-    .await;
-    let internal = |e: &dyn std::fmt::Display| {
-        SandboxError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-    };
-    let body = body.map_err(|e| internal(&e))?.map_err(|e| internal(&e))?;
+    .await
+    .map_err(|e| SandboxError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

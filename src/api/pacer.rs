@@ -3,9 +3,10 @@
 //! of the connection passes here — pages, lead chunks, look-ups, recordings — so one script
 //! never has more in flight than the window, however many fan-outs it runs.
 //!
-//! The window starts at one request and grows by one for each clean answer (2xx, in less
-//! than half the time-out) until it reaches the profile's `concurrency`: it doubles every
-//! round trip at first, then, after the first congestion, grows by one a round trip. A 429, a
+//! The window starts at one request and grows by two for each clean answer (2xx, in less
+//! than half the time-out) until it reaches the profile's `concurrency`: it triples every
+//! round trip at first, as fast as a scan proves pages exist, then, after the first
+//! congestion, grows by one a round trip. A 429, a
 //! 5xx or a time-out halves it (never below one). A rate-limited dialer therefore sees
 //! traffic back off at once and return slowly, as TCP does.
 
@@ -27,7 +28,7 @@ pub struct Pacer {
 struct Window {
     limit: usize,
     in_flight: usize,
-    /// Below it the window doubles each round trip; above it, it grows by one.
+    /// Below it the window triples each round trip; above it, it grows by one.
     threshold: usize,
     /// Clean answers since the window last grew (above the threshold).
     credit: usize,
@@ -145,7 +146,9 @@ impl Pacer {
         match signal {
             Signal::Neutral => return,
             Signal::Clean if window.limit >= self.ceiling => return,
-            Signal::Clean if window.limit < window.threshold => window.limit += 1,
+            Signal::Clean if window.limit < window.threshold => {
+                window.limit = (window.limit + 2).min(self.ceiling);
+            }
             Signal::Clean => {
                 window.credit += 1;
                 if window.credit >= window.limit {
@@ -177,12 +180,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_window_doubles_then_halves_on_congestion_then_grows_slowly() {
+    fn the_window_triples_then_halves_on_congestion_then_grows_slowly() {
         let pacer = Pacer::new(8, None, false);
         assert_eq!(pacer.limit(), 1);
-        for _ in 0..7 {
+        pacer.record(Signal::Clean, "ok");
+        assert_eq!(pacer.limit(), 3, "the first round trip's one answer");
+        for _ in 0..2 {
             pacer.record(Signal::Clean, "ok");
         }
+        assert_eq!(pacer.limit(), 7);
+        pacer.record(Signal::Clean, "ok");
         assert_eq!(pacer.limit(), 8);
         pacer.record(Signal::Clean, "ok");
         assert_eq!(pacer.limit(), 8, "never above the ceiling");

@@ -672,7 +672,8 @@ pub async fn run(
             Ok(list)
         })
     };
-    let mut pages = PageStream::new(client, spec, fetch, |list| list.elements as u64);
+    let mut pages = PageStream::new(client, spec, fetch, |list| list.elements as u64)
+        .run_ahead(&tokio::runtime::Handle::current());
     while let Some(page) = pages.next_page().await {
         let (_, list) = page?;
         progress(list.elements as u64);

@@ -244,7 +244,7 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
 
     /// The next page with the rows it asked for, `None` after the last (or after an error).
     /// Cancel-safe: dropping the future loses no page.
-    pub async fn next_page(&mut self) -> Option<Result<(u64, T), E>> {
+    async fn next_page(&mut self) -> Option<Result<(u64, T), E>> {
         loop {
             if self.failed || self.plan.end().is_some_and(|end| self.next >= end) {
                 self.in_flight.abort_all();

@@ -38,6 +38,10 @@ pub enum ConfigError {
     },
     #[error("no password for {user} at {url}: set TDC_PASSWORD, or password_env / password_cmd in the profile")]
     NoPassword { user: String, url: String },
+    #[error("no user for {url}: set TDC_USER, pass --user, or set user in the profile")]
+    NoUser { url: String },
+    #[error("no user or password for {url}: set TDC_USER and TDC_PASSWORD, or use a profile with this url")]
+    NoCredentials { url: String },
     #[error("password_cmd of profile '{profile}' failed: {message}")]
     PasswordCommand { profile: String, message: String },
     #[error("{0}")]

@@ -238,6 +238,17 @@ fn usage_and_config_errors_exit_2() {
         stderr.contains("no password for ops at https://dialer.example/"),
         "{stderr}"
     );
+    // Without a user, that is what is missing, whatever the password.
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args(["--url", "https://dialer.example", "eval", "1"])
+            .env("TDC_PASSWORD", "secret"),
+    );
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr.trim(),
+        "tdc: no user for https://dialer.example/: set TDC_USER, pass --user, or set user in the profile"
+    );
     write_config(&home, "[profiles.prod]\nurl = 5\n");
     let (code, _, stderr) = output(tdc(&home).args(["config"]));
     assert_eq!(code, 2);

@@ -470,21 +470,26 @@ mod tests {
 
     #[test]
     fn the_egg_drop_bound() {
-        // One probe a trip: the classic puzzle, the sum of C(trips, i) for i up to the eggs.
-        let one = |trips, eggs| super::reach(trips, 1, eggs)[eggs as usize];
-        assert_eq!(one(3, 1), 3);
-        assert_eq!(one(3, 3), 7);
-        assert_eq!(one(4, 3), 14);
-        assert_eq!(one(5, 3), 25);
-        assert_eq!(one(0, 3), 0);
-        // As many probes a trip as eggs: a trip with e eggs settles e pages, and each trip
-        // more the sum of what the trips before settle with every smaller number of eggs.
-        let all = |trips, eggs| super::reach(trips, 4, eggs)[eggs as usize];
-        assert_eq!(all(1, 3), 3);
-        assert_eq!(all(2, 3), 9);
-        assert_eq!(all(3, 3), 19);
-        assert_eq!(all(4, 3), 34);
-        assert_eq!(all(3, 1), 3);
+        // (probes a trip, trips, eggs, pages settled). One probe a trip: the classic puzzle,
+        // the sum of C(trips, i) for i up to the eggs. As many probes a trip as eggs: a trip
+        // with e eggs settles e pages, and each trip more adds what the trips before settle
+        // with every number of eggs up to e.
+        let cases = [
+            (1, 3, 1, 3),
+            (1, 3, 3, 7),
+            (1, 4, 3, 14),
+            (1, 5, 3, 25),
+            (1, 0, 3, 0),
+            (4, 1, 3, 3),
+            (4, 2, 3, 9),
+            (4, 3, 3, 19),
+            (4, 4, 3, 34),
+            (4, 3, 1, 3),
+        ];
+        for (width, trips, eggs, settled) in cases {
+            let reach = super::reach(trips, width, eggs)[eggs as usize];
+            assert_eq!(reach, settled, "{width} a trip, {trips} trips, {eggs} eggs");
+        }
     }
 
     #[test]

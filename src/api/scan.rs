@@ -322,8 +322,8 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
 
     /// The stream driven by a task of its own on `runtime`: answers are taken in and the
     /// window topped up as they come back, while the reader works on the pages it has (a
-    /// reader that pulls pages tops up only between two of them). One page waits for the
-    /// reader beside those [`super::MAX_PAGES_HELD`] bounds.
+    /// reader that pulls pages tops up only between two of them). Two pages wait for the
+    /// reader beside those [`super::MAX_PAGES_HELD`] bounds: one handed over, one ready.
     pub fn run_ahead(self, runtime: &tokio::runtime::Handle) -> AheadPages<T, E> {
         let (sender, pages) = tokio::sync::mpsc::channel(1);
         let driver = runtime.spawn(self.drive(sender));

@@ -232,6 +232,19 @@ fn is_loopback_host(url: &url::Url) -> bool {
 }
 
 impl Connection {
+    /// Whether a user is given for `url`: both ways of signing in the dialer offers need one,
+    /// and without it every request would come back 401.
+    pub fn require_user(&self, url: &url::Url) -> Result<(), ConfigError> {
+        if !self.user.is_empty() {
+            return Ok(());
+        }
+        let url = url.to_string();
+        Err(match self.password {
+            Some(_) => ConfigError::NoUser { url },
+            None => ConfigError::NoCredentials { url },
+        })
+    }
+
     /// Neither the embedded sandbox nor a loopback address.
     pub fn is_remote(&self) -> bool {
         match &self.target {

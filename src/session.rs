@@ -89,16 +89,8 @@ impl Session {
                 (url, Some(sandbox), Some(dataset))
             }
             Target::Url(url) => {
-                // Both ways of signing in the dialer offers need a user: without one, every
-                // request would come back 401.
-                if connection.user.is_empty() {
-                    let url = url.to_string();
-                    return Err(match connection.password {
-                        Some(_) => ConfigError::NoUser { url },
-                        None => ConfigError::NoCredentials { url },
-                    }
-                    .into());
-                }
+                // Before a password is asked for.
+                connection.require_user(url)?;
                 if connection.password.is_none() {
                     connection.password = Some(prompt_password(&connection, url)?);
                     if let Some(source) = connection.sources.iter_mut().find(|s| s.0 == "password")

@@ -202,6 +202,7 @@ pub fn script_error(message: impl std::fmt::Display) -> Box<EvalAltResult> {
 
 /// Makes the client for a resolved connection whose target is a URL.
 pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Client>, DialerError> {
+    connection.require_user(&base_url)?;
     let password = connection
         .password
         .clone()

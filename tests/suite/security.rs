@@ -532,9 +532,20 @@ fn scripts_have_bounded_powers() {
         stderr.contains("--allow-env AWS_SECRET_ACCESS_KEY"),
         "{stderr}"
     );
+    assert!(!stderr.contains("aws-secret-7"));
+    // A dialer without a user is refused before anything is sent, not answered 401.
+    let nameless = format!(
+        "dialer(#{{ url: \"{attacker}\", password_env: \"AWS_SECRET_ACCESS_KEY\" }}).campaigns()"
+    );
+    let allowed = ["--allow-net=127.0.0.1", "--allow-env=AWS_SECRET_ACCESS_KEY"];
+    let (code, _, stderr) = eval(&allowed, &nameless);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!("no user for {attacker}/")),
+        "{stderr}"
+    );
     assert!(
         seen.lock().unwrap().is_empty(),
         "nothing reached the attacker"
     );
-    assert!(!stderr.contains("aws-secret-7"));
 }

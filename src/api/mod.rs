@@ -13,6 +13,7 @@ mod listing;
 pub mod models;
 pub mod pacer;
 pub mod query;
+pub mod raw_path;
 pub mod scan;
 
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub use crate::api::leads::{
     AddLeadsOptions, BulkError, ChunkOutcome, Inserted, DEFAULT_CHUNK, LEADS_PATH,
 };
 pub use crate::api::listing::{MAX_PAGES_AHEAD, MAX_PAGES_HELD, PAGE_BODY_CAP};
+pub use crate::api::raw_path::{RawPath, RawPathError};
 use crate::secret::Secret;
 
 /// The largest answer the client reads by default (a guard against a runaway or hostile
@@ -629,45 +631,27 @@ impl Client {
         result
     }
 
-    /// Whether a `GET` of this path changes the dialer (the guide's clone is a GET).
-    pub fn get_changes_state(path_and_query: &str) -> bool {
-        let path = path_and_query.split(['?', '#']).next().unwrap_or("");
-        path.trim_end_matches('/') == CLONE_PATH
-    }
-
-    /// Whether a `GET` of this path is one of the API's reads, and so safe to retry.
-    fn is_known_read(path_and_query: &str) -> bool {
-        let path = path_and_query.split(['?', '#']).next().unwrap_or("");
-        !Self::get_changes_state(path)
-            && [
-                "/api/cdrs",
-                "/api/calls",
-                "/api/leads",
-                "/api/campaign-leads",
-                "/api/campaigns",
-                "/api/users",
-                "/api/comments",
-            ]
-            .iter()
-            .any(|read| path == *read || path.starts_with(&format!("{read}/")))
+    /// A raw path as it will be sent: checked, and parsed onto this dialer's URL.
+    pub fn raw_path(&self, raw: &str) -> Result<RawPath, RawPathError> {
+        RawPath::parse(&self.options.base_url, raw)
     }
 
     /// `GET` any path: the raw escape hatch. A path that changes state goes the way of every
     /// write (read-only refusal, audit, sent once); only the API's known reads are retried.
-    pub async fn get_raw(&self, path_and_query: &str) -> Result<Value, ApiError> {
-        if Self::get_changes_state(path_and_query) {
+    pub async fn get_raw(&self, path: &RawPath) -> Result<Value, ApiError> {
+        if path.changes_state() {
             return self
-                .mutate_with(Method::GET, path_and_query, Body::None, Retry::Never, |b| {
+                .mutate_with(Method::GET, path.as_str(), Body::None, Retry::Never, |b| {
                     serde_json::from_slice(b)
                 })
                 .await;
         }
-        let retry = if Self::is_known_read(path_and_query) {
+        let retry = if path.is_known_read() {
             Retry::Safe
         } else {
             Retry::Never
         };
-        self.json(Method::GET, path_and_query, Body::None, retry)
+        self.json(Method::GET, path.as_str(), Body::None, retry)
             .await
     }
 
@@ -676,10 +660,10 @@ impl Client {
     pub async fn send_raw(
         &self,
         method: Method,
-        path: &str,
+        path: &RawPath,
         body: &Value,
     ) -> Result<Value, ApiError> {
-        self.mutate(method, path, body, Retry::Never).await
+        self.mutate(method, path.as_str(), body, Retry::Never).await
     }
 }
 

@@ -771,28 +771,28 @@ pub mod dialer_api {
     /// ```
     #[rhai_fn(name = "get", return_raw, pure)]
     pub fn raw_get_params(dialer: &mut Dialer, path: &str, params: Map) -> RhaiResultOf<Dynamic> {
-        let path = api_path(path)?;
         let mut pairs = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in params.iter() {
             pairs.append_pair(k, &text_of(v)?);
         }
         let query = pairs.finish();
         let full = if query.is_empty() {
-            path
+            path.to_string()
         } else if path.contains('?') {
             format!("{path}&{query}")
         } else {
             format!("{path}?{query}")
         };
+        let path = raw_path(dialer, "get", &full)?;
         // A GET that changes the dialer (the guide's clone) is a write: dry-run and the
         // confirmation apply to it as to any other.
-        if Client::get_changes_state(&full) && dialer.dry("GET", &full, &Value::Null)? {
+        if path.changes_state() && dialer.dry("GET", path.as_str(), &Value::Null)? {
             return Ok(Dynamic::UNIT);
         }
         let client = dialer.client.clone();
         let answer = dialer
             .host
-            .call(async move { client.get_raw(&full).await })?;
+            .call(async move { client.get_raw(&path).await })?;
         Ok(json_to_dynamic(answer))
     }
 
@@ -943,14 +943,12 @@ pub mod dialer_api {
     }
 }
 
-fn api_path(path: &str) -> RhaiResultOf<String> {
-    if path.starts_with('/') && !path.starts_with("//") {
-        Ok(path.to_string())
-    } else {
-        Err(script_error(format!(
-            "'{path}' is not an API path; it must start with / (e.g. /api/cdrs)"
-        )))
-    }
+/// A raw path as it will be sent, or the script's error saying what is wrong with it.
+fn raw_path(dialer: &Dialer, function: &str, raw: &str) -> RhaiResultOf<crate::api::RawPath> {
+    dialer
+        .client
+        .raw_path(raw)
+        .map_err(|e| script_error(format!("td.{function}: {e}")))
 }
 
 fn raw_send(
@@ -959,9 +957,9 @@ fn raw_send(
     path: &str,
     body: &Dynamic,
 ) -> RhaiResultOf<Dynamic> {
-    let path = api_path(path)?;
+    let path = raw_path(dialer, &method.as_str().to_ascii_lowercase(), path)?;
     let body = to_json_arg(method.as_str(), body)?;
-    if dialer.dry(method.as_str(), &path, &body)? {
+    if dialer.dry(method.as_str(), path.as_str(), &body)? {
         return Ok(Dynamic::UNIT);
     }
     let client = dialer.client.clone();

@@ -549,3 +549,115 @@ fn scripts_have_bounded_powers() {
         "nothing reached the attacker"
     );
 }
+
+/// A profile `p` on `url` for user `ops`, password from `$PW`, with `extra` settings.
+fn profile_on(home: &Path, url: &str, extra: &str) {
+    write_config(
+        home,
+        &format!("[profiles.p]\nurl = \"{url}\"\nuser = \"ops\"\npassword_env = \"PW\"\n{extra}"),
+    );
+}
+
+#[test]
+fn raw_paths_the_url_parser_would_rewrite_are_refused_before_anything_is_sent() {
+    let (url, seen, _runtime) = recording_stub(|_| json(r#"{"campaign_id": 99}"#));
+    let home = temp_dir("raw-path-tricks");
+    profile_on(&home, &url, "read_only = true\n");
+    // Each reaches the dialer as GET /api/campaigns/clone once the parser is done with it.
+    for (path, problem) in [
+        (r"/api/x/../campaigns/clone", "the dot segment '..'"),
+        (r"/api/campaigns/./clone", "the dot segment '.'"),
+        (r"/api/x/%2e%2e/campaigns/clone", "the dot segment '%2e%2e'"),
+        (r"/api/x/%2E%2e/campaigns/clone", "the dot segment '%2E%2e'"),
+        (r"/api/x/.%2E/campaigns/clone", "the dot segment '.%2E'"),
+        (r"/api/campaigns/%2e/clone", "the dot segment '%2e'"),
+        (r"/api/campaigns/cl\tone", "a control character (\\t)"),
+        (r"/api/campaigns/clone\r", "a control character (\\r)"),
+        (r"/api/campaigns\n/clone", "a control character (\\n)"),
+        (r"/api/campaigns/clone\x7f", "a control character (\\x7f)"),
+        (r"/api\\campaigns\\clone", "a backslash"),
+    ] {
+        let code = format!(r#"td.get("{path}", #{{ campaign_id: 12 }})"#);
+        let (status, stdout, stderr) = output(
+            tdc(&home)
+                .args(["--profile", "p", "eval", &code])
+                .env("PW", "pw"),
+        );
+        assert_eq!(status, 1, "{path}: {stdout}");
+        assert!(stderr.contains("td.get: the path '"), "{path}: {stderr}");
+        assert!(
+            stderr.contains(&format!("holds {problem}")),
+            "{path}: {stderr}"
+        );
+        assert_eq!(
+            stderr.matches("holds").count(),
+            1,
+            "one error line: {stderr}"
+        );
+    }
+    // A raw POST whose path the parser would move elsewhere, on a writable profile.
+    profile_on(&home, &url, "");
+    let (status, _, stderr) = output(
+        tdc(&home)
+            .args(["--profile", "p", "eval"])
+            .arg(r#"td.post("/api/nothing/../leads", [#{ phone: "447700000006" }])"#)
+            .env("PW", "pw"),
+    );
+    assert_eq!(status, 1);
+    assert!(
+        stderr.contains("td.post: the path '/api/nothing/../leads' holds the dot segment '..'"),
+        "{stderr}"
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    assert!(
+        !home.join(".local/state/tdc/audit.jsonl").exists(),
+        "nothing sent, nothing audited"
+    );
+}
+
+#[test]
+fn the_audit_line_and_the_guards_name_the_path_that_was_sent() {
+    let (url, seen, _runtime) = recording_stub(|_| json(r#"{"campaign_id": 99}"#));
+    let home = temp_dir("raw-path-sent");
+    profile_on(&home, &url, "");
+    let eval = |extra: &[&str], code: &str| {
+        output(
+            tdc(&home)
+                .args(["--profile", "p", "eval"])
+                .args(extra)
+                .arg(code)
+                .env("PW", "pw"),
+        )
+    };
+    let (status, _, stderr) = eval(
+        &[],
+        r##"td.post("/api/leads?note=a b&tag=\"q\"#here", [#{ phone: "447700000007" }])"##,
+    );
+    assert_eq!(status, 0, "{stderr}");
+    let sent = seen.lock().unwrap()[0].clone();
+    assert!(
+        sent.starts_with("POST /api/leads?note=a%20b&tag=%22q%22 "),
+        "{sent}"
+    );
+    let audit = std::fs::read_to_string(home.join(".local/state/tdc/audit.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(line["path"], "/api/leads?note=a%20b&tag=%22q%22", "{audit}");
+
+    // A GET the dialer may read as the clone, however it is spelled, is a write: shown
+    // under --dry-run as it would be sent, and refused on a read-only profile.
+    let (status, _, stderr) = eval(&["--dry-run"], r#"td.get("/api//campaigns/%63lone ")"#);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        stderr.contains("dry-run: GET /api//campaigns/%63lone null"),
+        "{stderr}"
+    );
+    profile_on(&home, &url, "read_only = true\n");
+    let (status, _, stderr) = eval(&[], r#"td.get("/API/Campaigns/Clone/")"#);
+    assert_eq!(status, 1);
+    assert!(stderr.contains("read-only"), "{stderr}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "{:?}", seen.lock().unwrap());
+}

@@ -507,15 +507,30 @@ pub const PASSWORD_CMD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs `password_cmd`: its first line is the password. A command that fails, prints
 /// nothing, or takes longer than `timeout` (a prompt waiting for input that never comes) is
 /// an error, never an empty or partial password.
+///
+/// Only the first line is read, so a child left running in the background with the pipe
+/// open (`sleep 40 & echo pw`) holds nothing up once that line is in and the command has
+/// exited. At the time-out the command's process group is killed and reading stops, whatever
+/// still holds the pipe: a child that left the group (`setsid`) is not tdc's to stop, and
+/// the thread reading its pipe is abandoned rather than waited for.
 fn run_password_command(
     command: &str,
     profile: &str,
     timeout: Duration,
 ) -> Result<Secret, ConfigError> {
+    use std::io::BufRead;
     use std::io::Read;
+    /// The most read of the first line: a password, not a stream.
+    const FIRST_LINE_CAP: u64 = 64 * 1024;
     let failed = |message: String| ConfigError::PasswordCommand {
         profile: profile.to_string(),
         message,
+    };
+    let timed_out = || {
+        failed(format!(
+            "it did not finish within {} s (password_cmd_timeout_s)",
+            timeout.as_secs()
+        ))
     };
     let mut shell = std::process::Command::new("sh");
     shell
@@ -528,31 +543,26 @@ fn run_password_command(
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut shell, 0);
     let mut child = shell.spawn().map_err(|e| failed(e.to_string()))?;
-    let mut stdout = child
+    let group = child.id();
+    let stdout = child
         .stdout
         .take()
         .ok_or_else(|| failed("no output".into()))?;
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stdout.read_to_end(&mut bytes);
-        bytes
+    let (first_line, read) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = Vec::new();
+        let _ = std::io::BufReader::new(stdout.take(FIRST_LINE_CAP)).read_until(b'\n', &mut line);
+        let _ = first_line.send(line);
     });
-    let started = std::time::Instant::now();
+    let deadline = std::time::Instant::now() + timeout;
     let status = loop {
         match child.try_wait().map_err(|e| failed(e.to_string()))? {
             Some(status) => break status,
-            None if started.elapsed() >= timeout => {
-                #[cfg(unix)]
-                let _ = std::process::Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{}", child.id())])
-                    .stderr(std::process::Stdio::null())
-                    .status();
+            None if std::time::Instant::now() >= deadline => {
+                kill_group(group);
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(failed(format!(
-                    "it did not finish within {} s (password_cmd_timeout_s)",
-                    timeout.as_secs()
-                )));
+                return Err(timed_out());
             }
             None => std::thread::sleep(Duration::from_millis(10)),
         }
@@ -560,7 +570,11 @@ fn run_password_command(
     if !status.success() {
         return Err(failed(format!("it exited with {status}")));
     }
-    let bytes = reader.join().unwrap_or_default();
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    let Ok(bytes) = read.recv_timeout(left) else {
+        kill_group(group);
+        return Err(timed_out());
+    };
     let text = String::from_utf8(bytes).map_err(|_| failed("its output is not UTF-8".into()))?;
     let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
     if first.is_empty() {
@@ -569,6 +583,18 @@ fn run_password_command(
         ));
     }
     Ok(Secret::new(first))
+}
+
+/// Kills every process left in the process group `group` (a `password_cmd` and what it
+/// started).
+fn kill_group(group: u32) {
+    #[cfg(unix)]
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{group}")])
+        .stderr(std::process::Stdio::null())
+        .status();
+    #[cfg(not(unix))]
+    let _ = group;
 }
 
 /// A config file others can change is refused, as ssh refuses one: its `password_cmd` would

@@ -661,3 +661,52 @@ fn the_audit_line_and_the_guards_name_the_path_that_was_sent() {
     assert!(stderr.contains("read-only"), "{stderr}");
     assert_eq!(seen.lock().unwrap().len(), 1, "{:?}", seen.lock().unwrap());
 }
+
+#[test]
+fn password_cmd_ends_within_its_time_out_whatever_holds_the_pipe() {
+    let (url, seen, _runtime) = recording_stub(|_| json(r#"{"campaigns": []}"#));
+    let home = temp_dir("password-cmd-pipe");
+    let marker = home.join("still-running");
+    let profile = |command: &str| {
+        write_config(
+            &home,
+            &format!(
+                "[profiles.p]\nurl = \"{url}\"\nuser = \"ops\"\npassword_cmd = \"{command}\"\npassword_cmd_timeout_s = 2\n"
+            ),
+        );
+    };
+    // A background child keeps the pipe open; the first line is in and the command exited.
+    // (tdc's stderr goes to a file: the child holds the stderr it inherited, and a pipe would
+    // keep this test waiting for it, not for tdc.)
+    profile("sleep 40 & echo pw");
+    let log = home.join("stderr.txt");
+    let started = Instant::now();
+    let status = tdc(&home)
+        .args(["--profile", "p", "eval", "td.campaigns()"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .status()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(seen.lock().unwrap()[0].contains(&basic("ops", "pw")));
+
+    // No whole line before the time-out: reading stops there and the group is killed.
+    profile(&format!(
+        "(sleep 4; touch {}) & printf pw",
+        marker.display()
+    ));
+    let started = Instant::now();
+    let (code, _, stderr) = output(tdc(&home).args(["--profile", "p", "eval", "1"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("did not finish within 2 s"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(!marker.exists(), "the command's group was stopped");
+}

@@ -110,7 +110,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Ok(()) => EXIT_OK,
         Err(failure) => {
             if let Some(message) = failure.message() {
-                eprintln!("{message}");
+                eprintln!("{}", crate::config::redact_urls_in(message));
             }
             failure.code()
         }

@@ -222,6 +222,38 @@ pub fn redact_url(text: &str) -> String {
     }
 }
 
+/// `text` (a message) with the password of every URL inside it shown as `***`:
+/// `https://ops:***@dialer.example/`. A message may quote a URL a server sent (a redirect's
+/// `Location`), which no earlier check has seen.
+pub fn redact_urls_in(text: &str) -> std::borrow::Cow<'_, str> {
+    let ends_authority =
+        |c: char| "/?#'\"<>`()[]{}|\\".contains(c) || c.is_whitespace() || c.is_control();
+    let mut out = String::new();
+    // `text[..copied]` is in `out`.
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = text[from..].find("://") {
+        let authority_start = from + found + 3;
+        let authority_end = text[authority_start..]
+            .find(ends_authority)
+            .map_or(text.len(), |end| authority_start + end);
+        let authority = &text[authority_start..authority_end];
+        if let Some(at) = authority.rfind('@') {
+            if let Some(colon) = authority[..at].find(':') {
+                out.push_str(&text[copied..authority_start + colon + 1]);
+                out.push_str("***");
+                copied = authority_start + at;
+            }
+        }
+        from = authority_end;
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
 fn is_loopback_host(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -638,6 +670,22 @@ fn readable_by_others(_path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_url_in_a_message_has_its_password_hidden() {
+        assert_eq!(
+            redact_urls_in("redirected to http://ops:pw@evil.example/x (and https://a:b:c@h:1?q)"),
+            "redirected to http://ops:***@evil.example/x (and https://a:***@h:1?q)"
+        );
+        assert_eq!(
+            redact_urls_in("to 'http://u:p@w@h/' then http://plain.example/a@b:c"),
+            "to 'http://u:***@h/' then http://plain.example/a@b:c"
+        );
+        assert!(matches!(
+            redact_urls_in("http://ops@dialer.example/ is fine"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {

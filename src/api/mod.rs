@@ -410,7 +410,8 @@ impl Client {
                 let Some(next) = location else {
                     break response;
                 };
-                let shown = crate::terminal::sanitize::for_terminal(next.as_str()).into_owned();
+                let shown = crate::config::redact_urls_in(next.as_str());
+                let shown = crate::terminal::sanitize::for_terminal(&shown).into_owned();
                 if self.options.verbose {
                     eprintln!(
                         "tdc: < {} {method_name} {path}: redirected to {shown}",
@@ -720,6 +721,8 @@ fn transport_error(method: &str, path: &str, error: &reqwest::Error) -> ApiError
         _ if cause.is_empty() => format!("the connection failed: {error}"),
         _ => format!("the connection failed: {cause}"),
     };
+    // reqwest's own words quote the URL, which may be a redirect's.
+    let message = crate::config::redact_urls_in(&message).into_owned();
     ApiError {
         permanent: kind == ErrorKind::Connect && unresolved,
         ..ApiError::new(kind, method, path, message)

@@ -28,10 +28,11 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     /// Messages carry server text and record values: their control characters are shown,
-    /// never sent to the terminal as they are.
+    /// never sent to the terminal as they are, and a URL's password never.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::terminal::sanitize::for_terminal;
-        let (file, message) = (for_terminal(&self.file), for_terminal(&self.message));
+        let message = crate::config::redact_urls_in(&self.message);
+        let (file, message) = (for_terminal(&self.file), for_terminal(&message));
         match (self.line, self.column) {
             (Some(line), Some(column)) => write!(f, "{file}:{line}:{column}: error: {message}")?,
             (Some(line), None) => write!(f, "{file}:{line}: error: {message}")?,

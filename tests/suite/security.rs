@@ -710,3 +710,36 @@ fn password_cmd_ends_within_its_time_out_whatever_holds_the_pipe() {
     std::thread::sleep(Duration::from_secs(4));
     assert!(!marker.exists(), "the command's group was stopped");
 }
+
+#[test]
+fn a_redirect_error_shows_no_password() {
+    let (url, _seen, _runtime) = recording_stub(|_| {
+        (
+            StatusCode::FOUND,
+            [(
+                "location",
+                "http://ops:stolen-pw-3@elsewhere.example/api/campaigns/",
+            )],
+        )
+            .into_response()
+    });
+    let home = temp_dir("redirect-password");
+    profile_on(&home, &url, "");
+    for code in [
+        "td.campaigns()",
+        r#"try { td.campaigns() } catch (e) { print(e) }"#,
+        r#"td.add_leads([#{ phone: "447700000008" }])"#,
+    ] {
+        let (_, stdout, stderr) = output(
+            tdc(&home)
+                .args(["--profile", "p", "-v", "eval", code])
+                .env("PW", "pw"),
+        );
+        let shown = format!("{stdout}{stderr}");
+        assert!(
+            shown.contains("http://ops:***@elsewhere.example/"),
+            "{shown}"
+        );
+        assert!(!shown.contains("stolen-pw-3"), "{code}: {shown}");
+    }
+}

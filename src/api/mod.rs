@@ -175,11 +175,18 @@ impl Client {
                 })?;
             builder = builder.add_root_certificate(certificate);
         }
+        // The environment's proxy settings are not taken whole: a proxy receives a plain
+        // http:// request as it is, its Authorization header included. Through one named by
+        // the environment only https goes, as a CONNECT that shows the proxy the host and
+        // nothing more. A profile's own `proxy` was chosen for this dialer and carries both.
+        builder = builder.no_proxy();
         if let Some(proxy) = &options.proxy {
             let proxy = reqwest::Proxy::all(proxy).map_err(|source| SetupError::Proxy {
                 proxy: proxy.clone(),
                 source,
             })?;
+            builder = builder.proxy(proxy);
+        } else if let Some(proxy) = https_proxy_from_env() {
             builder = builder.proxy(proxy);
         }
         let http = builder.build().map_err(SetupError::Build)?;
@@ -666,6 +673,23 @@ impl Client {
     ) -> Result<Value, ApiError> {
         self.mutate(method, path.as_str(), body, Retry::Never).await
     }
+}
+
+/// The environment's proxy for https (`HTTPS_PROXY`, then `ALL_PROXY`, either case), with
+/// its `NO_PROXY` exceptions.
+fn https_proxy_from_env() -> Option<reqwest::Proxy> {
+    // Inside a CGI request `HTTP_*` variables come from the request's headers: reqwest's own
+    // reading of the environment takes no proxy there, and neither does tdc.
+    if std::env::var_os("REQUEST_METHOD").is_some() {
+        return None;
+    }
+    let value = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))?;
+    // A value reqwest cannot use is passed over, as its own reading of the environment does.
+    reqwest::Proxy::https(value.trim())
+        .ok()
+        .map(|proxy| proxy.no_proxy(reqwest::NoProxy::from_env()))
 }
 
 /// A byte count as people read it: `256 MiB`, `8 MiB`, `512 KiB`.

@@ -712,6 +712,31 @@ fn password_cmd_ends_within_its_time_out_whatever_holds_the_pipe() {
 }
 
 #[test]
+fn a_proxy_from_the_environment_never_sees_an_http_dialers_credentials() {
+    let (url, seen, _runtime) = recording_stub(|_| json(r#"{"campaigns": []}"#));
+    let (proxy, proxy_seen, _proxy_runtime) = recording_stub(|_| json(r#"{"campaigns": []}"#));
+    let home = temp_dir("env-proxy");
+    profile_on(&home, &url, "");
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args(["--profile", "p", "eval", "td.campaigns().len()"])
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .env("http_proxy", &proxy)
+            .env("HTTP_PROXY", &proxy)
+            .env("ALL_PROXY", &proxy)
+            .env("PW", "proxy-secret-5"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        proxy_seen.lock().unwrap().is_empty(),
+        "{:?}",
+        proxy_seen.lock().unwrap()
+    );
+    assert!(seen.lock().unwrap()[0].contains(&basic("ops", "proxy-secret-5")));
+}
+
+#[test]
 fn a_redirect_error_shows_no_password() {
     let (url, _seen, _runtime) = recording_stub(|_| {
         (

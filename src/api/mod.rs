@@ -594,7 +594,8 @@ impl Client {
     }
 
     /// Sends a request that changes data: refused on a read-only profile, recorded in the
-    /// audit log (method, path, a digest of the body, the status; never credentials).
+    /// audit log (method, path, a digest of the body, the status; never credentials), and
+    /// refused on a remote dialer when that log cannot be written.
     pub async fn mutate(
         &self,
         method: Method,
@@ -619,6 +620,10 @@ impl Client {
     ) -> Result<T, ApiError> {
         let endpoint = path.split_once('?').map_or(path, |(p, _)| p);
         self.check_writable(method.as_str(), endpoint)?;
+        let audit = match &self.options.audit {
+            Some(log) => Some(log.open(method.as_str(), endpoint)?),
+            None => None,
+        };
         let method_name = method.as_str().to_string();
         static NO_BODY: Value = Value::Null;
         let audited: &Value = match &body {
@@ -629,7 +634,7 @@ impl Client {
             Ok(bytes) => decode_with(&method_name, endpoint, &bytes, parse),
             Err(error) => Err(error),
         };
-        if let Some(audit) = &self.options.audit {
+        if let Some(audit) = audit {
             let status = match &result {
                 Ok(_) => Some(200),
                 Err(e) => e.status,

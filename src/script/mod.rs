@@ -240,6 +240,7 @@ pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Cli
                         path,
                         connection.profile.clone(),
                         base_url.host_str().unwrap_or("").to_string(),
+                        connection.is_remote(),
                     )
                 })
             }

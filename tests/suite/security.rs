@@ -768,3 +768,78 @@ fn a_redirect_error_shows_no_password() {
         assert!(!shown.contains("stolen-pw-3"), "{code}: {shown}");
     }
 }
+
+#[test]
+fn an_unwritable_audit_log_refuses_a_change_to_a_remote_dialer() {
+    // An https dialer is reached through the environment's proxy: what the proxy is asked to
+    // connect to shows whether the change went out.
+    let (proxy, proxy_seen, _runtime) = recording_stub(|uri| {
+        if uri.starts_with('/') {
+            json(r#"{"campaigns": []}"#)
+        } else {
+            StatusCode::FORBIDDEN.into_response()
+        }
+    });
+    let home = temp_dir("audit-unwritable");
+    let blocked = home.join("state-is-a-file");
+    std::fs::write(&blocked, "").unwrap();
+    let assign = |state: &Path| {
+        output(
+            tdc(&home)
+                .args(["--url", "https://dialer.example", "--user", "ops", "--yes"])
+                .args(["eval", "td.assign([1], 12)"])
+                .env_remove("NO_PROXY")
+                .env_remove("no_proxy")
+                .env("HTTPS_PROXY", &proxy)
+                .env("XDG_STATE_HOME", state)
+                .env("TDC_PASSWORD", "pw"),
+        )
+    };
+    let (code, _, stderr) = assign(&blocked);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "PUT /api/campaign-leads/mass-assign: cannot write the audit log {}",
+            blocked.join("tdc/audit.jsonl").display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("refused: a change to a remote dialer is sent only when it can be recorded"),
+        "{stderr}"
+    );
+    assert!(
+        proxy_seen.lock().unwrap().is_empty(),
+        "{:?}",
+        proxy_seen.lock().unwrap()
+    );
+    // With a log it can write, the change goes out (and the proxy turns it away).
+    let state = home.join("state");
+    let (code, _, stderr) = assign(&state);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        proxy_seen.lock().unwrap().first().map(String::as_str),
+        Some("CONNECT dialer.example:443 - "),
+        "{stderr}"
+    );
+    assert!(std::fs::read_to_string(state.join("tdc/audit.jsonl"))
+        .unwrap()
+        .contains("/api/campaign-leads/mass-assign"));
+
+    // On loopback an unwritable log is a warning, and the change is made.
+    let (url, seen, _dialer) = recording_stub(|_| json(r#"{"success": true}"#));
+    profile_on(&home, &url, "");
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args(["--profile", "p", "eval", "td.assign([1], 12)"])
+            .env("XDG_STATE_HOME", &blocked)
+            .env("PW", "pw"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: cannot write the audit log"),
+        "{stderr}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}

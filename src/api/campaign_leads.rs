@@ -116,7 +116,7 @@ impl Client {
                 }
                 body["id"] = Value::Array(remaining);
             }
-            tokio::time::sleep(wait).await;
+            self.pause_before_retry(started, &error, wait).await;
         }
     }
 

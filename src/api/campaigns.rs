@@ -82,7 +82,7 @@ impl Client {
                     return Ok(found);
                 }
             }
-            tokio::time::sleep(wait).await;
+            self.pause_before_retry(started, &error, wait).await;
         }
     }
 }

@@ -116,8 +116,19 @@ pub struct Client {
     requests: std::sync::atomic::AtomicU64,
     /// The `Date` of the last answer, as seconds since the epoch (for `tdc doctor`).
     last_date: std::sync::atomic::AtomicI64,
+    /// Whether the host has answered anything yet: until it has, a failure to connect is
+    /// not retried.
+    answered: std::sync::atomic::AtomicBool,
+    /// When the last line saying that a request is being retried was printed.
+    retry_told: std::sync::Mutex<Option<std::time::Instant>>,
     options: ClientOptions,
 }
+
+/// How long retrying goes on in silence before a line on stderr says so.
+const QUIET_RETRYING: Duration = Duration::from_secs(2);
+
+/// The least time between two lines saying that requests are being retried.
+const RETRY_LINE_EVERY: Duration = Duration::from_secs(5);
 
 /// The body of a request.
 pub enum Body<'a> {
@@ -199,6 +210,8 @@ impl Client {
             pacer,
             requests: std::sync::atomic::AtomicU64::new(0),
             last_date: std::sync::atomic::AtomicI64::new(0),
+            answered: std::sync::atomic::AtomicBool::new(false),
+            retry_told: std::sync::Mutex::new(None),
             options,
         })
     }
@@ -305,7 +318,7 @@ impl Client {
                 _ => return Err(error),
             };
             tracing_retry(self.options.verbose, &method, path, &error, wait);
-            tokio::time::sleep(wait).await;
+            self.pause_before_retry(started, &error, wait).await;
         }
     }
 
@@ -348,18 +361,48 @@ impl Client {
     }
 
     /// How long to wait before retrying after `error` (attempt `attempt` of an operation
-    /// begun at `started`), or `None` when the retry budget or the attempts are spent.
+    /// begun at `started`), or `None` when the retry budget or the attempts are spent, or
+    /// when the host could not be reached and has never answered: a wrong address, a port
+    /// nothing listens on or a TLS failure is one line at once, not a minute of silence.
     pub(crate) fn retry_wait(
         &self,
         started: std::time::Instant,
         attempt: u32,
         error: &ApiError,
     ) -> Option<Duration> {
+        if error.kind == ErrorKind::Connect
+            && !self.answered.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return None;
+        }
         let wait = self.backoff(attempt, error.retry_after);
         self.options
             .retry
             .allows(started, attempt, wait)
             .then_some(wait)
+    }
+
+    /// Waits `wait` before retrying after `error` an operation begun at `started`. Once the
+    /// retrying outlasts a couple of seconds, a line on stderr says what failed and until
+    /// when it is retried (`retry_budget_s`), one line every few seconds at most, however
+    /// many requests are retrying.
+    pub(crate) async fn pause_before_retry(
+        &self,
+        started: std::time::Instant,
+        error: &ApiError,
+        wait: Duration,
+    ) {
+        if started.elapsed() + wait >= QUIET_RETRYING {
+            let mut told = self.retry_told.lock().unwrap_or_else(|e| e.into_inner());
+            if told.is_none_or(|at| at.elapsed() >= RETRY_LINE_EVERY) {
+                *told = Some(std::time::Instant::now());
+                let left = self.options.retry.budget.saturating_sub(started.elapsed());
+                let until = chrono::Local::now()
+                    + chrono::Duration::from_std(left).unwrap_or(chrono::Duration::zero());
+                eprintln!("tdc: {error}; retrying until {}", until.format("%H:%M:%S"));
+            }
+        }
+        tokio::time::sleep(wait).await;
     }
 
     /// Sends a request once, answering the server's Digest challenge when it asks for one.
@@ -408,6 +451,8 @@ impl Client {
                 .await
                 .map_err(|e| transport_error(method_name, path, &e))
                 .inspect_err(|e| self.trace_failure(e))?;
+            self.answered
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             if response.status().is_redirection() {
                 let location = response
                     .headers()

@@ -529,3 +529,80 @@ fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_host_never_reached_fails_at_once_and_long_retries_say_so() {
+    let home = temp_dir("fail-fast");
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let started = std::time::Instant::now();
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args([
+                "--url",
+                &url,
+                "--user",
+                "ops",
+                "eval",
+                "td.campaigns().len()",
+            ])
+            .env("TDC_PASSWORD", "pw"),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+
+    // A dialer that answers 502 for ever: the retrying is told while it lasts.
+    let app = axum::Router::new()
+        .fallback(|| async { (axum::http::StatusCode::BAD_GATEWAY, "bad gateway") });
+    let (url, _runtime) = common::serve(app);
+    write_config(
+        &home,
+        &format!("[profiles.p]\nurl = \"{url}\"\nuser = \"ops\"\npassword_env = \"PW\"\nretry_budget_s = 7\n"),
+    );
+    let mut child = tdc(&home)
+        .args(["--profile", "p", "eval", "td.campaigns().len()"])
+        .env("PW", "pw")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let lines: Vec<(Duration, String)> = std::io::BufRead::lines(stderr)
+        .map_while(Result::ok)
+        .map(|line| (started.elapsed(), line))
+        .collect();
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{lines:?}");
+    let told: Vec<&(Duration, String)> = lines
+        .iter()
+        .filter(|(_, line)| line.contains("retrying until"))
+        .collect();
+    assert!(
+        told.first()
+            .is_some_and(|(at, _)| *at < Duration::from_secs(5)),
+        "{lines:?}"
+    );
+    assert!(
+        told[0]
+            .1
+            .starts_with("tdc: GET /api/campaigns/limit/1000;0/: 502 bad gateway"),
+        "{lines:?}"
+    );
+    assert!(
+        told.len() <= 2,
+        "one line every few seconds at most: {lines:?}"
+    );
+    assert!(
+        told.windows(2)
+            .all(|w| w[1].0 - w[0].0 >= Duration::from_secs(4)),
+        "{lines:?}"
+    );
+}

@@ -414,7 +414,7 @@ impl Client {
                 if error.not_applied() {
                     let retry = error.status == Some(429) || error.kind == ErrorKind::Connect;
                     if let Some(wait) = self.retry_wait(started, attempt, error).filter(|_| retry) {
-                        tokio::time::sleep(wait).await;
+                        self.pause_before_retry(started, error, wait).await;
                         continue;
                     }
                     outcome
@@ -455,7 +455,7 @@ impl Client {
                     match self.retry_wait(started, attempt, &error) {
                         Some(wait) => {
                             outcome.resent += missing.len();
-                            tokio::time::sleep(wait).await;
+                            self.pause_before_retry(started, &error, wait).await;
                         }
                         None => {
                             outcome

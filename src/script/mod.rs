@@ -14,6 +14,7 @@ mod csv;
 mod dialer;
 pub mod engine;
 mod env;
+mod follow;
 pub mod fast_json;
 #[cfg(test)]
 mod helper_tests;
@@ -41,6 +42,7 @@ pub use convert::{dynamic_to_json, json_to_dynamic, scalar_text};
 /// help and editor definitions show the value type.
 pub type RhaiResultOf<T> = Result<T, Box<EvalAltResult>>;
 pub use dialer::{Dialer, DialerError};
+pub use follow::{Follow, RELOAD};
 pub use query::Query;
 pub use recording::Recording;
 
@@ -50,6 +52,11 @@ pub struct Host {
     handle: tokio::runtime::Handle,
     cancel: Mutex<CancellationToken>,
     interrupted: AtomicBool,
+    /// Asks a follower to end at its next record boundary (a new version of its script is
+    /// ready): cancelled once, renewed with the interrupt.
+    boundary: Mutex<CancellationToken>,
+    /// A follower ran in this evaluation, so a reload should let it end at a boundary.
+    following: AtomicBool,
     dry_run: AtomicBool,
     assume_yes: bool,
     config: Option<(std::path::PathBuf, ConfigFile)>,
@@ -66,6 +73,8 @@ impl Host {
             handle,
             cancel: Mutex::new(CancellationToken::new()),
             interrupted: AtomicBool::new(false),
+            boundary: Mutex::new(CancellationToken::new()),
+            following: AtomicBool::new(false),
             dry_run: AtomicBool::new(dry_run),
             assume_yes,
             config,
@@ -96,7 +105,35 @@ impl Host {
     /// Readies the host for a new evaluation after an interrupted one (a token cancels once).
     pub fn reset_interrupt(&self) {
         *self.cancel.lock().unwrap_or_else(|e| e.into_inner()) = CancellationToken::new();
+        *self.boundary.lock().unwrap_or_else(|e| e.into_inner()) = CancellationToken::new();
         self.interrupted.store(false, Ordering::SeqCst);
+        self.following.store(false, Ordering::SeqCst);
+    }
+
+    /// Asks a running follower to end when its loop body has finished with the current
+    /// record (see `follow`); other scripts are not affected.
+    pub fn stop_at_boundary(&self) {
+        self.boundary_token().cancel();
+    }
+
+    pub(crate) fn boundary_token(&self) -> CancellationToken {
+        self.boundary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.boundary_token().is_cancelled()
+    }
+
+    pub(crate) fn set_following(&self) {
+        self.following.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the running evaluation follows a listing.
+    pub fn is_following(&self) -> bool {
+        self.following.load(Ordering::SeqCst)
     }
 
     pub fn dry_run(&self) -> bool {

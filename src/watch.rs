@@ -28,6 +28,10 @@ use crate::session::Session;
 /// The quiet period that closes a burst of file events.
 pub const QUIET: Duration = Duration::from_millis(100);
 
+/// How long a follower being replaced may take to finish the record in hand before it is
+/// interrupted (that record is then handed again to the new version).
+const BOUNDARY_WAIT: Duration = Duration::from_secs(30);
+
 pub struct WatchOptions {
     pub file: PathBuf,
     pub args: Vec<String>,
@@ -75,6 +79,8 @@ struct Watch<'a> {
     loaded: LoadedFiles,
     running: bool,
     cancelled: bool,
+    /// A follower asked to stop at a record boundary is interrupted at this time.
+    hard_stop: Option<Instant>,
     rerun: bool,
     runs: u64,
     changed: BTreeSet<PathBuf>,
@@ -189,9 +195,14 @@ impl Watch<'_> {
 
     fn finish_run(&mut self, outcome: ScriptResult, elapsed: Duration) {
         self.running = false;
+        self.hard_stop = None;
         let ms = elapsed.as_millis();
         match outcome {
             Ok(_) => eprintln!("[{}] ok ({ms} ms)", now()),
+            Err(e) if is_reload(&e) => eprintln!(
+                "[{}] stopped between two records after {ms} ms for the new version",
+                now()
+            ),
             Err(e) if matches!(*e, EvalAltResult::ErrorTerminated(..)) && self.cancelled => {
                 eprintln!(
                     "[{}] cancelled after {ms} ms: a watched file changed",
@@ -224,8 +235,47 @@ impl Watch<'_> {
         self.update_watches();
     }
 
+    /// Every script file of the last run (the script and what it imported) compiles; else
+    /// the first error, as `tdc check` shows it.
+    fn compile_error(&self) -> Option<String> {
+        let engine = crate::script::engine::compile_engine();
+        self.tracked
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
+            .find_map(|file| {
+                let source = crate::script::engine::read_script_file(file).ok()?;
+                let error = engine.compile(&source).err()?;
+                let name = if *file == self.file {
+                    self.options.file.display().to_string()
+                } else {
+                    file.display().to_string()
+                };
+                Some(diagnostic::from_parse_error(&error, &name, &source).to_string())
+            })
+    }
+
     /// A batch of changes is complete: run now, or stop or wait for the running script.
     fn on_batch(&mut self) {
+        if self.running && self.session.host.is_following() {
+            // A follower is replaced only by a version that compiles, and only between two
+            // records: the new one resumes from the cursor the old one committed.
+            if let Some(error) = self.compile_error() {
+                eprintln!("{error}");
+                eprintln!(
+                    "[{}] the new version does not compile; the running one goes on",
+                    now()
+                );
+                self.changed.clear();
+                return;
+            }
+            self.rerun = true;
+            if !self.options.queue && !self.cancelled {
+                self.cancelled = true;
+                self.hard_stop = Some(Instant::now() + BOUNDARY_WAIT);
+                self.session.host.stop_at_boundary();
+            }
+            return;
+        }
         if !self.running {
             self.start_run();
         } else {
@@ -242,10 +292,23 @@ impl Watch<'_> {
         self.start_run();
         let mut deadline: Option<Instant> = None;
         loop {
-            let message = match deadline {
+            let wake = match (deadline, self.hard_stop) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let message = match wake {
                 Some(at) => receiver.recv_timeout(at.saturating_duration_since(Instant::now())),
                 None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
+            if self.hard_stop.is_some_and(|at| at <= Instant::now()) {
+                self.hard_stop = None;
+                eprintln!(
+                    "[{}] the follower did not reach a record boundary in {} s; interrupting it",
+                    now(),
+                    BOUNDARY_WAIT.as_secs()
+                );
+                self.session.host.interrupt();
+            }
             match message {
                 Ok(Message::Changed(paths)) => {
                     let relevant: Vec<PathBuf> = paths
@@ -287,13 +350,21 @@ impl Watch<'_> {
                     return crate::session::EXIT_INTERRUPTED;
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    deadline = None;
-                    self.on_batch();
+                    if deadline.is_some_and(|at| at <= Instant::now()) {
+                        deadline = None;
+                        self.on_batch();
+                    }
                 }
                 Err(RecvTimeoutError::Disconnected) => return crate::session::EXIT_SCRIPT,
             }
         }
     }
+}
+
+/// Whether a run ended because a follower stopped at a record boundary for a new version.
+fn is_reload(error: &EvalAltResult) -> bool {
+    matches!(error, EvalAltResult::ErrorTerminated(value, _)
+        if value.read_lock::<rhai::ImmutableString>().is_some_and(|v| v.as_str() == crate::script::RELOAD))
 }
 
 /// Whether an event can mean new content. Reads (a run reading its own script) cannot; the
@@ -393,6 +464,7 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
         loaded: LoadedFiles::default(),
         running: false,
         cancelled: false,
+        hard_stop: None,
         rerun: false,
         runs: 0,
         changed: BTreeSet::new(),

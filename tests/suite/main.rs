@@ -9,6 +9,7 @@ mod cli;
 mod data_out;
 mod ergonomics;
 mod export;
+mod follow;
 mod properties;
 mod real_tenant;
 mod reliability;

@@ -1,0 +1,307 @@
+//! Followers judged over time: the real binary following a live twin while its script is
+//! rewritten, it is killed and restarted, and the twin goes down and comes back; what it
+//! handed is checked against the twin by an independent client.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{output, send_signal, tdc, temp_dir, Sandbox};
+
+/// A loopback port nobody listens on now, so that a twin can be restarted on the same address.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `tdc sandbox` on a fixed address, waited for until it listens.
+fn twin(port: u16, state: &Path, extra: &[&str]) -> Child {
+    let mut child = Command::new(common::BIN)
+        .args(["sandbox", "--addr", &format!("127.0.0.1:{port}")])
+        .arg("--state")
+        .arg(state)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the twin");
+    let until = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "the twin did not start");
+        assert!(child.try_wait().ok().flatten().is_none(), "the twin exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// `tdc run` (with `flags`) of `script` against the twin on `port`, stdout appended to `out`.
+fn follower(home: &Path, port: u16, flags: &[&str], script: &Path, out: &Path) -> Child {
+    let stdout = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out)
+        .expect("open the output file");
+    let stderr = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(home.join("stderr.txt"))
+        .expect("open the error file");
+    tdc(home)
+        .current_dir(home)
+        .env("TDC_URL", format!("http://127.0.0.1:{port}"))
+        .env("TDC_USER", "sandbox")
+        .env("TDC_PASSWORD", "sandbox")
+        .arg("run")
+        .args(flags)
+        .arg(script)
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .expect("start the follower")
+}
+
+/// The twin's CDRs (id -> (end_at, q850)) as an independent client reads them.
+fn finished_cdrs(port: u16) -> BTreeMap<i64, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut finished = BTreeMap::new();
+    runtime.block_on(async {
+        let client = common::http();
+        let mut offset = 0;
+        loop {
+            let page: serde_json::Value = client
+                .get(format!(
+                    "http://127.0.0.1:{port}/api/cdrs?fields=id;end_at;q850&limit=1000;{offset}"
+                ))
+                .basic_auth("sandbox", Some("sandbox"))
+                .send()
+                .await
+                .expect("list CDRs")
+                .json()
+                .await
+                .expect("JSON");
+            let rows = page["cdrs"].as_array().expect("cdrs").clone();
+            for row in &rows {
+                if common::int(&row["q850"]) > 0 {
+                    let end = row["end_at"].as_str().unwrap_or_default().to_string();
+                    finished.insert(common::int(&row["id"]), end);
+                }
+            }
+            if rows.len() < 1000 {
+                break;
+            }
+            offset += 1000;
+        }
+    });
+    finished
+}
+
+fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn write_rules(path: &Path, version: &str) {
+    // Written as editors save: a temporary file renamed over the script.
+    let text = format!(
+        "for c in td.cdrs().follow(#{{ cursor: \"state/cdrs.cursor\", poll: \"1s\", max_backoff: \"2s\" }}) {{\n    {version}\n}}\n"
+    );
+    let temp = path.with_extension("swp-new");
+    std::fs::write(&temp, text).expect("write the script");
+    std::fs::rename(&temp, path).expect("save the script");
+}
+
+#[test]
+fn a_follower_hands_every_finished_cdr_once_through_reloads_kills_and_an_outage() {
+    let home = temp_dir("follow-soak");
+    let port = free_port();
+    let state = home.join("twin.json");
+    let faults = ["--faults", "500=0.05,429=0.05,reset=0.02"];
+    let twin_flags = [&["--live", "600", "--cdrs", "2000", "--leads", "400"][..], &faults[..]].concat();
+    let mut dialer = twin(port, &state, &twin_flags);
+    let rules = home.join("rules.rhai");
+    let out = home.join("handed.txt");
+    write_rules(&rules, "print(`v1 ${c.id}`);");
+    let began = chrono::Utc::now();
+    let mut running = follower(&home, port, &["--watch"], &rules, &out);
+
+    let wait = |s: u64| std::thread::sleep(Duration::from_secs(s));
+    wait(6);
+    write_rules(&rules, "print(`v2 ${c.id}`);");
+    wait(4);
+    write_rules(&rules, "print((`broken ${c.id}`);");
+    wait(3);
+    write_rules(&rules, "print(`v3 ${c.id}`);");
+    wait(4);
+    // Killed outright, then started again on the same cursor.
+    running.kill().expect("SIGKILL the follower");
+    let _ = running.wait();
+    wait(2);
+    let mut running = follower(&home, port, &[], &rules, &out);
+    wait(4);
+    // The dialer goes down and comes back from its state.
+    send_signal(dialer.id(), "TERM");
+    let _ = dialer.wait();
+    wait(5);
+    let mut dialer = twin(port, &state, &twin_flags);
+    wait(8);
+    let stopped = chrono::Utc::now();
+    send_signal(running.id(), "INT");
+    let _ = running.wait();
+
+    let handed_text = std::fs::read_to_string(&out).expect("read what was handed");
+    let stderr = std::fs::read_to_string(home.join("stderr.txt")).unwrap_or_default();
+    let mut handed: BTreeMap<i64, usize> = BTreeMap::new();
+    for line in handed_text.lines() {
+        let (version, id) = line.split_once(' ').expect("a version and an id");
+        assert!(
+            ["v1", "v2", "v3"].contains(&version),
+            "only versions that compiled ran: {line}\n{stderr}"
+        );
+        *handed.entry(id.parse().expect("an id")).or_default() += 1;
+    }
+    let twice: Vec<_> = handed.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "handed more than once: {twice:?}\n{stderr}");
+    assert!(handed_text.contains("v2 ") && handed_text.contains("v3 "), "{stderr}");
+    assert!(
+        stderr.contains("does not compile; the running one goes on"),
+        "{stderr}"
+    );
+
+    // Every CDR that finished while the follower was there (a poll's margin at each end) was
+    // handed; checked against the twin, not against tdc.
+    let finished = finished_cdrs(port);
+    let from = stamp(began + chrono::Duration::seconds(3));
+    let until = stamp(stopped - chrono::Duration::seconds(4));
+    let missed: Vec<(&i64, &String)> = finished
+        .iter()
+        .filter(|(id, end)| **end > from && **end < until && !handed.contains_key(id))
+        .collect();
+    let expected = finished
+        .values()
+        .filter(|end| **end > from && **end < until)
+        .count();
+    assert!(expected > 50, "the live twin finished calls: {expected}");
+    assert!(missed.is_empty(), "never handed: {missed:?}\n{stderr}");
+    let _ = dialer.kill();
+    let _ = dialer.wait();
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn a_second_follower_on_the_same_cursor_is_refused() {
+    let sandbox = Sandbox::start(&["--cdrs", "200", "--leads", "50"]);
+    let home = temp_dir("follow-lock");
+    std::fs::write(
+        home.join("f.rhai"),
+        "for c in td.cdrs().follow(#{ cursor: \"c.cursor\", poll: 1 }) { }\n",
+    )
+    .expect("write script");
+    let mut first = common::tdc_on(&sandbox, &home)
+        .current_dir(&home)
+        .args(["run", "f.rhai"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("first follower");
+    let until = Instant::now() + Duration::from_secs(20);
+    while !home.join("c.cursor").exists() {
+        assert!(Instant::now() < until, "the first follower wrote no cursor");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, _, stderr) = output(
+        common::tdc_on(&sandbox, &home)
+            .current_dir(&home)
+            .args(["run", "f.rhai"]),
+    );
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("cursor c.cursor is in use by another follower"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn new_leads_are_followed_by_id_and_the_cursor_resumes_after_the_last() {
+    let sandbox = Sandbox::start(&["--cdrs", "100", "--leads", "50"]);
+    let home = temp_dir("follow-leads");
+    // Adds three leads, then follows: the leads present at the start are not handed, the
+    // ones added after are, once each, and a second run on the cursor hands nothing again.
+    let script = r#"
+        let seen = [];
+        for lead in td.leads().follow(#{ cursor: "leads.cursor", poll: 1 }) {
+            seen.push(lead.first_name);
+            if seen.len() == 2 { break; }
+        }
+        print(seen);
+    "#;
+    std::fs::write(home.join("f.rhai"), script).expect("write script");
+    let mut run = common::tdc_on(&sandbox, &home)
+        .current_dir(&home)
+        .args(["run", "f.rhai"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("follower");
+    let until = Instant::now() + Duration::from_secs(20);
+    while !home.join("leads.cursor").exists() {
+        assert!(Instant::now() < until, "the follower wrote no cursor");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, _, stderr) = output(common::tdc_on(&sandbox, &home).args([
+        "eval",
+        r#"td.add_leads([#{ first_name: "Ann", phone: "447700900101" }, #{ first_name: "Bob", phone: "447700900102" }]).len()"#,
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let done = run.wait_with_output().expect("follower output");
+    assert_eq!(
+        common::text(&done.stdout).trim(),
+        r#"["Ann", "Bob"]"#,
+        "{}",
+        common::text(&done.stderr)
+    );
+    let cursor: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.join("leads.cursor")).unwrap())
+            .unwrap();
+    let ids = sandbox.get_json("/api/leads/limit/1;0/order/id;desc/");
+    let newest = common::int(&ids["leads"][0]["id"]);
+    // `break` left the loop on Bob before asking for the next lead: Bob's iteration is the
+    // one not committed, so the cursor stands on Ann.
+    assert_eq!(common::int(&cursor["last_id"]), newest - 1, "{cursor}");
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn a_follower_refuses_what_it_cannot_honour_before_sending_anything() {
+    let home = temp_dir("follow-refusals");
+    for (code, message) in [
+        (
+            "td.cdrs().order(\"id\", \"desc\").follow()",
+            "drop order(), limit() and offset()",
+        ),
+        (
+            "td.cdrs().follow(#{ curser: \"x\" })",
+            "unknown option 'curser' (the options are cursor, since, poll",
+        ),
+        ("td.cdrs().follow(#{ poll: \"soon\" })", "follow: poll: 'soon' is not a duration"),
+    ] {
+        let (status, _, stderr) = output(tdc(&home).args(["eval", code]));
+        assert_ne!(status, 0, "{code}");
+        let error = stderr
+            .lines()
+            .find(|l| l.starts_with("<eval>:1:"))
+            .unwrap_or_else(|| panic!("{code}: no error line: {stderr}"));
+        assert!(error.contains(message), "{code}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -140,7 +140,13 @@ fn draw_outcome(rng: &mut fastrand::Rng, start_at: i64) -> (u8, i64, i64, i64, i
     let ring = rng.i64(3..30);
     if cause == 0 {
         let bill = crate::sandbox::dataset::draw_talk_seconds(rng);
-        (cause, start_at + ring, start_at + ring + bill, bill, rng.i32(101..125))
+        (
+            cause,
+            start_at + ring,
+            start_at + ring + bill,
+            bill,
+            rng.i32(101..125),
+        )
     } else {
         (cause, 0, start_at + ring, 0, 0)
     }

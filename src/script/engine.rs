@@ -19,6 +19,7 @@ use super::dialer::{dialer_api, HostTag};
 use super::env::env_api;
 use super::follow::follow_api;
 use super::json::json_api;
+use super::notify::notify_api;
 use super::query::query_api;
 use super::recording::recording_api;
 use super::text::text_api;
@@ -202,6 +203,7 @@ pub fn register_api(engine: &mut Engine) {
         exported_module!(text_api),
         exported_module!(time_api),
         exported_module!(env_api),
+        exported_module!(notify_api),
         exported_module!(chart_api),
         exported_module!(assert_api),
     ] {

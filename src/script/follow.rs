@@ -57,16 +57,16 @@ fn seconds_of(key: &str, value: &Dynamic) -> RhaiResultOf<i64> {
         return Ok(n);
     }
     let text = value.to_string();
-    crate::export::parse_duration(&text)
-        .map_err(|_| script_error(format!("follow: {key}: '{text}' is not a duration (e.g. 5s, 15m, 1h, or seconds)")))
+    crate::export::parse_duration(&text).map_err(|_| {
+        script_error(format!(
+            "follow: {key}: '{text}' is not a duration (e.g. 5s, 15m, 1h, or seconds)"
+        ))
+    })
 }
 
 impl Options {
     fn read(options: &Map) -> RhaiResultOf<Options> {
-        if let Some(unknown) = options
-            .keys()
-            .find(|k| !OPTION_KEYS.contains(&k.as_str()))
-        {
+        if let Some(unknown) = options.keys().find(|k| !OPTION_KEYS.contains(&k.as_str())) {
             return Err(script_error(format!(
                 "follow: unknown option '{unknown}' (the options are {})",
                 OPTION_KEYS.join(", ")
@@ -277,7 +277,8 @@ impl Cursor {
             return Ok(());
         }
         let shown = self.path.display().to_string();
-        let fail = |e: std::io::Error| script_error(format!("follow: cannot write cursor {shown}: {e}"));
+        let fail =
+            |e: std::io::Error| script_error(format!("follow: cannot write cursor {shown}: {e}"));
         let folder = self
             .path
             .parent()
@@ -307,7 +308,6 @@ pub fn stopped_for_reload() -> Box<EvalAltResult> {
 /// The value of [`stopped_for_reload`]'s error.
 pub const RELOAD: &str = "reload";
 
-
 /// Whether a failed poll is an outage to ride out (no answer, 5xx, 429) rather than a refusal.
 fn is_outage(error: &EvalAltResult) -> Option<String> {
     let EvalAltResult::ErrorRuntime(value, _) = error else {
@@ -320,7 +320,10 @@ fn is_outage(error: &EvalAltResult) -> Option<String> {
         Some(code) => code == 429 || code >= 500,
     };
     outage.then(|| {
-        let message = map.get("message").map(|m| m.to_string()).unwrap_or_default();
+        let message = map
+            .get("message")
+            .map(|m| m.to_string())
+            .unwrap_or_default();
         match status {
             Some(code) => format!("{code} {message}"),
             None => message,
@@ -410,7 +413,9 @@ impl Inner {
         let condition = if state.is_leads() {
             match (state.last_id, self.options.since) {
                 (Some(id), _) => Some(("id", Op::Gt, id.to_string())),
-                (None, Some(since)) => Some(("created_at", Op::Ge, crate::time::format_time(since))),
+                (None, Some(since)) => {
+                    Some(("created_at", Op::Ge, crate::time::format_time(since)))
+                }
                 (None, None) => None,
             }
         } else {
@@ -461,7 +466,10 @@ impl Inner {
         if !self.started {
             self.started = true;
             self.host().set_following();
-            if self.state.from.is_none() && self.state.last_id.is_none() && self.options.since.is_none() {
+            if self.state.from.is_none()
+                && self.state.last_id.is_none()
+                && self.options.since.is_none()
+            {
                 self.learn_newest()?;
             }
         }
@@ -729,12 +737,24 @@ mod tests {
         s.newest = Some(10_000);
         assert_eq!(s.next_from(), Some(9_100));
         s.oldest_unfinished = Some(8_000);
-        assert_eq!(s.next_from(), Some(8_000), "an unfinished call keeps its start inside");
+        assert_eq!(
+            s.next_from(),
+            Some(8_000),
+            "an unfinished call keeps its start inside"
+        );
         s.oldest_unfinished = Some(10_000 - 5 * 3600);
-        assert_eq!(s.next_from(), Some(9_100), "a call unfinished past max_call is given up");
+        assert_eq!(
+            s.next_from(),
+            Some(9_100),
+            "a call unfinished past max_call is given up"
+        );
         s.newest = Some(1_200);
         s.oldest_unfinished = None;
-        assert_eq!(s.next_from(), Some(1_000), "never before the window already read");
+        assert_eq!(
+            s.next_from(),
+            Some(1_000),
+            "never before the window already read"
+        );
     }
 
     #[test]

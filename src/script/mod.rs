@@ -14,11 +14,12 @@ mod csv;
 mod dialer;
 pub mod engine;
 mod env;
-mod follow;
 pub mod fast_json;
+mod follow;
 #[cfg(test)]
 mod helper_tests;
 mod json;
+mod notify;
 pub mod permissions;
 mod query;
 pub(crate) mod recording;
@@ -57,6 +58,8 @@ pub struct Host {
     boundary: Mutex<CancellationToken>,
     /// A follower ran in this evaluation, so a reload should let it end at a boundary.
     following: AtomicBool,
+    /// `-v`: requests of script functions (webhooks) are traced like the dialer's.
+    verbose: AtomicBool,
     dry_run: AtomicBool,
     assume_yes: bool,
     config: Option<(std::path::PathBuf, ConfigFile)>,
@@ -75,6 +78,7 @@ impl Host {
             interrupted: AtomicBool::new(false),
             boundary: Mutex::new(CancellationToken::new()),
             following: AtomicBool::new(false),
+            verbose: AtomicBool::new(false),
             dry_run: AtomicBool::new(dry_run),
             assume_yes,
             config,
@@ -143,6 +147,14 @@ impl Host {
     /// `--yes`: changes to remote dialers need no confirmation.
     pub fn assume_yes(&self) -> bool {
         self.assume_yes
+    }
+
+    pub fn set_verbose(&self, on: bool) {
+        self.verbose.store(on, Ordering::SeqCst);
+    }
+
+    pub fn verbose(&self) -> bool {
+        self.verbose.load(Ordering::SeqCst)
     }
 
     pub fn set_dry_run(&self, on: bool) {

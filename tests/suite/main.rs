@@ -5,11 +5,11 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod automation;
 mod cli;
 mod data_out;
 mod ergonomics;
 mod export;
-mod follow;
 mod properties;
 mod real_tenant;
 mod reliability;

@@ -1,6 +1,6 @@
-//! Followers judged over time: the real binary following a live twin while its script is
-//! rewritten, it is killed and restarted, and the twin goes down and comes back; what it
-//! handed is checked against the twin by an independent client.
+//! Automation judged over time: the real binary following a live twin while its script is
+//! rewritten, it is killed and restarted, and the twin goes down and comes back (what it
+//! handed checked against the twin by an independent client); webhooks; schedules.
 
 use crate::common;
 
@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{output, send_signal, tdc, temp_dir, Sandbox};
@@ -124,7 +125,11 @@ fn a_follower_hands_every_finished_cdr_once_through_reloads_kills_and_an_outage(
     let port = free_port();
     let state = home.join("twin.json");
     let faults = ["--faults", "500=0.05,429=0.05,reset=0.02"];
-    let twin_flags = [&["--live", "600", "--cdrs", "2000", "--leads", "400"][..], &faults[..]].concat();
+    let twin_flags = [
+        &["--live", "600", "--cdrs", "2000", "--leads", "400"][..],
+        &faults[..],
+    ]
+    .concat();
     let mut dialer = twin(port, &state, &twin_flags);
     let rules = home.join("rules.rhai");
     let out = home.join("handed.txt");
@@ -168,8 +173,14 @@ fn a_follower_hands_every_finished_cdr_once_through_reloads_kills_and_an_outage(
         *handed.entry(id.parse().expect("an id")).or_default() += 1;
     }
     let twice: Vec<_> = handed.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "handed more than once: {twice:?}\n{stderr}");
-    assert!(handed_text.contains("v2 ") && handed_text.contains("v3 "), "{stderr}");
+    assert!(
+        twice.is_empty(),
+        "handed more than once: {twice:?}\n{stderr}"
+    );
+    assert!(
+        handed_text.contains("v2 ") && handed_text.contains("v3 "),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("does not compile; the running one goes on"),
         "{stderr}"
@@ -271,8 +282,7 @@ fn new_leads_are_followed_by_id_and_the_cursor_resumes_after_the_last() {
         common::text(&done.stderr)
     );
     let cursor: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(home.join("leads.cursor")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(home.join("leads.cursor")).unwrap()).unwrap();
     let ids = sandbox.get_json("/api/leads/limit/1;0/order/id;desc/");
     let newest = common::int(&ids["leads"][0]["id"]);
     // `break` left the loop on Bob before asking for the next lead: Bob's iteration is the
@@ -293,7 +303,10 @@ fn a_follower_refuses_what_it_cannot_honour_before_sending_anything() {
             "td.cdrs().follow(#{ curser: \"x\" })",
             "unknown option 'curser' (the options are cursor, since, poll",
         ),
-        ("td.cdrs().follow(#{ poll: \"soon\" })", "follow: poll: 'soon' is not a duration"),
+        (
+            "td.cdrs().follow(#{ poll: \"soon\" })",
+            "follow: poll: 'soon' is not a duration",
+        ),
     ] {
         let (status, _, stderr) = output(tdc(&home).args(["eval", code]));
         assert_ne!(status, 0, "{code}");
@@ -303,5 +316,119 @@ fn a_follower_refuses_what_it_cannot_honour_before_sending_anything() {
             .unwrap_or_else(|| panic!("{code}: no error line: {stderr}"));
         assert!(error.contains(message), "{code}: {stderr}");
     }
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// A webhook on loopback that records each request (`authorization-header body`) and answers
+/// 500 to the first `failures` of them, then 200.
+fn webhook(failures: usize) -> (String, Arc<Mutex<Vec<String>>>, tokio::runtime::Runtime) {
+    use axum::extract::{Request, State};
+    use axum::response::IntoResponse;
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let app = axum::Router::new()
+        .fallback(
+            move |State(seen): State<Arc<Mutex<Vec<String>>>>, request: Request| async move {
+                let (parts, body) = request.into_parts();
+                let body = axum::body::to_bytes(body, 1 << 20)
+                    .await
+                    .unwrap_or_default();
+                let auth = parts
+                    .headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_string();
+                let mut seen = seen.lock().unwrap();
+                seen.push(format!(
+                    "{} {auth} {}",
+                    parts.uri,
+                    String::from_utf8_lossy(&body)
+                ));
+                if seen.len() <= failures {
+                    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "busy").into_response()
+                } else {
+                    "ok".into_response()
+                }
+            },
+        )
+        .with_state(seen.clone());
+    let (url, runtime) = common::serve(app);
+    (url, seen, runtime)
+}
+
+#[test]
+fn notify_reaches_an_allowed_webhook_without_the_dialers_credentials() {
+    let sandbox = Sandbox::start(&["--cdrs", "50", "--leads", "20"]);
+    let home = temp_dir("notify");
+    let (hook, seen, _runtime) = webhook(1);
+    let host = hook.trim_start_matches("http://").to_string();
+    let code = format!("notify(\"{hook}/hooks/T1\", \"ASR under 25 %\"); td.campaigns().len()");
+
+    let (status, _, stderr) = output(common::tdc_on(&sandbox, &home).args(["eval", &code]));
+    assert_eq!(status, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("notify: connecting to {host} is not allowed")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("allow it with --allow-net 127.0.0.1"),
+        "{stderr}"
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing is sent when refused"
+    );
+
+    let (status, stdout, stderr) =
+        output(common::tdc_on(&sandbox, &home).args(["-v", "eval", "--allow-net", &host, &code]));
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.trim().parse::<i64>().is_ok(), "{stdout}");
+    let seen = seen.lock().unwrap().clone();
+    // The first post got a 500 and was sent again.
+    assert_eq!(
+        seen,
+        vec![
+            r#"/hooks/T1 - {"text":"ASR under 25 %"}"#.to_string(),
+            r#"/hooks/T1 - {"text":"ASR under 25 %"}"#.to_string()
+        ]
+    );
+    assert!(
+        stderr.contains(&format!("tdc: > POST {hook}/hooks/T1 (notify)")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("sandbox:sandbox") && !stderr.contains("Basic"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn http_post_sends_json_with_the_scripts_headers_and_reads_the_answer() {
+    let home = temp_dir("http-post");
+    let (hook, seen, _runtime) = webhook(0);
+    let host = hook.trim_start_matches("http://").to_string();
+    let code = format!(
+        "http_post(\"{hook}/v1/alerts\", #{{ severity: \"warning\", n: 3 }}, #{{ headers: #{{ \"X-Api-Key\": \"k1\" }} }})"
+    );
+    let (status, stdout, stderr) = output(tdc(&home).args(["eval", "--allow-net", &host, &code]));
+    assert_eq!(status, 0, "{stderr}");
+    let answer: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(answer, serde_json::json!({ "status": 200, "body": "ok" }));
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        vec![r#"/v1/alerts - {"n":3,"severity":"warning"}"#.to_string()]
+    );
+    let (status, _, stderr) = output(tdc(&home).args([
+        "eval",
+        "--allow-net",
+        &host,
+        &format!("http_post(\"{hook}/x\", 1, #{{ header: 1 }})"),
+    ]));
+    assert_eq!(status, 1);
+    assert!(
+        stderr.contains("http_post: unknown option 'header'"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&home);
 }

@@ -24,6 +24,7 @@ use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::script::engine::{spawn_script, LoadedFiles, ScriptJob, ScriptResult};
 use crate::script::Dialer;
 use crate::session::Session;
+use crate::terminal::log;
 
 /// The quiet period that closes a burst of file events.
 pub const QUIET: Duration = Duration::from_millis(100);
@@ -48,10 +49,6 @@ enum Message {
     Changed(Vec<PathBuf>),
     Done(ScriptResult, Duration),
     Interrupt,
-}
-
-fn now() -> String {
-    chrono::Local::now().format("%H:%M:%S").to_string()
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -141,30 +138,25 @@ impl Watch<'_> {
             .collect();
         self.changed.clear();
         if changed.is_empty() {
-            eprintln!("[{}] run {}: {}", now(), self.runs, self.file.display());
+            log::info(&format!("run {}: {}", self.runs, self.file.display()));
         } else {
-            eprintln!(
-                "[{}] run {}: changed {}",
-                now(),
+            log::info(&format!(
+                "run {}: changed {}",
                 self.runs,
                 changed.join(", ")
-            );
+            ));
         }
         let source = match crate::script::engine::read_script_file(&self.file) {
             Ok(source) => source,
             Err(_) => {
-                eprintln!(
-                    "[{}] waiting for {} to come back",
-                    now(),
-                    self.file.display()
-                );
+                log::info(&format!("waiting for {} to come back", self.file.display()));
                 return;
             }
         };
         let dialer = match self.dialer_for_run() {
             Ok(dialer) => dialer,
             Err(e) => {
-                eprintln!("[{}] cannot start the sandbox: {e}", now());
+                log::warn(&format!("cannot start the sandbox: {e}"));
                 return;
             }
         };
@@ -189,7 +181,7 @@ impl Watch<'_> {
                 self.running = true;
                 self.cancelled = false;
             }
-            Err(e) => eprintln!("[{}] cannot start the script: {e}", now()),
+            Err(e) => log::warn(&format!("cannot start the script: {e}")),
         }
     }
 
@@ -198,23 +190,26 @@ impl Watch<'_> {
         self.hard_stop = None;
         let ms = elapsed.as_millis();
         match outcome {
-            Ok(_) => eprintln!("[{}] ok ({ms} ms)", now()),
-            Err(e) if is_reload(&e) => eprintln!(
-                "[{}] stopped between two records after {ms} ms for the new version",
-                now()
-            ),
+            Ok(_) => {
+                crate::status::run_ended(true);
+                log::info(&format!("ok ({ms} ms)"))
+            }
+            Err(e) if is_reload(&e) => {
+                crate::status::reload();
+                log::info(&format!(
+                    "stopped between two records after {ms} ms for the new version"
+                ))
+            }
             Err(e) if matches!(*e, EvalAltResult::ErrorTerminated(..)) && self.cancelled => {
-                eprintln!(
-                    "[{}] cancelled after {ms} ms: a watched file changed",
-                    now()
-                )
+                log::info(&format!("cancelled after {ms} ms: a watched file changed"))
             }
             Err(e) => {
                 let source =
                     crate::script::engine::read_script_file(&self.file).unwrap_or_default();
                 let name = self.options.file.display().to_string();
-                eprintln!("{}", diagnostic::from_eval_error(&e, &name, &source));
-                eprintln!("[{}] failed ({ms} ms)", now());
+                crate::status::run_ended(false);
+                log::error(&diagnostic::from_eval_error(&e, &name, &source).to_string());
+                log::warn(&format!("failed ({ms} ms)"));
             }
         }
         let imported: Vec<PathBuf> = self
@@ -260,11 +255,8 @@ impl Watch<'_> {
             // A follower is replaced only by a version that compiles, and only between two
             // records: the new one resumes from the cursor the old one committed.
             if let Some(error) = self.compile_error() {
-                eprintln!("{error}");
-                eprintln!(
-                    "[{}] the new version does not compile; the running one goes on",
-                    now()
-                );
+                log::error(&error);
+                log::warn("the new version does not compile; the running one goes on");
                 self.changed.clear();
                 return;
             }
@@ -302,11 +294,10 @@ impl Watch<'_> {
             };
             if self.hard_stop.is_some_and(|at| at <= Instant::now()) {
                 self.hard_stop = None;
-                eprintln!(
-                    "[{}] the follower did not reach a record boundary in {} s; interrupting it",
-                    now(),
+                log::warn(&format!(
+                    "the follower did not reach a record boundary in {} s; interrupting it",
                     BOUNDARY_WAIT.as_secs()
-                );
+                ));
                 self.session.host.interrupt();
             }
             match message {

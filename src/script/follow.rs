@@ -198,6 +198,11 @@ impl State {
 
 /// A record as the follower needs it: its id, its start and whether it is finished.
 fn read_row(row: &Dynamic) -> Option<(i64, Option<i64>, bool)> {
+    read_times(row).map(|(id, start, finished, _)| (id, start, finished))
+}
+
+/// [`read_row`] and the record's end.
+fn read_times(row: &Dynamic) -> Option<(i64, Option<i64>, bool, Option<i64>)> {
     let map = row.read_lock::<Map>()?;
     let id = map.get("id").and_then(|v| v.as_int().ok())?;
     let text = |key: &str| -> Option<ImmutableString> {
@@ -206,11 +211,13 @@ fn read_row(row: &Dynamic) -> Option<(i64, Option<i64>, bool)> {
             .filter(|s| !s.is_empty())
     };
     let start = text("start_at").and_then(|s| crate::time::parse_time(&s));
+    let end = text("end_at");
     let finished = match map.get("q850") {
         Some(q850) => q850.as_int().is_ok_and(|n| n > 0),
-        None => text("end_at").is_some(),
+        None => end.is_some(),
     };
-    Some((id, start, finished))
+    let end = end.and_then(|e| crate::time::parse_time(&e));
+    Some((id, start, finished, end))
 }
 
 /// The cursor file and the lock that keeps a second follower off it.
@@ -504,6 +511,7 @@ impl Inner {
                     self.back_from_outage();
                     self.state.end_poll();
                     self.commit()?;
+                    crate::status::success();
                 }
                 Some(Err(error)) => {
                     self.rows = None;
@@ -512,11 +520,12 @@ impl Inner {
                     };
                     let wait = match self.outage {
                         None => {
-                            eprintln!(
-                                "tdc: follow: the dialer is not answering ({}); retrying, at most {} apart, until it is back",
+                            crate::status::outage_began();
+                            crate::terminal::log::warn(&format!(
+                                "follow: the dialer is not answering ({}); retrying, at most {} apart, until it is back",
                                 crate::terminal::sanitize::for_terminal(&what),
                                 duration_text(self.options.max_backoff)
-                            );
+                            ));
                             Duration::from_secs(1)
                         }
                         Some((_, wait)) => (wait * 2).min(self.options.max_backoff),
@@ -538,16 +547,17 @@ impl Inner {
 
     fn back_from_outage(&mut self) {
         if let Some((began, _)) = self.outage.take() {
-            eprintln!(
-                "tdc: follow: dialer back after {}",
+            crate::status::outage_ended();
+            crate::terminal::log::info(&format!(
+                "follow: dialer back after {}",
                 duration_text(began.elapsed())
-            );
+            ));
         }
     }
 
     /// The row, if it is to be handed now.
     fn take(&mut self, row: Dynamic) -> RhaiResultOf<Option<Dynamic>> {
-        let Some((id, start, finished)) = read_row(&row) else {
+        let Some((id, start, finished, end)) = read_times(&row) else {
             return Err(script_error(format!(
                 "follow: a {} row without a numeric id; the follower needs ids",
                 self.state.resource.envelope()
@@ -559,6 +569,7 @@ impl Inner {
                 return Ok(None);
             }
             self.handing = Some((id, 0));
+            crate::status::record(state.resource.envelope(), None);
             return Ok(Some(row));
         }
         let start = start.or(state.from).unwrap_or(0);
@@ -578,6 +589,7 @@ impl Inner {
             return Ok(None);
         }
         self.handing = Some((id, start));
+        crate::status::record(state.resource.envelope(), end);
         Ok(Some(row))
     }
 }

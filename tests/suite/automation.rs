@@ -432,3 +432,204 @@ fn http_post_sends_json_with_the_scripts_headers_and_reads_the_answer() {
     );
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[test]
+fn a_schedule_runs_again_after_a_failure_and_stops_cleanly_on_sigterm() {
+    let home = temp_dir("schedule");
+    // Fails on its second run only: the third still comes.
+    std::fs::write(
+        home.join("job.rhai"),
+        "let n = read_json(\"n.json\") + 1; write_json(n, \"n.json\"); print(`run ${n}`);\nif n == 2 { throw \"the second run fails\"; }\n",
+    )
+    .expect("write job");
+    std::fs::write(home.join("n.json"), "0").expect("write the counter");
+    let mut job = tdc(&home)
+        .current_dir(&home)
+        .args(["run", "--every", "1s", "job.rhai"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the schedule");
+    let until = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(home.join("n.json")).map_or(true, |n| n.trim() < "3") {
+        assert!(Instant::now() < until, "three runs did not happen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    send_signal(job.id(), "TERM");
+    let stopped = Instant::now();
+    let done = job.wait_with_output().expect("schedule output");
+    assert!(stopped.elapsed() < Duration::from_secs(2), "SIGTERM stops at once");
+    let stdout = common::text(&done.stdout);
+    let stderr = common::text(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with("run 1\nrun 2\nrun 3\n"), "{stdout}");
+    assert!(stderr.contains("job.rhai:2:13: error: the second run fails"), "{stderr}");
+    assert!(stderr.contains("failed (") && stderr.contains("the next run goes on"), "{stderr}");
+    assert!(stderr.contains("] next run at "), "{stderr}");
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn ctrl_c_interrupts_a_scheduled_run_within_a_second() {
+    let sandbox = Sandbox::start(&["--cdrs", "50", "--leads", "20", "--latency-ms", "5000"]);
+    let home = temp_dir("schedule-interrupt");
+    std::fs::write(home.join("slow.rhai"), "td.campaigns();\n").expect("write job");
+    let mut job = common::tdc_on(&sandbox, &home)
+        .current_dir(&home)
+        .args(["run", "--cron", "* * * * *", "slow.rhai"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the schedule");
+    std::thread::sleep(Duration::from_millis(1500));
+    send_signal(job.id(), "INT");
+    let interrupted = Instant::now();
+    let done = job.wait_with_output().expect("schedule output");
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        interrupted.elapsed()
+    );
+    let stderr = common::text(&done.stderr);
+    assert_eq!(done.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped during run 1"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// GETs `url` with an independent client: (status, body).
+fn get(url: &str) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        match common::http().get(url).send().await {
+            Ok(answer) => {
+                let status = answer.status().as_u16();
+                (status, answer.text().await.unwrap_or_default())
+            }
+            Err(e) => (0, e.to_string()),
+        }
+    })
+}
+
+fn wait_for(what: &str, seconds: u64, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    while !done() {
+        assert!(Instant::now() < until, "{what} within {seconds} s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_followers_metrics_and_health_follow_the_dialers_outage_and_prometheus_scrapes_them() {
+    let home = temp_dir("follow-metrics");
+    let port = free_port();
+    let state = home.join("twin.json");
+    let twin_flags = ["--live", "600", "--cdrs", "1000", "--leads", "200"];
+    let mut dialer = twin(port, &state, &twin_flags);
+    common::write_config(
+        &home,
+        &format!(
+            "default_profile = \"twin\"\n[profiles.twin]\nurl = \"http://127.0.0.1:{port}\"\nuser = \"sandbox\"\npassword_env = \"TWIN_PW\"\nretry_budget_s = 1\n"
+        ),
+    );
+    std::fs::write(
+        home.join("f.rhai"),
+        "for c in td.cdrs().follow(#{ poll: 1, max_backoff: \"1s\" }) { print(c.id); }\n",
+    )
+    .expect("write follower");
+    let status_port = free_port();
+    let status = format!("http://127.0.0.1:{status_port}");
+    let mut running = tdc(&home)
+        .current_dir(&home)
+        .env("TWIN_PW", "sandbox")
+        .args(["run", "--status-addr", &format!("127.0.0.1:{status_port}"), "f.rhai"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the follower");
+
+    wait_for("a record handed", 60, || {
+        get(&format!("{status}/metrics"))
+            .1
+            .contains("tdc_records_total{resource=\"cdrs\"}")
+    });
+    let (code, metrics) = get(&format!("{status}/metrics"));
+    assert_eq!(code, 200);
+    assert!(metrics.contains("tdc_requests_total{method=\"GET\",status=\"200\"}"), "{metrics}");
+    assert!(metrics.contains("# TYPE tdc_follow_lag_seconds gauge"), "{metrics}");
+    assert_eq!(get(&format!("{status}/healthz")).0, 200);
+
+    // A real Prometheus server scrapes the follower and answers a query over what it read.
+    let prometheus = which("prometheus");
+    let mut scraper = match &prometheus {
+        Some(binary) => Some(start_prometheus(binary, &home, status_port)),
+        None if std::env::var_os("CI").is_some() => panic!("CI installs prometheus (.ci/run)"),
+        None => {
+            eprintln!("prometheus is not installed here: its scrape is checked in CI");
+            None
+        }
+    };
+    if let Some((_, api)) = &scraper {
+        wait_for("Prometheus to have scraped the records counter", 60, || {
+            let (_, answer) = get(&format!("{api}/api/v1/query?query=tdc_records_total"));
+            answer.contains("\"resource\":\"cdrs\"") && answer.contains("\"status\":\"success\"")
+        });
+    }
+
+    send_signal(dialer.id(), "TERM");
+    let _ = dialer.wait();
+    wait_for("/healthz to say 503 during the outage", 30, || {
+        get(&format!("{status}/healthz")).0 == 503
+    });
+    let mut dialer = twin(port, &state, &twin_flags);
+    wait_for("/healthz to say 200 once the dialer is back", 30, || {
+        get(&format!("{status}/healthz")).0 == 200
+    });
+    let metrics = get(&format!("{status}/metrics")).1;
+    assert!(metrics.contains("tdc_outage_seconds_total"), "{metrics}");
+
+    send_signal(running.id(), "INT");
+    let done = running.wait_with_output().expect("follower output");
+    let stderr = common::text(&done.stderr);
+    assert!(stderr.contains("follow: the dialer is not answering"), "{stderr}");
+    assert!(stderr.contains("follow: dialer back after "), "{stderr}");
+    if let Some((mut child, _)) = scraper.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = dialer.kill();
+    let _ = dialer.wait();
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    })
+}
+
+/// Debian's `prometheus` scraping `127.0.0.1:port` every second; returns it and its API URL.
+fn start_prometheus(binary: &Path, home: &Path, port: u16) -> (Child, String) {
+    let config = home.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tdc\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .expect("write prometheus.yml");
+    let api_port = free_port();
+    let child = Command::new(binary)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", home.join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{api_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    (child, format!("http://127.0.0.1:{api_port}"))
+}

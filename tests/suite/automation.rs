@@ -458,13 +458,22 @@ fn a_schedule_runs_again_after_a_failure_and_stops_cleanly_on_sigterm() {
     send_signal(job.id(), "TERM");
     let stopped = Instant::now();
     let done = job.wait_with_output().expect("schedule output");
-    assert!(stopped.elapsed() < Duration::from_secs(2), "SIGTERM stops at once");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(2),
+        "SIGTERM stops at once"
+    );
     let stdout = common::text(&done.stdout);
     let stderr = common::text(&done.stderr);
     assert_eq!(done.status.code(), Some(0), "{stderr}");
     assert!(stdout.starts_with("run 1\nrun 2\nrun 3\n"), "{stdout}");
-    assert!(stderr.contains("job.rhai:2:13: error: the second run fails"), "{stderr}");
-    assert!(stderr.contains("failed (") && stderr.contains("the next run goes on"), "{stderr}");
+    assert!(
+        stderr.contains("job.rhai:2:13: error: the second run fails"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("failed (") && stderr.contains("the next run goes on"),
+        "{stderr}"
+    );
     assert!(stderr.contains("] next run at "), "{stderr}");
     let _ = std::fs::remove_dir_all(&home);
 }
@@ -544,7 +553,12 @@ fn a_followers_metrics_and_health_follow_the_dialers_outage_and_prometheus_scrap
     let mut running = tdc(&home)
         .current_dir(&home)
         .env("TWIN_PW", "sandbox")
-        .args(["run", "--status-addr", &format!("127.0.0.1:{status_port}"), "f.rhai"])
+        .args([
+            "run",
+            "--status-addr",
+            &format!("127.0.0.1:{status_port}"),
+            "f.rhai",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -557,8 +571,14 @@ fn a_followers_metrics_and_health_follow_the_dialers_outage_and_prometheus_scrap
     });
     let (code, metrics) = get(&format!("{status}/metrics"));
     assert_eq!(code, 200);
-    assert!(metrics.contains("tdc_requests_total{method=\"GET\",status=\"200\"}"), "{metrics}");
-    assert!(metrics.contains("# TYPE tdc_follow_lag_seconds gauge"), "{metrics}");
+    assert!(
+        metrics.contains("tdc_requests_total{method=\"GET\",status=\"200\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE tdc_follow_lag_seconds gauge"),
+        "{metrics}"
+    );
     assert_eq!(get(&format!("{status}/healthz")).0, 200);
 
     // A real Prometheus server scrapes the follower and answers a query over what it read.
@@ -593,7 +613,10 @@ fn a_followers_metrics_and_health_follow_the_dialers_outage_and_prometheus_scrap
     send_signal(running.id(), "INT");
     let done = running.wait_with_output().expect("follower output");
     let stderr = common::text(&done.stderr);
-    assert!(stderr.contains("follow: the dialer is not answering"), "{stderr}");
+    assert!(
+        stderr.contains("follow: the dialer is not answering"),
+        "{stderr}"
+    );
     assert!(stderr.contains("follow: dialer back after "), "{stderr}");
     if let Some((mut child, _)) = scraper.take() {
         let _ = child.kill();
@@ -625,7 +648,10 @@ fn start_prometheus(binary: &Path, home: &Path, port: u16) -> (Child, String) {
     let api_port = free_port();
     let child = Command::new(binary)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", home.join("tsdb").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            home.join("tsdb").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{api_port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())

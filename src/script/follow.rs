@@ -221,12 +221,47 @@ fn read_times(row: &Dynamic) -> Option<(i64, Option<i64>, bool, Option<i64>)> {
 }
 
 /// The cursor file and the lock that keeps a second follower off it.
+///
+/// The file is the position as one JSON line, then the id of each record handed since, one a
+/// line: a record is committed by appending its id (one small write, whatever the window's
+/// size), and the file is rewritten whole — a fresh owner-only file renamed over it — at the
+/// end of each poll and every [`COMPACT_EVERY`] records. A kill leaves at worst a last line
+/// cut short, which is not an id that finished and is ignored.
 struct Cursor {
     path: PathBuf,
     /// Held (locked) for the follower's life.
     _lock: std::fs::File,
+    /// The file as last rewritten, open for appending ids.
+    file: Option<std::fs::File>,
     written: Option<Saved>,
+    appended: usize,
     synced: Instant,
+}
+
+/// Ids appended before the cursor file is rewritten whole.
+const COMPACT_EVERY: usize = 10_000;
+
+/// Reads a cursor file: the position, with every id appended after it.
+fn read_cursor(text: &str) -> Result<Saved, String> {
+    let mut lines = text.split_inclusive('\n');
+    let first = lines.next().unwrap_or("");
+    let mut saved: Saved = serde_json::from_str(first.trim()).map_err(|e| e.to_string())?;
+    for line in lines {
+        // A line without its newline was cut short by a kill: not a commit.
+        let Some(id) = line.strip_suffix('\n') else {
+            break;
+        };
+        let id: i64 = id
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{}' is not an id", id.trim()))?;
+        if saved.resource == Resource::Leads.envelope() {
+            saved.last_id = Some(saved.last_id.map_or(id, |last| last.max(id)));
+        } else {
+            saved.handed.push(id);
+        }
+    }
+    Ok(saved)
 }
 
 impl Cursor {
@@ -252,11 +287,13 @@ impl Cursor {
                 )))
             }
             Err(std::fs::TryLockError::Error(e)) => {
-                return Err(script_error(format!("follow: cursor {shown}: cannot lock: {e}")))
+                return Err(script_error(format!(
+                    "follow: cursor {shown}: cannot lock: {e}"
+                )))
             }
         }
         let saved = match std::fs::read_to_string(&path) {
-            Ok(text) => Some(serde_json::from_str::<Saved>(&text).map_err(|e| {
+            Ok(text) => Some(read_cursor(&text).map_err(|e| {
                 script_error(format!(
                     "follow: cursor {shown} is not a cursor file ({e}); move it away to start afresh"
                 ))
@@ -268,24 +305,53 @@ impl Cursor {
             Cursor {
                 path,
                 _lock: lock,
-                written: saved.clone(),
+                file: None,
+                written: None,
+                appended: 0,
                 synced: Instant::now(),
             },
             saved,
         ))
     }
 
-    /// Replaces the file with `position` (a fresh owner-only file renamed over it): a kill
-    /// leaves the old position or the new one. Flushed to disk at most once a second, since a
-    /// follower may commit thousands of records a second through a backlog; a power loss can
-    /// take it back to the last flush, which hands records again rather than losing them.
-    fn commit(&mut self, position: Saved) -> RhaiResultOf<()> {
-        if self.written.as_ref() == Some(&position) {
+    fn fail(&self, e: impl std::fmt::Display) -> Box<EvalAltResult> {
+        script_error(format!(
+            "follow: cannot write cursor {}: {e}",
+            self.path.display()
+        ))
+    }
+
+    /// Commits one record handed: its id appended, or the file rewritten when it has grown.
+    fn commit_record(&mut self, id: i64, position: impl FnOnce() -> Saved) -> RhaiResultOf<()> {
+        if self.appended >= COMPACT_EVERY {
+            return self.rewrite(position());
+        }
+        let Some(file) = self.file.as_mut() else {
+            return self.rewrite(position());
+        };
+        std::io::Write::write_all(file, format!("{id}\n").as_bytes()).map_err(|e| self.fail(e))?;
+        self.appended += 1;
+        self.sync_now_and_then(false)
+    }
+
+    /// Flushes to disk at most once a second: a follower may commit thousands of records a
+    /// second through a backlog, and a power loss only hands records again.
+    fn sync_now_and_then(&mut self, whole: bool) -> RhaiResultOf<()> {
+        if self.synced.elapsed() < Duration::from_secs(1) && !whole {
             return Ok(());
         }
-        let shown = self.path.display().to_string();
-        let fail =
-            |e: std::io::Error| script_error(format!("follow: cannot write cursor {shown}: {e}"));
+        if let Some(file) = &self.file {
+            file.sync_data().map_err(|e| self.fail(e))?;
+        }
+        self.synced = Instant::now();
+        Ok(())
+    }
+
+    /// Replaces the file with `position` alone: a kill leaves the old file or the new one.
+    fn rewrite(&mut self, position: Saved) -> RhaiResultOf<()> {
+        if self.written.as_ref() == Some(&position) && self.appended == 0 {
+            return Ok(());
+        }
         let folder = self
             .path
             .parent()
@@ -294,15 +360,19 @@ impl Cursor {
         let mut temp = tempfile::Builder::new()
             .prefix(".cursor-")
             .tempfile_in(folder)
-            .map_err(fail)?;
-        let text = serde_json::to_vec(&position).map_err(|e| fail(e.into()))?;
-        std::io::Write::write_all(temp.as_file_mut(), &text).map_err(fail)?;
-        if self.synced.elapsed() >= Duration::from_secs(1) {
-            temp.as_file().sync_all().map_err(fail)?;
+            .map_err(|e| self.fail(e))?;
+        let mut text = serde_json::to_vec(&position).map_err(|e| self.fail(e))?;
+        text.push(b'\n');
+        std::io::Write::write_all(temp.as_file_mut(), &text).map_err(|e| self.fail(e))?;
+        let due = self.synced.elapsed() >= Duration::from_secs(1);
+        if due {
+            temp.as_file().sync_all().map_err(|e| self.fail(e))?;
             self.synced = Instant::now();
         }
-        temp.persist(&self.path).map_err(|e| fail(e.error))?;
+        let file = temp.persist(&self.path).map_err(|e| self.fail(e.error))?;
+        self.file = Some(file);
         self.written = Some(position);
+        self.appended = 0;
         Ok(())
     }
 }
@@ -462,9 +532,10 @@ impl Inner {
         Ok(())
     }
 
+    /// The position at a poll's end (or after learning where to start): rewritten whole.
     fn commit(&mut self) -> RhaiResultOf<()> {
         match &mut self.cursor {
-            Some(cursor) => cursor.commit(self.state.saved()),
+            Some(cursor) => cursor.rewrite(self.state.saved()),
             None => Ok(()),
         }
     }
@@ -487,7 +558,17 @@ impl Inner {
             } else {
                 self.state.handed.insert(id, start);
             }
-            self.commit()?;
+            if let Some(cursor) = &mut self.cursor {
+                let state = &mut self.state;
+                cursor.commit_record(id, || {
+                    // Compacting: what the rewritten file keeps is all the memory keeps.
+                    let saved = state.saved();
+                    if let Some(from) = state.next_from() {
+                        state.handed.retain(|_, start| *start >= from);
+                    }
+                    saved
+                })?;
+            }
         }
         loop {
             if self.host().stopping() {
@@ -782,5 +863,23 @@ mod tests {
         s.end_poll();
         assert_eq!(s.handed.len(), 2);
         assert_eq!(s.from, Some(9_100));
+    }
+
+    #[test]
+    fn a_cursor_file_is_its_position_and_the_ids_appended_after_it() {
+        let saved = read_cursor(
+            "{\"resource\":\"cdrs\",\"from\":\"2025-01-01 00:00:00\",\"handed\":[5]}\n7\n9\n1",
+        )
+        .unwrap();
+        assert_eq!(
+            saved.handed,
+            vec![5, 7, 9],
+            "a line cut short is not a commit"
+        );
+        let leads = read_cursor("{\"resource\":\"leads\",\"last_id\":3}\n4\n6\n").unwrap();
+        assert_eq!(leads.last_id, Some(6));
+        assert!(read_cursor("{\"resource\":\"cdrs\"}\nx\n")
+            .unwrap_err()
+            .contains("'x' is not an id"));
     }
 }

@@ -15,6 +15,9 @@
 //! - 1,000,000 CDRs exported to Parquet against a plain scan, and phone normalizations;
 //! - `cdr::kpis` and `cdr::by_cause` over 200,000 CDRs against reading them, and curl + jq.
 //!
+//! - a follower of a live twin (`--live 600`) for 30 minutes: its RSS after 5 minutes and at
+//!   the end (only when named: `TDC_BENCH=follow`; `TDC_FOLLOW_MINUTES` shortens it).
+//!
 //! Run: `cargo bench --bench performance` (needs python3 with requests);
 //! `TDC_BENCH=startup,aggregation,scan,import,threads,requests,faults,phones,export,kpis`
 //! picks parts.
@@ -481,6 +484,56 @@ fn kpis(dir: &Path) {
     );
 }
 
+/// The RSS of a process, in KiB.
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A follower of a live twin making 600 calls a minute, with a cursor: its RSS after five
+/// minutes and after `TDC_FOLLOW_MINUTES` (default 30), and what it handed.
+fn follow(dir: &Path) {
+    let minutes: u64 = std::env::var("TDC_FOLLOW_MINUTES")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(30);
+    let server = Server::start(&["--live", "600", "--cdrs", "20000", "--leads", "2000"]);
+    let follower = script(
+        dir,
+        "follow.rhai",
+        "let n = 0;\nfor c in td.cdrs().follow(#{ cursor: \"follow.cursor\" }) { n += 1; if n % 600 == 0 { print(n); } }\n",
+    );
+    let mut command = tdc(&server.url);
+    command.current_dir(dir).arg("run").arg(&follower);
+    let mut child = command.spawn().expect("start the follower");
+    let early = minutes.min(5);
+    std::thread::sleep(Duration::from_secs(early * 60));
+    let at_early = rss_kb(child.id());
+    std::thread::sleep(Duration::from_secs((minutes - early) * 60));
+    let at_end = rss_kb(child.id());
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("wait");
+    let handed = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap_or("0")
+        .to_string();
+    println!(
+        "follower of --live 600: RSS {} MB after {early} min, {} MB after {minutes} min ({:+.1} %); about {handed} CDRs handed",
+        at_early / 1024,
+        at_end / 1024,
+        100.0 * (at_end as f64 - at_early as f64) / at_early.max(1) as f64
+    );
+}
+
 /// `TDC_BENCH=aggregation,scan` runs only those parts; unset, all of them.
 fn wanted(part: &str) -> bool {
     std::env::var("TDC_BENCH").map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
@@ -519,5 +572,10 @@ fn main() {
     }
     if wanted("kpis") {
         kpis(&dir);
+    }
+    // Half an hour: only when asked for by name.
+    if std::env::var("TDC_BENCH").is_ok_and(|parts| parts.split(',').any(|p| p.trim() == "follow"))
+    {
+        follow(&dir);
     }
 }

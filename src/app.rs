@@ -350,6 +350,23 @@ fn evaluate(
 
 fn run_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> Outcome {
     let from_stdin = args.file.as_os_str() == "-";
+    crate::terminal::log::set_json(args.log_format == crate::cli::LogFormat::Json);
+    if let Some(addr) = args.status_addr {
+        let bound = runtime
+            .block_on(crate::status::serve(addr))
+            .map_err(|e| Failure::Usage(format!("tdc: --status-addr {addr}: {e}")))?;
+        crate::terminal::log::info(&format!(
+            "status on http://{bound}/metrics and http://{bound}/healthz"
+        ));
+    }
+    if args.every.is_some() || args.cron.is_some() {
+        if from_stdin {
+            return Err(Failure::Usage(
+                "tdc: a scheduled run needs a script file, not - (standard input)".into(),
+            ));
+        }
+        return schedule_file(runtime, global, args);
+    }
     if args.watch {
         if from_stdin {
             return Err(Failure::Usage(
@@ -455,6 +472,28 @@ fn write_stdlib_definitions(engine: &rhai::Engine, dir: &Path) -> std::io::Resul
         std::fs::write(dir.join(format!("{module}.d.rhai")), text)?;
     }
     Ok(())
+}
+
+fn schedule_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> Outcome {
+    let schedule = match (&args.every, &args.cron) {
+        (Some(every), _) => crate::schedule::Schedule::every(every),
+        (None, Some(cron)) => crate::schedule::Schedule::cron(cron),
+        (None, None) => Err("--every or --cron is needed for a schedule".to_string()),
+    }
+    .map_err(|e| Failure::Usage(format!("tdc: {e}")))?;
+    let source = read_script(&args.file)?;
+    let name = args.file.display().to_string();
+    if let Err(error) = compile_engine().compile(&source) {
+        let diagnostic = diagnostic::from_parse_error(&error, &name, &source);
+        return Err(Failure::Failed(diagnostic.to_string()));
+    }
+    let session = start_session(runtime, global, args.dry_run)?;
+    if let Some(banner) = session.banner() {
+        eprintln!("tdc: scheduling {name} on {banner}");
+    }
+    let code = crate::schedule::run(runtime, &session, &args.file, args.args, schedule);
+    session.stop(runtime);
+    Failure::from_code(code)
 }
 
 fn watch_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> Outcome {

@@ -212,11 +212,34 @@ pub struct RunArgs {
         requires = "watch"
     )]
     pub watch_paths: Vec<PathBuf>,
+    /// Run the script every DURATION (`90s`, `15m`, `1h`) until stopped; runs never overlap.
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["watch", "cron"])]
+    pub every: Option<String>,
+    /// Run the script when this cron pattern matches (`"*/15 * * * *"`, local time) until
+    /// stopped; runs never overlap.
+    #[arg(long, value_name = "PATTERN", conflicts_with = "watch")]
+    pub cron: Option<String>,
+    /// Serve /metrics (Prometheus) and /healthz on this address while the script runs
+    /// (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub status_addr: Option<std::net::SocketAddr>,
+    /// How status lines and errors of watch mode, schedules and followers are written.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     /// The script (`-` reads it from standard input).
     pub file: PathBuf,
     /// Arguments for the script (the array ARGS).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `[HH:MM:SS] text` lines.
+    Text,
+    /// One JSON object a line: `time`, `level`, `message`.
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -66,6 +66,7 @@ impl Session {
             eprintln!("tdc: {warning}");
         }
         let host = Host::new(runtime.handle().clone(), config, dry_run, assume_yes);
+        host.set_verbose(connection.verbose);
         let (base_url, sandbox, dataset) = match &connection.target {
             Target::Embedded => {
                 let options = SandboxOptions::default();

@@ -24,9 +24,14 @@ use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::script::engine::{spawn_script, LoadedFiles, ScriptJob, ScriptResult};
 use crate::script::Dialer;
 use crate::session::Session;
+use crate::terminal::log;
 
 /// The quiet period that closes a burst of file events.
 pub const QUIET: Duration = Duration::from_millis(100);
+
+/// How long a follower being replaced may take to finish the record in hand before it is
+/// interrupted (that record is then handed again to the new version).
+const BOUNDARY_WAIT: Duration = Duration::from_secs(30);
 
 pub struct WatchOptions {
     pub file: PathBuf,
@@ -44,10 +49,6 @@ enum Message {
     Changed(Vec<PathBuf>),
     Done(ScriptResult, Duration),
     Interrupt,
-}
-
-fn now() -> String {
-    chrono::Local::now().format("%H:%M:%S").to_string()
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -75,6 +76,8 @@ struct Watch<'a> {
     loaded: LoadedFiles,
     running: bool,
     cancelled: bool,
+    /// A follower asked to stop at a record boundary is interrupted at this time.
+    hard_stop: Option<Instant>,
     rerun: bool,
     runs: u64,
     changed: BTreeSet<PathBuf>,
@@ -135,30 +138,25 @@ impl Watch<'_> {
             .collect();
         self.changed.clear();
         if changed.is_empty() {
-            eprintln!("[{}] run {}: {}", now(), self.runs, self.file.display());
+            log::info(&format!("run {}: {}", self.runs, self.file.display()));
         } else {
-            eprintln!(
-                "[{}] run {}: changed {}",
-                now(),
+            log::info(&format!(
+                "run {}: changed {}",
                 self.runs,
                 changed.join(", ")
-            );
+            ));
         }
         let source = match crate::script::engine::read_script_file(&self.file) {
             Ok(source) => source,
             Err(_) => {
-                eprintln!(
-                    "[{}] waiting for {} to come back",
-                    now(),
-                    self.file.display()
-                );
+                log::info(&format!("waiting for {} to come back", self.file.display()));
                 return;
             }
         };
         let dialer = match self.dialer_for_run() {
             Ok(dialer) => dialer,
             Err(e) => {
-                eprintln!("[{}] cannot start the sandbox: {e}", now());
+                log::warn(&format!("cannot start the sandbox: {e}"));
                 return;
             }
         };
@@ -183,27 +181,35 @@ impl Watch<'_> {
                 self.running = true;
                 self.cancelled = false;
             }
-            Err(e) => eprintln!("[{}] cannot start the script: {e}", now()),
+            Err(e) => log::warn(&format!("cannot start the script: {e}")),
         }
     }
 
     fn finish_run(&mut self, outcome: ScriptResult, elapsed: Duration) {
         self.running = false;
+        self.hard_stop = None;
         let ms = elapsed.as_millis();
         match outcome {
-            Ok(_) => eprintln!("[{}] ok ({ms} ms)", now()),
+            Ok(_) => {
+                crate::status::run_ended(true);
+                log::info(&format!("ok ({ms} ms)"))
+            }
+            Err(e) if is_reload(&e) => {
+                crate::status::reload();
+                log::info(&format!(
+                    "stopped between two records after {ms} ms for the new version"
+                ))
+            }
             Err(e) if matches!(*e, EvalAltResult::ErrorTerminated(..)) && self.cancelled => {
-                eprintln!(
-                    "[{}] cancelled after {ms} ms: a watched file changed",
-                    now()
-                )
+                log::info(&format!("cancelled after {ms} ms: a watched file changed"))
             }
             Err(e) => {
                 let source =
                     crate::script::engine::read_script_file(&self.file).unwrap_or_default();
                 let name = self.options.file.display().to_string();
-                eprintln!("{}", diagnostic::from_eval_error(&e, &name, &source));
-                eprintln!("[{}] failed ({ms} ms)", now());
+                crate::status::run_ended(false);
+                log::error(&diagnostic::from_eval_error(&e, &name, &source).to_string());
+                log::warn(&format!("failed ({ms} ms)"));
             }
         }
         let imported: Vec<PathBuf> = self
@@ -224,8 +230,44 @@ impl Watch<'_> {
         self.update_watches();
     }
 
+    /// Every script file of the last run (the script and what it imported) compiles; else
+    /// the first error, as `tdc check` shows it.
+    fn compile_error(&self) -> Option<String> {
+        let engine = crate::script::engine::compile_engine();
+        self.tracked
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
+            .find_map(|file| {
+                let source = crate::script::engine::read_script_file(file).ok()?;
+                let error = engine.compile(&source).err()?;
+                let name = if *file == self.file {
+                    self.options.file.display().to_string()
+                } else {
+                    file.display().to_string()
+                };
+                Some(diagnostic::from_parse_error(&error, &name, &source).to_string())
+            })
+    }
+
     /// A batch of changes is complete: run now, or stop or wait for the running script.
     fn on_batch(&mut self) {
+        if self.running && self.session.host.is_following() {
+            // A follower is replaced only by a version that compiles, and only between two
+            // records: the new one resumes from the cursor the old one committed.
+            if let Some(error) = self.compile_error() {
+                log::error(&error);
+                log::warn("the new version does not compile; the running one goes on");
+                self.changed.clear();
+                return;
+            }
+            self.rerun = true;
+            if !self.options.queue && !self.cancelled {
+                self.cancelled = true;
+                self.hard_stop = Some(Instant::now() + BOUNDARY_WAIT);
+                self.session.host.stop_at_boundary();
+            }
+            return;
+        }
         if !self.running {
             self.start_run();
         } else {
@@ -242,10 +284,22 @@ impl Watch<'_> {
         self.start_run();
         let mut deadline: Option<Instant> = None;
         loop {
-            let message = match deadline {
+            let wake = match (deadline, self.hard_stop) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let message = match wake {
                 Some(at) => receiver.recv_timeout(at.saturating_duration_since(Instant::now())),
                 None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
+            if self.hard_stop.is_some_and(|at| at <= Instant::now()) {
+                self.hard_stop = None;
+                log::warn(&format!(
+                    "the follower did not reach a record boundary in {} s; interrupting it",
+                    BOUNDARY_WAIT.as_secs()
+                ));
+                self.session.host.interrupt();
+            }
             match message {
                 Ok(Message::Changed(paths)) => {
                     let relevant: Vec<PathBuf> = paths
@@ -287,13 +341,21 @@ impl Watch<'_> {
                     return crate::session::EXIT_INTERRUPTED;
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    deadline = None;
-                    self.on_batch();
+                    if deadline.is_some_and(|at| at <= Instant::now()) {
+                        deadline = None;
+                        self.on_batch();
+                    }
                 }
                 Err(RecvTimeoutError::Disconnected) => return crate::session::EXIT_SCRIPT,
             }
         }
     }
+}
+
+/// Whether a run ended because a follower stopped at a record boundary for a new version.
+fn is_reload(error: &EvalAltResult) -> bool {
+    matches!(error, EvalAltResult::ErrorTerminated(value, _)
+        if value.read_lock::<rhai::ImmutableString>().is_some_and(|v| v.as_str() == crate::script::RELOAD))
 }
 
 /// Whether an event can mean new content. Reads (a run reading its own script) cannot; the
@@ -393,6 +455,7 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
         loaded: LoadedFiles::default(),
         running: false,
         cancelled: false,
+        hard_stop: None,
         rerun: false,
         runs: 0,
         changed: BTreeSet::new(),

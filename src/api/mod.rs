@@ -450,7 +450,11 @@ impl Client {
                 .send()
                 .await
                 .map_err(|e| transport_error(method_name, path, &e))
-                .inspect_err(|e| self.trace_failure(e))?;
+                .inspect_err(|e| {
+                    crate::status::request(method_name, None);
+                    self.trace_failure(e)
+                })?;
+            crate::status::request(method_name, Some(response.status().as_u16()));
             self.answered
                 .store(true, std::sync::atomic::Ordering::Relaxed);
             if response.status().is_redirection() {
@@ -763,6 +767,7 @@ fn retry_after_of(value: &str) -> Option<Duration> {
 }
 
 fn tracing_retry(verbose: bool, method: &Method, path: &str, error: &ApiError, wait: Duration) {
+    crate::status::retry();
     if verbose {
         eprintln!(
             "tdc: retrying {method} {path} in {} ms after: {}",

@@ -41,13 +41,20 @@ pub async fn run(state: Arc<AppState>, per_minute: u32, shutdown: CancellationTo
     let mut rng = fastrand::Rng::new();
     let started = Instant::now();
     let mut placed: u64 = 0;
-    let mut calls: Vec<LiveCall> = Vec::new();
+    let mut calls = adopt_ongoing(&state, &mut rng);
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     let mut last_save = Instant::now();
     let mut unsaved = false;
     loop {
         tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = shutdown.cancelled() => {
+                // Calls placed since the last save are kept: a restarted twin goes on
+                // from them (and ends them) rather than handing their ids to new calls.
+                if unsaved && state.state_file.is_some() {
+                    state.save_state();
+                }
+                break;
+            }
             _ = ticker.tick() => {}
         }
         let due = (started.elapsed().as_secs_f64() * f64::from(per_minute) / 60.0) as u64;
@@ -104,6 +111,47 @@ fn pick_campaign_lead(store: &Store, rng: &mut fastrand::Rng) -> Option<(i64, i6
     None
 }
 
+/// The calls still ongoing when the twin starts (the last few generated ones, or live calls
+/// saved by a twin that stopped) go on and end as any call does: none stays ongoing forever.
+fn adopt_ongoing(state: &AppState, rng: &mut fastrand::Rng) -> Vec<LiveCall> {
+    let cdrs = state.read_cdrs();
+    cdrs.iter()
+        .enumerate()
+        .filter(|(_, cdr)| cdr.cause == ONGOING)
+        .map(|(index, cdr)| {
+            let (cause, answer_at, end_at, bill, user_id) = draw_outcome(rng, cdr.start_at);
+            LiveCall {
+                index,
+                cause,
+                answer_at,
+                end_at,
+                bill_duration: bill as i32,
+                user_id,
+                answered: false,
+            }
+        })
+        .collect()
+}
+
+/// How a call that started at `start_at` goes: `(cause, answer_at or 0, end_at, billed
+/// seconds, agent)`, drawn as for the generated calls.
+fn draw_outcome(rng: &mut fastrand::Rng, start_at: i64) -> (u8, i64, i64, i64, i32) {
+    let cause = crate::sandbox::dataset::draw_cause(rng);
+    let ring = rng.i64(3..30);
+    if cause == 0 {
+        let bill = crate::sandbox::dataset::draw_talk_seconds(rng);
+        (
+            cause,
+            start_at + ring,
+            start_at + ring + bill,
+            bill,
+            rng.i32(101..125),
+        )
+    } else {
+        (cause, 0, start_at + ring, 0, 0)
+    }
+}
+
 fn place_call(state: &AppState, rng: &mut fastrand::Rng, now: i64) -> Option<LiveCall> {
     let inbound = rng.u8(..100) < 5;
     let target = if inbound {
@@ -111,14 +159,7 @@ fn place_call(state: &AppState, rng: &mut fastrand::Rng, now: i64) -> Option<Liv
     } else {
         Some(pick_campaign_lead(&state.read(), rng)?)
     };
-    let cause = crate::sandbox::dataset::draw_cause(rng);
-    let ring = rng.i64(3..30);
-    let (answer_at, bill, user_id) = if cause == 0 {
-        let bill = crate::sandbox::dataset::draw_talk_seconds(rng);
-        (now + ring, bill, rng.i32(101..125))
-    } else {
-        (0, 0, 0)
-    };
+    let (cause, answer_at, end_at, bill, user_id) = draw_outcome(rng, now);
     let mut cdrs = state.write_cdrs();
     let index = cdrs.len();
     let id = index as i64 + 1;
@@ -162,7 +203,7 @@ fn place_call(state: &AppState, rng: &mut fastrand::Rng, now: i64) -> Option<Liv
         index,
         cause,
         answer_at,
-        end_at: now + ring + bill,
+        end_at,
         bill_duration: bill as i32,
         user_id,
         answered: false,

@@ -17,12 +17,14 @@ use super::chart::chart_api;
 use super::csv::csv_api;
 use super::dialer::{dialer_api, HostTag};
 use super::env::env_api;
+use super::follow::follow_api;
 use super::json::json_api;
+use super::notify::notify_api;
 use super::query::query_api;
 use super::recording::recording_api;
 use super::text::text_api;
 use super::time::time_api;
-use super::{script_error, Dialer, Host, Query, Recording};
+use super::{script_error, Dialer, Follow, Host, Query, Recording};
 
 include!(concat!(env!("OUT_DIR"), "/stdlib.rs"));
 
@@ -187,10 +189,13 @@ pub fn register_api(engine: &mut Engine) {
     engine.register_type_with_name::<Dialer>("Dialer");
     engine.register_type_with_name::<Query>("Query");
     engine.register_type_with_name::<Recording>("Recording");
+    engine.register_type_with_name::<Follow>("Follow");
     engine.register_iterator_result::<Query, Dynamic>();
+    engine.register_iterator_result::<Follow, Dynamic>();
     for module in [
         exported_module!(dialer_api),
         exported_module!(query_api),
+        exported_module!(follow_api),
         exported_module!(recording_api),
         exported_module!(json_api),
         exported_module!(aggregate_api),
@@ -198,6 +203,7 @@ pub fn register_api(engine: &mut Engine) {
         exported_module!(text_api),
         exported_module!(time_api),
         exported_module!(env_api),
+        exported_module!(notify_api),
         exported_module!(chart_api),
         exported_module!(assert_api),
     ] {

@@ -15,9 +15,11 @@ mod dialer;
 pub mod engine;
 mod env;
 pub mod fast_json;
+mod follow;
 #[cfg(test)]
 mod helper_tests;
 mod json;
+mod notify;
 pub mod permissions;
 mod query;
 pub(crate) mod recording;
@@ -41,6 +43,7 @@ pub use convert::{dynamic_to_json, json_to_dynamic, scalar_text};
 /// help and editor definitions show the value type.
 pub type RhaiResultOf<T> = Result<T, Box<EvalAltResult>>;
 pub use dialer::{Dialer, DialerError};
+pub use follow::{Follow, RELOAD};
 pub use query::Query;
 pub use recording::Recording;
 
@@ -50,6 +53,13 @@ pub struct Host {
     handle: tokio::runtime::Handle,
     cancel: Mutex<CancellationToken>,
     interrupted: AtomicBool,
+    /// Asks a follower to end at its next record boundary (a new version of its script is
+    /// ready): cancelled once, renewed with the interrupt.
+    boundary: Mutex<CancellationToken>,
+    /// A follower ran in this evaluation, so a reload should let it end at a boundary.
+    following: AtomicBool,
+    /// `-v`: requests of script functions (webhooks) are traced like the dialer's.
+    verbose: AtomicBool,
     dry_run: AtomicBool,
     assume_yes: bool,
     config: Option<(std::path::PathBuf, ConfigFile)>,
@@ -66,6 +76,9 @@ impl Host {
             handle,
             cancel: Mutex::new(CancellationToken::new()),
             interrupted: AtomicBool::new(false),
+            boundary: Mutex::new(CancellationToken::new()),
+            following: AtomicBool::new(false),
+            verbose: AtomicBool::new(false),
             dry_run: AtomicBool::new(dry_run),
             assume_yes,
             config,
@@ -96,7 +109,35 @@ impl Host {
     /// Readies the host for a new evaluation after an interrupted one (a token cancels once).
     pub fn reset_interrupt(&self) {
         *self.cancel.lock().unwrap_or_else(|e| e.into_inner()) = CancellationToken::new();
+        *self.boundary.lock().unwrap_or_else(|e| e.into_inner()) = CancellationToken::new();
         self.interrupted.store(false, Ordering::SeqCst);
+        self.following.store(false, Ordering::SeqCst);
+    }
+
+    /// Asks a running follower to end when its loop body has finished with the current
+    /// record (see `follow`); other scripts are not affected.
+    pub fn stop_at_boundary(&self) {
+        self.boundary_token().cancel();
+    }
+
+    pub(crate) fn boundary_token(&self) -> CancellationToken {
+        self.boundary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.boundary_token().is_cancelled()
+    }
+
+    pub(crate) fn set_following(&self) {
+        self.following.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the running evaluation follows a listing.
+    pub fn is_following(&self) -> bool {
+        self.following.load(Ordering::SeqCst)
     }
 
     pub fn dry_run(&self) -> bool {
@@ -106,6 +147,14 @@ impl Host {
     /// `--yes`: changes to remote dialers need no confirmation.
     pub fn assume_yes(&self) -> bool {
         self.assume_yes
+    }
+
+    pub fn set_verbose(&self, on: bool) {
+        self.verbose.store(on, Ordering::SeqCst);
+    }
+
+    pub fn verbose(&self) -> bool {
+        self.verbose.load(Ordering::SeqCst)
     }
 
     pub fn set_dry_run(&self, on: bool) {

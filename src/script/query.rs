@@ -48,6 +48,22 @@ impl Query {
         Ok((url, first.collect_all()?))
     }
 
+    pub(super) fn dialer(&self) -> &Dialer {
+        &self.dialer
+    }
+
+    pub(super) fn spec(&self) -> &QuerySpec {
+        &self.spec
+    }
+
+    /// The same dialer with another listing request.
+    pub(super) fn with_spec(&self, spec: QuerySpec) -> Query {
+        Query {
+            dialer: self.dialer.clone(),
+            spec,
+        }
+    }
+
     /// The columns `fields()` asked for, in that order.
     pub fn field_names(&self) -> Option<Vec<String>> {
         self.spec.fields.clone()

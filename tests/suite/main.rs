@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod automation;
 mod cli;
 mod data_out;
 mod ergonomics;

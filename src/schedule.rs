@@ -1,0 +1,221 @@
+//! `tdc run --every 15m` / `--cron "*/15 * * * *"`: a job run on a schedule until stopped.
+//!
+//! - Runs never overlap: a run that outlasts its period delays the next (which starts as soon
+//!   as it ends, once), rather than stacking; with `--cron` the next run is the first time the
+//!   pattern matches after the run ends.
+//! - A failing run is reported (and counted, and `/healthz` says so) and the next one goes on.
+//! - Ctrl-C or SIGTERM between runs stops at once; during a run, they interrupt it (script
+//!   and request in flight) and stop. Ctrl-C exits 130, SIGTERM 0 (a service manager's stop).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use crate::output::diagnostic;
+use crate::script::engine::{spawn_script, LoadedFiles, ScriptJob, ScriptResult};
+use crate::session::Session;
+use crate::terminal::log;
+
+/// When the runs are due.
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    Every(Duration),
+    Cron(Box<croner::Cron>),
+}
+
+impl Schedule {
+    /// `--every` text: `90s`, `15m`, `2h`, `1d`.
+    pub fn every(text: &str) -> Result<Schedule, String> {
+        let seconds = crate::export::parse_duration(text).map_err(|e| format!("--every: {e}"))?;
+        if seconds <= 0 {
+            return Err(format!("--every: '{text}' must be longer than 0"));
+        }
+        Ok(Schedule::Every(Duration::from_secs(seconds as u64)))
+    }
+
+    /// A five-field cron pattern (minute hour day-of-month month day-of-week), or `@hourly`
+    /// and the other aliases; read in local time.
+    pub fn cron(pattern: &str) -> Result<Schedule, String> {
+        croner::Cron::from_str(pattern)
+            .map(|cron| Schedule::Cron(Box::new(cron)))
+            .map_err(|e| format!("--cron: '{pattern}' is not a cron pattern: {e}"))
+    }
+
+    /// How long from now until the run after one that started at `started` and ended now.
+    fn wait_after(&self, started: Instant) -> Result<Duration, String> {
+        match self {
+            Schedule::Every(period) => Ok(period.saturating_sub(started.elapsed())),
+            Schedule::Cron(cron) => {
+                let now = chrono::Local::now();
+                let next = cron
+                    .find_next_occurrence(&now, false)
+                    .map_err(|e| format!("--cron: no next time: {e}"))?;
+                Ok((next - now).to_std().unwrap_or_default())
+            }
+        }
+    }
+}
+
+enum Message {
+    Done(ScriptResult),
+    Stop { code: i32 },
+}
+
+fn clock_in(wait: Duration) -> String {
+    let at = chrono::Local::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+    at.format("%H:%M:%S").to_string()
+}
+
+/// Runs the script on `schedule` until Ctrl-C or SIGTERM; returns the exit code.
+pub fn run(
+    runtime: &tokio::runtime::Runtime,
+    session: &Session,
+    file: &Path,
+    args: Vec<String>,
+    schedule: Schedule,
+) -> i32 {
+    let (sender, receiver) = channel();
+    let signals = sender.clone();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let registered = runtime.block_on(async {
+            (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            )
+        });
+        if let (Ok(mut interrupts), Ok(mut terminates)) = registered {
+            runtime.spawn(async move {
+                let code = tokio::select! {
+                    _ = interrupts.recv() => crate::session::EXIT_INTERRUPTED,
+                    _ = terminates.recv() => crate::session::EXIT_OK,
+                };
+                let _ = signals.send(Message::Stop { code });
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = signals.send(Message::Stop {
+                code: crate::session::EXIT_INTERRUPTED,
+            });
+        }
+    });
+    let name = file.display().to_string();
+    let base = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf);
+    let mut runs = 0u64;
+    loop {
+        runs += 1;
+        let started = Instant::now();
+        log::info(&format!("run {runs}: {name}"));
+        let source = match crate::script::engine::read_script_file(file) {
+            Ok(source) => source,
+            Err(e) => {
+                log::error(&format!("tdc: cannot read {name}: {e}"));
+                crate::status::run_ended(false);
+                String::new()
+            }
+        };
+        if !source.is_empty() {
+            session.host.reset_interrupt();
+            let job = ScriptJob {
+                host: session.host.clone(),
+                dialer: session.dialer.clone(),
+                base: base.clone(),
+                name: name.clone(),
+                source: source.clone(),
+                args: args.clone(),
+                loaded: LoadedFiles::default(),
+                exits_after: false,
+            };
+            let done = sender.clone();
+            if let Err(e) = spawn_script(job, move |outcome| {
+                let _ = done.send(Message::Done(outcome));
+            }) {
+                log::error(&format!("tdc: cannot start the script: {e}"));
+                return crate::session::EXIT_SCRIPT;
+            }
+            match receiver.recv() {
+                Ok(Message::Done(outcome)) => report(outcome, started, &name, &source),
+                Ok(Message::Stop { code }) => {
+                    session.host.interrupt();
+                    // The script stops within milliseconds of an interrupt.
+                    let _ = receiver.recv_timeout(Duration::from_secs(2));
+                    log::info(&format!("stopped during run {runs}"));
+                    return code;
+                }
+                Err(_) => return crate::session::EXIT_SCRIPT,
+            }
+        }
+        let wait = match schedule.wait_after(started) {
+            Ok(wait) => wait,
+            Err(e) => {
+                log::error(&format!("tdc: {e}"));
+                return crate::session::EXIT_USAGE;
+            }
+        };
+        if wait.is_zero() {
+            log::warn("the run took longer than its period: the next starts now");
+        } else {
+            log::info(&format!("next run at {}", clock_in(wait)));
+        }
+        match receiver.recv_timeout(wait) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(Message::Stop { code }) => return code,
+            Ok(Message::Done(_)) | Err(RecvTimeoutError::Disconnected) => {}
+        }
+    }
+}
+
+fn report(outcome: ScriptResult, started: Instant, name: &str, source: &str) {
+    let ms = started.elapsed().as_millis();
+    match outcome {
+        Ok(_) => {
+            crate::status::run_ended(true);
+            log::info(&format!("ok ({ms} ms)"));
+        }
+        Err(error) => {
+            crate::status::run_ended(false);
+            log::error(&diagnostic::from_eval_error(&error, name, source).to_string());
+            log::warn(&format!("failed ({ms} ms); the next run goes on"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_are_read_with_clear_errors() {
+        assert!(
+            matches!(Schedule::every("15m"), Ok(Schedule::Every(d)) if d == Duration::from_secs(900))
+        );
+        assert!(Schedule::every("0s").unwrap_err().contains("longer than 0"));
+        assert!(Schedule::every("soon")
+            .unwrap_err()
+            .starts_with("--every: 'soon' is not a duration"));
+        assert!(Schedule::cron("*/15 * * * *").is_ok());
+        assert!(Schedule::cron("61 * * * *")
+            .unwrap_err()
+            .starts_with("--cron: '61 * * * *' is not a cron pattern"));
+    }
+
+    #[test]
+    fn a_run_longer_than_its_period_is_followed_at_once_not_stacked() {
+        let every = Schedule::Every(Duration::from_secs(1));
+        let started = Instant::now() - Duration::from_secs(5);
+        assert_eq!(every.wait_after(started).unwrap(), Duration::ZERO);
+        let wait = Schedule::cron("* * * * *")
+            .unwrap()
+            .wait_after(Instant::now())
+            .unwrap();
+        assert!(wait <= Duration::from_secs(60), "{wait:?}");
+    }
+}

@@ -1,0 +1,45 @@
+//! Status lines of runs that go on unattended (watch mode, schedules, followers): on stderr
+//! as `[HH:MM:SS] text`, or with `--log-format json` one JSON object a line
+//! (`{"time", "level", "message"}`) for journald, Loki and the like. Server text inside a
+//! message is made safe first; JSON escapes the rest.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// `--log-format json`: for the rest of the process.
+pub fn set_json(on: bool) {
+    JSON.store(on, Ordering::SeqCst);
+}
+
+pub fn info(message: &str) {
+    write("info", message);
+}
+
+pub fn warn(message: &str) {
+    write("warn", message);
+}
+
+/// An error; `message` may span lines (a diagnostic with its source line and caret).
+pub fn error(message: &str) {
+    write("error", message);
+}
+
+fn write(level: &str, message: &str) {
+    use std::io::Write;
+    let now = chrono::Local::now();
+    let line = if JSON.load(Ordering::SeqCst) {
+        serde_json::json!({
+            "time": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "level": level,
+            "message": message,
+        })
+        .to_string()
+    } else if level == "error" {
+        message.to_string()
+    } else {
+        format!("[{}] {message}", now.format("%H:%M:%S"))
+    };
+    // stderr that cannot be written is not worth failing an unattended run over.
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}

@@ -5,6 +5,7 @@ use crate::common;
 
 use common::{output, root, tdc, tdc_on, temp_dir, Sandbox};
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[test]
 fn the_stdlib_tests_pass_under_tdc_test() {
@@ -222,6 +223,138 @@ fn leads_with_phone(sandbox: &Sandbox, phone: &str) -> Vec<String> {
         .iter()
         .map(|l| common::int(&l["id"]).to_string())
         .collect()
+}
+
+/// Every campaign lead of campaigns 12 and 14, by id: `(lead_id, campaign_id, calls_count)`,
+/// read page by page with an independent client.
+fn campaign_leads_12_and_14(sandbox: &Sandbox) -> BTreeMap<i64, (i64, i64, i64)> {
+    let mut all = BTreeMap::new();
+    for campaign in [12, 14] {
+        for offset in (0..).step_by(1000) {
+            let page = sandbox.get_json(&format!(
+                "/api/campaign-leads/campaign_id/{campaign}/limit/1000;{offset}/"
+            ));
+            let rows = page["campaignLeads"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for cl in &rows {
+                let (id, lead, calls) = (
+                    common::int(&cl["id"]),
+                    common::int(&cl["lead_id"]),
+                    common::int(&cl["calls_count"]),
+                );
+                all.insert(id, (lead, campaign, calls));
+            }
+            if rows.len() < 1000 {
+                break;
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn a_recycle_never_deletes_a_campaign_lead_and_reports_the_leads_already_in_the_target() {
+    let sandbox = Sandbox::start(&["--leads", "2000", "--cdrs", "10000"]);
+    let before = campaign_leads_12_and_14(&sandbox);
+    let in_14: BTreeSet<i64> = before
+        .values()
+        .filter(|(_, campaign, _)| *campaign == 14)
+        .map(|(lead, _, _)| *lead)
+        .collect();
+    // Three leads the rule takes (No Answer after 3 calls or more) are put in 14 as well, as
+    // an earlier import or a colleague would.
+    let doubled: Vec<i64> = before
+        .iter()
+        .filter(|(_, (lead, campaign, calls))| {
+            *campaign == 12 && *calls >= 3 && !in_14.contains(lead)
+        })
+        .map(|(id, _)| *id)
+        .filter(|id| {
+            let cl = sandbox.get_json(&format!("/api/campaign-leads/id/{id}/"));
+            cl["campaignLeads"][0]["status"] == "No Answer"
+        })
+        .take(3)
+        .map(|id| before[&id].0)
+        .collect();
+    assert_eq!(doubled.len(), 3);
+    let home = temp_dir("recycle-conflicts");
+    let (code, _, stderr) = output(
+        tdc_on(&sandbox, &home).args(["eval", &format!("td.assign({doubled:?}, 14).len()")]),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let before = campaign_leads_12_and_14(&sandbox);
+    let in_both: BTreeSet<i64> = {
+        let of = |c: i64| -> BTreeSet<i64> {
+            before
+                .values()
+                .filter(|(_, campaign, _)| *campaign == c)
+                .map(|(lead, _, _)| *lead)
+                .collect()
+        };
+        of(12).intersection(&of(14)).copied().collect()
+    };
+
+    let (code, stdout, stderr) = output(
+        tdc_on(&sandbox, &home)
+            .arg("run")
+            .arg(root().join("scripts/recycle_no_answer.rhai")),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let after = campaign_leads_12_and_14(&sandbox);
+
+    // No campaign lead is gone, and each keeps its calls; the moved ones are now in 14.
+    let gone: Vec<&i64> = before.keys().filter(|id| !after.contains_key(id)).collect();
+    assert!(gone.is_empty(), "campaign leads deleted: {gone:?}");
+    assert_eq!(before.len(), after.len(), "no campaign lead made anew");
+    let moved: Vec<i64> = before
+        .iter()
+        .filter(|(id, (_, campaign, _))| *campaign == 12 && after[id].1 == 14)
+        .map(|(id, _)| *id)
+        .collect();
+    for id in &moved {
+        assert_eq!(
+            before[id].2, after[id].2,
+            "campaign lead {id} kept its calls"
+        );
+    }
+    // A lead that was in both campaigns is in both still, untouched.
+    for (id, (lead, _, _)) in &before {
+        if in_both.contains(lead) {
+            assert_eq!(before[id], after[id], "lead {lead} (campaign lead {id})");
+        }
+    }
+    for lead in &doubled {
+        assert!(in_both.contains(lead));
+    }
+    let lines: Vec<&str> = stdout.lines().collect();
+    let planned: usize = lines[0].split(' ').next().unwrap().parse().unwrap();
+    let left_in_12 = before
+        .iter()
+        .filter(|(id, (lead, campaign, _))| {
+            *campaign == 12 && in_both.contains(lead) && after[*id].1 == 12
+        })
+        .count();
+    assert!(left_in_12 >= 3);
+    let conflict_line = lines
+        .iter()
+        .find(|l| l.contains("already in campaign 14"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let reported: usize = conflict_line.split(' ').next().unwrap().parse().unwrap();
+    assert!(reported >= 3 && reported <= in_both.len(), "{stdout}");
+    assert_eq!(
+        conflict_line,
+        &format!("{reported} left in campaign 12: already in campaign 14, and moving would drop one of their campaign leads")
+    );
+    assert!(
+        stdout.contains(&format!(
+            "Recycled {} leads from campaign 12 to 14; 0 changed since the plan",
+            moved.len()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(planned, moved.len() + reported, "{stdout}");
 }
 
 #[test]

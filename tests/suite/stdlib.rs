@@ -358,6 +358,73 @@ fn a_recycle_never_deletes_a_campaign_lead_and_reports_the_leads_already_in_the_
 }
 
 #[test]
+fn the_import_script_finds_the_phone_column_or_names_the_columns_it_found() {
+    let sample = std::fs::read_to_string(root().join("scripts/leads_sample.csv")).unwrap();
+    let (header, body) = sample.split_once('\n').unwrap();
+    assert_eq!(
+        header,
+        "crm_id,first_name,last_name,mobile,email,city,country,affiliate"
+    );
+    for (phone_header, argument, imported) in [
+        ("Mobile", None, true),
+        ("Phone Number", None, true),
+        ("phone_number", None, true),
+        ("CELL", None, true),
+        ("Contact", Some("Contact"), true),
+        ("Contact", None, false),
+    ] {
+        let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100"]);
+        let home = temp_dir("import-columns");
+        let file = home.join("export.csv");
+        std::fs::write(
+            &file,
+            format!("{}\n{body}", header.replace("mobile", phone_header)),
+        )
+        .unwrap();
+        let mut command = tdc_on(&sandbox, &home);
+        command
+            .arg(format!("--allow-read={}", home.display()))
+            .arg("run")
+            .arg(root().join("scripts/import_csv.rhai"))
+            .arg(&file)
+            .args(["12", "crm_id"])
+            .args(argument);
+        let (code, stdout, stderr) = output(&mut command);
+        let in_12 = |phone: &str| -> Vec<i64> {
+            leads_with_phone(&sandbox, phone)
+                .iter()
+                .flat_map(|lead| {
+                    curl_json(&sandbox, &format!("/api/campaign-leads/lead_id/{lead}/"))
+                        ["campaignLeads"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .map(|cl| common::int(&cl["campaign_id"]))
+                .collect()
+        };
+        if imported {
+            assert_eq!(code, 0, "{phone_header}: {stderr}");
+            assert!(
+                stdout.contains(&format!("phones from column '{phone_header}'")),
+                "{stdout}"
+            );
+            assert!(stdout.contains("inserted 6 "), "{phone_header}: {stdout}");
+            assert_eq!(in_12("447700900101"), [12], "{phone_header}");
+        } else {
+            assert_eq!(code, 1, "{stdout}");
+            let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error:")).collect();
+            assert_eq!(errors.len(), 1, "{stderr}");
+            assert!(
+                errors[0].starts_with("<stdlib>/leads.rhai:") && errors[0].ends_with(" error: leads: no column maps to phone (columns: Contact, affiliate, city, country, crm_id, email, first_name, last_name); map one with the mapping option, e.g. #{ mapping: #{ \"<column>\": \"phone\" } }"),
+                "{stderr}"
+            );
+            assert_eq!(in_12("447700900101"), Vec::<i64>::new(), "nothing sent");
+        }
+    }
+}
+
+#[test]
 fn an_import_keeps_one_lead_per_phone_however_written_and_previews_first() {
     for (how, search_limit) in [("searches", 40), ("one scan", 0)] {
         let sandbox = Sandbox::start(&["--leads", "300", "--cdrs", "100"]);

@@ -1,9 +1,10 @@
 //! Assertions for `tdc test` (and any script): `assert`, `assert_eq`, `assert_ne`. A failing
 //! `assert_eq` of maps or arrays names each field or position that differs, with both values,
-//! as pytest does; the error carries the caller's file:line like any script error.
+//! as pytest does; the error carries the caller's file:line like any script error. And
+//! `check_options`, so that a script function's options are checked as the bindings' are.
 
 use rhai::plugin::*;
-use rhai::Dynamic;
+use rhai::{Array, Dynamic};
 use serde_json::Value;
 
 use super::{dynamic_to_json, script_error, RhaiResultOf};
@@ -123,6 +124,38 @@ pub mod assert_api {
             )))
         } else {
             Ok(())
+        }
+    }
+
+    /// Fails unless `options` is a map whose keys are all among `valid`; the error names the
+    /// function (`what`), the unknown key and the valid ones, as the bindings' errors do.
+    ///
+    /// ```rhai
+    /// fn report(options) {
+    ///     check_options("report", options, ["campaign", "since"]);
+    ///     options.campaign ?? 12
+    /// }
+    /// report(#{ campaign: 14 });   // report(#{ campgain: 14 }) fails: unknown option 'campgain'
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn check_options(what: &str, options: Dynamic, valid: Array) -> RhaiResultOf<()> {
+        let valid: Vec<String> = valid.iter().map(|key| key.to_string()).collect();
+        let Some(options) = options.read_lock::<rhai::Map>() else {
+            return Err(script_error(format!(
+                "{what}: options are a map such as #{{ {}: … }}, not {}",
+                valid.first().map_or("key", String::as_str),
+                options.type_name()
+            )));
+        };
+        match options
+            .keys()
+            .find(|key| !valid.iter().any(|v| v == key.as_str()))
+        {
+            Some(key) => Err(script_error(format!(
+                "{what}: unknown option '{key}' ({})",
+                valid.join(", ")
+            ))),
+            None => Ok(()),
         }
     }
 }

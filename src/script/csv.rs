@@ -79,8 +79,12 @@ pub mod csv_api {
 
     /// Writes records to a CSV file; returns the number of rows written. Nested maps become
     /// dotted columns (`customFields.affiliate`), which `read_csv` turns back into maps, so an
-    /// export re-imports. Columns: the usual first ones of the kind of record (CDRs: `id`,
-    /// `start_at`, `dst`, `status`, …), then the rest.
+    /// export re-imports. Column order: a Rhai map keeps no order of its own, so the columns
+    /// are the usual first ones of the kind of record (CDRs: `id`, `start_at`, `dst`,
+    /// `status`, …; the `cdr` reports as their docs list them, e.g. `cdr::kpis`: `attempts`,
+    /// `answered`, `asr`, `acd`, `billed_minutes`, `basis`; other rows: `id`), then the rest
+    /// as they first appear, each record's keys in name order. For an order of your own, pass
+    /// the columns: `write_csv(rows, path, ["hour", "asr"])` or `#{ columns: [...] }`.
     ///
     /// ```rhai
     /// write_csv(td.cdrs().limit(100).to_array(), "cdrs.csv");
@@ -102,8 +106,9 @@ pub mod csv_api {
         write_rows(records, path, &columns)
     }
 
-    /// Writes records to a CSV file with options: `columns` (an array of names, in order) and
-    /// `excel_safe` (true: a text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage
+    /// Writes records to a CSV file with options: `columns` (an array of names, in order;
+    /// without it, the order of `write_csv(records, path)`) and `excel_safe` (true: a text
+    /// cell, column names included, starting with `=`, `+`, `-`, `@`, a tab or a carriage
     /// return gets a leading `'`, so a spreadsheet shows it instead of running it as a
     /// formula — use it for files people open in Excel or Sheets).
     ///
@@ -220,8 +225,19 @@ fn write_rows_with(
     crate::script::permissions::check_write("write_csv", path)?;
     let temp = format!("{path}.part");
     let mut writer = csv::Writer::from_path(&temp).map_err(|e| io_error("write_csv", path, e))?;
+    // Column names come from data too (a CSV someone sent, a tenant's custom fields).
+    let header: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            if excel_safe {
+                excel_safe_cell(c.clone())
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
     writer
-        .write_record(columns)
+        .write_record(&header)
         .map_err(|e| io_error("write_csv", path, e))?;
     for record in records {
         let row: Vec<String> = columns

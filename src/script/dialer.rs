@@ -519,7 +519,9 @@ pub mod dialer_api {
 
     /// Moves leads between campaigns; with `with_preserve_data` the campaign lead keeps its
     /// calls counter, user, history and status (mapped by name). Returns the campaign leads in
-    /// the destination.
+    /// the destination. The sandbox refuses the whole request (422) when a lead already has a
+    /// campaign lead in the destination, rather than drop one of the two with its calls;
+    /// `recycle::plan` finds such leads first.
     ///
     /// ```rhai
     /// let moved = td.move_to_campaign([49969], 12, 13, true);

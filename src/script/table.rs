@@ -204,9 +204,24 @@ pub fn table(records: &Array, columns: &[String], layout: Layout) -> String {
     out.join("\n")
 }
 
-/// The columns people look at first, by the kind of record (told by a field only it has);
-/// the rest follow in name order.
-const PREFERRED: [(&str, &[&str]); 5] = [
+/// The columns people look at first, by the kind of record (told by a field only it has, the
+/// first match deciding); the rest follow in name order. The `cdr` reports come first: their
+/// rows are maps, which keep no order of their own, and a cause row also carries `q850`.
+const PREFERRED: [(&str, &[&str]); 8] = [
+    ("share", &["status", "q850", "calls", "share"]),
+    ("hour", &["hour", "attempts", "answered", "asr", "acd"]),
+    (
+        "billed_minutes",
+        &[
+            "key",
+            "attempts",
+            "answered",
+            "asr",
+            "acd",
+            "billed_minutes",
+            "basis",
+        ],
+    ),
     (
         "q850",
         &[
@@ -265,8 +280,10 @@ const PREFERRED: [(&str, &[&str]); 5] = [
     ),
 ];
 
-/// The columns of tables and CSV files: the record kind's usual first columns (CDRs: `id`, `start_at`, `dst`,
-/// `status`, `q850`, `bill_duration`, …), else `id` first, then the rest.
+/// The columns of tables and CSV files: the record kind's usual first columns (CDRs: `id`,
+/// `start_at`, `dst`, `status`, `q850`, `bill_duration`, …; the `cdr` reports in the order
+/// their docs list), else `id` first, then the rest as they first appear (each record's keys
+/// in name order).
 pub fn preferred_columns(records: &Array) -> Vec<String> {
     let mut columns = columns_of(records);
     let preferred: &[&str] = PREFERRED

@@ -50,6 +50,16 @@ pub mod text_api {
             .map_or(Dynamic::UNIT, Dynamic::from)
     }
 
+    /// The region national phone numbers are read in when a call names none: the profile's
+    /// `default_region` (an ISO 3166 code such as `"GB"`), or `()` when it sets none.
+    ///
+    /// ```rhai
+    /// if default_region() == () { print("national numbers need a region"); }
+    /// ```
+    pub fn default_region() -> Dynamic {
+        crate::phone::default_region().map_or(Dynamic::UNIT, |id| id.as_ref().into())
+    }
+
     /// A phone number as the dialer stores it, national numbers read in `region` (an ISO
     /// 3166 code such as `"GB"`); `()` when it is not a valid number there.
     ///

@@ -138,6 +138,59 @@ fn csv_exports_reimport_with_nested_fields() {
 }
 
 #[test]
+fn csv_columns_follow_the_reports_order_or_the_ones_asked_for() {
+    let home = temp_dir("csv-order");
+    let header_of = |code: &str, options: &str| {
+        let file = home.join("out.csv");
+        let (status, _, stderr) = output(tdc(&home).args([
+            "--sandbox",
+            &format!("--allow-write={}", home.display()),
+            "eval",
+            &format!(
+                "import \"cdr\" as cdr; let rows = td.cdrs().limit(300).to_array(); write_csv({code}, \"{}\"{options})",
+                file.display()
+            ),
+        ]));
+        assert_eq!(status, 0, "{code}: {stderr}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        text.lines().next().unwrap_or("").to_string()
+    };
+    assert_eq!(
+        header_of(
+            "[cdr::kpis(rows)]",
+            ", #{ columns: [\"zeta\", \"id\", \"alpha\"] }"
+        ),
+        "zeta,id,alpha",
+        "the columns asked for, in that order"
+    );
+    assert_eq!(
+        header_of("cdr::kpis_by(rows, \"user_id\").groups", ""),
+        "key,attempts,answered,asr,acd,billed_minutes,basis"
+    );
+    assert_eq!(
+        header_of("cdr::by_hour(rows)", ""),
+        "hour,attempts,answered,asr,acd"
+    );
+    assert_eq!(
+        header_of("cdr::by_cause(rows)", ""),
+        "status,q850,calls,share"
+    );
+    assert_eq!(
+        header_of(
+            "cdr::by_hour(rows).map(|h| #{ zeta: 1, note: \"x\", hour: h.hour, asr: h.asr })",
+            ""
+        ),
+        "hour,asr,note,zeta",
+        "a report's own columns first, the ones a script added by name"
+    );
+    assert_eq!(
+        header_of("[#{ zeta: 1, alpha: 2, id: 3 }]", ""),
+        "id,alpha,zeta",
+        "rows of no known kind: id, then by name"
+    );
+}
+
+#[test]
 fn phone_numbers_have_one_form() {
     let home = temp_dir("phones");
     let (code, stdout, stderr) = output(tdc(&home).args([

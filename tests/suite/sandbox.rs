@@ -513,6 +513,78 @@ async fn moving_with_preserved_data_needs_the_status_name_in_the_destination() {
 }
 
 #[tokio::test]
+async fn a_move_never_drops_the_campaign_lead_a_lead_already_has_in_the_destination() {
+    let sandbox = Sandbox::start(&["--leads", "400", "--cdrs", "5000"]);
+    let api = Api::new(&sandbox);
+    let (_, body) = api
+        .get("/api/campaign-leads/campaign_id/12/status/No Answer/limit/2;0/")
+        .await;
+    let lead_of = |i: usize| {
+        body["campaignLeads"][i]["lead_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (conflicting, free) = (lead_of(0), lead_of(1));
+    let assign = format!(
+        r#"{{"where":{{"id":[{conflicting}]}},"campaign_id":14,"remove_from_others":false}}"#
+    );
+    let (status, _) = api.put("/api/campaign-leads/mass-assign", &assign).await;
+    assert_eq!(status, 200);
+    let campaign_leads = |lead: String| {
+        let api = &api;
+        async move {
+            let (_, body) = api
+                .get(&format!("/api/campaign-leads/lead_id/{lead}/"))
+                .await;
+            body["campaignLeads"].clone()
+        }
+    };
+    let before = campaign_leads(conflicting.clone()).await;
+    let free_before = campaign_leads(free.clone()).await;
+    let in_campaign = |cls: &Value, campaign: &str| {
+        cls.as_array()
+            .unwrap()
+            .iter()
+            .find(|cl| cl["campaign_id"] == campaign)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let (source, target) = (in_campaign(&before, "12"), in_campaign(&before, "14"));
+    assert!(int(&source["calls_count"]) > 0, "{before}");
+
+    for preserve in [true, false] {
+        let request = format!(
+            r#"{{"id":[{free},{conflicting}],"source_campaign_id":12,"destination_campaign_id":14,"with_preserve_data":{preserve}}}"#
+        );
+        let (status, body) = api
+            .put("/api/campaign-leads/move-to-campaign", &request)
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(
+            message(&body),
+            format!(
+                "leads already in campaign 14, moving them would drop a campaign lead and its calls: {conflicting} (campaign lead {} in 12, {} calls; {} in 14, {} calls)",
+                source["id"].as_str().unwrap(),
+                source["calls_count"].as_str().unwrap(),
+                target["id"].as_str().unwrap(),
+                target["calls_count"].as_str().unwrap()
+            )
+        );
+        assert_eq!(
+            campaign_leads(conflicting.clone()).await,
+            before,
+            "refused whole"
+        );
+        assert_eq!(
+            campaign_leads(free.clone()).await,
+            free_before,
+            "refused whole"
+        );
+    }
+}
+
+#[tokio::test]
 async fn mass_assign_is_safe_to_repeat() {
     let sandbox = Sandbox::start(&["--leads", "300", "--cdrs", "100"]);
     let api = Api::new(&sandbox);

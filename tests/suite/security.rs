@@ -428,6 +428,32 @@ fn files_with_lead_data_are_private_whatever_existed_before() {
 }
 
 #[test]
+fn an_excel_safe_csv_makes_its_header_row_safe_too() {
+    // Column names come from data (a CSV someone sent, a server's custom field names), so
+    // a header cell can carry a formula as well as any value.
+    let home = temp_dir("excel-safe-header");
+    let sent = home.join("sent.csv");
+    std::fs::write(&sent, "=HYPERLINK(1),name\n1,@SUM(A1)\n").unwrap();
+    let csv = home.join("safe.csv");
+    let (code, _, stderr) = output(tdc(&home).args([
+        "--sandbox",
+        &format!("--allow-read={}", home.display()),
+        &format!("--allow-write={}", home.display()),
+        "eval",
+        &format!(
+            "let rows = read_csv(\"{}\"); rows.push(#{{ \"+cmd\": \"-x\" }}); write_csv(rows, \"{}\", #{{ excel_safe: true }})",
+            sent.display(),
+            csv.display()
+        ),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "'=HYPERLINK(1),name,'+cmd\n1,'@SUM(A1),\n,,'-x\n"
+    );
+}
+
+#[test]
 fn the_twin_drops_half_sent_requests_and_keeps_serving() {
     use std::io::Write;
     let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100"]);

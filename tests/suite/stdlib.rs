@@ -5,6 +5,7 @@ use crate::common;
 
 use common::{output, root, tdc, tdc_on, temp_dir, Sandbox};
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[test]
 fn the_stdlib_tests_pass_under_tdc_test() {
@@ -222,6 +223,205 @@ fn leads_with_phone(sandbox: &Sandbox, phone: &str) -> Vec<String> {
         .iter()
         .map(|l| common::int(&l["id"]).to_string())
         .collect()
+}
+
+/// Every campaign lead of campaigns 12 and 14, by id: `(lead_id, campaign_id, calls_count)`,
+/// read page by page with an independent client.
+fn campaign_leads_12_and_14(sandbox: &Sandbox) -> BTreeMap<i64, (i64, i64, i64)> {
+    let mut all = BTreeMap::new();
+    for campaign in [12, 14] {
+        for offset in (0..).step_by(1000) {
+            let page = sandbox.get_json(&format!(
+                "/api/campaign-leads/campaign_id/{campaign}/limit/1000;{offset}/"
+            ));
+            let rows = page["campaignLeads"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for cl in &rows {
+                let (id, lead, calls) = (
+                    common::int(&cl["id"]),
+                    common::int(&cl["lead_id"]),
+                    common::int(&cl["calls_count"]),
+                );
+                all.insert(id, (lead, campaign, calls));
+            }
+            if rows.len() < 1000 {
+                break;
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn a_recycle_never_deletes_a_campaign_lead_and_reports_the_leads_already_in_the_target() {
+    let sandbox = Sandbox::start(&["--leads", "2000", "--cdrs", "10000"]);
+    let before = campaign_leads_12_and_14(&sandbox);
+    let in_14: BTreeSet<i64> = before
+        .values()
+        .filter(|(_, campaign, _)| *campaign == 14)
+        .map(|(lead, _, _)| *lead)
+        .collect();
+    // Three leads the rule takes (No Answer after 3 calls or more) are put in 14 as well, as
+    // an earlier import or a colleague would.
+    let doubled: Vec<i64> = before
+        .iter()
+        .filter(|(_, (lead, campaign, calls))| {
+            *campaign == 12 && *calls >= 3 && !in_14.contains(lead)
+        })
+        .map(|(id, _)| *id)
+        .filter(|id| {
+            let cl = sandbox.get_json(&format!("/api/campaign-leads/id/{id}/"));
+            cl["campaignLeads"][0]["status"] == "No Answer"
+        })
+        .take(3)
+        .map(|id| before[&id].0)
+        .collect();
+    assert_eq!(doubled.len(), 3);
+    let home = temp_dir("recycle-conflicts");
+    let (code, _, stderr) = output(
+        tdc_on(&sandbox, &home).args(["eval", &format!("td.assign({doubled:?}, 14).len()")]),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let before = campaign_leads_12_and_14(&sandbox);
+    let in_both: BTreeSet<i64> = {
+        let of = |c: i64| -> BTreeSet<i64> {
+            before
+                .values()
+                .filter(|(_, campaign, _)| *campaign == c)
+                .map(|(lead, _, _)| *lead)
+                .collect()
+        };
+        of(12).intersection(&of(14)).copied().collect()
+    };
+
+    let (code, stdout, stderr) = output(
+        tdc_on(&sandbox, &home)
+            .arg("run")
+            .arg(root().join("scripts/recycle_no_answer.rhai")),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let after = campaign_leads_12_and_14(&sandbox);
+
+    // No campaign lead is gone, and each keeps its calls; the moved ones are now in 14.
+    let gone: Vec<&i64> = before.keys().filter(|id| !after.contains_key(id)).collect();
+    assert!(gone.is_empty(), "campaign leads deleted: {gone:?}");
+    assert_eq!(before.len(), after.len(), "no campaign lead made anew");
+    let moved: Vec<i64> = before
+        .iter()
+        .filter(|(id, (_, campaign, _))| *campaign == 12 && after[id].1 == 14)
+        .map(|(id, _)| *id)
+        .collect();
+    for id in &moved {
+        assert_eq!(
+            before[id].2, after[id].2,
+            "campaign lead {id} kept its calls"
+        );
+    }
+    // A lead that was in both campaigns is in both still, untouched.
+    for (id, (lead, _, _)) in &before {
+        if in_both.contains(lead) {
+            assert_eq!(before[id], after[id], "lead {lead} (campaign lead {id})");
+        }
+    }
+    for lead in &doubled {
+        assert!(in_both.contains(lead));
+    }
+    let lines: Vec<&str> = stdout.lines().collect();
+    let planned: usize = lines[0].split(' ').next().unwrap().parse().unwrap();
+    let left_in_12 = before
+        .iter()
+        .filter(|(id, (lead, campaign, _))| {
+            *campaign == 12 && in_both.contains(lead) && after[*id].1 == 12
+        })
+        .count();
+    assert!(left_in_12 >= 3);
+    let conflict_line = lines
+        .iter()
+        .find(|l| l.contains("already in campaign 14"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let reported: usize = conflict_line.split(' ').next().unwrap().parse().unwrap();
+    assert!(reported >= 3 && reported <= in_both.len(), "{stdout}");
+    assert_eq!(
+        conflict_line,
+        &format!("{reported} left in campaign 12: already in campaign 14, and moving would drop one of their campaign leads")
+    );
+    assert!(
+        stdout.contains(&format!(
+            "Recycled {} leads from campaign 12 to 14; 0 changed since the plan",
+            moved.len()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(planned, moved.len() + reported, "{stdout}");
+}
+
+#[test]
+fn the_import_script_finds_the_phone_column_or_names_the_columns_it_found() {
+    let sample = std::fs::read_to_string(root().join("scripts/leads_sample.csv")).unwrap();
+    let (header, body) = sample.split_once('\n').unwrap();
+    assert_eq!(
+        header,
+        "crm_id,first_name,last_name,mobile,email,city,country,affiliate"
+    );
+    for (phone_header, argument, imported) in [
+        ("Mobile", None, true),
+        ("Phone Number", None, true),
+        ("phone_number", None, true),
+        ("CELL", None, true),
+        ("Contact", Some("Contact"), true),
+        ("Contact", None, false),
+    ] {
+        let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100"]);
+        let home = temp_dir("import-columns");
+        let file = home.join("export.csv");
+        std::fs::write(
+            &file,
+            format!("{}\n{body}", header.replace("mobile", phone_header)),
+        )
+        .unwrap();
+        let mut command = tdc_on(&sandbox, &home);
+        command
+            .arg(format!("--allow-read={}", home.display()))
+            .arg("run")
+            .arg(root().join("scripts/import_csv.rhai"))
+            .arg(&file)
+            .args(["12", "crm_id"])
+            .args(argument);
+        let (code, stdout, stderr) = output(&mut command);
+        let in_12 = |phone: &str| -> Vec<i64> {
+            leads_with_phone(&sandbox, phone)
+                .iter()
+                .flat_map(|lead| {
+                    curl_json(&sandbox, &format!("/api/campaign-leads/lead_id/{lead}/"))
+                        ["campaignLeads"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .map(|cl| common::int(&cl["campaign_id"]))
+                .collect()
+        };
+        if imported {
+            assert_eq!(code, 0, "{phone_header}: {stderr}");
+            assert!(
+                stdout.contains(&format!("phones from column '{phone_header}'")),
+                "{stdout}"
+            );
+            assert!(stdout.contains("inserted 6 "), "{phone_header}: {stdout}");
+            assert_eq!(in_12("447700900101"), [12], "{phone_header}");
+        } else {
+            assert_eq!(code, 1, "{stdout}");
+            let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error:")).collect();
+            assert_eq!(errors.len(), 1, "{stderr}");
+            assert!(
+                errors[0].starts_with("<stdlib>/leads.rhai:") && errors[0].ends_with(" error: leads: no column maps to phone (columns: Contact, affiliate, city, country, crm_id, email, first_name, last_name); map one with the mapping option, e.g. #{ mapping: #{ \"<column>\": \"phone\" } }"),
+                "{stderr}"
+            );
+            assert_eq!(in_12("447700900101"), Vec::<i64>::new(), "nothing sent");
+        }
+    }
 }
 
 #[test]

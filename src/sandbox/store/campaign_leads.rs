@@ -302,8 +302,10 @@ impl Store {
     }
 
     /// `PUT /api/campaign-leads/move-to-campaign`. Refused whole when a lead is not in the
-    /// source campaign or, with preserved data, when its status name is missing in the
-    /// destination.
+    /// source campaign, when it already has a campaign lead in the destination (one of the two
+    /// campaign leads, with its calls and history, would have to go, and the guide names no
+    /// rule for which), or, with preserved data, when its status name is missing in the
+    /// destination. Returns the moved leads' campaign leads in the destination.
     pub fn move_to_campaign(&mut self, body: &Value) -> SandboxResult<Vec<Value>> {
         let body = require_object(body, "body")?;
         let lead_ids = read_id_list(
@@ -323,12 +325,19 @@ impl Store {
         }
         let mut moves = Vec::with_capacity(lead_ids.len());
         let mut not_in_source = Vec::new();
+        let mut already_there = Vec::new();
         let mut refused = Vec::new();
         for &lead_id in &lead_ids {
             let Some(cl) = self.campaign_lead_in(lead_id, source_id) else {
                 not_in_source.push(lead_id.to_string());
                 continue;
             };
+            if let Some(there) = self.campaign_lead_in(lead_id, destination_id) {
+                already_there.push(format!(
+                    "{lead_id} (campaign lead {} in {source_id}, {} calls; {} in {destination_id}, {} calls)",
+                    cl.id, cl.calls_count, there.id, there.calls_count
+                ));
+            }
             let status = self.status_name(source_id, cl.status_id).unwrap_or("");
             let mapped = destination.status_named(status).map(|s| s.id);
             if preserve && mapped.is_none() {
@@ -342,6 +351,12 @@ impl Store {
                 not_in_source.join(", ")
             )));
         }
+        if !already_there.is_empty() {
+            return Err(SandboxError::unprocessable(format!(
+                "leads already in campaign {destination_id}, moving them would drop a campaign lead and its calls: {}",
+                already_there.join(", ")
+            )));
+        }
         if !refused.is_empty() {
             return Err(SandboxError::unprocessable(format!(
                 "status names missing in campaign {destination_id}, moving with preserved data refused for leads: {}",
@@ -351,36 +366,26 @@ impl Store {
         let t = now();
         let mut out = Vec::with_capacity(moves.len());
         for (lead_id, cl_id, mapped_status) in moves {
-            let existing = self
-                .campaign_lead_in(lead_id, destination_id)
-                .map(|cl| cl.id);
-            let id = match (existing, preserve) {
-                (Some(existing), _) => {
-                    self.remove_campaign_lead(cl_id);
-                    existing
-                }
-                (None, true) => {
-                    let cl = self
-                        .campaign_leads
-                        .get_mut(&cl_id)
-                        .expect("campaign lead checked above");
-                    cl.campaign_id = destination_id;
-                    cl.status_id = mapped_status.unwrap_or(cl.status_id);
-                    cl.updated_at = t;
-                    cl.history.push(format!(
-                        "{} moved from campaign {source_id} to {destination_id} with preserved data",
-                        format_time(t)
-                    ));
-                    cl_id
-                }
-                (None, false) => {
-                    self.remove_campaign_lead(cl_id);
-                    self.new_campaign_lead(
-                        lead_id,
-                        destination_id,
-                        format!("moved from campaign {source_id}"),
-                    )
-                }
+            let id = if preserve {
+                let cl = self
+                    .campaign_leads
+                    .get_mut(&cl_id)
+                    .expect("campaign lead checked above");
+                cl.campaign_id = destination_id;
+                cl.status_id = mapped_status.unwrap_or(cl.status_id);
+                cl.updated_at = t;
+                cl.history.push(format!(
+                    "{} moved from campaign {source_id} to {destination_id} with preserved data",
+                    format_time(t)
+                ));
+                cl_id
+            } else {
+                self.remove_campaign_lead(cl_id);
+                self.new_campaign_lead(
+                    lead_id,
+                    destination_id,
+                    format!("moved from campaign {source_id}"),
+                )
             };
             out.push(self.campaign_lead_json(&self.campaign_leads[&id]));
         }

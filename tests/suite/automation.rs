@@ -274,7 +274,7 @@ fn new_leads_are_followed_by_id_and_the_cursor_resumes_after_the_last() {
         print(seen);
     "#;
     std::fs::write(home.join("f.rhai"), script).expect("write script");
-    let mut run = common::tdc_on(&sandbox, &home)
+    let run = common::tdc_on(&sandbox, &home)
         .current_dir(&home)
         .args(["run", "f.rhai"])
         .stdout(Stdio::piped())
@@ -466,7 +466,7 @@ fn a_schedule_runs_again_after_a_failure_and_stops_cleanly_on_sigterm() {
     )
     .expect("write job");
     std::fs::write(home.join("n.json"), "0").expect("write the counter");
-    let mut job = tdc(&home)
+    let job = tdc(&home)
         .current_dir(&home)
         .args(["run", "--every", "1s", "job.rhai"])
         .stdout(Stdio::piped())
@@ -506,7 +506,7 @@ fn ctrl_c_interrupts_a_scheduled_run_within_a_second() {
     let sandbox = Sandbox::start(&["--cdrs", "50", "--leads", "20", "--latency-ms", "5000"]);
     let home = temp_dir("schedule-interrupt");
     std::fs::write(home.join("slow.rhai"), "td.campaigns();\n").expect("write job");
-    let mut job = common::tdc_on(&sandbox, &home)
+    let job = common::tdc_on(&sandbox, &home)
         .current_dir(&home)
         .args(["run", "--cron", "* * * * *", "slow.rhai"])
         .stdout(Stdio::null())

@@ -254,15 +254,20 @@ fn export(
     outcome
 }
 
-fn manage_profiles(action: crate::cli::ProfileAction) -> Outcome {
+fn manage_profiles(action: Box<crate::cli::ProfileAction>) -> Outcome {
     use crate::cli::ProfileAction;
-    let result = match action {
+    let result = match *action {
         ProfileAction::List => crate::profiles::list(),
         ProfileAction::Show { name } => crate::profiles::show(&name),
         ProfileAction::Add {
             profile,
             make_default,
         } => crate::profiles::add(&profile, make_default),
+        ProfileAction::Set {
+            name,
+            url,
+            settings,
+        } => crate::profiles::set(&name, url.as_deref(), &settings),
         ProfileAction::Remove { name } => crate::profiles::remove(&name),
         ProfileAction::Use { name } => crate::profiles::use_profile(&name),
     };
@@ -279,7 +284,7 @@ fn connection_flags(global: &GlobalArgs) -> ConnectionFlags {
         sandbox: global.sandbox,
         allow_http: global.allow_http,
         verbose: global.verbose,
-        skip_password_cmd: false,
+        describe_only: false,
     }
 }
 
@@ -584,7 +589,7 @@ fn show_config(global: &GlobalArgs) -> Outcome {
     let usage = |e: crate::config::ConfigError| Failure::Usage(format!("tdc: {e}"));
     let config = crate::session::load_config().map_err(usage)?;
     let flags = ConnectionFlags {
-        skip_password_cmd: true,
+        describe_only: true,
         ..connection_flags(global)
     };
     let connection = crate::session::resolve_connection(&flags, config.as_ref()).map_err(usage)?;
@@ -599,12 +604,17 @@ fn show_config(global: &GlobalArgs) -> Outcome {
         (None, Some(path)) => format!("{} (not found)", path.display()),
         (None, None) => "none (no HOME or XDG_CONFIG_HOME)".to_string(),
     };
-    println!("{:<12}{config_line}", "config");
+    let width = connection
+        .sources
+        .iter()
+        .map(|(setting, _)| setting.len() + 2)
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    println!("{:<width$}{config_line}", "config");
     for (setting, source) in &connection.sources {
-        println!("{setting:<12}{source}");
+        println!("{setting:<width$}{source}");
     }
-    println!("{:<12}{}", "concurrency", connection.concurrency);
-    println!("{:<12}{} s", "timeout", connection.timeout.as_secs());
     Ok(())
 }
 

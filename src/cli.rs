@@ -95,13 +95,14 @@ pub enum Command {
         after_help = "Examples:\n  tdc completions bash > ~/.local/share/bash-completion/completions/tdc"
     )]
     Completions(CompletionsArgs),
-    /// List, show, add, remove or choose the config file's profiles (comments are kept).
+    /// List, show, add, change, remove or choose the config file's profiles (comments are
+    /// kept).
     #[command(
-        after_help = "Examples:\n  tdc profile list\n  tdc profile add prod --url https://example.td.commpeak.com --user ops --password-cmd 'pass show td/prod' --read-only\n  tdc profile use prod\n  tdc profile show prod"
+        after_help = "Examples:\n  tdc profile list\n  tdc profile add prod --url https://example.td.commpeak.com --user ops --password-cmd 'pass show td/prod' --read-only\n  tdc profile set prod --timezone Europe/London --default-region GB --auth digest\n  tdc profile use prod\n  tdc profile show prod"
     )]
     Profile {
         #[command(subcommand)]
-        action: ProfileAction,
+        action: Box<ProfileAction>,
     },
     /// Check the connection step by step: config, DNS, TLS, authentication, latency, clock.
     #[command(after_help = "Examples:\n  tdc doctor\n  tdc --profile prod doctor")]
@@ -167,6 +168,14 @@ pub enum ProfileAction {
         /// Make it the default profile.
         #[arg(long = "default")]
         make_default: bool,
+    },
+    /// Change keys of a profile (those not given are kept).
+    Set {
+        name: String,
+        #[arg(long)]
+        url: Option<String>,
+        #[command(flatten)]
+        settings: crate::profiles::ProfileSettings,
     },
     /// Remove a profile.
     Remove { name: String },

@@ -269,15 +269,17 @@ fn config_shows_sources_and_never_the_password() {
     }
     let (code, stdout, stderr) = output(tdc(&home).arg("config"));
     assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stdout.contains("url         https://prod.example/ (from url in profile 'prod')"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("password    set (from password in profile 'prod')"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("read_only   true"), "{stdout}");
+    let lines: Vec<String> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for line in [
+        "url https://prod.example/ (from url in profile 'prod')",
+        "password set (from password in profile 'prod')",
+        "read_only true (from read_only in profile 'prod')",
+    ] {
+        assert!(lines.iter().any(|l| l == line), "{line}: {stdout}");
+    }
     assert!(
         stderr.contains("holds a password and others can read it"),
         "{stderr}"
@@ -293,6 +295,174 @@ fn config_shows_sources_and_never_the_password() {
         "{stdout}"
     );
     assert!(!stdout.contains("pw-from-env"));
+}
+
+/// What `tdc doctor` sends a user to: every setting with where it came from, the defaults
+/// named as such, and a password that is missing said to be missing, with exit 0.
+#[test]
+fn config_shows_every_setting_and_a_missing_password_without_failing() {
+    let home = temp_dir("config-every");
+    let file = write_config(
+        &home,
+        "default_profile = \"prod\"\n[profiles.prod]\nurl = \"https://prod.example\"\nuser = \"ops\"\npassword_env = \"TD_PROD_PASSWORD\"\ndefault_region = \"GB\"\ntimezone = \"Europe/London\"\nallow_net = [\"crm.example\"]\n",
+    );
+    let (code, stdout, stderr) = output(tdc(&home).arg("config").env_remove("TD_PROD_PASSWORD"));
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let from = |key: &str| format!("(from {key} in profile 'prod')");
+    let expected = [
+        ("config", file.display().to_string()),
+        (
+            "profile",
+            "prod (from default_profile in the config file)".into(),
+        ),
+        ("url", format!("https://prod.example/ {}", from("url"))),
+        ("user", format!("ops {}", from("user"))),
+        (
+            "password",
+            "missing ($TD_PROD_PASSWORD is not set; password_env in profile 'prod' names it)"
+                .into(),
+        ),
+        ("auth", "auto (default)".into()),
+        ("read_only", "false (default)".into()),
+        ("concurrency", "16 (default)".into()),
+        ("timeout_s", "60 (default)".into()),
+        ("connect_timeout_s", "10 (default)".into()),
+        (
+            "retries",
+            "as many as retry_budget_s allows (default)".into(),
+        ),
+        ("retry_budget_s", "60 (default)".into()),
+        ("max_rps", "none (default)".into()),
+        ("max_response_mb", "256 (default)".into()),
+        ("password_cmd_timeout_s", "10 (default)".into()),
+        ("default_region", format!("GB {}", from("default_region"))),
+        ("timezone", format!("Europe/London {}", from("timezone"))),
+        ("ca_file", "none (default)".into()),
+        ("proxy", "none (default)".into()),
+        ("allow_read", "none (default)".into()),
+        ("allow_write", "none (default)".into()),
+        ("allow_net", format!("crm.example {}", from("allow_net"))),
+        ("allow_env", "none (default)".into()),
+    ];
+    let expected: String = expected
+        .iter()
+        .map(|(setting, value)| format!("{setting:<24}{value}\n"))
+        .collect();
+    assert_eq!(stdout, expected);
+    // A run still needs the password, and says which variable to set.
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args(["eval", "1"])
+            .env_remove("TD_PROD_PASSWORD"),
+    );
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr.trim(),
+        "tdc: password_env in profile 'prod' names TD_PROD_PASSWORD, which is not set (or empty)"
+    );
+}
+
+/// Every key of a profile but the password can be given to `profile add` and changed with
+/// `profile set`, which keeps the other keys and the file's comments.
+#[test]
+fn profile_add_and_set_take_every_key() {
+    let home = temp_dir("profile-keys");
+    let file = write_config(
+        &home,
+        "# ours\n[profiles.old] # retired\nurl = \"https://old.example\"\n",
+    );
+    let (code, stdout, stderr) = output(tdc(&home).args([
+        "profile",
+        "add",
+        "prod",
+        "--url",
+        "https://prod.example",
+        "--user",
+        "ops",
+        "--password-env",
+        "PW",
+        "--read-only",
+        "--default-region",
+        "GB",
+        "--timezone",
+        "Europe/London",
+        "--auth",
+        "digest",
+        "--concurrency",
+        "4",
+        "--max-rps",
+        "2.5",
+        "--timeout-s",
+        "30",
+        "--connect-timeout-s",
+        "5",
+        "--retries",
+        "3",
+        "--retry-budget-s",
+        "20",
+        "--password-cmd-timeout-s",
+        "7",
+        "--max-response-mb",
+        "64",
+        "--ca-file",
+        "/etc/ca.pem",
+        "--proxy",
+        "http://proxy.example:3128",
+        "--allow-read",
+        "/data,/more",
+        "--allow-write",
+        "/out",
+        "--allow-net",
+        "crm.example",
+        "--allow-env",
+        "CRM_TOKEN",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        format!("added profile 'prod' to {}", file.display())
+    );
+    let (code, _, stderr) = output(tdc(&home).args([
+        "profile",
+        "set",
+        "prod",
+        "--timezone",
+        "America/New_York",
+        "--read-only=false",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "# ours\n[profiles.old] # retired\nurl = \"https://old.example\"\n\n[profiles.prod]\nurl = \"https://prod.example\"\nuser = \"ops\"\npassword_env = \"PW\"\nread_only = false\ndefault_region = \"GB\"\ntimezone = \"America/New_York\"\nauth = \"digest\"\nconcurrency = 4\nmax_rps = 2.5\ntimeout_s = 30\nconnect_timeout_s = 5\nretries = 3\nretry_budget_s = 20\npassword_cmd_timeout_s = 7\nmax_response_mb = 64\nca_file = \"/etc/ca.pem\"\nproxy = \"http://proxy.example:3128\"\nallow_read = [\"/data\", \"/more\"]\nallow_write = [\"/out\"]\nallow_net = [\"crm.example\"]\nallow_env = [\"CRM_TOKEN\"]\n"
+    );
+    let (code, stdout, stderr) = output(
+        tdc(&home)
+            .args(["--profile", "prod", "config"])
+            .env("PW", "pw"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout
+            .contains("timezone                America/New_York (from timezone in profile 'prod')"),
+        "{stdout}"
+    );
+    for (args, error) in [
+        (
+            vec!["--auth", "weird"],
+            "tdc profile: --auth: 'weird' is not auto, basic or digest",
+        ),
+        (
+            vec!["--timezone", "Mars/Base"],
+            "tdc profile: --timezone: unknown timezone 'Mars/Base' (use an IANA name such as Europe/London)",
+        ),
+        (
+            vec![],
+            "tdc profile: nothing to set: give the keys to change as flags, e.g. tdc profile set prod --timezone Europe/London",
+        ),
+    ] {
+        let (code, _, stderr) = output(tdc(&home).args(["profile", "set", "prod"]).args(&args));
+        assert_eq!((code, stderr.trim()), (2, error));
+    }
 }
 
 #[test]

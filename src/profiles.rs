@@ -287,10 +287,19 @@ fn default_profile(document: &DocumentMut) -> Option<String> {
         .map(str::to_string)
 }
 
-/// One line per profile: `* prod  https://…  (user ops)`, the default marked.
-pub fn list() -> Result<String> {
+/// One line per profile: `* prod  https://…  (user ops)`, the default marked; with `names`,
+/// only the names.
+pub fn list(names: bool) -> Result<String> {
     let path = path()?;
     let document = read(&path)?;
+    if names {
+        let names: Vec<&str> = profiles(&document)
+            .into_iter()
+            .flat_map(Table::iter)
+            .map(|(name, _)| name)
+            .collect();
+        return Ok(names.join("\n"));
+    }
     let default = default_profile(&document);
     let mut out = Vec::new();
     for (name, profile) in profiles(&document).into_iter().flat_map(Table::iter) {

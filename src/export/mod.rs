@@ -76,13 +76,18 @@ impl std::str::FromStr for Format {
     type Err = crate::choice::UnknownChoice;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        use Format::*;
-        let choices = [("parquet", Parquet), ("ndjson", Ndjson), ("csv", Csv)];
-        crate::choice::choose(text, "export format", &choices)
+        crate::choice::choose(text, "export format", &Format::CHOICES)
     }
 }
 
 impl Format {
+    /// Each format by the name `--format` takes.
+    pub const CHOICES: [(&'static str, Format); 3] = [
+        ("parquet", Format::Parquet),
+        ("ndjson", Format::Ndjson),
+        ("csv", Format::Csv),
+    ];
+
     fn extension(self) -> &'static str {
         match self {
             Format::Parquet => "parquet",
@@ -98,7 +103,8 @@ pub struct ExportOptions {
     pub resource: Resource,
     pub out: PathBuf,
     pub format: Format,
-    /// `YYYY-MM-DD[ HH:MM:SS]`; default: the cursor less the overlap, or everything.
+    /// A time as scripts' `parse_time` takes it; default: the cursor less the overlap, or
+    /// everything.
     pub since: Option<String>,
     pub until: Option<String>,
     /// Seconds re-read before the cursor.
@@ -116,28 +122,25 @@ pub struct ExportSummary {
 
 /// A duration such as `2h`, `30m`, `90s`, `1d` (or plain seconds), in seconds.
 pub fn parse_duration(text: &str) -> Result<i64> {
-    let text = text.trim();
-    let not_a_duration = || {
+    crate::time::parse_duration(text).ok_or_else(|| {
         ExportError::Usage(format!(
-            "'{text}' is not a duration (e.g. 2h, 30m, 90s, 1d)"
+            "'{}' is not a duration (e.g. 2h, 30m, 90s, 1d)",
+            text.trim()
         ))
-    };
-    let (number, unit) = match text.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
-        _ => (text, 's'),
-    };
-    let unit = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3_600,
-        'd' => 86_400,
-        _ => return Err(not_a_duration()),
-    };
-    number
-        .trim()
-        .parse::<i64>()
-        .map(|n| n * unit)
-        .map_err(|_| not_a_duration())
+    })
+}
+
+/// A `since` or `until` as the dialer's filters take it (`YYYY-MM-DD HH:MM:SS`), read as
+/// scripts' `parse_time` reads it: `2025-01-01`, `yesterday`, `-7d`, …
+pub fn parse_bound(option: &str, text: &str) -> Result<String> {
+    crate::time::parse_time_or_relative(text)
+        .map(crate::time::format_time)
+        .ok_or_else(|| {
+            ExportError::Usage(format!(
+                "{option}: '{text}' is not a time ({})",
+                crate::time::TIME_FORMS
+            ))
+        })
 }
 
 /// The field a resource is partitioned and resumed by.
@@ -665,7 +668,7 @@ pub async fn run(
 ) -> Result<ExportSummary> {
     let time_field = time_field(options.resource)?;
     let since = match (&options.since, read_cursor(options)) {
-        (Some(since), _) => Some(since.clone()),
+        (Some(since), _) => Some(parse_bound("since", since)?),
         (None, Some(cursor)) => crate::time::parse_time(&cursor)
             .map(|t| crate::time::format_time(t - options.overlap_s)),
         (None, None) => None,
@@ -677,7 +680,7 @@ pub async fn run(
         spec.add_condition(time_field, Op::Ge, since.clone())?;
     }
     if let Some(until) = &options.until {
-        spec.add_condition(time_field, Op::Lt, until.clone())?;
+        spec.add_condition(time_field, Op::Lt, parse_bound("until", until)?)?;
     }
     let mut partitions = Partitions {
         options,

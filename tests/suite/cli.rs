@@ -465,6 +465,173 @@ fn profile_add_and_set_take_every_key() {
     }
 }
 
+/// Messages say what happened and what to do, in one line, in the user's terms.
+#[test]
+fn messages_say_what_happened_and_what_to_do() {
+    let home = temp_dir("messages");
+    let (code, stdout, stderr) = output(tdc(&home).args(["--sandbox", "eval", "1", "--jq", ".["]));
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        "tdc: --jq: cannot parse '.[': closing bracket expected at the end\n"
+    );
+
+    // --sandbox is a choice, not a missing configuration.
+    write_config(&home, "default_profile = \"prod\"\n[profiles.prod]\nurl = \"https://prod.example\"\nuser = \"ops\"\npassword_env = \"PW\"\n");
+    let (code, stdout, stderr) = output(tdc(&home).args(["--sandbox", "eval", "1"]));
+    assert_eq!((code, stdout.trim()), (0, "1"), "{stderr}");
+    let line = stderr.trim();
+    assert!(
+        line.starts_with("tdc: using the embedded sandbox at http://127.0.0.1:")
+            && line.ends_with(" (--sandbox)")
+            && line.lines().count() == 1,
+        "{stderr}"
+    );
+}
+
+/// `tdc export --since` takes what scripts' `parse_time` takes, and reads it the same way.
+#[test]
+fn export_since_takes_what_parse_time_takes() {
+    let sandbox = Sandbox::start(&["--leads", "50", "--cdrs", "100"]);
+    let home = temp_dir("export-since");
+    let (_, yesterday, _) =
+        output(tdc_on(&sandbox, &home).args(["eval", "format_time(parse_time(\"yesterday\"))"]));
+    let yesterday: String = serde_json::from_str(&yesterday).unwrap();
+    for since in ["yesterday", "-7d", "2024-09-01"] {
+        let (code, _, stderr) = output(
+            tdc_on(&sandbox, &home)
+                .args(["export", "cdrs", "--since", since, "--out"])
+                .arg(home.join(since)),
+        );
+        assert_eq!(code, 0, "{since}: {stderr}");
+        let from = stderr.split("(from ").nth(1).unwrap_or_default();
+        match since {
+            "yesterday" => assert!(from.starts_with(&format!("{yesterday} to ")), "{stderr}"),
+            "2024-09-01" => assert!(from.starts_with("2024-09-01 00:00:00 to "), "{stderr}"),
+            _ => assert_eq!(from.get(4..5), Some("-"), "{stderr}"),
+        }
+    }
+    let (code, _, stderr) = output(
+        tdc_on(&sandbox, &home)
+            .args(["export", "cdrs", "--since", "lastweek", "--out"])
+            .arg(&home),
+    );
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "tdc export: --since: 'lastweek' is not a time (YYYY-MM-DD HH:MM:SS, now, today, yesterday, -24h, -7d, +30m)\n"
+        )
+    );
+}
+
+/// Every page the manual refers to exists: one per command, written by `tdc man --out`, or
+/// printed by `tdc man COMMAND`.
+#[test]
+fn the_manual_has_a_page_for_every_command_it_names() {
+    let home = temp_dir("man-pages");
+    let dir = home.join("man1");
+    let (code, stdout, stderr) = output(tdc(&home).args(["man", "--out"]).arg(&dir));
+    assert_eq!(code, 0, "{stderr}");
+    let mut written: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        stdout.trim(),
+        format!("wrote {} manual pages to {}", written.len(), dir.display())
+    );
+    for page in [
+        "tdc.1",
+        "tdc-run.1",
+        "tdc-export.1",
+        "tdc-profile-add.1",
+        "tdc-profile-set.1",
+    ] {
+        assert!(written.iter().any(|w| w == page), "{page}: {written:?}");
+    }
+    for name in &written {
+        let text = std::fs::read_to_string(dir.join(name))
+            .unwrap()
+            .replace("\\-", "-");
+        for reference in text.split_whitespace().filter(|w| w.starts_with("tdc-")) {
+            let Some(page) = reference
+                .split("(1)")
+                .next()
+                .filter(|_| reference.contains("(1)"))
+            else {
+                continue;
+            };
+            assert!(
+                written.contains(&format!("{page}.1")),
+                "{name} refers to {page}(1), which was not written"
+            );
+        }
+    }
+    let (code, page, _) = output(tdc(&home).args(["man", "profile", "add"]));
+    assert_eq!(code, 0);
+    assert!(page.contains(".TH tdc-profile-add 1"), "{page}");
+    assert!(page.contains("default\\-region"), "{page}");
+    let (code, _, stderr) = output(tdc(&home).args(["man", "exports"]));
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "tdc man: 'tdc' has no command 'exports' (it has repl, run, check, eval, test, config, defs, completions, profile, doctor, export, man, sandbox)\n"
+    );
+}
+
+/// Bash completion offers what each place takes: the config file's profiles after
+/// `--profile`, the formats after `-o` and `--format`, the resources after `tdc export`.
+#[test]
+fn bash_completion_offers_profiles_formats_and_resources() {
+    let home = temp_dir("completion");
+    write_config(
+        &home,
+        "[profiles.prod]\nurl = \"https://prod.example\"\n[profiles.twin]\nurl = \"http://127.0.0.1:1\"\n",
+    );
+    let (code, script, stderr) = output(tdc(&home).args(["completions", "bash"]));
+    assert_eq!(code, 0, "{stderr}");
+    let script_file = home.join("tdc.bash");
+    std::fs::write(&script_file, script).unwrap();
+    let bin_dir = std::path::Path::new(common::BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let complete = |words: &[&str]| -> String {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(concat!(
+                "source \"$1\"; shift; COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); ",
+                "COMP_LINE=\"$*\"; COMP_POINT=${#COMP_LINE}; ",
+                "_tdc tdc \"${COMP_WORDS[COMP_CWORD]}\" \"${COMP_WORDS[COMP_CWORD-1]}\"; ",
+                "echo \"${COMPREPLY[*]}\""
+            ))
+            .arg("complete")
+            .arg(&script_file)
+            .args(words)
+            .env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env("PATH", &path)
+            .output()
+            .expect("bash");
+        common::text(&out.stdout).trim().to_string()
+    };
+    assert_eq!(complete(&["tdc", "--profile", ""]), "prod twin");
+    assert_eq!(complete(&["tdc", "run", "--profile", "t"]), "twin");
+    assert_eq!(
+        complete(&["tdc", "eval", "-o", ""]),
+        "json ndjson csv table"
+    );
+    assert_eq!(
+        complete(&["tdc", "export", "--format", ""]),
+        "parquet ndjson csv"
+    );
+    assert_eq!(complete(&["tdc", "export", "c"]), "cdrs calls");
+}
+
 #[test]
 fn a_read_only_profile_refuses_mutations() {
     let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100"]);

@@ -81,27 +81,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Some(Command::Doctor) => {
             Failure::from_code(crate::doctor::run(&runtime, &connection_flags(&cli.global)))
         }
-        Some(Command::Man) => {
-            use clap::CommandFactory;
-            let page = clap_mangen::Man::new(Cli::command());
-            let mut out = Vec::new();
-            match page.render(&mut out) {
-                Ok(()) => Failure::from_code(crate::terminal::write_stdout(&out)),
-                Err(e) => Err(Failure::Failed(format!(
-                    "tdc: cannot render the manual page: {e}"
-                ))),
-            }
-        }
-        Some(Command::Completions(args)) => {
-            use clap::CommandFactory;
-            clap_complete::generate(
-                args.shell,
-                &mut Cli::command(),
-                "tdc",
-                &mut std::io::stdout(),
-            );
-            Ok(())
-        }
+        Some(Command::Man(args)) => manual(args),
+        Some(Command::Completions(args)) => completions(args.shell),
     };
     // Background work (an embedded sandbox's connections, page prefetches) must not hold the
     // exit up.
@@ -115,6 +96,67 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             failure.code()
         }
     }
+}
+
+/// The manual: tdc(1) or a command's page on stdout, or every page into a folder. Pages are
+/// named as clap_mangen's SEE ALSO and SUBCOMMANDS sections name them (`tdc-profile-add(1)`).
+fn manual(args: crate::cli::ManArgs) -> Outcome {
+    use clap::CommandFactory;
+    let failed = |e: std::io::Error| Failure::Failed(format!("tdc man: {e}"));
+    let mut command = Cli::command().disable_help_subcommand(true);
+    command.build();
+    if let Some(dir) = args.out {
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| clap_mangen::generate_to(command.clone(), &dir))
+            .map_err(|e| {
+                Failure::Failed(format!("tdc man: cannot write {}: {e}", dir.display()))
+            })?;
+        fn pages(command: &clap::Command) -> usize {
+            let visible = command.get_subcommands().filter(|c| !c.is_hide_set());
+            1 + visible.map(pages).sum::<usize>()
+        }
+        println!(
+            "wrote {} manual pages to {}",
+            pages(&command),
+            dir.display()
+        );
+        return Ok(());
+    }
+    let mut page = &command;
+    for name in &args.command {
+        page = page.find_subcommand(name).ok_or_else(|| {
+            let known: Vec<&str> = page.get_subcommands().map(|c| c.get_name()).collect();
+            Failure::Usage(format!(
+                "tdc man: '{}' has no command '{name}' (it has {})",
+                page.get_display_name().unwrap_or("tdc"),
+                known.join(", ")
+            ))
+        })?;
+    }
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page.clone())
+        .render(&mut out)
+        .map_err(failed)?;
+    Failure::from_code(crate::terminal::write_stdout(&out))
+}
+
+/// A completion script. Bash's is clap's with the profiles of the config file offered for
+/// `--profile` (clap's would offer file names): each completion asks `tdc profile list
+/// --names`.
+fn completions(shell: clap_complete::Shell) -> Outcome {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "tdc", &mut script);
+    let mut script = String::from_utf8_lossy(&script).into_owned();
+    if shell == clap_complete::Shell::Bash {
+        let files = "                    COMPREPLY=($(compgen -f \"${cur}\"))";
+        let profiles = "                    COMPREPLY=($(compgen -W \"$(tdc profile list --names 2>/dev/null)\" -- \"${cur}\"))";
+        script = script.replace(
+            &format!("                --profile)\n{files}"),
+            &format!("                --profile)\n{profiles}"),
+        );
+    }
+    Failure::from_code(crate::terminal::write_stdout(script.as_bytes()))
 }
 
 /// The folders of the scripts a command runs (their files are the scripts' own), or `None`
@@ -206,11 +248,11 @@ fn export(
     };
     let overlap_s = crate::export::parse_duration(&args.overlap)
         .map_err(|e| Failure::Usage(format!("tdc export: --overlap: {e}")))?;
-    for time in [&args.since, &args.until].into_iter().flatten() {
-        if crate::time::parse_time(time).is_none() {
-            return Err(Failure::Usage(format!(
-                "tdc export: '{time}' is not a time (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)"
-            )));
+    // Checked before a dialer is reached; read again by the export, in the profile's zone.
+    for (option, time) in [("--since", &args.since), ("--until", &args.until)] {
+        if let Some(time) = time {
+            crate::export::parse_bound(option, time)
+                .map_err(|e| Failure::Usage(format!("tdc export: {e}")))?;
         }
     }
     let session = start_session(runtime, global, false)?;
@@ -254,15 +296,20 @@ fn export(
     outcome
 }
 
-fn manage_profiles(action: crate::cli::ProfileAction) -> Outcome {
+fn manage_profiles(action: Box<crate::cli::ProfileAction>) -> Outcome {
     use crate::cli::ProfileAction;
-    let result = match action {
-        ProfileAction::List => crate::profiles::list(),
+    let result = match *action {
+        ProfileAction::List { names } => crate::profiles::list(names),
         ProfileAction::Show { name } => crate::profiles::show(&name),
         ProfileAction::Add {
             profile,
             make_default,
         } => crate::profiles::add(&profile, make_default),
+        ProfileAction::Set {
+            name,
+            url,
+            settings,
+        } => crate::profiles::set(&name, url.as_deref(), &settings),
         ProfileAction::Remove { name } => crate::profiles::remove(&name),
         ProfileAction::Use { name } => crate::profiles::use_profile(&name),
     };
@@ -279,7 +326,7 @@ fn connection_flags(global: &GlobalArgs) -> ConnectionFlags {
         sandbox: global.sandbox,
         allow_http: global.allow_http,
         verbose: global.verbose,
-        skip_password_cmd: false,
+        describe_only: false,
     }
 }
 
@@ -623,7 +670,7 @@ fn show_config(global: &GlobalArgs) -> Outcome {
     let usage = |e: crate::config::ConfigError| Failure::Usage(format!("tdc: {e}"));
     let config = crate::session::load_config().map_err(usage)?;
     let flags = ConnectionFlags {
-        skip_password_cmd: true,
+        describe_only: true,
         ..connection_flags(global)
     };
     let connection = crate::session::resolve_connection(&flags, config.as_ref()).map_err(usage)?;
@@ -638,12 +685,17 @@ fn show_config(global: &GlobalArgs) -> Outcome {
         (None, Some(path)) => format!("{} (not found)", path.display()),
         (None, None) => "none (no HOME or XDG_CONFIG_HOME)".to_string(),
     };
-    println!("{:<12}{config_line}", "config");
+    let width = connection
+        .sources
+        .iter()
+        .map(|(setting, _)| setting.len() + 2)
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    println!("{:<width$}{config_line}", "config");
     for (setting, source) in &connection.sources {
-        println!("{setting:<12}{source}");
+        println!("{setting:<width$}{source}");
     }
-    println!("{:<12}{}", "concurrency", connection.concurrency);
-    println!("{:<12}{} s", "timeout", connection.timeout.as_secs());
     Ok(())
 }
 

@@ -95,13 +95,14 @@ pub enum Command {
         after_help = "Examples:\n  tdc completions bash > ~/.local/share/bash-completion/completions/tdc"
     )]
     Completions(CompletionsArgs),
-    /// List, show, add, remove or choose the config file's profiles (comments are kept).
+    /// List, show, add, change, remove or choose the config file's profiles (comments are
+    /// kept).
     #[command(
-        after_help = "Examples:\n  tdc profile list\n  tdc profile add prod --url https://example.td.commpeak.com --user ops --password-cmd 'pass show td/prod' --read-only\n  tdc profile use prod\n  tdc profile show prod"
+        after_help = "Examples:\n  tdc profile list\n  tdc profile add prod --url https://example.td.commpeak.com --user ops --password-cmd 'pass show td/prod' --read-only\n  tdc profile set prod --timezone Europe/London --default-region GB --auth digest\n  tdc profile use prod\n  tdc profile show prod"
     )]
     Profile {
         #[command(subcommand)]
-        action: ProfileAction,
+        action: Box<ProfileAction>,
     },
     /// Check the connection step by step: config, DNS, TLS, authentication, latency, clock.
     #[command(after_help = "Examples:\n  tdc doctor\n  tdc --profile prod doctor")]
@@ -112,11 +113,12 @@ pub enum Command {
         after_help = "Examples:\n  tdc export cdrs --out warehouse\n  tdc export cdrs --since 2025-01-01 --until 2025-02-01 --format ndjson --out exports\n  duckdb -c \"select count(*) from read_parquet('warehouse/cdrs/*/*.parquet', hive_partitioning=true)\""
     )]
     Export(ExportArgs),
-    /// Print the manual page (roff), generated from these definitions.
+    /// Print a manual page (roff), generated from these definitions: tdc(1), or a command's
+    /// own page; --out writes every page.
     #[command(
-        after_help = "Examples:\n  tdc man | man -l -\n  tdc man > ~/.local/share/man/man1/tdc.1"
+        after_help = "Examples:\n  tdc man | man -l -\n  tdc man export | man -l -              tdc-export(1)\n  tdc man profile add | man -l -         tdc-profile-add(1)\n  tdc man --out ~/.local/share/man/man1  tdc.1, tdc-run.1, tdc-export.1, …"
     )]
-    Man,
+    Man(ManArgs),
     /// Serve the sandbox dialer: a local twin of the TD API with realistic data.
     #[command(
         after_help = "Examples:\n  tdc sandbox\n  tdc sandbox --numbers json --auth digest --live 60\n  tdc sandbox --faults 500=0.1,429=0.1,reset=0.05,lost=0.05 --latency-ms 20 --state twin.json"
@@ -140,14 +142,15 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// parquet (typed columns, default), ndjson or csv.
-    #[arg(long, default_value = "parquet", value_parser = parse_from_str::<crate::export::Format>)]
+    #[arg(long, default_value = "parquet", value_parser = one_of(&crate::export::Format::CHOICES))]
     pub format: crate::export::Format,
-    /// From this time (YYYY-MM-DD[ HH:MM:SS]); default: the cursor of the last run less the
-    /// overlap, or everything.
-    #[arg(long, value_name = "TIME")]
+    /// From this time (YYYY-MM-DD[ HH:MM:SS], today, yesterday, -7d, -24h: as scripts'
+    /// parse_time takes it); default: the cursor of the last run less the overlap, or
+    /// everything.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
-    /// Up to (not including) this time.
-    #[arg(long, value_name = "TIME")]
+    /// Up to (not including) this time (the same forms as --since).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub until: Option<String>,
     /// How far before the last run's end to read again (records are completed later).
     #[arg(long, default_value = "2h", value_name = "DURATION")]
@@ -157,7 +160,11 @@ pub struct ExportArgs {
 #[derive(Debug, Subcommand)]
 pub enum ProfileAction {
     /// Every profile, the default marked with *.
-    List,
+    List {
+        /// Only the names, one a line (for shell completion).
+        #[arg(long)]
+        names: bool,
+    },
     /// One profile's settings (a stored password is never shown).
     Show { name: String },
     /// Add a profile; the password comes from a variable or a command, never a flag.
@@ -167,6 +174,14 @@ pub enum ProfileAction {
         /// Make it the default profile.
         #[arg(long = "default")]
         make_default: bool,
+    },
+    /// Change keys of a profile (those not given are kept).
+    Set {
+        name: String,
+        #[arg(long)]
+        url: Option<String>,
+        #[command(flatten)]
+        settings: crate::profiles::ProfileSettings,
     },
     /// Remove a profile.
     Remove { name: String },
@@ -257,6 +272,15 @@ pub struct DefsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (e.g. `export`, `profile add`); none: tdc(1).
+    pub command: Vec<String>,
+    /// Write every page (tdc.1 and one per command) into this folder instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
@@ -280,7 +304,7 @@ pub struct EvalArgs {
     pub dry_run: bool,
     /// Output format: json (indented, default), ndjson (one value a line, a Query streamed),
     /// csv (nested maps as dotted columns, a Query streamed) or table.
-    #[arg(short = 'o', long = "output", default_value = "json", value_parser = parse_from_str::<crate::output::formats::Format>)]
+    #[arg(short = 'o', long = "output", default_value = "json", value_parser = one_of(&crate::output::formats::Format::CHOICES))]
     pub format: crate::output::formats::Format,
     /// A jq filter applied to the JSON result (to each record with -o ndjson).
     #[arg(long, value_name = "FILTER")]
@@ -325,6 +349,16 @@ pub struct SandboxArgs {
     /// Allow an --addr other machines can reach (the sandbox's credentials are well known).
     #[arg(long)]
     pub public: bool,
+}
+
+/// One of a setting's named choices: clap checks the name and shell completion offers the
+/// names.
+fn one_of<T: Copy + Send + Sync + 'static>(
+    choices: &'static [(&'static str, T)],
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(choices.iter().map(|(name, _)| *name))
+        .try_map(move |name| crate::choice::choose(&name, "choice", choices))
 }
 
 /// Reads a value with its `FromStr`, for clap.

@@ -57,8 +57,7 @@ pub struct Profile {
     pub password: Option<String>,
     pub password_env: Option<String>,
     pub password_cmd: Option<String>,
-    #[serde(default)]
-    pub read_only: bool,
+    pub read_only: Option<bool>,
     pub concurrency: Option<usize>,
     pub timeout_s: Option<u64>,
     pub connect_timeout_s: Option<u64>,
@@ -110,8 +109,9 @@ pub struct ConnectionFlags {
     pub allow_http: bool,
     /// `-v`: trace requests on stderr.
     pub verbose: bool,
-    /// Describe a `password_cmd` without running it (`tdc config`).
-    pub skip_password_cmd: bool,
+    /// Describe the password without obtaining it (`tdc config`): a `password_cmd` is not run,
+    /// and a `password_env` naming an unset variable is shown as missing, not an error.
+    pub describe_only: bool,
 }
 
 /// Where the dialer is.
@@ -442,17 +442,31 @@ impl Connection {
             sources.push(("password", "set (from TDC_PASSWORD)".to_string()));
             Some(Secret::new(p))
         } else if let Some(var) = &profile.password_env {
-            let value = env(var).filter(|v| !v.is_empty()).ok_or_else(|| {
-                ConfigError::Other(format!(
-                    "{} names {var}, which is not set (or empty)",
-                    profile_label("password_env")
-                ))
-            })?;
-            sources.push(("password", format!("set (from ${var})")));
-            Some(Secret::new(value))
+            match env(var).filter(|v| !v.is_empty()) {
+                Some(value) => {
+                    sources.push(("password", format!("set (from ${var})")));
+                    Some(Secret::new(value))
+                }
+                None if flags.describe_only => {
+                    sources.push((
+                        "password",
+                        format!(
+                            "missing (${var} is not set; {} names it)",
+                            profile_label("password_env")
+                        ),
+                    ));
+                    None
+                }
+                None => {
+                    return Err(ConfigError::Other(format!(
+                        "{} names {var}, which is not set (or empty)",
+                        profile_label("password_env")
+                    )))
+                }
+            }
         } else if let Some(command) = &profile.password_cmd {
             let name = profile_name.clone().unwrap_or_default();
-            if flags.skip_password_cmd {
+            if flags.describe_only {
                 sources.push((
                     "password",
                     format!("from password_cmd of '{name}': `{command}` (not run to show it)"),
@@ -481,25 +495,135 @@ impl Connection {
             None
         };
 
+        // Every other setting, with the profile key it came from or the default it took.
+        let mut setting = |key: &'static str, value: String, set: bool| {
+            let from = match set {
+                true => format!("from {}", profile_label(key)),
+                false => "default".to_string(),
+            };
+            sources.push((key, format!("{value} ({from})")));
+        };
+        let shown = |value: Option<String>| value.unwrap_or_else(|| "none".to_string());
         let auth = profile.auth.unwrap_or_default();
-        if profile.auth.is_some() {
-            sources.push((
-                "auth",
-                format!("{} (from {})", auth.name(), profile_label("auth")),
-            ));
-        }
-        let read_only = profile.read_only;
-        if profile_name.is_some() {
-            sources.push((
-                "read_only",
-                format!("{read_only} (from {})", profile_label("read_only")),
-            ));
-        }
+        setting("auth", auth.name().to_string(), profile.auth.is_some());
+        let read_only = profile.read_only.unwrap_or(false);
+        setting(
+            "read_only",
+            read_only.to_string(),
+            profile.read_only.is_some(),
+        );
         let concurrency = profile.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1);
+        setting(
+            "concurrency",
+            concurrency.to_string(),
+            profile.concurrency.is_some(),
+        );
         let timeout = profile
             .timeout_s
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_TIMEOUT);
+        setting(
+            "timeout_s",
+            timeout.as_secs().to_string(),
+            profile.timeout_s.is_some(),
+        );
+        let connect_timeout = profile
+            .connect_timeout_s
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        setting(
+            "connect_timeout_s",
+            connect_timeout.as_secs().to_string(),
+            profile.connect_timeout_s.is_some(),
+        );
+        let attempts = profile.retries.unwrap_or(u32::MAX).max(1);
+        setting(
+            "retries",
+            match profile.retries {
+                Some(_) => attempts.to_string(),
+                None => "as many as retry_budget_s allows".to_string(),
+            },
+            profile.retries.is_some(),
+        );
+        let retry_budget = profile
+            .retry_budget_s
+            .map(Duration::from_secs)
+            .unwrap_or(crate::api::DEFAULT_RETRY_BUDGET);
+        setting(
+            "retry_budget_s",
+            retry_budget.as_secs().to_string(),
+            profile.retry_budget_s.is_some(),
+        );
+        let max_rps = profile.max_rps.filter(|r| *r > 0.0);
+        setting(
+            "max_rps",
+            shown(max_rps.map(|r| r.to_string())),
+            profile.max_rps.is_some(),
+        );
+        let max_response_bytes = profile
+            .max_response_mb
+            .map_or(crate::api::MAX_RESPONSE_BYTES, |mb| mb.max(1) * 1024 * 1024);
+        setting(
+            "max_response_mb",
+            (max_response_bytes / (1024 * 1024)).to_string(),
+            profile.max_response_mb.is_some(),
+        );
+        setting(
+            "password_cmd_timeout_s",
+            profile
+                .password_cmd_timeout_s
+                .unwrap_or(PASSWORD_CMD_TIMEOUT.as_secs())
+                .to_string(),
+            profile.password_cmd_timeout_s.is_some(),
+        );
+        setting(
+            "default_region",
+            shown(profile.default_region.clone()),
+            profile.default_region.is_some(),
+        );
+        setting(
+            "timezone",
+            profile
+                .timezone
+                .clone()
+                .unwrap_or_else(|| "UTC".to_string()),
+            profile.timezone.is_some(),
+        );
+        setting(
+            "ca_file",
+            shown(profile.ca_file.as_ref().map(|p| p.display().to_string())),
+            profile.ca_file.is_some(),
+        );
+        setting(
+            "proxy",
+            shown(profile.proxy.as_deref().map(redact_url)),
+            profile.proxy.is_some(),
+        );
+        let list = |items: Vec<String>| match items.is_empty() {
+            true => "none".to_string(),
+            false => items.join(", "),
+        };
+        let paths = |items: &[PathBuf]| items.iter().map(|p| p.display().to_string()).collect();
+        setting(
+            "allow_read",
+            list(paths(&profile.allow_read)),
+            !profile.allow_read.is_empty(),
+        );
+        setting(
+            "allow_write",
+            list(paths(&profile.allow_write)),
+            !profile.allow_write.is_empty(),
+        );
+        setting(
+            "allow_net",
+            list(profile.allow_net.clone()),
+            !profile.allow_net.is_empty(),
+        );
+        setting(
+            "allow_env",
+            list(profile.allow_env.clone()),
+            !profile.allow_env.is_empty(),
+        );
         Ok(Connection {
             target,
             user,
@@ -508,19 +632,11 @@ impl Connection {
             read_only,
             concurrency,
             timeout,
-            connect_timeout: profile
-                .connect_timeout_s
-                .map(Duration::from_secs)
-                .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-            attempts: profile.retries.unwrap_or(u32::MAX).max(1),
-            retry_budget: profile
-                .retry_budget_s
-                .map(Duration::from_secs)
-                .unwrap_or(crate::api::DEFAULT_RETRY_BUDGET),
-            max_rps: profile.max_rps.filter(|r| *r > 0.0),
-            max_response_bytes: profile
-                .max_response_mb
-                .map_or(crate::api::MAX_RESPONSE_BYTES, |mb| mb.max(1) * 1024 * 1024),
+            connect_timeout,
+            attempts,
+            retry_budget,
+            max_rps,
+            max_response_bytes,
             ca_file: profile.ca_file,
             proxy: profile.proxy,
             timezone: profile.timezone,

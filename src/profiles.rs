@@ -1,6 +1,7 @@
-//! `tdc profile list|show|add|remove|use`: the config file's profiles, edited in place with
-//! its comments and layout kept (`toml_edit`). Passwords never pass through here: a profile
-//! names where its password comes from (`password_env`, `password_cmd`), or tdc asks.
+//! `tdc profile list|show|add|set|remove|use`: the config file's profiles, edited in place
+//! with its comments and layout kept (`toml_edit`). Every profile key is a flag of `add` and
+//! `set` (`timeout_s` is `--timeout-s`), but `password`: passwords never pass through here, a
+//! profile names where its password comes from (`password_env`, `password_cmd`), or tdc asks.
 
 use std::path::{Path, PathBuf};
 
@@ -49,6 +50,14 @@ pub struct NewProfile {
     pub name: String,
     #[arg(long)]
     pub url: String,
+    #[command(flatten)]
+    pub settings: ProfileSettings,
+}
+
+/// The keys of a profile but `url` and `password`, one flag each; what is not given is left
+/// as it is.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ProfileSettings {
     #[arg(long)]
     pub user: Option<String>,
     /// The environment variable holding the password.
@@ -57,9 +66,156 @@ pub struct NewProfile {
     /// A command that prints the password (its first line), e.g. 'pass show td/prod'.
     #[arg(long, value_name = "COMMAND")]
     pub password_cmd: Option<String>,
-    /// Refuse every change through this profile.
-    #[arg(long)]
-    pub read_only: bool,
+    /// Refuse every change through this profile (--read-only=false allows them again).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub read_only: Option<bool>,
+    /// The region of national phone numbers (an ISO 3166 code such as GB).
+    #[arg(long, value_name = "CODE")]
+    pub default_region: Option<String>,
+    /// The time zone `today` and `yesterday` are read in (an IANA name such as Europe/London).
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+    /// auto (Basic, answering a Digest challenge), basic or digest.
+    #[arg(long, value_name = "MODE")]
+    pub auth: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// The most requests a second (pages, chunks and downloads together).
+    #[arg(long, value_name = "N")]
+    pub max_rps: Option<f64>,
+    /// Seconds a request may take.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout_s: Option<u32>,
+    /// Seconds a connection may take to open.
+    #[arg(long, value_name = "SECONDS")]
+    pub connect_timeout_s: Option<u32>,
+    /// At most this many attempts of a retried request, the first included.
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// Seconds a failing request keeps being retried.
+    #[arg(long, value_name = "SECONDS")]
+    pub retry_budget_s: Option<u32>,
+    /// Seconds password_cmd may take.
+    #[arg(long, value_name = "SECONDS")]
+    pub password_cmd_timeout_s: Option<u32>,
+    /// The largest answer read, in MB.
+    #[arg(long, value_name = "MB")]
+    pub max_response_mb: Option<u32>,
+    /// Certificates to trust besides the system's (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// A proxy for every request, e.g. http://proxy.internal:3128
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Folders scripts may read (replaces the profile's list; comma-separated or repeated).
+    #[arg(long, value_name = "PATH", value_delimiter = ',')]
+    pub allow_read: Vec<PathBuf>,
+    /// Folders scripts may write.
+    #[arg(long, value_name = "PATH", value_delimiter = ',')]
+    pub allow_write: Vec<PathBuf>,
+    /// Hosts scripts may connect to.
+    #[arg(long, value_name = "HOST", value_delimiter = ',')]
+    pub allow_net: Vec<String>,
+    /// Environment variables scripts may read.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub allow_env: Vec<String>,
+}
+
+impl ProfileSettings {
+    /// The keys given, with their values as the file will hold them; a value tdc would
+    /// refuse at the next run is refused now.
+    fn entries(&self) -> Result<Vec<(&'static str, toml_edit::Value)>> {
+        use toml_edit::{Array, Value};
+        let usage =
+            |flag: &str, e: &dyn std::fmt::Display| ProfileError::Usage(format!("--{flag}: {e}"));
+        if let Some(zone) = &self.timezone {
+            crate::time::timezone(zone).map_err(|e| usage("timezone", &e))?;
+        }
+        if let Some(code) = &self.default_region {
+            crate::phone::region(code).map_err(|e| usage("default-region", &e))?;
+        }
+        if let Some(mode) = &self.auth {
+            if !["auto", "basic", "digest"].contains(&mode.as_str()) {
+                return Err(usage(
+                    "auth",
+                    &format!("'{mode}' is not auto, basic or digest"),
+                ));
+            }
+        }
+        if let Some(proxy) = &self.proxy {
+            url::Url::parse(proxy).map_err(|e| usage("proxy", &e))?;
+        }
+        if self.max_rps.is_some_and(|r| !r.is_finite() || r <= 0.0) {
+            return Err(usage(
+                "max-rps",
+                &"give a number of requests a second above 0",
+            ));
+        }
+        let text = |v: &Option<String>| v.as_deref().map(Value::from);
+        let int = |v: Option<u32>| v.map(|n| Value::from(i64::from(n)));
+        let path = |v: &Option<PathBuf>| v.as_ref().map(|p| Value::from(p.display().to_string()));
+        let list = |items: Vec<String>| {
+            (!items.is_empty()).then(|| Value::Array(items.into_iter().collect::<Array>()))
+        };
+        let paths =
+            |items: &[PathBuf]| list(items.iter().map(|p| p.display().to_string()).collect());
+        let entries = [
+            ("user", text(&self.user)),
+            ("password_env", text(&self.password_env)),
+            ("password_cmd", text(&self.password_cmd)),
+            ("read_only", self.read_only.map(Value::from)),
+            ("default_region", text(&self.default_region)),
+            ("timezone", text(&self.timezone)),
+            ("auth", text(&self.auth)),
+            ("concurrency", int(self.concurrency)),
+            ("max_rps", self.max_rps.map(Value::from)),
+            ("timeout_s", int(self.timeout_s)),
+            ("connect_timeout_s", int(self.connect_timeout_s)),
+            ("retries", int(self.retries)),
+            ("retry_budget_s", int(self.retry_budget_s)),
+            ("password_cmd_timeout_s", int(self.password_cmd_timeout_s)),
+            ("max_response_mb", int(self.max_response_mb)),
+            ("ca_file", path(&self.ca_file)),
+            ("proxy", text(&self.proxy)),
+            ("allow_read", paths(&self.allow_read)),
+            ("allow_write", paths(&self.allow_write)),
+            ("allow_net", list(self.allow_net.clone())),
+            ("allow_env", list(self.allow_env.clone())),
+        ];
+        Ok(entries
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|v| (key, v)))
+            .collect())
+    }
+}
+
+/// Sets keys of a profile's table, keeping the comments beside a value replaced.
+fn apply(table: &mut Table, entries: Vec<(&'static str, toml_edit::Value)>) {
+    for (key, new) in entries {
+        match table.get_mut(key).and_then(Item::as_value_mut) {
+            Some(current) => {
+                let decor = current.decor().clone();
+                *current = new;
+                *current.decor_mut() = decor;
+            }
+            None => {
+                table.insert(key, Item::Value(new));
+            }
+        }
+    }
+}
+
+/// `--url`'s value as a profile holds it: no credentials inside.
+fn profile_url(text: &str) -> Result<String> {
+    let url = url::Url::parse(text.trim()).map_err(|e| {
+        let url = crate::config::redact_url(text);
+        ProfileError::Usage(format!("--url {url}: {e}"))
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ProfileError::Usage("--url: put the user in --user and the password in --password-env or --password-cmd, not in the URL".into()));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 fn path() -> Result<PathBuf> {
@@ -131,10 +287,19 @@ fn default_profile(document: &DocumentMut) -> Option<String> {
         .map(str::to_string)
 }
 
-/// One line per profile: `* prod  https://…  (user ops)`, the default marked.
-pub fn list() -> Result<String> {
+/// One line per profile: `* prod  https://…  (user ops)`, the default marked; with `names`,
+/// only the names.
+pub fn list(names: bool) -> Result<String> {
     let path = path()?;
     let document = read(&path)?;
+    if names {
+        let names: Vec<&str> = profiles(&document)
+            .into_iter()
+            .flat_map(Table::iter)
+            .map(|(name, _)| name)
+            .collect();
+        return Ok(names.join("\n"));
+    }
     let default = default_profile(&document);
     let mut out = Vec::new();
     for (name, profile) in profiles(&document).into_iter().flat_map(Table::iter) {
@@ -189,18 +354,13 @@ pub fn show(name: &str) -> Result<String> {
 
 /// Adds a profile (an existing one of that name is an error), keeping the rest of the file.
 pub fn add(new: &NewProfile, make_default: bool) -> Result<String> {
-    let url = url::Url::parse(new.url.trim()).map_err(|e| {
-        let url = crate::config::redact_url(&new.url);
-        ProfileError::Usage(format!("--url {url}: {e}"))
-    })?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(ProfileError::Usage("--url: put the user in --user and the password in --password-env or --password-cmd, not in the URL".into()));
-    }
-    if new.password_env.is_some() && new.password_cmd.is_some() {
+    let url = profile_url(&new.url)?;
+    if new.settings.password_env.is_some() && new.settings.password_cmd.is_some() {
         return Err(ProfileError::Usage(
             "give --password-env or --password-cmd, not both".into(),
         ));
     }
+    let entries = new.settings.entries()?;
     let path = path()?;
     let mut document = read(&path)?;
     let profiles = document
@@ -219,19 +379,8 @@ pub fn add(new: &NewProfile, make_default: bool) -> Result<String> {
         });
     }
     let mut table = Table::new();
-    table.insert("url", value(url.as_str().trim_end_matches('/')));
-    if let Some(user) = &new.user {
-        table.insert("user", value(user));
-    }
-    if let Some(var) = &new.password_env {
-        table.insert("password_env", value(var));
-    }
-    if let Some(command) = &new.password_cmd {
-        table.insert("password_cmd", value(command));
-    }
-    if new.read_only {
-        table.insert("read_only", value(true));
-    }
+    table.insert("url", value(url));
+    apply(&mut table, entries);
     profiles.insert(&new.name, Item::Table(table));
     if make_default {
         set_default(&mut document, &new.name);
@@ -240,6 +389,51 @@ pub fn add(new: &NewProfile, make_default: bool) -> Result<String> {
     Ok(format!(
         "added profile '{}' to {}",
         new.name,
+        path.display()
+    ))
+}
+
+/// Changes keys of an existing profile, keeping the others and the file's comments; a
+/// password source given replaces the other kind.
+pub fn set(name: &str, url: Option<&str>, settings: &ProfileSettings) -> Result<String> {
+    let url = url.map(profile_url).transpose()?;
+    if settings.password_env.is_some() && settings.password_cmd.is_some() {
+        return Err(ProfileError::Usage(
+            "give --password-env or --password-cmd, not both".into(),
+        ));
+    }
+    let mut entries = settings.entries()?;
+    if entries.is_empty() && url.is_none() {
+        return Err(ProfileError::Usage(format!(
+            "nothing to set: give the keys to change as flags, e.g. tdc profile set {name} --timezone Europe/London"
+        )));
+    }
+    if let Some(url) = url {
+        entries.insert(0, ("url", toml_edit::Value::from(url)));
+    }
+    let path = path()?;
+    let mut document = read(&path)?;
+    let table = document
+        .get_mut("profiles")
+        .and_then(Item::as_table_mut)
+        .and_then(|p| p.get_mut(name))
+        .and_then(Item::as_table_mut)
+        .ok_or_else(|| unknown(name, &path))?;
+    for (given, other) in [
+        ("password_env", "password_cmd"),
+        ("password_cmd", "password_env"),
+    ] {
+        if entries.iter().any(|(key, _)| *key == given) {
+            table.remove(other);
+            table.remove("password");
+        }
+    }
+    let keys: Vec<&str> = entries.iter().map(|(key, _)| *key).collect();
+    let keys = keys.join(", ");
+    apply(table, entries);
+    write(&path, &document)?;
+    Ok(format!(
+        "set {keys} of profile '{name}' in {}",
         path.display()
     ))
 }

@@ -77,10 +77,16 @@ impl Session {
                     options.cdrs,
                 )?;
                 let sandbox = runtime.block_on(Sandbox::start_with(options, dataset.clone()))?;
-                eprintln!(
-                    "tdc: no dialer configured; using the embedded sandbox at {} (set TDC_URL or a profile for a real dialer)",
-                    sandbox.url()
-                );
+                match flags.sandbox {
+                    true => eprintln!(
+                        "tdc: using the embedded sandbox at {} (--sandbox)",
+                        sandbox.url()
+                    ),
+                    false => eprintln!(
+                        "tdc: no dialer configured; using the embedded sandbox at {} (set TDC_URL or a profile for a real dialer)",
+                        sandbox.url()
+                    ),
+                }
                 let url = url::Url::parse(&sandbox.url()).map_err(|source| {
                     crate::script::DialerError::BadUrl {
                         url: sandbox.url(),

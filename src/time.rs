@@ -173,7 +173,21 @@ pub fn parse_relative(text: &str, now: i64, zone: Option<chrono_tz::Tz>) -> Opti
         '+' => 1,
         _ => return None,
     };
-    let unit = match text.chars().last()? {
+    if !text.ends_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    Some(now + sign * parse_duration(&text[1..])?)
+}
+
+/// A duration: a whole number of `s`econds, `m`inutes, `h`ours, `d`ays or `w`eeks (`90s`,
+/// `2h`, `7d`), or plain seconds; the same units as a relative time's.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),
+        _ => (text, 's'),
+    };
+    let unit = match unit {
         's' => 1,
         'm' => 60,
         'h' => 3_600,
@@ -181,8 +195,20 @@ pub fn parse_relative(text: &str, now: i64, zone: Option<chrono_tz::Tz>) -> Opti
         'w' => 7 * 86_400,
         _ => return None,
     };
-    let amount: i64 = text[1..text.len() - 1].trim().parse().ok()?;
-    Some(now + sign * amount.checked_mul(unit)?)
+    let number = number.trim();
+    if number.starts_with(['-', '+']) {
+        return None;
+    }
+    number.parse::<i64>().ok()?.checked_mul(unit)
+}
+
+/// The forms [`parse_time_or_relative`] takes, for messages.
+pub const TIME_FORMS: &str = "YYYY-MM-DD HH:MM:SS, now, today, yesterday, -24h, -7d, +30m";
+
+/// A time as scripts' `parse_time` and `tdc export --since` read it: relative to now in the
+/// profile's time zone ([`parse_relative_now`]), or absolute ([`parse_time`]).
+pub fn parse_time_or_relative(text: &str) -> Option<i64> {
+    parse_relative_now(text).or_else(|| parse_time(text))
 }
 
 /// [`parse_relative`] against the clock, in the profile's time zone.
@@ -223,6 +249,13 @@ mod tests {
             parse_time("2025-03-09 05:00:00")
         );
         assert_eq!(parse_relative("-5x", now, None), None);
+        assert_eq!(parse_relative("-2w", now, None), Some(now - 14 * 86_400));
+        assert_eq!(parse_relative("--5d", now, None), None);
+        assert_eq!(parse_relative("-5", now, None), None);
+        assert_eq!(parse_duration("2h"), Some(7_200));
+        assert_eq!(parse_duration("90"), Some(90));
+        assert_eq!(parse_duration("-2h"), None);
+        assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_relative("2025-01-01", now, None), None);
     }
 

@@ -117,6 +117,11 @@ impl Authenticator {
         retry
     }
 
+    /// The scheme this connection was told to use.
+    pub fn mode(&self) -> AuthMode {
+        self.mode
+    }
+
     /// The scheme in use now, for messages.
     pub fn scheme(&self) -> &'static str {
         let challenge = self.challenge.lock().unwrap_or_else(|e| e.into_inner());

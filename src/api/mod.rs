@@ -427,6 +427,8 @@ impl Client {
         let started = std::time::Instant::now();
         let mut challenges_answered = 0;
         let mut redirects = 0;
+        // A 401 that offers Digest and not Basic: what a Basic-only connection must be told.
+        let mut digest_only = false;
         let mut response = loop {
             let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
             let mut request = self.http.request(method.clone(), url.clone());
@@ -504,6 +506,14 @@ impl Client {
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .collect();
+            let offers = |scheme: &str| {
+                offered.iter().any(|v| {
+                    v.trim_start()
+                        .get(..scheme.len())
+                        .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+                })
+            };
+            digest_only = offers("digest") && !offers("basic");
             if !self.authenticator.accept_challenge(&offered) {
                 break response;
             }
@@ -600,7 +610,7 @@ impl Client {
             return Ok(bytes);
         }
         let mut message = error_message(status, &content_type, &bytes);
-        if let Some(hint) = self.refusal_hint(status, &content_type, &bytes) {
+        if let Some(hint) = self.refusal_hint(status, &content_type, &bytes, digest_only) {
             message = format!("{message}: {hint}");
         }
         let mut error = ApiError::status(method_name, path, status.as_u16(), message);
@@ -608,10 +618,20 @@ impl Client {
         Err(error)
     }
 
-    /// What to do about a refusal: who was sent for a 401, the IP allow-list for a 403 that
-    /// came before the API (an HTML page). Never the password itself.
-    fn refusal_hint(&self, status: StatusCode, content_type: &str, body: &[u8]) -> Option<String> {
+    /// What to do about a refusal: the scheme to set when the dialer asked for Digest and the
+    /// connection sends Basic only, else who was sent for a 401; the IP allow-list for a 403
+    /// that came before the API (an HTML page). Never the password itself.
+    fn refusal_hint(
+        &self,
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+        digest_only: bool,
+    ) -> Option<String> {
         match status {
+            StatusCode::UNAUTHORIZED if digest_only && self.authenticator.mode() == AuthMode::Basic => {
+                Some("the dialer asks for Digest authentication and this connection sends Basic only (auth = \"basic\"); set auth = \"digest\" or \"auto\" in the profile".to_string())
+            }
             StatusCode::UNAUTHORIZED => Some(format!(
                 "the dialer refused user '{}' (password {}; {} authentication); check them with `tdc config`",
                 self.authenticator.user(),

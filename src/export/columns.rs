@@ -11,7 +11,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
@@ -25,6 +26,7 @@ enum Column {
     Int(Int64Builder),
     Float(Float64Builder),
     Time(TimestampMicrosecondBuilder),
+    Date(Date32Builder),
     Text(StringBuilder),
 }
 
@@ -35,8 +37,9 @@ impl Column {
             DataType::Int64 => Column::Int(Int64Builder::with_capacity(rows)),
             DataType::Float64 => Column::Float(Float64Builder::with_capacity(rows)),
             DataType::Timestamp(..) => {
-                Column::Time(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"))
+                Column::Time(TimestampMicrosecondBuilder::with_capacity(rows))
             }
+            DataType::Date32 => Column::Date(Date32Builder::with_capacity(rows)),
             _ => Column::Text(StringBuilder::with_capacity(rows, rows * 16)),
         };
         for _ in 0..nulls {
@@ -50,6 +53,7 @@ impl Column {
             Column::Int(b) => b.len(),
             Column::Float(b) => b.len(),
             Column::Time(b) => b.len(),
+            Column::Date(b) => b.len(),
             Column::Text(b) => b.len(),
         }
     }
@@ -59,6 +63,7 @@ impl Column {
             Column::Int(b) => b.append_null(),
             Column::Float(b) => b.append_null(),
             Column::Time(b) => b.append_null(),
+            Column::Date(b) => b.append_null(),
             Column::Text(b) => b.append_null(),
         }
     }
@@ -68,6 +73,7 @@ impl Column {
             Column::Int(mut b) => Arc::new(b.finish()),
             Column::Float(mut b) => Arc::new(b.finish()),
             Column::Time(mut b) => Arc::new(b.finish()),
+            Column::Date(mut b) => Arc::new(b.finish()),
             Column::Text(mut b) => Arc::new(b.finish()),
         }
     }
@@ -77,6 +83,7 @@ impl Column {
             Column::Int(b) => b.append_value(n),
             Column::Float(b) => b.append_value(n as f64),
             Column::Time(b) => b.append_null(),
+            Column::Date(b) => b.append_null(),
             Column::Text(b) => b.append_value(n.to_string()),
         }
     }
@@ -87,6 +94,7 @@ impl Column {
             Column::Int(b) => b.append_value(f as i64),
             Column::Float(b) => b.append_value(f),
             Column::Time(b) => b.append_null(),
+            Column::Date(b) => b.append_null(),
             Column::Text(b) => match serde_json::Number::from_f64(f) {
                 Some(n) => b.append_value(n.to_string()),
                 None => b.append_null(),
@@ -98,9 +106,8 @@ impl Column {
         match self {
             Column::Int(b) => b.append_option(s.trim().parse().ok()),
             Column::Float(b) => b.append_option(s.trim().parse().ok()),
-            // Microseconds: Parquet has no seconds unit, and engines read these as timestamps
-            // with a time zone.
-            Column::Time(b) => b.append_option(crate::time::parse_time(s).map(|t| t * 1_000_000)),
+            Column::Time(b) => b.append_option(super::micros_of(s)),
+            Column::Date(b) => b.append_option(super::days_of(s)),
             Column::Text(b) => b.append_value(s),
         }
     }
@@ -109,7 +116,7 @@ impl Column {
         match self {
             Column::Int(b) => b.append_value(i64::from(v)),
             Column::Text(b) => b.append_value(if v { "true" } else { "false" }),
-            Column::Float(_) | Column::Time(_) => self.null(),
+            Column::Float(_) | Column::Time(_) | Column::Date(_) => self.null(),
         }
     }
 

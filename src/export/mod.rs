@@ -9,8 +9,9 @@
 //! ```
 //!
 //! Columns are typed: the client's numeric fields as 64-bit integers (amounts and
-//! coordinates as floats), times as UTC timestamps, the rest as text (nested values as JSON
-//! text). Incremental: a run starts from the cursor less `--overlap` (default 2 h), because a
+//! coordinates as floats), dates (`birthdate`, `purchase_date`) as dates, times as timestamps
+//! without a time zone (the dialer writes its times without one, so an engine shows the same
+//! wall-clock value in any session), the rest as text (nested values as JSON text). Incremental: a run starts from the cursor less `--overlap` (default 2 h), because a
 //! CDR is written when its call starts and completed when it ends; every day partition it
 //! touches is rewritten with the rows of the file and of this run, deduplicated by `id`
 //! (this run's wins), so no row appears twice however often it runs. Each file is written to
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
@@ -75,13 +76,18 @@ impl std::str::FromStr for Format {
     type Err = crate::choice::UnknownChoice;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        use Format::*;
-        let choices = [("parquet", Parquet), ("ndjson", Ndjson), ("csv", Csv)];
-        crate::choice::choose(text, "export format", &choices)
+        crate::choice::choose(text, "export format", &Format::CHOICES)
     }
 }
 
 impl Format {
+    /// Each format by the name `--format` takes.
+    pub const CHOICES: [(&'static str, Format); 3] = [
+        ("parquet", Format::Parquet),
+        ("ndjson", Format::Ndjson),
+        ("csv", Format::Csv),
+    ];
+
     fn extension(self) -> &'static str {
         match self {
             Format::Parquet => "parquet",
@@ -97,7 +103,8 @@ pub struct ExportOptions {
     pub resource: Resource,
     pub out: PathBuf,
     pub format: Format,
-    /// `YYYY-MM-DD[ HH:MM:SS]`; default: the cursor less the overlap, or everything.
+    /// A time as scripts' `parse_time` takes it; default: the cursor less the overlap, or
+    /// everything.
     pub since: Option<String>,
     pub until: Option<String>,
     /// Seconds re-read before the cursor.
@@ -115,28 +122,25 @@ pub struct ExportSummary {
 
 /// A duration such as `2h`, `30m`, `90s`, `1d` (or plain seconds), in seconds.
 pub fn parse_duration(text: &str) -> Result<i64> {
-    let text = text.trim();
-    let not_a_duration = || {
+    crate::time::parse_duration(text).ok_or_else(|| {
         ExportError::Usage(format!(
-            "'{text}' is not a duration (e.g. 2h, 30m, 90s, 1d)"
+            "'{}' is not a duration (e.g. 2h, 30m, 90s, 1d)",
+            text.trim()
         ))
-    };
-    let (number, unit) = match text.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
-        _ => (text, 's'),
-    };
-    let unit = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3_600,
-        'd' => 86_400,
-        _ => return Err(not_a_duration()),
-    };
-    number
-        .trim()
-        .parse::<i64>()
-        .map(|n| n * unit)
-        .map_err(|_| not_a_duration())
+    })
+}
+
+/// A `since` or `until` as the dialer's filters take it (`YYYY-MM-DD HH:MM:SS`), read as
+/// scripts' `parse_time` reads it: `2025-01-01`, `yesterday`, `-7d`, …
+pub fn parse_bound(option: &str, text: &str) -> Result<String> {
+    crate::time::parse_time_or_relative(text)
+        .map(crate::time::format_time)
+        .ok_or_else(|| {
+            ExportError::Usage(format!(
+                "{option}: '{text}' is not a time ({})",
+                crate::time::TIME_FORMS
+            ))
+        })
 }
 
 /// The field a resource is partitioned and resumed by.
@@ -187,14 +191,50 @@ fn write_whole(
 
 /// A column's type, by its name (the client's field rule decides what is a number).
 fn type_of(name: &str) -> DataType {
-    if name.ends_with("_at") || name == "birthdate" || name == "purchase_date" {
-        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    if name == "birthdate" || name == "purchase_date" {
+        DataType::Date32
+    } else if name.ends_with("_at") {
+        // Microseconds, as Parquet has no seconds unit; no time zone, as the dialer names none:
+        // an instant would show a New York session another day and hour than the dialer's.
+        DataType::Timestamp(TimeUnit::Microsecond, None)
     } else if ["purchase_amount", "loan_amount", "lat", "lng"].contains(&name) {
         DataType::Float64
     } else if is_numeric_field(name) {
         DataType::Int64
     } else {
         DataType::Utf8
+    }
+}
+
+/// A dialer time as microseconds of its wall-clock value (read as if in UTC).
+fn micros_of(text: &str) -> Option<i64> {
+    crate::time::parse_time(text).map(|t| t * 1_000_000)
+}
+
+/// A date (or the day of a time) as days since 1970-01-01.
+fn days_of(text: &str) -> Option<i32> {
+    crate::time::parse_time(text).and_then(|t| i32::try_from(t.div_euclid(86_400)).ok())
+}
+
+/// A column as `kind`, where a partition written by an earlier version holds dates and times
+/// as UTC instants: their values are the wall-clock values, so only the type changes.
+fn conform(array: &ArrayRef, kind: &DataType) -> ArrayRef {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::TimestampMicrosecondType;
+    if array.data_type() == kind {
+        return array.clone();
+    }
+    let Some(times) = array.as_primitive_opt::<TimestampMicrosecondType>() else {
+        return arrow_array::new_null_array(kind, array.len());
+    };
+    match kind {
+        DataType::Timestamp(TimeUnit::Microsecond, None) => {
+            Arc::new(times.clone().with_timezone_opt(None::<String>))
+        }
+        DataType::Date32 => Arc::new(times.unary_opt::<_, arrow_array::types::Date32Type>(|us| {
+            i32::try_from(us.div_euclid(DAY_US)).ok()
+        })),
+        _ => arrow_array::new_null_array(kind, array.len()),
     }
 }
 
@@ -261,14 +301,13 @@ fn batch_of(columns: &[String], rows: &[Map<String, Value>]) -> Result<RecordBat
                 Arc::new(b.finish())
             }
             DataType::Timestamp(..) => {
-                // Microseconds: Parquet has no seconds unit, and engines read these as
-                // timestamps with a time zone.
-                let mut b =
-                    TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
-                values.for_each(|v| {
-                    let seconds = v.as_str().and_then(crate::time::parse_time);
-                    b.append_option(seconds.map(|t| t * 1_000_000))
-                });
+                let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len());
+                values.for_each(|v| b.append_option(v.as_str().and_then(micros_of)));
+                Arc::new(b.finish())
+            }
+            DataType::Date32 => {
+                let mut b = Date32Builder::with_capacity(rows.len());
+                values.for_each(|v| b.append_option(v.as_str().and_then(days_of)));
                 Arc::new(b.finish())
             }
             _ => {
@@ -286,7 +325,7 @@ fn batch_of(columns: &[String], rows: &[Map<String, Value>]) -> Result<RecordBat
 /// The rows of a batch as JSON maps (to merge an existing partition with new rows).
 fn rows_of(batch: &RecordBatch) -> Vec<Map<String, Value>> {
     use arrow_array::cast::AsArray;
-    use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+    use arrow_array::types::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
     let schema = batch.schema();
     let mut rows = vec![Map::new(); batch.num_rows()];
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
@@ -300,6 +339,11 @@ fn rows_of(batch: &RecordBatch) -> Vec<Map<String, Value>> {
                     DataType::Timestamp(..) => Value::from(crate::time::format_time(
                         column.as_primitive::<TimestampMicrosecondType>().value(i) / 1_000_000,
                     )),
+                    DataType::Date32 => {
+                        let day = i64::from(column.as_primitive::<Date32Type>().value(i));
+                        let time = crate::time::format_time(day * 86_400);
+                        Value::from(time.get(..10).unwrap_or_default())
+                    }
                     _ => column
                         .as_string_opt::<i32>()
                         .map_or(Value::Null, |s| Value::from(s.value(i))),
@@ -451,9 +495,10 @@ fn concat_aligned(order: &[String], batches: &[RecordBatch]) -> Result<RecordBat
             let arrays = names
                 .iter()
                 .map(|n| {
-                    batch.column_by_name(n).cloned().unwrap_or_else(|| {
-                        arrow_array::new_null_array(&type_of(n), batch.num_rows())
-                    })
+                    batch.column_by_name(n).map_or_else(
+                        || arrow_array::new_null_array(&type_of(n), batch.num_rows()),
+                        |column| conform(column, &type_of(n)),
+                    )
                 })
                 .collect();
             RecordBatch::try_new(schema.clone(), arrays)
@@ -623,7 +668,7 @@ pub async fn run(
 ) -> Result<ExportSummary> {
     let time_field = time_field(options.resource)?;
     let since = match (&options.since, read_cursor(options)) {
-        (Some(since), _) => Some(since.clone()),
+        (Some(since), _) => Some(parse_bound("since", since)?),
         (None, Some(cursor)) => crate::time::parse_time(&cursor)
             .map(|t| crate::time::format_time(t - options.overlap_s)),
         (None, None) => None,
@@ -635,7 +680,7 @@ pub async fn run(
         spec.add_condition(time_field, Op::Ge, since.clone())?;
     }
     if let Some(until) = &options.until {
-        spec.add_condition(time_field, Op::Lt, until.clone())?;
+        spec.add_condition(time_field, Op::Lt, parse_bound("until", until)?)?;
     }
     let mut partitions = Partitions {
         options,
@@ -732,6 +777,47 @@ mod tests {
         assert_eq!(back[0]["start_at"], json!("2025-01-02 08:00:00"));
         assert_eq!(back[0]["dst"], json!("0007281"));
         assert_eq!(back[1]["bill_duration"], Value::Null);
+    }
+
+    #[test]
+    fn dates_are_days_and_times_keep_their_wall_clock_value_also_from_older_partitions() {
+        let rows =
+            [json!({"id": 1, "birthdate": "1962-01-16", "created_at": "2023-06-01 00:30:00"})]
+                .map(|v| v.as_object().cloned().unwrap());
+        let columns: Vec<String> = ["id", "birthdate", "created_at"].map(String::from).to_vec();
+        let batch = batch_of(&columns, &rows).unwrap();
+        assert_eq!(batch.schema().field(1).data_type(), &DataType::Date32);
+        assert_eq!(
+            batch.schema().field(2).data_type(),
+            &DataType::Timestamp(TimeUnit::Microsecond, None)
+        );
+        assert_eq!(rows_of(&batch)[0], rows[0]);
+        // As an earlier version wrote them: UTC instants of the same values.
+        let instants = |text: &str| -> ArrayRef {
+            let mut b = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+            b.append_option(micros_of(text));
+            Arc::new(b.finish())
+        };
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("birthdate", instants("x").data_type().clone(), true),
+            Field::new("created_at", instants("x").data_type().clone(), true),
+        ]);
+        let old = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(arrow_array::Int64Array::from(vec![1])),
+                instants("1962-01-16"),
+                instants("2023-06-01 00:30:00"),
+            ],
+        )
+        .unwrap();
+        let merged = concat_aligned(&columns, &[old, batch]).unwrap();
+        let back = rows_of(&merged);
+        assert_eq!(
+            (back[0].clone(), back[1].clone()),
+            (rows[0].clone(), rows[0].clone())
+        );
     }
 
     #[test]

@@ -20,18 +20,21 @@ pub enum Format {
     Table,
 }
 
+impl Format {
+    /// Each format by the name `-o` takes.
+    pub const CHOICES: [(&'static str, Format); 4] = [
+        ("json", Format::Json),
+        ("ndjson", Format::Ndjson),
+        ("csv", Format::Csv),
+        ("table", Format::Table),
+    ];
+}
+
 impl std::str::FromStr for Format {
     type Err = crate::choice::UnknownChoice;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        use Format::*;
-        let choices = [
-            ("json", Json),
-            ("ndjson", Ndjson),
-            ("csv", Csv),
-            ("table", Table),
-        ];
-        crate::choice::choose(text, "output format", &choices)
+        crate::choice::choose(text, "output format", &Format::CHOICES)
     }
 }
 

@@ -27,11 +27,34 @@ impl Jq {
         let arena = Arena::default();
         let modules = loader
             .load(&arena, File { code, path: () })
-            .map_err(|errors| JqError(format!("--jq: cannot parse '{code}': {errors:?}")))?;
+            .map_err(|errors| {
+                let problems = errors
+                    .iter()
+                    .flat_map(|(_, error)| load_problems(code, error));
+                JqError(format!("--jq: cannot parse '{code}': {}", first(problems)))
+            })?;
         let filter = Compiler::default()
             .with_funs(funs)
             .compile(modules)
-            .map_err(|errors| JqError(format!("--jq: cannot compile '{code}': {errors:?}")))?;
+            .map_err(|errors| {
+                let problems = errors.iter().flat_map(|(_, undefined)| {
+                    undefined.iter().map(|(name, kind)| {
+                        let arity = match kind {
+                            jaq_core::compile::Undefined::Filter(arity) => format!("/{arity}"),
+                            _ => String::new(),
+                        };
+                        format!(
+                            "undefined {} '{name}{arity}'{}",
+                            kind.as_str(),
+                            at(code, name)
+                        )
+                    })
+                });
+                JqError(format!(
+                    "--jq: cannot compile '{code}': {}",
+                    first(problems)
+                ))
+            })?;
         Ok(Jq { filter })
     }
 
@@ -56,6 +79,51 @@ impl Jq {
     }
 }
 
+/// What jaq could not read, as `expected X at column N`, one entry per problem.
+fn load_problems(code: &str, error: &jaq_core::load::Error<&str>) -> Vec<String> {
+    use jaq_core::load::{lex, Error};
+    match error {
+        Error::Io(errors) => errors.iter().map(|(_, e)| e.clone()).collect(),
+        Error::Lex(errors) => errors
+            .iter()
+            .map(|(expected, found)| {
+                let what = match expected {
+                    // The lexer names only these delimiters; anything else is said as it is.
+                    lex::Expect::Delim(d) if !["(", "[", "{", "\""].contains(d) => {
+                        format!("the end of '{d}'")
+                    }
+                    other => other.as_str().to_string(),
+                };
+                format!("{what} expected{}", at(code, found))
+            })
+            .collect(),
+        Error::Parse(errors) => errors
+            .iter()
+            .map(|(expected, found)| format!("{} expected{}", expected.as_str(), at(code, found)))
+            .collect(),
+    }
+}
+
+/// Where `part` (a slice of `code`) starts, as ` at column N`, or ` at the end`.
+fn at(code: &str, part: &str) -> String {
+    let offset = (part.as_ptr() as usize).wrapping_sub(code.as_ptr() as usize);
+    match offset {
+        o if o >= code.len() => " at the end".to_string(),
+        o => format!(" at column {}", code[..o].chars().count() + 1),
+    }
+}
+
+/// The first problem, and how many more there are.
+fn first(mut problems: impl Iterator<Item = String>) -> String {
+    let Some(first) = problems.next() else {
+        return "not a jq filter".to_string();
+    };
+    match problems.count() {
+        0 => first,
+        more => format!("{first} (and {more} more)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +139,22 @@ mod tests {
             jq.run(&json!([{"q850": 16}, {"q850": 0}])).unwrap(),
             vec!["1"]
         );
-        assert!(Jq::compile(".[").is_err());
+    }
+
+    #[test]
+    fn a_filter_that_does_not_parse_or_compile_is_one_plain_line() {
+        let error = |code: &str| Jq::compile(code).err().map(|e| e.to_string());
+        assert_eq!(
+            error(".[").as_deref(),
+            Some("--jq: cannot parse '.[': closing bracket expected at the end")
+        );
+        assert_eq!(
+            error(".a | nosuch(1)").as_deref(),
+            Some("--jq: cannot compile '.a | nosuch(1)': undefined filter 'nosuch/1' at column 6")
+        );
+        assert_eq!(
+            error("if . then 1").as_deref(),
+            Some("--jq: cannot parse 'if . then 1': else or end expected at the end")
+        );
     }
 }

@@ -39,6 +39,33 @@ struct Repl<'a> {
     failed: bool,
     /// Columns available for tables.
     width: usize,
+    /// What errors name as their file: `<repl>` at a terminal, `<stdin>` for piped input.
+    input: &'static str,
+    /// Lines of the input before the current entry, so that an error in piped input names
+    /// its line in the input, not in the entry.
+    lines_before: usize,
+}
+
+/// `label` and then `words`, wrapped at word boundaries to `width` columns, each line after
+/// the first indented under the first word (a word longer than a line gets a line of its own).
+fn wrap_words(label: &str, words: &[&str], width: usize) -> String {
+    const INDENT: usize = 9;
+    let mut out = format!("{label:<INDENT$}");
+    let mut column = out.chars().count();
+    for (i, word) in words.iter().enumerate() {
+        let length = word.chars().count();
+        if i > 0 && column + 1 + length > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(INDENT));
+            column = INDENT;
+        } else if i > 0 {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += length;
+    }
+    out
 }
 
 fn history_path() -> Option<PathBuf> {
@@ -104,12 +131,21 @@ impl Repl<'_> {
         knowledge.functions = functions;
     }
 
+    /// A diagnostic of the current entry, its line counted in the whole input.
+    fn in_input(&self, mut diagnostic: diagnostic::Diagnostic) -> diagnostic::Diagnostic {
+        if diagnostic.file == self.input {
+            diagnostic.line = diagnostic.line.map(|line| line + self.lines_before);
+        }
+        diagnostic
+    }
+
     fn print_error(&mut self, error: &EvalAltResult, source: &str) {
         self.failed = true;
         if matches!(error, EvalAltResult::ErrorTerminated(..)) {
             eprintln!("interrupted");
         } else {
-            eprintln!("{}", diagnostic::from_eval_error(error, "<repl>", source));
+            let shown = diagnostic::from_eval_error(error, self.input, source);
+            eprintln!("{}", self.in_input(shown));
         }
         let value = match error {
             EvalAltResult::ErrorRuntime(value, _) => value.clone(),
@@ -117,7 +153,7 @@ impl Repl<'_> {
                 let mut map = Map::new();
                 map.insert(
                     "message".into(),
-                    diagnostic::from_eval_error(other, "<repl>", source)
+                    diagnostic::from_eval_error(other, self.input, source)
                         .message
                         .into(),
                 );
@@ -158,7 +194,8 @@ impl Repl<'_> {
             Ok(ast) => ast,
             Err(e) => {
                 self.failed = true;
-                eprintln!("{}", diagnostic::from_parse_error(&e, "<repl>", entry));
+                let shown = diagnostic::from_parse_error(&e, self.input, entry);
+                eprintln!("{}", self.in_input(shown));
                 return false;
             }
         };
@@ -221,10 +258,16 @@ impl Repl<'_> {
                     .globals()
                     .into_keys()
                     .partition(|name| name.contains("::"));
-                println!("td.      {}", dialer.join(" "));
-                println!("Query.   {}", query.join(" "));
-                println!("helpers  {}", globals.join(" "));
-                println!("stdlib   {}  (import \"cdr\" as cdr; …)", stdlib.join(" "));
+                let mut stdlib = stdlib;
+                stdlib.extend(["(import", "\"cdr\"", "as", "cdr;", "…)"]);
+                for (label, names) in [
+                    ("td.", dialer),
+                    ("Query.", query),
+                    ("helpers", globals),
+                    ("stdlib", stdlib),
+                ] {
+                    println!("{}", wrap_words(label, &names, self.width));
+                }
             }
             Some(name) => {
                 let name = name.trim().trim_start_matches("td.").trim_end_matches("()");
@@ -437,6 +480,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, session: &Session) -> i32 {
         color,
         failed: false,
         width: terminal_width(),
+        input: if interactive { "<repl>" } else { "<stdin>" },
+        lines_before: 0,
     };
     repl.refresh_knowledge();
     // Ctrl-C while a entry runs stops it (while typing, the editor handles Ctrl-C itself).
@@ -456,7 +501,10 @@ fn piped(repl: &mut Repl) -> i32 {
         return crate::session::EXIT_USAGE;
     }
     let mut pending = String::new();
-    for line in input.lines() {
+    for (at, line) in input.lines().enumerate() {
+        if pending.is_empty() {
+            repl.lines_before = at;
+        }
         pending.push_str(line);
         pending.push('\n');
         if pending.trim_start().starts_with(':') {
@@ -597,6 +645,19 @@ fn save_history(editor: &mut Editor<ReplHelper, rustyline::history::DefaultHisto
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_lists_wrap_between_words() {
+        let words = ["find_leads", "campaigns", "cdrs", "users", "x"];
+        assert_eq!(
+            wrap_words("td.", &words, 30),
+            "td.      find_leads campaigns\n         cdrs users x"
+        );
+        assert_eq!(
+            wrap_words("helpers", &["a_very_long_function_name", "b"], 20),
+            "helpers  a_very_long_function_name\n         b"
+        );
+    }
 
     #[test]
     fn import_entries_are_recognised() {

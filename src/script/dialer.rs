@@ -901,10 +901,7 @@ pub mod dialer_api {
             url: Some(url),
             user: text("user"),
             password_env: text("password_env"),
-            read_only: settings
-                .get("read_only")
-                .and_then(|v| v.as_bool().ok())
-                .unwrap_or(false),
+            read_only: settings.get("read_only").and_then(|v| v.as_bool().ok()),
             ..crate::config::Profile::default()
         };
         profile.timeout_s = settings

@@ -46,13 +46,12 @@ pub mod time_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn parse_time(text: &str) -> RhaiResultOf<INT> {
-        crate::time::parse_relative_now(text)
-            .or_else(|| crate::time::parse_time(text))
-            .ok_or_else(|| {
-                script_error(format!(
-                    "parse_time: '{text}' is not a time (YYYY-MM-DD HH:MM:SS, now, today, yesterday, -24h, -7d, +30m)"
-                ))
-            })
+        crate::time::parse_time_or_relative(text).ok_or_else(|| {
+            script_error(format!(
+                "parse_time: '{text}' is not a time ({})",
+                crate::time::TIME_FORMS
+            ))
+        })
     }
 
     /// Seconds since the epoch of a local time in a timezone (IANA name).

@@ -269,15 +269,17 @@ fn config_shows_sources_and_never_the_password() {
     }
     let (code, stdout, stderr) = output(tdc(&home).arg("config"));
     assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stdout.contains("url         https://prod.example/ (from url in profile 'prod')"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("password    set (from password in profile 'prod')"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("read_only   true"), "{stdout}");
+    let lines: Vec<String> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for line in [
+        "url https://prod.example/ (from url in profile 'prod')",
+        "password set (from password in profile 'prod')",
+        "read_only true (from read_only in profile 'prod')",
+    ] {
+        assert!(lines.iter().any(|l| l == line), "{line}: {stdout}");
+    }
     assert!(
         stderr.contains("holds a password and others can read it"),
         "{stderr}"
@@ -293,6 +295,341 @@ fn config_shows_sources_and_never_the_password() {
         "{stdout}"
     );
     assert!(!stdout.contains("pw-from-env"));
+}
+
+/// What `tdc doctor` sends a user to: every setting with where it came from, the defaults
+/// named as such, and a password that is missing said to be missing, with exit 0.
+#[test]
+fn config_shows_every_setting_and_a_missing_password_without_failing() {
+    let home = temp_dir("config-every");
+    let file = write_config(
+        &home,
+        "default_profile = \"prod\"\n[profiles.prod]\nurl = \"https://prod.example\"\nuser = \"ops\"\npassword_env = \"TD_PROD_PASSWORD\"\ndefault_region = \"GB\"\ntimezone = \"Europe/London\"\nallow_net = [\"crm.example\"]\n",
+    );
+    let (code, stdout, stderr) = output(tdc(&home).arg("config").env_remove("TD_PROD_PASSWORD"));
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let from = |key: &str| format!("(from {key} in profile 'prod')");
+    let expected = [
+        ("config", file.display().to_string()),
+        (
+            "profile",
+            "prod (from default_profile in the config file)".into(),
+        ),
+        ("url", format!("https://prod.example/ {}", from("url"))),
+        ("user", format!("ops {}", from("user"))),
+        (
+            "password",
+            "missing ($TD_PROD_PASSWORD is not set; password_env in profile 'prod' names it)"
+                .into(),
+        ),
+        ("auth", "auto (default)".into()),
+        ("read_only", "false (default)".into()),
+        ("concurrency", "16 (default)".into()),
+        ("timeout_s", "60 (default)".into()),
+        ("connect_timeout_s", "10 (default)".into()),
+        (
+            "retries",
+            "as many as retry_budget_s allows (default)".into(),
+        ),
+        ("retry_budget_s", "60 (default)".into()),
+        ("max_rps", "none (default)".into()),
+        ("max_response_mb", "256 (default)".into()),
+        ("password_cmd_timeout_s", "10 (default)".into()),
+        ("default_region", format!("GB {}", from("default_region"))),
+        ("timezone", format!("Europe/London {}", from("timezone"))),
+        ("ca_file", "none (default)".into()),
+        ("proxy", "none (default)".into()),
+        ("allow_read", "none (default)".into()),
+        ("allow_write", "none (default)".into()),
+        ("allow_net", format!("crm.example {}", from("allow_net"))),
+        ("allow_env", "none (default)".into()),
+    ];
+    let expected: String = expected
+        .iter()
+        .map(|(setting, value)| format!("{setting:<24}{value}\n"))
+        .collect();
+    assert_eq!(stdout, expected);
+    // A run still needs the password, and says which variable to set.
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .args(["eval", "1"])
+            .env_remove("TD_PROD_PASSWORD"),
+    );
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr.trim(),
+        "tdc: password_env in profile 'prod' names TD_PROD_PASSWORD, which is not set (or empty)"
+    );
+}
+
+/// Every key of a profile but the password can be given to `profile add` and changed with
+/// `profile set`, which keeps the other keys and the file's comments.
+#[test]
+fn profile_add_and_set_take_every_key() {
+    let home = temp_dir("profile-keys");
+    let file = write_config(
+        &home,
+        "# ours\n[profiles.old] # retired\nurl = \"https://old.example\"\n",
+    );
+    let (code, stdout, stderr) = output(tdc(&home).args([
+        "profile",
+        "add",
+        "prod",
+        "--url",
+        "https://prod.example",
+        "--user",
+        "ops",
+        "--password-env",
+        "PW",
+        "--read-only",
+        "--default-region",
+        "GB",
+        "--timezone",
+        "Europe/London",
+        "--auth",
+        "digest",
+        "--concurrency",
+        "4",
+        "--max-rps",
+        "2.5",
+        "--timeout-s",
+        "30",
+        "--connect-timeout-s",
+        "5",
+        "--retries",
+        "3",
+        "--retry-budget-s",
+        "20",
+        "--password-cmd-timeout-s",
+        "7",
+        "--max-response-mb",
+        "64",
+        "--ca-file",
+        "/etc/ca.pem",
+        "--proxy",
+        "http://proxy.example:3128",
+        "--allow-read",
+        "/data,/more",
+        "--allow-write",
+        "/out",
+        "--allow-net",
+        "crm.example",
+        "--allow-env",
+        "CRM_TOKEN",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        format!("added profile 'prod' to {}", file.display())
+    );
+    let (code, _, stderr) = output(tdc(&home).args([
+        "profile",
+        "set",
+        "prod",
+        "--timezone",
+        "America/New_York",
+        "--read-only=false",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "# ours\n[profiles.old] # retired\nurl = \"https://old.example\"\n\n[profiles.prod]\nurl = \"https://prod.example\"\nuser = \"ops\"\npassword_env = \"PW\"\nread_only = false\ndefault_region = \"GB\"\ntimezone = \"America/New_York\"\nauth = \"digest\"\nconcurrency = 4\nmax_rps = 2.5\ntimeout_s = 30\nconnect_timeout_s = 5\nretries = 3\nretry_budget_s = 20\npassword_cmd_timeout_s = 7\nmax_response_mb = 64\nca_file = \"/etc/ca.pem\"\nproxy = \"http://proxy.example:3128\"\nallow_read = [\"/data\", \"/more\"]\nallow_write = [\"/out\"]\nallow_net = [\"crm.example\"]\nallow_env = [\"CRM_TOKEN\"]\n"
+    );
+    let (code, stdout, stderr) = output(
+        tdc(&home)
+            .args(["--profile", "prod", "config"])
+            .env("PW", "pw"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout
+            .contains("timezone                America/New_York (from timezone in profile 'prod')"),
+        "{stdout}"
+    );
+    for (args, error) in [
+        (
+            vec!["--auth", "weird"],
+            "tdc profile: --auth: 'weird' is not auto, basic or digest",
+        ),
+        (
+            vec!["--timezone", "Mars/Base"],
+            "tdc profile: --timezone: unknown timezone 'Mars/Base' (use an IANA name such as Europe/London)",
+        ),
+        (
+            vec![],
+            "tdc profile: nothing to set: give the keys to change as flags, e.g. tdc profile set prod --timezone Europe/London",
+        ),
+    ] {
+        let (code, _, stderr) = output(tdc(&home).args(["profile", "set", "prod"]).args(&args));
+        assert_eq!((code, stderr.trim()), (2, error));
+    }
+}
+
+/// Messages say what happened and what to do, in one line, in the user's terms.
+#[test]
+fn messages_say_what_happened_and_what_to_do() {
+    let home = temp_dir("messages");
+    let (code, stdout, stderr) = output(tdc(&home).args(["--sandbox", "eval", "1", "--jq", ".["]));
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        "tdc: --jq: cannot parse '.[': closing bracket expected at the end\n"
+    );
+
+    // --sandbox is a choice, not a missing configuration.
+    write_config(&home, "default_profile = \"prod\"\n[profiles.prod]\nurl = \"https://prod.example\"\nuser = \"ops\"\npassword_env = \"PW\"\n");
+    let (code, stdout, stderr) = output(tdc(&home).args(["--sandbox", "eval", "1"]));
+    assert_eq!((code, stdout.trim()), (0, "1"), "{stderr}");
+    let line = stderr.trim();
+    assert!(
+        line.starts_with("tdc: using the embedded sandbox at http://127.0.0.1:")
+            && line.ends_with(" (--sandbox)")
+            && line.lines().count() == 1,
+        "{stderr}"
+    );
+}
+
+/// `tdc export --since` takes what scripts' `parse_time` takes, and reads it the same way.
+#[test]
+fn export_since_takes_what_parse_time_takes() {
+    let sandbox = Sandbox::start(&["--leads", "50", "--cdrs", "100"]);
+    let home = temp_dir("export-since");
+    let (_, yesterday, _) =
+        output(tdc_on(&sandbox, &home).args(["eval", "format_time(parse_time(\"yesterday\"))"]));
+    let yesterday: String = serde_json::from_str(&yesterday).unwrap();
+    for since in ["yesterday", "-7d", "2024-09-01"] {
+        let (code, _, stderr) = output(
+            tdc_on(&sandbox, &home)
+                .args(["export", "cdrs", "--since", since, "--out"])
+                .arg(home.join(since)),
+        );
+        assert_eq!(code, 0, "{since}: {stderr}");
+        let from = stderr.split("(from ").nth(1).unwrap_or_default();
+        match since {
+            "yesterday" => assert!(from.starts_with(&format!("{yesterday} to ")), "{stderr}"),
+            "2024-09-01" => assert!(from.starts_with("2024-09-01 00:00:00 to "), "{stderr}"),
+            _ => assert_eq!(from.get(4..5), Some("-"), "{stderr}"),
+        }
+    }
+    let (code, _, stderr) = output(
+        tdc_on(&sandbox, &home)
+            .args(["export", "cdrs", "--since", "lastweek", "--out"])
+            .arg(&home),
+    );
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "tdc export: --since: 'lastweek' is not a time (YYYY-MM-DD HH:MM:SS, now, today, yesterday, -24h, -7d, +30m)\n"
+        )
+    );
+}
+
+/// Every page the manual refers to exists: one per command, written by `tdc man --out`, or
+/// printed by `tdc man COMMAND`.
+#[test]
+fn the_manual_has_a_page_for_every_command_it_names() {
+    let home = temp_dir("man-pages");
+    let dir = home.join("man1");
+    let (code, stdout, stderr) = output(tdc(&home).args(["man", "--out"]).arg(&dir));
+    assert_eq!(code, 0, "{stderr}");
+    let mut written: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        stdout.trim(),
+        format!("wrote {} manual pages to {}", written.len(), dir.display())
+    );
+    for page in [
+        "tdc.1",
+        "tdc-run.1",
+        "tdc-export.1",
+        "tdc-profile-add.1",
+        "tdc-profile-set.1",
+    ] {
+        assert!(written.iter().any(|w| w == page), "{page}: {written:?}");
+    }
+    for name in &written {
+        let text = std::fs::read_to_string(dir.join(name))
+            .unwrap()
+            .replace("\\-", "-");
+        for reference in text.split_whitespace().filter(|w| w.starts_with("tdc-")) {
+            let Some(page) = reference
+                .split("(1)")
+                .next()
+                .filter(|_| reference.contains("(1)"))
+            else {
+                continue;
+            };
+            assert!(
+                written.contains(&format!("{page}.1")),
+                "{name} refers to {page}(1), which was not written"
+            );
+        }
+    }
+    let (code, page, _) = output(tdc(&home).args(["man", "profile", "add"]));
+    assert_eq!(code, 0);
+    assert!(page.contains(".TH tdc-profile-add 1"), "{page}");
+    assert!(page.contains("default\\-region"), "{page}");
+    let (code, _, stderr) = output(tdc(&home).args(["man", "exports"]));
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "tdc man: 'tdc' has no command 'exports' (it has repl, run, check, eval, test, config, defs, completions, profile, doctor, export, man, sandbox)\n"
+    );
+}
+
+/// Bash completion offers what each place takes: the config file's profiles after
+/// `--profile`, the formats after `-o` and `--format`, the resources after `tdc export`.
+#[test]
+fn bash_completion_offers_profiles_formats_and_resources() {
+    let home = temp_dir("completion");
+    write_config(
+        &home,
+        "[profiles.prod]\nurl = \"https://prod.example\"\n[profiles.twin]\nurl = \"http://127.0.0.1:1\"\n",
+    );
+    let (code, script, stderr) = output(tdc(&home).args(["completions", "bash"]));
+    assert_eq!(code, 0, "{stderr}");
+    let script_file = home.join("tdc.bash");
+    std::fs::write(&script_file, script).unwrap();
+    let bin_dir = std::path::Path::new(common::BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let complete = |words: &[&str]| -> String {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(concat!(
+                "source \"$1\"; shift; COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); ",
+                "COMP_LINE=\"$*\"; COMP_POINT=${#COMP_LINE}; ",
+                "_tdc tdc \"${COMP_WORDS[COMP_CWORD]}\" \"${COMP_WORDS[COMP_CWORD-1]}\"; ",
+                "echo \"${COMPREPLY[*]}\""
+            ))
+            .arg("complete")
+            .arg(&script_file)
+            .args(words)
+            .env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env("PATH", &path)
+            .output()
+            .expect("bash");
+        common::text(&out.stdout).trim().to_string()
+    };
+    assert_eq!(complete(&["tdc", "--profile", ""]), "prod twin");
+    assert_eq!(complete(&["tdc", "run", "--profile", "t"]), "twin");
+    assert_eq!(
+        complete(&["tdc", "eval", "-o", ""]),
+        "json ndjson csv table"
+    );
+    assert_eq!(
+        complete(&["tdc", "export", "--format", ""]),
+        "parquet ndjson csv"
+    );
+    assert_eq!(complete(&["tdc", "export", "c"]), "cdrs calls");
 }
 
 #[test]

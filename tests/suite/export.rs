@@ -75,7 +75,46 @@ fn two_exports_give_every_cdr_once_with_the_same_asr() {
         "select typeof(id), typeof(start_at), typeof(dst) from read_parquet('{files}') limit 1"
     ))
     .unwrap();
-    assert_eq!(types, "[('BIGINT', 'TIMESTAMP WITH TIME ZONE', 'VARCHAR')]");
+    assert_eq!(types, "[('BIGINT', 'TIMESTAMP', 'VARCHAR')]");
+}
+
+/// Dates and the dialer's zone-less times read back as the API wrote them, whatever the time
+/// zone of the session reading them: a birthdate is a day, not midnight UTC.
+#[test]
+fn dates_and_times_read_as_the_api_wrote_them_in_a_new_york_session() {
+    let sandbox = Sandbox::start(&["--leads", "50", "--cdrs", "200"]);
+    let home = temp_dir("export-dates");
+    let out = home.join("warehouse");
+    for resource in ["leads", "cdrs"] {
+        let (code, _, stderr) = output(
+            tdc_on(&sandbox, &home)
+                .args(["export", resource, "--out"])
+                .arg(&out),
+        );
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let lead = &sandbox.get_json("/api/leads/id/1/")["leads"][0];
+    let cdr = &sandbox.get_json("/api/cdrs?limit=1;0")["cdrs"][0];
+    let cdr_id = common::int(&cdr["id"]);
+    let (birthdate, created_at, start_at) = (
+        lead["birthdate"].as_str().unwrap(),
+        lead["created_at"].as_str().unwrap(),
+        cdr["start_at"].as_str().unwrap(),
+    );
+    let in_new_york = |sql: String| duckdb(&format!("SET TimeZone='America/New_York'; {sql}"));
+    let Some(read) = in_new_york(format!(
+        "select typeof(birthdate), birthdate::varchar, created_at::varchar from read_parquet('{}/leads/*/*.parquet') where id = 1",
+        out.display()
+    )) else {
+        return;
+    };
+    assert_eq!(read, format!("[('DATE', '{birthdate}', '{created_at}')]"));
+    let read = in_new_york(format!(
+        "select typeof(start_at), start_at::varchar from read_parquet('{}/cdrs/*/*.parquet') where id = {cdr_id}",
+        out.display()
+    ))
+    .unwrap();
+    assert_eq!(read, format!("[('TIMESTAMP', '{start_at}')]"));
 }
 
 #[test]

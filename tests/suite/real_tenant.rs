@@ -208,8 +208,11 @@ fn digest_authentication_works_with_curl_and_with_tdc() {
             .env("PW", "sandbox"),
     );
     assert_eq!(code, 1);
+    let error = common::error_lines(&stderr);
+    assert_eq!(error.len(), 1, "{stderr}");
     assert!(
-        stderr.contains("401") && stderr.contains("Basic authentication"),
+        error[0].contains("401")
+            && error[0].ends_with(": the dialer asks for Digest authentication and this connection sends Basic only (auth = \"basic\"); set auth = \"digest\" or \"auto\" in the profile"),
         "{stderr}"
     );
     let (code, stdout, stderr) = output(

@@ -178,16 +178,53 @@ fn ctrl_c_stops_a_slow_request_and_the_repl_goes_on() {
     terminal.wait_for("\n42\n");
 }
 
+/// `:help` lists wrap between words at the width given, never inside a name.
+#[test]
+fn help_wraps_at_word_boundaries() {
+    let home = temp_dir("repl-help-wrap");
+    let (code, stdout, stderr) =
+        common::output_with_input(tdc(&home).arg("--sandbox").env("COLUMNS", "60"), ":help\n");
+    assert_eq!(code, 0, "{stderr}");
+    let lists: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("td."))
+        .collect();
+    assert!(lists.len() > 4, "{stdout}");
+    for line in &lists {
+        assert!(line.chars().count() <= 60, "{line:?} is wider than 60");
+        assert!(
+            ["td.", "Query.", "helpers", "stdlib", "         "]
+                .iter()
+                .any(|start| line.starts_with(start)),
+            "{line:?}"
+        );
+    }
+    let words: Vec<&str> = lists.iter().flat_map(|l| l.split_whitespace()).collect();
+    for name in ["find_leads", "cdrs", "parse_time", "(import"] {
+        assert!(words.contains(&name), "{name}: {stdout}");
+    }
+}
+
 #[test]
 fn piped_input_runs_entry_by_entry_without_escape_codes() {
     let home = temp_dir("repl-piped");
-    let input = "let n = 20;\nfn twice(x) {\n  x * 2\n}\ntwice(n) + 2\nlet oops = nope;\ntd.campaigns().len()\n";
+    let input = "let n = 20;\nfn twice(x) {\n  x * 2\n}\ntwice(n) + 2\nlet oops = nope;\ntd.campaigns().len()\nlet total = [\n  1,\n  2 +\n];\n";
     let (code, stdout, stderr) = common::output_with_input(tdc(&home).arg("--sandbox"), input);
     assert_eq!(stdout, "42\n4\n");
-    assert!(
-        stderr.contains("<repl>:1:12: error: Variable not found: nope"),
+    // Each error names its line in the input, as `tdc run -` would.
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("<stdin>:"))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "<stdin>:6:12: error: Variable not found: nope",
+            "<stdin>:11:1: error: Unexpected ']'"
+        ],
         "{stderr}"
     );
+    assert!(stderr.contains("\n   6 | let oops = nope;\n"), "{stderr}");
     assert!(!stdout.contains('\x1b') && !stderr.contains('\x1b'));
     assert_eq!(code, 1, "an entry failed");
     let (code, stdout, _) = output(tdc(&home).args(["--sandbox", "repl"]));

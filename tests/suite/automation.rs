@@ -573,7 +573,7 @@ fn a_followers_metrics_and_health_follow_the_dialers_outage_and_prometheus_scrap
     .expect("write follower");
     let status_port = free_port();
     let status = format!("http://127.0.0.1:{status_port}");
-    let mut running = tdc(&home)
+    let running = tdc(&home)
         .current_dir(&home)
         .env("TWIN_PW", "sandbox")
         .args([

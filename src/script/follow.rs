@@ -87,7 +87,9 @@ impl Options {
             Some(value) if value.is_int() => Some(value.as_int().unwrap_or_default()),
             Some(value) => {
                 let text = value.to_string();
-                Some(crate::time::parse_relative_now(&text).ok_or_else(|| {
+                let time = crate::time::parse_time(&text)
+                    .or_else(|| crate::time::parse_relative_now(&text));
+                Some(time.ok_or_else(|| {
                     script_error(format!(
                         "follow: since: '{text}' is not a time (e.g. \"2025-03-01 00:00:00\", \"today\", \"-1h\")"
                     ))
@@ -417,8 +419,35 @@ fn duration_text(d: Duration) -> String {
     }
 }
 
+/// Which listing of a poll is being read.
+enum Pass {
+    /// Every row whole: leads, or calls and CDRs of a tenant that refused the slim listing.
+    Whole,
+    /// Calls and CDRs: the few fields that say which rows are new and finished (a poll
+    /// re-reads its whole window, so most rows are skipped: reading them whole would cost
+    /// memory and time in proportion to the window).
+    Slim { wanted: Vec<(i64, i64)> },
+    /// The rows the slim listing found new and finished, read whole over their ids.
+    Fetch { wanted: HashMap<i64, i64> },
+}
+
+/// What the slim listing asks for.
+const SLIM_FIELDS: [&str; 4] = ["id", "start_at", "q850", "end_at"];
+
+/// The HTTP status of a failed request, as the script's error map carries it.
+fn status_of(error: &EvalAltResult) -> Option<i64> {
+    let EvalAltResult::ErrorRuntime(value, _) = error else {
+        return None;
+    };
+    let map = value.read_lock::<Map>()?;
+    map.get("status").and_then(|s| s.as_int().ok())
+}
+
 struct Inner {
     query: Query,
+    pass: Pass,
+    /// Calls and CDRs are polled slim first, unless the dialer refused that.
+    slim: bool,
     options: Options,
     state: State,
     cursor: Option<Cursor>,
@@ -500,7 +529,18 @@ impl Inner {
                 .from
                 .map(|from| ("start_at", Op::Ge, crate::time::format_time(from)))
         };
-        if let Some((field, op, value)) = condition {
+        let mut conditions: Vec<(&str, Op, String)> = condition.into_iter().collect();
+        match &self.pass {
+            Pass::Whole => {}
+            Pass::Slim { .. } => spec.fields = Some(SLIM_FIELDS.map(String::from).to_vec()),
+            Pass::Fetch { wanted } => {
+                let low = wanted.keys().min().copied().unwrap_or_default();
+                let high = wanted.keys().max().copied().unwrap_or_default();
+                conditions.push(("id", Op::Ge, low.to_string()));
+                conditions.push(("id", Op::Le, high.to_string()));
+            }
+        }
+        for (field, op, value) in conditions {
             spec.add_condition(field, op, value)
                 .map_err(|e| script_error(format!("follow: {}", e.0)))?;
         }
@@ -583,6 +623,11 @@ impl Inner {
                 }
                 self.last_poll = Some(Instant::now());
                 self.state.oldest_unfinished = None;
+                self.pass = if self.state.is_leads() || !self.slim {
+                    Pass::Whole
+                } else {
+                    Pass::Slim { wanted: Vec::new() }
+                };
                 self.rows = Some(self.poll_query()?.into_iter());
             }
             let next = self.rows.as_mut().and_then(Iterator::next);
@@ -590,12 +635,33 @@ impl Inner {
                 None => {
                     self.rows = None;
                     self.back_from_outage();
+                    if let Pass::Slim { wanted } = &mut self.pass {
+                        if !wanted.is_empty() {
+                            // The rows to hand, read whole: one more listing over their ids.
+                            self.pass = Pass::Fetch {
+                                wanted: std::mem::take(wanted).into_iter().collect(),
+                            };
+                            self.rows = Some(self.poll_query()?.into_iter());
+                            continue;
+                        }
+                    }
                     self.state.end_poll();
                     self.commit()?;
                     crate::status::success();
                 }
                 Some(Err(error)) => {
                     self.rows = None;
+                    if matches!(self.pass, Pass::Slim { .. }) && status_of(&error) == Some(400) {
+                        // A tenant whose rows lack one of the slim fields: whole rows it is.
+                        crate::terminal::log::warn(&format!(
+                            "follow: the dialer refused a listing of {} ({}); reading whole rows",
+                            SLIM_FIELDS.join(", "),
+                            crate::terminal::sanitize::for_terminal(&error.to_string())
+                        ));
+                        self.slim = false;
+                        self.last_poll = None;
+                        continue;
+                    }
                     let Some(what) = is_outage(&error) else {
                         return Err(error);
                     };
@@ -644,6 +710,14 @@ impl Inner {
                 self.state.resource.envelope()
             )));
         };
+        if let Pass::Fetch { wanted } = &mut self.pass {
+            let Some(start) = wanted.remove(&id) else {
+                return Ok(None);
+            };
+            self.handing = Some((id, start));
+            crate::status::record(self.state.resource.envelope(), end);
+            return Ok(Some(row));
+        }
         let state = &mut self.state;
         if state.is_leads() {
             if state.last_id.is_some_and(|last| id <= last) {
@@ -667,6 +741,10 @@ impl Inner {
         }
         if state.priming {
             state.handed.insert(id, start);
+            return Ok(None);
+        }
+        if let Pass::Slim { wanted } = &mut self.pass {
+            wanted.push((id, start));
             return Ok(None);
         }
         self.handing = Some((id, start));
@@ -747,6 +825,8 @@ fn follower(query: Query, options: Map) -> RhaiResultOf<Follow> {
     Ok(Follow {
         inner: Arc::new(Mutex::new(Inner {
             query: query.with_spec(spec),
+            pass: Pass::Whole,
+            slim: true,
             options,
             state,
             cursor,

@@ -682,3 +682,54 @@ fn start_prometheus(binary: &Path, home: &Path, port: u16) -> (Child, String) {
         .expect("start prometheus");
     (child, format!("http://127.0.0.1:{api_port}"))
 }
+
+#[test]
+fn a_tenant_that_refuses_the_slim_listing_is_followed_with_whole_rows() {
+    use axum::response::IntoResponse;
+    // CDRs without q850 (a tenant's own schema): asking for it is a 400.
+    let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
+        let query = uri.query().unwrap_or("");
+        if query.contains("fields=") {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                [("content-type", "application/json")],
+                r#"{"success": false, "message": "unknown field q850"}"#,
+            )
+                .into_response();
+        }
+        let rows = r#"{"cdrs": [
+            {"id": "7", "start_at": "2025-03-01 10:00:00", "end_at": "2025-03-01 10:01:00", "status": "NORMAL_CLEARING"},
+            {"id": "8", "start_at": "2025-03-01 10:00:05", "end_at": "", "status": ""},
+            {"id": "9", "start_at": "2025-03-01 10:00:09", "end_at": "2025-03-01 10:00:30", "status": "NO_ANSWER"}
+        ]}"#;
+        ([("content-type", "application/json")], rows).into_response()
+    });
+    let (url, _runtime) = common::serve(app);
+    let home = temp_dir("follow-whole-rows");
+    let script = r#"
+        let seen = [];
+        for c in td.cdrs().follow(#{ since: "2025-03-01 00:00:00", poll: 1 }) {
+            seen.push(`${c.id} ${c.status}`);
+            if seen.len() == 2 { break; }
+        }
+        print(seen);
+    "#;
+    let (code, stdout, stderr) = output(
+        tdc(&home)
+            .env("TDC_URL", &url)
+            .env("TDC_USER", "ops")
+            .env("TDC_PASSWORD", "pw")
+            .args(["eval", script]),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        r#"["7 NORMAL_CLEARING", "9 NO_ANSWER"]"#,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("follow: the dialer refused a listing of id, start_at, q850, end_at"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}

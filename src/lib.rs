@@ -9,6 +9,7 @@ pub mod sandbox;
 mod app;
 pub mod doctor;
 pub mod export;
+pub mod files;
 pub mod output;
 pub mod phone;
 pub mod private_file;

@@ -29,6 +29,10 @@ use crate::script::permissions::{self, Grant};
 pub struct Access<'a> {
     what: &'a str,
     bounded: bool,
+    /// An import journal in use, which only `add_leads` may open.
+    journal: bool,
+    /// Reads are held to the write permissions: files the asker writes and reads back.
+    reads_back: bool,
 }
 
 impl<'a> Access<'a> {
@@ -38,6 +42,30 @@ impl<'a> Access<'a> {
         Access {
             what,
             bounded: true,
+            journal: false,
+            reads_back: false,
+        }
+    }
+
+    /// A dataset a script exports: its partitions and cursor are read back and merged where
+    /// they are written, under the write permissions.
+    pub const fn dataset(what: &'a str) -> Self {
+        Access {
+            what,
+            bounded: true,
+            journal: false,
+            reads_back: true,
+        }
+    }
+
+    /// The import journal a script named for `add_leads` (held to the permissions in force;
+    /// file functions may not open it).
+    pub const fn journal(what: &'a str) -> Self {
+        Access {
+            what,
+            bounded: true,
+            journal: true,
+            reads_back: true,
         }
     }
 
@@ -46,6 +74,8 @@ impl<'a> Access<'a> {
         Access {
             what,
             bounded: false,
+            journal: false,
+            reads_back: false,
         }
     }
 
@@ -53,7 +83,13 @@ impl<'a> Access<'a> {
         if !self.bounded {
             return Ok(permissions::own(path));
         }
-        permissions::grant(self.what, &path.to_string_lossy(), write).map_err(FileError::Refused)
+        let path = path.to_string_lossy();
+        let grant = if self.journal {
+            permissions::grant_journal(self.what, &path)
+        } else {
+            permissions::grant(self.what, &path, write || self.reads_back)
+        };
+        grant.map_err(FileError::Refused)
     }
 }
 
@@ -76,6 +112,15 @@ impl FileError {
     }
 }
 
+impl From<FileError> for std::io::Error {
+    fn from(error: FileError) -> Self {
+        match error {
+            FileError::Io { source, .. } => source,
+            refused => std::io::Error::other(refused),
+        }
+    }
+}
+
 impl From<FileError> for Box<rhai::EvalAltResult> {
     fn from(error: FileError) -> Self {
         crate::script::script_error(error)
@@ -92,6 +137,51 @@ pub fn open(access: Access, path: &Path) -> Result<File, FileError> {
     let file = rustix::fs::openat(&folder, name, flags | OFlags::NONBLOCK, Mode::empty())
         .map_err(|e| io(link_error(e)))?;
     let stat = rustix::fs::fstat(&file).map_err(|e| io(e.into()))?;
+    one_regular_file(access, path, &stat)?;
+    rustix::fs::fcntl_setfl(&file, OFlags::empty()).map_err(|e| io(e.into()))?;
+    Ok(File::from(file))
+}
+
+/// Opens `path` for appending (a log, a journal), creating it and missing folders; the file is
+/// made 0600 whatever mode an earlier one had. With `new`, a file already there is an error.
+pub fn open_append(access: Access, path: &Path, new: bool) -> Result<File, FileError> {
+    let grant = access.grant(path, true)?;
+    let io = io_error(access, path);
+    let (folder, name) = walk(&grant, true).map_err(&io)?;
+    let mut flags =
+        OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    if new {
+        flags |= OFlags::EXCL;
+    }
+    let file = rustix::fs::openat(
+        &folder,
+        name,
+        flags | OFlags::NONBLOCK,
+        Mode::from_raw_mode(0o600),
+    )
+    .map_err(|e| io(link_error(e)))?;
+    let stat = rustix::fs::fstat(&file).map_err(|e| io(e.into()))?;
+    one_regular_file(access, path, &stat)?;
+    if stat.st_mode & 0o077 != 0 {
+        rustix::fs::fchmod(&file, Mode::from_raw_mode(0o600)).map_err(|e| io(e.into()))?;
+    }
+    rustix::fs::fcntl_setfl(&file, OFlags::APPEND).map_err(|e| io(e.into()))?;
+    Ok(File::from(file))
+}
+
+/// Removes the file `path` (one that is there no more is not an error).
+pub fn remove_file(access: Access, path: &Path) -> Result<(), FileError> {
+    let grant = access.grant(path, true)?;
+    let io = io_error(access, path);
+    let (folder, name) = walk(&grant, false).map_err(&io)?;
+    match rustix::fs::unlinkat(&folder, name, AtFlags::empty()) {
+        Ok(()) | Err(Errno::NOENT) => Ok(()),
+        Err(e) => Err(io(e.into())),
+    }
+}
+
+/// A script's file is a regular file with one name; tdc's own may have more.
+fn one_regular_file(access: Access, path: &Path, stat: &rustix::fs::Stat) -> Result<(), FileError> {
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
         return Err(refused(access, path, "not a regular file"));
     }
@@ -103,8 +193,7 @@ pub fn open(access: Access, path: &Path) -> Result<File, FileError> {
             stat.st_nlink
         )));
     }
-    rustix::fs::fcntl_setfl(&file, OFlags::empty()).map_err(|e| io(e.into()))?;
-    Ok(File::from(file))
+    Ok(())
 }
 
 /// The whole of `path` as bytes.
@@ -154,14 +243,7 @@ pub fn write_whole(
     if let Ok(stat) = rustix::fs::statat(&folder, name, AtFlags::SYMLINK_NOFOLLOW) {
         match FileType::from_raw_mode(stat.st_mode) {
             FileType::Directory => return Err(refused(access, path, "is a folder")),
-            FileType::RegularFile if access.bounded && stat.st_nlink > 1 => {
-                return Err(FileError::Refused(format!(
-                    "{}: {}: has {} names (a hard link); tdc reads and writes files with one name only",
-                    access.what,
-                    path.display(),
-                    stat.st_nlink
-                )))
-            }
+            FileType::RegularFile => one_regular_file(access, path, &stat)?,
             _ => {}
         }
     }
@@ -253,5 +335,61 @@ fn io_error<'a>(access: Access<'a>, path: &'a Path) -> impl Fn(std::io::Error) -
         what: access.what.to_string(),
         path: path.to_path_buf(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn folder(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tdc-files-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.canonicalize().unwrap()
+    }
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn an_existing_readable_file_becomes_private() {
+        let path = folder("append").join("log");
+        std::fs::write(&path, "old\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(open_append(Access::own("log"), &path, false).unwrap());
+        assert_eq!(mode(&path), 0o600);
+        assert!(open_append(Access::own("log"), &path, true).is_err());
+    }
+
+    #[test]
+    fn a_whole_write_replaces_the_file_and_leaves_nothing_beside_it() {
+        let dir = folder("whole");
+        let path = dir.join("sub/out.txt");
+        write_whole(Access::own("test"), &path, |f| f.write_all(b"one")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_whole(Access::own("test"), &path, |f| f.write_all(b"two")).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
+        assert_eq!(mode(&path), 0o600);
+        let failed = write_whole(Access::own("test"), &path, |_| {
+            Err(std::io::Error::other("the writer failed"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
+        let names: Vec<_> = std::fs::read_dir(dir.join("sub")).unwrap().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn a_link_on_the_way_is_not_followed_when_opening() {
+        let dir = folder("walk");
+        std::fs::create_dir_all(dir.join("outside")).unwrap();
+        std::os::unix::fs::symlink(dir.join("outside"), dir.join("linked")).unwrap();
+        let error = open_folder(&dir, Path::new("linked"), false).unwrap_err();
+        assert!(error.to_string().contains("symbolic link"), "{error}");
+        assert!(open_folder(&dir, Path::new("outside"), false).is_ok());
     }
 }

@@ -12,7 +12,6 @@ pub mod export;
 pub mod files;
 pub mod output;
 pub mod phone;
-pub mod private_file;
 pub mod profiles;
 pub mod repl;
 pub mod script;

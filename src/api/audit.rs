@@ -71,10 +71,8 @@ impl AuditLog {
     }
 
     fn append(&self, line: &Value) -> std::io::Result<()> {
-        if let Some(parent) = self.path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut file = crate::private_file::open_append(&self.path)?;
+        let mut file =
+            crate::files::open_append(crate::files::Access::own("audit log"), &self.path, false)?;
         writeln!(file, "{line}")
     }
 }

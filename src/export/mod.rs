@@ -169,7 +169,7 @@ fn read_cursor(options: &ExportOptions) -> Option<String> {
 
 /// The export's files are a script's when a script asked for them (held to its permissions;
 /// `tdc export` runs no script, and nothing restricts it).
-const ACCESS: crate::files::Access<'static> = crate::files::Access::bounded("export");
+const ACCESS: crate::files::Access<'static> = crate::files::Access::dataset("export");
 
 /// Writes `path` whole: a fresh temporary file beside it, flushed, renamed.
 fn write_whole(

@@ -263,6 +263,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_long_line_is_shown_around_its_column_only() {
+        let line = format!("{}X{}", "a".repeat(300), "b".repeat(300));
+        let (shown, column) = around(&line, Some(301));
+        assert_eq!(shown.chars().count(), SHOWN_CHARS + 2);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(column.unwrap() - 1), Some('X'));
+        assert_eq!(around("short", Some(2)), ("short".to_string(), Some(2)));
+    }
+
+    #[test]
     fn renders_file_line_column_source_and_caret() {
         let d = Diagnostic {
             file: "a.rhai".into(),

@@ -152,6 +152,11 @@ pub fn own(path: &Path) -> Grant {
     }
 }
 
+/// Whether `add_leads` may open the import journal `path` (its own, once registered).
+pub fn grant_journal(what: &str, path: &str) -> Result<Grant, String> {
+    grant_file(what, path, true, false)
+}
+
 fn grant_file(what: &str, path: &str, write: bool, journals_too: bool) -> Result<Grant, String> {
     let target = resolve(Path::new(path));
     let guard = CURRENT.read().unwrap_or_else(|e| e.into_inner());

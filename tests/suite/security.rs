@@ -662,7 +662,10 @@ fn export_to_reads_and_writes_nothing_through_planted_symlinks() {
     let (code, _, stderr) = run("wh");
     assert_eq!(code, 1, "{stderr}");
     assert!(
-        stderr.contains(&format!("is not allowed: scripts may use files under their own folder and the working directory; allow it with --allow-read {}", p.outside.display())),
+        stderr.contains(&format!(
+            "is not allowed: scripts may use files under their own folder and the working directory; allow it with --allow-write {}",
+            p.outside.display()
+        )),
         "{stderr}"
     );
     assert_eq!(std::fs::read_dir(&p.outside).unwrap().count(), 0);
@@ -683,7 +686,13 @@ fn export_to_reads_and_writes_nothing_through_planted_symlinks() {
     symlink(&secret, day.join("part-0.ndjson")).unwrap();
     let (code, stdout, stderr) = run("wh2");
     assert_eq!(code, 1, "{stdout}");
-    assert!(stderr.contains("allow it with --allow-read"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "allow it with --allow-write {}",
+            p.outside.display()
+        )),
+        "{stderr}"
+    );
     assert!(!stderr.contains("outside-secret-3"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&secret).unwrap(), secret_text);
 }

@@ -12,6 +12,9 @@
 //! import journals — are never read or written by scripts, whatever is allowed: they are
 //! reached through their APIs only. A refusal names the flag that would allow it.
 //!
+//! A file is decided on once, with links resolved ([`grant`]), and `crate::files` opens it
+//! from the allowed folder without following links, so what is opened is what was decided on.
+//!
 //! The rules are the process's (one `tdc` runs one user's scripts); where none were installed
 //! (the library used on its own, unit tests) nothing is restricted.
 

@@ -170,10 +170,7 @@ pub fn load_config_file(path: &Path) -> Result<Option<ConfigFile>, ConfigError> 
     let file = match crate::files::open(crate::files::Access::own("config"), path) {
         Ok(file) => file,
         Err(e) if e.is_not_found() => return Ok(None),
-        Err(crate::files::FileError::Io { source, .. }) => {
-            return Err(unreadable(source.to_string()))
-        }
-        Err(e) => return Err(unreadable(e.to_string())),
+        Err(e) => return Err(unreadable(std::io::Error::from(e).to_string())),
     };
     // Decided on the file opened, not on its name: it cannot be swapped after the check.
     let metadata = file.metadata().map_err(|e| unreadable(e.to_string()))?;

@@ -28,22 +28,27 @@ use crate::script::permissions::{self, Grant};
 #[derive(Debug, Clone, Copy)]
 pub struct Access<'a> {
     what: &'a str,
-    bounded: bool,
-    /// An import journal in use, which only `add_leads` may open.
-    journal: bool,
-    /// Reads are held to the write permissions: files the asker writes and reads back.
-    reads_back: bool,
+    asker: Asker,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Asker {
+    /// tdc for itself, or for a path given on the command line: never refused.
+    Tdc,
+    /// A script: held to the permissions in force.
+    Script,
+    /// A script's export, which reads back what it writes: reads need the write grant.
+    Dataset,
+    /// A script's import journal in use, which only `add_leads` may open.
+    Journal,
 }
 
 impl<'a> Access<'a> {
-    /// A script's file (a file function, an import, the REPL's `:load` and `:save`, an export
-    /// a script asked for): held to the permissions in force.
+    /// A script's file (a file function, an import, the REPL's `:load` and `:save`).
     pub const fn bounded(what: &'a str) -> Self {
         Access {
             what,
-            bounded: true,
-            journal: false,
-            reads_back: false,
+            asker: Asker::Script,
         }
     }
 
@@ -52,20 +57,15 @@ impl<'a> Access<'a> {
     pub const fn dataset(what: &'a str) -> Self {
         Access {
             what,
-            bounded: true,
-            journal: false,
-            reads_back: true,
+            asker: Asker::Dataset,
         }
     }
 
-    /// The import journal a script named for `add_leads` (held to the permissions in force;
-    /// file functions may not open it).
+    /// The import journal a script named for `add_leads` (file functions may not open it).
     pub const fn journal(what: &'a str) -> Self {
         Access {
             what,
-            bounded: true,
-            journal: true,
-            reads_back: true,
+            asker: Asker::Journal,
         }
     }
 
@@ -73,23 +73,24 @@ impl<'a> Access<'a> {
     pub const fn own(what: &'a str) -> Self {
         Access {
             what,
-            bounded: false,
-            journal: false,
-            reads_back: false,
+            asker: Asker::Tdc,
         }
     }
 
+    /// Held to the permissions in force (and to files with one name).
+    fn bounded_by_permissions(&self) -> bool {
+        self.asker != Asker::Tdc
+    }
+
     fn grant(&self, path: &Path, write: bool) -> Result<Grant, FileError> {
-        if !self.bounded {
-            return Ok(permissions::own(path));
+        let path_text = path.to_string_lossy();
+        match self.asker {
+            Asker::Tdc => Ok(permissions::own(path)),
+            Asker::Script => permissions::grant(self.what, &path_text, write),
+            Asker::Dataset => permissions::grant(self.what, &path_text, true),
+            Asker::Journal => permissions::grant_journal(self.what, &path_text),
         }
-        let path = path.to_string_lossy();
-        let grant = if self.journal {
-            permissions::grant_journal(self.what, &path)
-        } else {
-            permissions::grant(self.what, &path, write || self.reads_back)
-        };
-        grant.map_err(FileError::Refused)
+        .map_err(FileError::Refused)
     }
 }
 
@@ -185,7 +186,7 @@ fn one_regular_file(access: Access, path: &Path, stat: &rustix::fs::Stat) -> Res
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
         return Err(refused(access, path, "not a regular file"));
     }
-    if access.bounded && stat.st_nlink > 1 {
+    if access.bounded_by_permissions() && stat.st_nlink > 1 {
         return Err(FileError::Refused(format!(
             "{}: {}: has {} names (a hard link); tdc reads and writes files with one name only",
             access.what,
@@ -297,7 +298,15 @@ fn walk(grant: &Grant, create: bool) -> std::io::Result<(OwnedFd, &OsStr)> {
 /// Opens `root`, then each folder of `inside` in turn without following links.
 fn open_folder(root: &Path, inside: &Path, create: bool) -> std::io::Result<OwnedFd> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let mut folder = rustix::fs::open(root, flags, Mode::empty())?;
+    let mut folder = match rustix::fs::open(root, flags, Mode::empty()) {
+        // An allowed folder named on the command line that does not exist yet: the user's own
+        // path, made as written.
+        Err(Errno::NOENT) if create => {
+            std::fs::create_dir_all(root)?;
+            rustix::fs::open(root, flags, Mode::empty())?
+        }
+        other => other?,
+    };
     for part in inside.iter() {
         let step = |folder: &OwnedFd| {
             rustix::fs::openat(folder, part, flags | OFlags::NOFOLLOW, Mode::empty())
@@ -320,7 +329,7 @@ fn open_folder(root: &Path, inside: &Path, create: bool) -> std::io::Result<Owne
 fn link_error(error: Errno) -> std::io::Error {
     match error {
         Errno::LOOP | Errno::NOTDIR => std::io::Error::other(
-            "a symbolic link appeared on the way after the path was checked; nothing was opened",
+            "a symbolic link was met where none was checked (one swapped in, or one that leads nowhere); nothing was opened",
         ),
         other => other.into(),
     }

@@ -295,12 +295,7 @@ pub fn read_script_file(path: &Path) -> std::io::Result<String> {
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
         text
     } else {
-        crate::files::read_to_string(crate::files::Access::own("run"), path).map_err(
-            |e| match e {
-                crate::files::FileError::Io { source, .. } => source,
-                refused => std::io::Error::other(refused),
-            },
-        )?
+        crate::files::read_to_string(crate::files::Access::own("run"), path)?
     };
     Ok(without_shebang(text))
 }

@@ -295,9 +295,16 @@ fn walk(grant: &Grant, create: bool) -> std::io::Result<(OwnedFd, &OsStr)> {
     Ok((folder, name))
 }
 
+/// Folders on the way are opened only to be walked through: that needs search permission,
+/// not read permission (a home folder of mode 0711), where the system can say so.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const WALK: OFlags = OFlags::PATH;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const WALK: OFlags = OFlags::RDONLY;
+
 /// Opens `root`, then each folder of `inside` in turn without following links.
 fn open_folder(root: &Path, inside: &Path, create: bool) -> std::io::Result<OwnedFd> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let flags = WALK | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let mut folder = match rustix::fs::open(root, flags, Mode::empty()) {
         // An allowed folder named on the command line that does not exist yet: the user's own
         // path, made as written.

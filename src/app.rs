@@ -468,10 +468,12 @@ fn write_definitions(runtime: &tokio::runtime::Runtime, dir: &Path) -> Outcome {
     let engine =
         crate::script::engine::script_engine(&host, Path::new("."), LoadedFiles::default());
     let scope = crate::script::engine::script_scope(dialer, &[], Path::new("."));
-    if let Err(e) = std::fs::create_dir_all(dir)
-        .and_then(|()| engine.definitions_with_scope(&scope).write_to_dir(dir))
-        .and_then(|()| write_stdlib_definitions(&engine, dir))
-    {
+    let written = engine
+        .definitions_with_scope(&scope)
+        .iter_files()
+        .try_for_each(|(name, text)| write_definition_file(&dir.join(name), &text))
+        .and_then(|()| write_stdlib_definitions(&engine, dir));
+    if let Err(e) = written {
         let dir = dir.display();
         return Err(Failure::Usage(format!("tdc defs: cannot write {dir}: {e}")));
     }
@@ -516,7 +518,7 @@ fn write_stdlib_definitions(engine: &rhai::Engine, dir: &Path) -> std::io::Resul
                 params.join(", ")
             );
         }
-        std::fs::write(dir.join(format!("{module}.d.rhai")), text)?;
+        write_definition_file(&dir.join(format!("{module}.d.rhai")), &text)?;
     }
     Ok(())
 }
@@ -541,6 +543,13 @@ fn schedule_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: R
     let code = crate::schedule::run(runtime, &session, &args.file, args.args, schedule);
     session.stop(runtime);
     Failure::from_code(code)
+}
+
+fn write_definition_file(path: &Path, text: &str) -> std::io::Result<()> {
+    crate::files::write_whole(crate::files::Access::own("tdc defs"), path, |file| {
+        std::io::Write::write_all(file, text.as_bytes())
+    })?;
+    Ok(())
 }
 
 fn watch_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> Outcome {
@@ -643,7 +652,11 @@ fn run_rhai_tests(runtime: &tokio::runtime::Runtime, args: TestArgs) -> Outcome 
     }
     println!("{} passed, {failed} failed", results.len() - failed);
     if let Some(path) = &args.junit {
-        if let Err(e) = std::fs::write(path, crate::testing::junit(&results)) {
+        let junit = crate::testing::junit(&results);
+        let access = crate::files::Access::own("tdc test --junit");
+        if let Err(e) = crate::files::write_whole(access, path, |file| {
+            std::io::Write::write_all(file, junit.as_bytes())
+        }) {
             let path = path.display();
             return Err(Failure::Usage(format!(
                 "tdc test: cannot write {path}: {e}"

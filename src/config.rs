@@ -163,22 +163,32 @@ pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
 }
 
 pub fn load_config_file(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
-    if let Some(message) = writable_by_others(path) {
+    let unreadable = |message: String| ConfigError::Unreadable {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = match crate::files::open(crate::files::Access::own("config"), path) {
+        Ok(file) => file,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(unreadable(std::io::Error::from(e).to_string())),
+    };
+    // Decided on the file opened, not on its name: it cannot be swapped after the check.
+    let metadata = file.metadata().map_err(|e| unreadable(e.to_string()))?;
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let folder_metadata = folder.and_then(|folder| std::fs::metadata(folder).ok());
+    let refusal = not_yours_alone(path, &metadata, false)
+        .map(|message| (path, message))
+        .or_else(|| {
+            let (folder, metadata) = folder.zip(folder_metadata.as_ref())?;
+            not_yours_alone(folder, metadata, true).map(|message| (folder, message))
+        });
+    if let Some((refused, message)) = refusal {
         return Err(ConfigError::Invalid {
-            path: path.to_path_buf(),
+            path: refused.to_path_buf(),
             message,
         });
     }
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(ConfigError::Unreadable {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })
-        }
-    };
+    let text = std::io::read_to_string(file).map_err(|e| unreadable(e.to_string()))?;
     toml::from_str(&text)
         .map(Some)
         .map_err(|e| ConfigError::Invalid {
@@ -745,23 +755,34 @@ fn kill_group(group: u32) {
     let _ = group;
 }
 
-/// A config file others can change is refused, as ssh refuses one: its `password_cmd` would
-/// run as you, and its `url` would receive your password.
+/// A config file (or its folder) others can change is refused, as ssh refuses one: its
+/// `password_cmd` would run as you, and its `url` would receive your password. So is one that
+/// belongs to another user (root's is yours to trust, as for ssh).
 #[cfg(unix)]
-fn writable_by_others(path: &Path) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+fn not_yours_alone(path: &Path, metadata: &std::fs::Metadata, folder: bool) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let (it, what) = if folder {
+        ("this folder", "the config in it")
+    } else {
+        ("it", "it")
+    };
+    let owner = metadata.uid();
+    if owner != rustix::process::geteuid().as_raw() && owner != 0 {
+        return Some(format!(
+            "{it} is owned by another user (uid {owner}), so tdc will not read {what}: its password_cmd would run as you; use a config of your own"
+        ));
+    }
+    let mode = metadata.mode() & 0o777;
     (mode & 0o022 != 0).then(|| {
         format!(
-            "others can write to it (mode {:o}), so tdc will not read it: its password_cmd would run as you; run chmod go-w {}",
-            mode & 0o777,
+            "others can write to {it} (mode {mode:o}), so tdc will not read {what}: its password_cmd would run as you; run chmod go-w {}",
             path.display()
         )
     })
 }
 
 #[cfg(not(unix))]
-fn writable_by_others(_path: &Path) -> Option<String> {
+fn not_yours_alone(_path: &Path, _metadata: &std::fs::Metadata, _folder: bool) -> Option<String> {
     None
 }
 

@@ -225,12 +225,15 @@ fn path() -> Result<PathBuf> {
 fn read(path: &Path) -> Result<DocumentMut> {
     // The same checks as every run (a file others can write is refused).
     load_config_file(path)?;
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::files::read_to_string(crate::files::Access::own("config"), path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => {
+        Err(e) if e.is_not_found() => String::new(),
+        Err(e) => {
             let path = path.to_path_buf();
-            return Err(ProfileError::Read { path, source });
+            return Err(ProfileError::Read {
+                path,
+                source: e.into(),
+            });
         }
     };
     text.parse::<DocumentMut>()
@@ -250,12 +253,12 @@ fn unknown(name: &str, path: &Path) -> ProfileError {
 /// Writes the file whole (a temporary file renamed over it), mode 0600.
 fn write(path: &Path, document: &DocumentMut) -> Result<()> {
     use std::io::Write;
-    crate::private_file::write_whole(path, ".config-", |file| {
+    crate::files::write_whole(crate::files::Access::own("config"), path, |file| {
         file.write_all(document.to_string().as_bytes())
     })
-    .map_err(|source| ProfileError::Write {
+    .map_err(|e| ProfileError::Write {
         path: path.to_path_buf(),
-        source,
+        source: e.into(),
     })
 }
 

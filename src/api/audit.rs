@@ -58,7 +58,11 @@ impl AuditLog {
     /// log cannot be written.
     pub fn open(&self, method: &str, path: &str) -> Result<Opened<'_>, ApiError> {
         let opened = self.path.parent().map_or(Ok(()), std::fs::create_dir_all);
-        match opened.and_then(|()| crate::private_file::open_append(&self.path)) {
+        let append = || {
+            crate::files::open_append(crate::files::Access::own("audit log"), &self.path, false)
+                .map_err(std::io::Error::from)
+        };
+        match opened.and_then(|()| append()) {
             Ok(file) => Ok(Opened {
                 log: self,
                 file: Some(file),

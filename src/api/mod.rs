@@ -175,10 +175,13 @@ impl Client {
             .pool_max_idle_per_host(options.concurrency.max(1) * 2)
             .user_agent(concat!("tdc/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &options.ca_file {
-            let pem = std::fs::read(path).map_err(|source| SetupError::CaFile {
-                path: path.clone(),
-                source,
-            })?;
+            let pem =
+                crate::files::read(crate::files::Access::own("ca_file"), path).map_err(|e| {
+                    SetupError::CaFile {
+                        path: path.clone(),
+                        source: e.into(),
+                    }
+                })?;
             let certificate =
                 reqwest::Certificate::from_pem(&pem).map_err(|source| SetupError::Certificate {
                     path: path.clone(),

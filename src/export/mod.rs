@@ -47,6 +47,9 @@ pub enum ExportError {
     /// A page that cannot be read as a list of records.
     #[error("GET {path}: {message}")]
     BadPage { path: String, message: String },
+    /// A file the export may not touch (a script's export is held to its permissions).
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: BoxError },
     #[error("cannot write {}: {source}", path.display())]
@@ -163,29 +166,37 @@ fn cursor_path(options: &ExportOptions) -> PathBuf {
 }
 
 fn read_cursor(options: &ExportOptions) -> Option<String> {
-    let text = std::fs::read_to_string(cursor_path(options)).ok()?;
+    let text = crate::files::read_to_string(ACCESS, &cursor_path(options)).ok()?;
     let cursor: Value = serde_json::from_str(&text).ok()?;
     cursor["until"].as_str().map(str::to_string)
 }
 
-/// Writes `path` whole: a temporary file beside it, flushed, renamed.
+/// The export's files are a script's when a script asked for them (held to its permissions;
+/// `tdc export` runs no script, and nothing restricts it).
+const ACCESS: crate::files::Access<'static> = crate::files::Access::dataset("export");
+
+/// Writes `path` whole: a fresh temporary file beside it, flushed, renamed.
 fn write_whole(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> Result<(), BoxError>,
 ) -> Result<()> {
     let mut failure = None;
-    crate::private_file::write_whole(path, ".part-", |file| {
+    crate::files::write_whole(ACCESS, path, |file| {
         write(file).map_err(|e| {
             failure = Some(e);
             std::io::Error::other("the writer failed")
         })
     })
-    .map_err(|e| ExportError::Write {
-        path: path.to_path_buf(),
-        source: match failure.take() {
-            Some(failure) => failure,
-            None => Box::new(e),
+    .map_err(|e| match (failure.take(), e) {
+        (Some(failure), _) => ExportError::Write {
+            path: path.to_path_buf(),
+            source: failure,
         },
+        (None, crate::files::FileError::Io { source, .. }) => ExportError::Write {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        },
+        (None, refused) => ExportError::File(refused),
     })
 }
 
@@ -357,16 +368,18 @@ fn rows_of(batch: &RecordBatch) -> Vec<Map<String, Value>> {
 
 /// What a partition file holds, as batches (nothing when it does not exist yet).
 fn read_partition(path: &Path, format: Format) -> Result<Vec<RecordBatch>> {
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
     let fail = |e: BoxError| ExportError::Read {
         path: path.to_path_buf(),
         source: e,
     };
+    let file = match crate::files::open(ACCESS, path) {
+        Ok(file) => file,
+        Err(e) if e.is_not_found() => return Ok(Vec::new()),
+        Err(crate::files::FileError::Io { source, .. }) => return Err(fail(source.into())),
+        Err(refused) => return Err(refused.into()),
+    };
     let rows: Vec<Map<String, Value>> = match format {
         Format::Parquet => {
-            let file = std::fs::File::open(path).map_err(|e| fail(e.into()))?;
             let reader =
                 parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
                     .and_then(|b| b.build())
@@ -375,7 +388,7 @@ fn read_partition(path: &Path, format: Format) -> Result<Vec<RecordBatch>> {
                 .map(|batch| batch.map_err(|e| fail(e.into())))
                 .collect();
         }
-        Format::Ndjson => std::fs::read_to_string(path)
+        Format::Ndjson => std::io::read_to_string(file)
             .map_err(|e| fail(e.into()))?
             .lines()
             .filter(|l| !l.trim().is_empty())
@@ -385,7 +398,7 @@ fn read_partition(path: &Path, format: Format) -> Result<Vec<RecordBatch>> {
             })
             .collect::<Result<_, _>>()?,
         Format::Csv => {
-            let mut reader = csv::Reader::from_path(path).map_err(|e| fail(e.into()))?;
+            let mut reader = csv::Reader::from_reader(file);
             let headers = reader.headers().map_err(|e| fail(e.into()))?.clone();
             let mut rows = Vec::new();
             for record in reader.records() {

@@ -39,11 +39,12 @@ impl fmt::Display for Diagnostic {
             _ => write!(f, "{file}: error: {message}")?,
         }
         if let (Some(line), Some(text)) = (self.line, &self.source_line) {
-            let text = for_terminal(text);
+            let (text, column) = around(text, self.column);
+            let text = for_terminal(&text);
             let number = line.to_string();
             let gutter = " ".repeat(number.len().max(4));
             write!(f, "\n{number:>4} | {text}")?;
-            if let Some(column) = self.column {
+            if let Some(column) = column {
                 // Tabs stay tabs so that the caret lines up under them.
                 let pad: String = text
                     .chars()
@@ -57,6 +58,31 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// At most this many characters of a line are shown: enough to point at the error, and a
+/// "module" that is a secrets file on one line is not printed whole.
+const SHOWN_CHARS: usize = 120;
+
+/// The part of `line` shown around `column` (1-based), `…` where it is cut, and the column
+/// within what is shown.
+fn around(line: &str, column: Option<usize>) -> (String, Option<usize>) {
+    let count = line.chars().count();
+    if count <= SHOWN_CHARS {
+        return (line.to_string(), column);
+    }
+    let at = column.unwrap_or(1).saturating_sub(1).min(count);
+    let start = at.saturating_sub(SHOWN_CHARS / 2).min(count - SHOWN_CHARS);
+    let mut shown: String = line.chars().skip(start).take(SHOWN_CHARS).collect();
+    let mut column = column.map(|c| c.saturating_sub(start).max(1));
+    if start > 0 {
+        shown.insert(0, '…');
+        column = column.map(|c| c + 1);
+    }
+    if start + SHOWN_CHARS < count {
+        shown.push('…');
+    }
+    (shown, column)
+}
+
 /// The text of a source file, for showing its lines.
 fn source_of(file: &str, main_file: &str, main_source: &str) -> Option<String> {
     if file == main_file {
@@ -68,7 +94,7 @@ fn source_of(file: &str, main_file: &str, main_source: &str) -> Option<String> {
     {
         return stdlib_source(name).map(str::to_string);
     }
-    std::fs::read_to_string(file).ok()
+    crate::files::read_to_string(crate::files::Access::bounded("import"), file.as_ref()).ok()
 }
 
 fn at(
@@ -106,14 +132,12 @@ pub fn from_parse_error(error: &ParseError, file: &str, source: &str) -> Diagnos
         }
         _ => error.position(),
     };
-    at(
-        file,
-        position,
-        error.err_type().to_string(),
-        file,
-        source,
-        true,
-    )
+    let mut message = error.err_type().to_string();
+    if let Some((cut, _)) = message.char_indices().nth(SHOWN_CHARS) {
+        message.truncate(cut);
+        message.push('…');
+    }
+    at(file, position, message, file, source, true)
 }
 
 /// The code of a line without its `//` comment (one outside quotes).
@@ -238,6 +262,16 @@ pub fn from_eval_error(error: &EvalAltResult, file: &str, source: &str) -> Diagn
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_line_is_shown_around_its_column_only() {
+        let line = format!("{}X{}", "a".repeat(300), "b".repeat(300));
+        let (shown, column) = around(&line, Some(301));
+        assert_eq!(shown.chars().count(), SHOWN_CHARS + 2);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(column.unwrap() - 1), Some('X'));
+        assert_eq!(around("short", Some(2)), ("short".to_string(), Some(2)));
+    }
 
     #[test]
     fn renders_file_line_column_source_and_caret() {

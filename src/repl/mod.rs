@@ -15,6 +15,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map, Scope, AST};
 use rustyline::error::ReadlineError;
 use rustyline::{Cmd, Config, Editor, EventHandler, KeyCode, KeyEvent, Modifiers};
 
+use crate::files::Access;
 use crate::output::{diagnostic, pretty};
 use crate::script::engine::{script_engine, script_scope, LoadedFiles};
 use crate::session::Session;
@@ -385,20 +386,29 @@ impl Repl<'_> {
                     }
                 ),
             },
-            ":load" if !argument.is_empty() => match std::fs::read_to_string(argument) {
-                Ok(source) => {
-                    self.evaluate(&source);
+            // The REPL's file powers are a script's: what it types may come from a pipe.
+            ":load" if !argument.is_empty() => {
+                match crate::files::read_to_string(Access::bounded(":load"), Path::new(argument)) {
+                    Ok(source) => {
+                        self.evaluate(&source);
+                    }
+                    Err(e) => {
+                        self.failed = true;
+                        eprintln!("{e}");
+                    }
                 }
-                Err(e) => {
-                    self.failed = true;
-                    eprintln!("cannot read {argument}: {e}");
-                }
-            },
+            }
             ":save" if !argument.is_empty() => {
                 let text = self.entries.join("\n") + "\n";
-                match std::fs::write(argument, text) {
+                let access = Access::bounded(":save");
+                match crate::files::write_whole(access, Path::new(argument), |file| {
+                    std::io::Write::write_all(file, text.as_bytes())
+                }) {
                     Ok(()) => println!("saved {} entries to {argument}", self.entries.len()),
-                    Err(e) => eprintln!("cannot write {argument}: {e}"),
+                    Err(e) => {
+                        self.failed = true;
+                        eprintln!("{e}");
+                    }
                 }
             }
             ":reload" => {

@@ -1136,11 +1136,13 @@ impl Dataset {
         use super::StartError;
         if let Some(path) = state_file {
             if path.exists() {
-                let text =
-                    std::fs::read_to_string(path).map_err(|source| StartError::ReadState {
+                let access = crate::files::Access::own("--state");
+                let text = crate::files::read_to_string(access, path).map_err(|e| {
+                    StartError::ReadState {
                         path: path.to_path_buf(),
-                        source,
-                    })?;
+                        source: e.into(),
+                    }
+                })?;
                 let saved: SavedState =
                     serde_json::from_str(&text).map_err(|source| StartError::BadState {
                         path: path.to_path_buf(),

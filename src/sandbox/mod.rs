@@ -147,7 +147,10 @@ impl AppState {
             live_cdrs: self.read_cdrs()[self.generated_cdrs..].to_vec(),
         };
         let text = serde_json::to_vec(&saved)?;
-        crate::private_file::write_whole(path, ".tdc-state-", |file| file.write_all(&text))
+        let access = crate::files::Access::own("--state");
+        Ok(crate::files::write_whole(access, path, |file| {
+            file.write_all(&text)
+        })?)
     }
 }
 

@@ -4,8 +4,11 @@
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, ImmutableString, Map, INT};
 
+use std::path::Path;
+
 use super::io_error;
 use super::{script_error, RhaiResultOf};
+use crate::files::{self, Access};
 use crate::script::table::{self, cell};
 
 pub(super) fn column_names(columns: &Array) -> RhaiResultOf<Vec<String>> {
@@ -31,7 +34,6 @@ pub mod csv_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn read_csv(path: &str) -> RhaiResultOf<Array> {
-        crate::script::permissions::check_read("read_csv", path)?;
         read_csv_with(path, Map::new())
     }
 
@@ -42,7 +44,6 @@ pub mod csv_api {
     /// ```
     #[rhai_fn(name = "read_csv", return_raw)]
     pub fn read_csv_with(path: &str, options: Map) -> RhaiResultOf<Array> {
-        crate::script::permissions::check_read("read_csv", path)?;
         let delimiter = match options.get("delimiter") {
             None => b',',
             Some(d) => {
@@ -56,8 +57,7 @@ pub mod csv_api {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(false)
-            .from_path(path)
-            .map_err(|e| io_error("read_csv", path, e))?;
+            .from_reader(files::open(Access::bounded("read_csv"), Path::new(path))?);
         let headers: Vec<ImmutableString> = reader
             .headers()
             .map_err(|e| io_error("read_csv", path, e))?
@@ -222,9 +222,18 @@ fn write_rows_with(
     columns: &[String],
     excel_safe: bool,
 ) -> RhaiResultOf<INT> {
-    crate::script::permissions::check_write("write_csv", path)?;
-    let temp = format!("{path}.part");
-    let mut writer = csv::Writer::from_path(&temp).map_err(|e| io_error("write_csv", path, e))?;
+    files::write_whole(Access::bounded("write_csv"), Path::new(path), |file| {
+        write_records(csv::Writer::from_writer(file), records, columns, excel_safe)
+    })?;
+    Ok(records.len() as INT)
+}
+
+fn write_records(
+    mut writer: csv::Writer<&mut std::fs::File>,
+    records: &Array,
+    columns: &[String],
+    excel_safe: bool,
+) -> std::io::Result<()> {
     // Column names come from data too (a CSV someone sent, a tenant's custom fields).
     let header: Vec<String> = columns
         .iter()
@@ -236,9 +245,7 @@ fn write_rows_with(
             }
         })
         .collect();
-    writer
-        .write_record(&header)
-        .map_err(|e| io_error("write_csv", path, e))?;
+    writer.write_record(&header)?;
     for record in records {
         let row: Vec<String> = columns
             .iter()
@@ -251,12 +258,7 @@ fn write_rows_with(
                 }
             })
             .collect();
-        writer
-            .write_record(&row)
-            .map_err(|e| io_error("write_csv", path, e))?;
+        writer.write_record(&row)?;
     }
-    writer.flush().map_err(|e| io_error("write_csv", path, e))?;
-    drop(writer);
-    std::fs::rename(&temp, path).map_err(|e| io_error("write_csv", path, e))?;
-    Ok(records.len() as INT)
+    writer.flush()
 }

@@ -735,14 +735,9 @@ pub mod dialer_api {
                     })
             })
             .collect::<RhaiResultOf<Vec<_>>>()?;
-        crate::script::permissions::check_write("download_recordings", folder)?;
         let folder = std::path::PathBuf::from(folder);
-        std::fs::create_dir_all(&folder).map_err(|e| {
-            script_error(format!(
-                "download_recordings: cannot create {}: {e}",
-                folder.display()
-            ))
-        })?;
+        let access = crate::files::Access::bounded("download_recordings");
+        crate::files::create_dir_all(access, &folder)?;
         let client = dialer.client.clone();
         let outcomes = dialer
             .host

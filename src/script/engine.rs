@@ -93,9 +93,13 @@ impl Resolver {
             .unwrap_or_else(|e| e.into_inner())
             .insert(file.to_path_buf());
         let name = file.display().to_string();
+        // A module is read as a script's file is: a link out of the allowed folders (to
+        // another user's code, or to /proc/self/environ to be quoted in an error) is refused.
+        let source = crate::files::read_to_string(crate::files::Access::bounded("import"), file)
+            .map_err(|e| EvalAltResult::ErrorInModule(name.clone(), e.into(), pos))?;
         let mut ast = engine
-            .compile_file(file.to_path_buf())
-            .map_err(|e| Box::new(EvalAltResult::ErrorInModule(name.clone(), e, pos)))?;
+            .compile(without_shebang(source))
+            .map_err(|e| Box::new(EvalAltResult::ErrorInModule(name.clone(), e.into(), pos)))?;
         ast.set_source(name.clone());
         let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
             .map_err(|e| Box::new(EvalAltResult::ErrorInModule(name, e, pos)))?;
@@ -297,7 +301,7 @@ pub fn read_script_file(path: &Path) -> std::io::Result<String> {
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
         text
     } else {
-        std::fs::read_to_string(path)?
+        crate::files::read_to_string(crate::files::Access::own("run"), path)?
     };
     Ok(without_shebang(text))
 }

@@ -267,25 +267,22 @@ fn read_cursor(text: &str) -> Result<Saved, String> {
 }
 
 impl Cursor {
+    /// How a follower's files are reached: a script's paths, under its permissions.
+    const ACCESS: crate::files::Access<'static> = crate::files::Access::bounded("follow");
+
     fn open(path: PathBuf) -> RhaiResultOf<(Cursor, Option<Saved>)> {
+        use crate::files;
         let shown = path.display().to_string();
-        crate::script::permissions::check_write("follow", &shown)?;
-        let folder = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), PathBuf::from);
-        std::fs::create_dir_all(&folder)
-            .map_err(|e| script_error(format!("follow: cursor {shown}: {e}")))?;
         let mut lock_name = path.as_os_str().to_owned();
         lock_name.push(".lock");
-        let lock = crate::private_file::open_append(std::path::Path::new(&lock_name))
-            .map_err(|e| script_error(format!("follow: cursor {shown}: {e}")))?;
+        let lock_path = PathBuf::from(lock_name);
+        let lock = files::open_append(Self::ACCESS, &lock_path, false)?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(script_error(format!(
                     "follow: cursor {shown} is in use by another follower (its lock {} is held); run one follower per cursor",
-                    std::path::Path::new(&lock_name).display()
+                    lock_path.display()
                 )))
             }
             Err(std::fs::TryLockError::Error(e)) => {
@@ -294,14 +291,14 @@ impl Cursor {
                 )))
             }
         }
-        let saved = match std::fs::read_to_string(&path) {
+        let saved = match files::read_to_string(Self::ACCESS, &path) {
             Ok(text) => Some(read_cursor(&text).map_err(|e| {
                 script_error(format!(
                     "follow: cursor {shown} is not a cursor file ({e}); move it away to start afresh"
                 ))
             })?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(script_error(format!("follow: cursor {shown}: {e}"))),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e.into()),
         };
         Ok((
             Cursor {
@@ -333,46 +330,30 @@ impl Cursor {
         };
         std::io::Write::write_all(file, format!("{id}\n").as_bytes()).map_err(|e| self.fail(e))?;
         self.appended += 1;
-        self.sync_now_and_then(false)
-    }
-
-    /// Flushes to disk at most once a second: a follower may commit thousands of records a
-    /// second through a backlog, and a power loss only hands records again.
-    fn sync_now_and_then(&mut self, whole: bool) -> RhaiResultOf<()> {
-        if self.synced.elapsed() < Duration::from_secs(1) && !whole {
-            return Ok(());
+        // Flushed to disk at most once a second: a follower may commit thousands of records
+        // a second through a backlog, and a power loss only hands records again.
+        if self.synced.elapsed() >= Duration::from_secs(1) {
+            if let Some(file) = &self.file {
+                file.sync_data().map_err(|e| self.fail(e))?;
+            }
+            self.synced = Instant::now();
         }
-        if let Some(file) = &self.file {
-            file.sync_data().map_err(|e| self.fail(e))?;
-        }
-        self.synced = Instant::now();
         Ok(())
     }
 
-    /// Replaces the file with `position` alone: a kill leaves the old file or the new one.
+    /// Replaces the file with `position` alone (written whole: a kill leaves the old file or
+    /// the new one), then keeps it open for appending.
     fn rewrite(&mut self, position: Saved) -> RhaiResultOf<()> {
         if self.written.as_ref() == Some(&position) && self.appended == 0 {
             return Ok(());
         }
-        let folder = self
-            .path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let mut temp = tempfile::Builder::new()
-            .prefix(".cursor-")
-            .tempfile_in(folder)
-            .map_err(|e| self.fail(e))?;
         let mut text = serde_json::to_vec(&position).map_err(|e| self.fail(e))?;
         text.push(b'\n');
-        std::io::Write::write_all(temp.as_file_mut(), &text).map_err(|e| self.fail(e))?;
-        let due = self.synced.elapsed() >= Duration::from_secs(1);
-        if due {
-            temp.as_file().sync_all().map_err(|e| self.fail(e))?;
-            self.synced = Instant::now();
-        }
-        let file = temp.persist(&self.path).map_err(|e| self.fail(e.error))?;
-        self.file = Some(file);
+        crate::files::write_whole(Self::ACCESS, &self.path, |file| {
+            std::io::Write::write_all(file, &text)
+        })?;
+        self.file = Some(crate::files::open_append(Self::ACCESS, &self.path, false)?);
+        self.synced = Instant::now();
         self.written = Some(position);
         self.appended = 0;
         Ok(())

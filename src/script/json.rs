@@ -4,7 +4,10 @@ use super::RhaiResultOf;
 use rhai::plugin::*;
 use rhai::Dynamic;
 
+use std::path::Path;
+
 use super::{dynamic_to_json, io_error, json_to_dynamic, script_error};
+use crate::files::{self, Access};
 
 #[export_module]
 pub mod json_api {
@@ -56,8 +59,7 @@ pub mod json_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn read_json(path: &str) -> RhaiResultOf<Dynamic> {
-        crate::script::permissions::check_read("read_json", path)?;
-        let text = std::fs::read_to_string(path).map_err(|e| io_error("read_json", path, e))?;
+        let text = files::read_to_string(Access::bounded("read_json"), Path::new(path))?;
         serde_json::from_str(&text)
             .map(json_to_dynamic)
             .map_err(|e| io_error("read_json", path, e))
@@ -70,9 +72,11 @@ pub mod json_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn write_json(value: Dynamic, path: &str) -> RhaiResultOf<()> {
-        crate::script::permissions::check_write("write_json", path)?;
         let json = dynamic_to_json(&value).map_err(|e| script_error(format!("write_json: {e}")))?;
-        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
-        std::fs::write(path, text + "\n").map_err(|e| io_error("write_json", path, e))
+        let text = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
+        files::write_whole(Access::bounded("write_json"), Path::new(path), |file| {
+            std::io::Write::write_all(file, text.as_bytes())
+        })?;
+        Ok(())
     }
 }

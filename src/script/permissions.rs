@@ -12,6 +12,9 @@
 //! import journals — are never read or written by scripts, whatever is allowed: they are
 //! reached through their APIs only. A refusal names the flag that would allow it.
 //!
+//! A file is decided on once, with links resolved ([`grant`]), and `crate::files` opens it
+//! from the allowed folder without following links, so what is opened is what was decided on.
+//!
 //! The rules are the process's (one `tdc` runs one user's scripts); where none were installed
 //! (the library used on its own, unit tests) nothing is restricted.
 
@@ -128,37 +131,86 @@ fn under(path: &Path, roots: &[PathBuf]) -> bool {
     roots.iter().any(|root| path.starts_with(root))
 }
 
-fn check_file(what: &str, path: &str, write: bool, journals_too: bool) -> RhaiResultOf<()> {
-    let guard = CURRENT.read().unwrap_or_else(|e| e.into_inner());
-    let Some(permissions) = guard.as_ref() else {
-        return Ok(());
-    };
+/// Where a file a script names may be opened: its path with links and `..` resolved, and
+/// the allowed folder it lies under (`/` where nothing restricts it). Opening walks from
+/// `root` to `target` without following links, so the decision holds for what is opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    pub target: PathBuf,
+    pub root: PathBuf,
+}
+
+/// Whether a script may read (or write) `path`, and where it lies if so; a refusal is the
+/// message to show.
+pub fn grant(what: &str, path: &str, write: bool) -> Result<Grant, String> {
+    grant_file(what, path, write, true)
+}
+
+/// What tdc itself opens (paths the user gave on the command line, its own files): resolved
+/// the same way, never refused.
+pub fn own(path: &Path) -> Grant {
+    Grant {
+        target: resolve(path),
+        root: PathBuf::from("/"),
+    }
+}
+
+/// Whether `add_leads` may open the import journal `path` (its own, once registered).
+pub fn grant_journal(what: &str, path: &str) -> Result<Grant, String> {
+    grant_file(what, path, true, false)
+}
+
+fn grant_file(what: &str, path: &str, write: bool, journals_too: bool) -> Result<Grant, String> {
     let target = resolve(Path::new(path));
+    let guard = CURRENT.read().unwrap_or_else(|e| e.into_inner());
+    let unbounded = || Grant {
+        target: target.clone(),
+        root: PathBuf::from("/"),
+    };
+    let Some(permissions) = guard.as_ref() else {
+        return Ok(unbounded());
+    };
     if under(&target, &permissions.protected)
         || (journals_too && permissions.journals.contains(&target))
     {
-        return Err(script_error(format!(
+        return Err(format!(
             "{what}: {path} is one of tdc's own files (config, history, audit log or an import journal); scripts reach them only through their APIs"
-        )));
+        ));
+    }
+    if permissions.all {
+        return Ok(unbounded());
     }
     let roots = if write {
         &permissions.write
     } else {
         &permissions.read
     };
-    if permissions.all || under(&target, roots) {
-        return Ok(());
+    if let Some(root) = roots
+        .iter()
+        .filter(|root| target.starts_with(root))
+        .max_by_key(|root| root.as_os_str().len())
+    {
+        return Ok(Grant {
+            root: root.clone(),
+            target,
+        });
     }
     let (verb, flag) = if write {
         ("writing", "--allow-write")
     } else {
         ("reading", "--allow-read")
     };
-    Err(script_error(format!(
+    Err(format!(
         "{what}: {verb} {} is not allowed: scripts may use files under their own folder and the working directory; allow it with {flag} {}",
         target.display(),
         target.parent().unwrap_or(&target).display()
-    )))
+    ))
+}
+
+fn check_file(what: &str, path: &str, write: bool, journals_too: bool) -> RhaiResultOf<()> {
+    grant_file(what, path, write, journals_too)
+        .map(drop)
+        .map_err(script_error)
 }
 
 /// Before a script reads `path`.

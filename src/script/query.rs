@@ -404,6 +404,7 @@ pub mod query_api {
             None => return Err(terminated()),
             Some(Ok(summary)) => summary,
             Some(Err(crate::export::ExportError::Api(e))) => return Err(api_error(e)),
+            Some(Err(crate::export::ExportError::File(e))) => return Err(e.into()),
             Some(Err(e)) => return Err(script_error(format!("export: {e}"))),
         };
         let mut out = rhai::Map::new();

@@ -31,10 +31,16 @@ pub fn flac_seconds(bytes: &[u8]) -> Option<f64> {
         .map(|n| n as f64 / f64::from(info.sample_rate.max(1)))
 }
 
-/// Writes a file whole or not at all: a temporary name beside it, flushed, then renamed.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a recording whole or not at all, as a script's file.
+fn write_recording(
+    what: &str,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> Result<(), crate::files::FileError> {
     use std::io::Write;
-    crate::private_file::write_whole(path, ".recording-", |file| file.write_all(bytes))
+    crate::files::write_whole(crate::files::Access::bounded(what), path, |file| {
+        file.write_all(bytes)
+    })
 }
 
 /// Whether a file already there is a whole recording: every frame decodes (each carries a
@@ -42,7 +48,8 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
 /// (within a second) when the call's billed seconds are known. A truncated, empty or damaged
 /// file is not, and is fetched again.
 pub fn is_whole(path: &std::path::Path, billed_seconds: Option<f64>) -> bool {
-    let Ok(file) = std::fs::File::open(path) else {
+    let access = crate::files::Access::bounded("download_recordings");
+    let Ok(file) = crate::files::open(access, path) else {
         return false;
     };
     let Ok(mut reader) = claxon::FlacReader::new(std::io::BufReader::new(file)) else {
@@ -118,13 +125,13 @@ pub async fn download_all(
             }
             let _permit = limit.acquire_owned().await;
             let outcome = match client.recording(call_id).await {
-                Ok(data) => write_atomically(&path, &data)
+                Ok(data) => write_recording("download_recordings", &path, &data)
                     .map(|()| Outcome::Fetched {
                         size: data.len(),
                         seconds: flac_seconds(&data).unwrap_or(0.0),
                         repaired: there,
                     })
-                    .map_err(|e| format!("cannot write {}: {e}", path.display())),
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             (call_id, outcome)
@@ -181,15 +188,7 @@ pub mod recording_api {
     /// ```
     #[rhai_fn(return_raw, pure)]
     pub fn save(recording: &mut Recording, path: &str) -> RhaiResultOf<INT> {
-        crate::script::permissions::check_write("save", path)?;
-        let path = std::path::Path::new(path);
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                script_error(format!("save: cannot create {}: {e}", parent.display()))
-            })?;
-        }
-        write_atomically(path, &recording.bytes)
-            .map_err(|e| script_error(format!("save: cannot write {}: {e}", path.display())))?;
+        write_recording("save", std::path::Path::new(path), &recording.bytes)?;
         Ok(recording.bytes.len() as INT)
     }
 

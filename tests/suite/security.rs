@@ -868,4 +868,345 @@ fn an_unwritable_audit_log_refuses_a_change_to_a_remote_dialer() {
         "{stderr}"
     );
     assert_eq!(seen.lock().unwrap().len(), 1);
+
+/// A folder for a shared script, with a secret and tdc's config outside it; `tdc` runs there.
+struct Planted {
+    home: std::path::PathBuf,
+    scripts: std::path::PathBuf,
+    outside: std::path::PathBuf,
+    config: std::path::PathBuf,
+}
+
+const CONFIG_TEXT: &str = "[profiles.p]\nurl = \"https://dialer.example\"\n";
+
+fn planted(name: &str) -> Planted {
+    let home = temp_dir(name);
+    let config = write_config(&home, CONFIG_TEXT);
+    let scripts = home.join("work");
+    let outside = home.join("outside");
+    std::fs::create_dir_all(&scripts).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    Planted {
+        home,
+        scripts,
+        outside,
+        config,
+    }
+}
+
+impl Planted {
+    /// `tdc run` of `script` written in the script folder, which is the working directory too.
+    fn run(&self, script: &str) -> (i32, String, String) {
+        let file = self.scripts.join("shared.rhai");
+        std::fs::write(&file, script).unwrap();
+        output(
+            tdc(&self.home)
+                .current_dir(&self.scripts)
+                .arg("run")
+                .arg(&file),
+        )
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_planted_symlink_beside_a_written_file_leads_nowhere() {
+    use std::os::unix::fs::symlink;
+    let p = planted("planted-part");
+    symlink(&p.config, p.scripts.join("out.csv.part")).unwrap();
+    symlink(&p.config, p.scripts.join("out.json.part")).unwrap();
+    let script = "write_csv([#{ password_cmd: \"touch pwned\" }], \"out.csv\");\n\
+                  write_json(#{ password_cmd: \"touch pwned\" }, \"out.json\");";
+    let (code, _, stderr) = p.run(script);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&p.config).unwrap(), CONFIG_TEXT);
+    let csv = std::fs::read_to_string(p.scripts.join("out.csv")).unwrap();
+    assert_eq!(csv, "password_cmd\ntouch pwned\n");
+    // A symlink to a file outside is not written through, and a name planted for the temporary
+    // file is never used: whatever the random name is, it is gone after the write.
+    let notes = p.outside.join("notes.txt");
+    std::fs::write(&notes, "mine\n").unwrap();
+    symlink(&notes, p.scripts.join("linked.json")).unwrap();
+    let (code, _, stderr) = p.run("write_json(#{ a: 1 }, \"linked.json\");");
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!(
+            "allow it with --allow-write {}",
+            p.outside.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine\n");
+    let mut names: Vec<String> = std::fs::read_dir(&p.scripts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "linked.json",
+            "out.csv",
+            "out.csv.part",
+            "out.json",
+            "out.json.part",
+            "shared.rhai"
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn export_to_reads_and_writes_nothing_through_planted_symlinks() {
+    use std::os::unix::fs::symlink;
+    let sandbox = Sandbox::start(&["--leads", "50", "--cdrs", "200"]);
+    let p = planted("planted-export");
+    let run = |folder: &str| {
+        let file = p.scripts.join("export.rhai");
+        std::fs::write(
+            &file,
+            format!("print(export_to(td.cdrs(), \"{folder}\", #{{ format: \"ndjson\" }}).rows);"),
+        )
+        .unwrap();
+        output(
+            tdc_on(&sandbox, &p.home)
+                .current_dir(&p.scripts)
+                .arg("run")
+                .arg(&file),
+        )
+    };
+    // A folder of the dataset linked outside receives nothing.
+    std::fs::create_dir_all(p.scripts.join("wh")).unwrap();
+    symlink(&p.outside, p.scripts.join("wh/cdrs")).unwrap();
+    let (code, _, stderr) = run("wh");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "is not allowed: scripts may use files under their own folder and the working directory; allow it with --allow-write {}",
+            p.outside.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&p.outside).unwrap().count(), 0);
+    // A partition file linked to a secret is neither merged into the dataset nor written.
+    let (code, stdout, stderr) = run("wh2");
+    assert_eq!((code, stdout.trim()), (0, "200"), "{stderr}");
+    // The last day: a run again reads the overlap from its cursor and merges it there.
+    let day = std::fs::read_dir(p.scripts.join("wh2/cdrs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|path| path.is_dir())
+        .max()
+        .unwrap();
+    let secret = p.outside.join("credentials");
+    let secret_text = "{\"id\": \"999999\", \"aws_secret\": \"outside-secret-3\"}\n";
+    std::fs::write(&secret, secret_text).unwrap();
+    std::fs::remove_file(day.join("part-0.ndjson")).unwrap();
+    symlink(&secret, day.join("part-0.ndjson")).unwrap();
+    let (code, stdout, stderr) = run("wh2");
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "allow it with --allow-write {}",
+            p.outside.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("outside-secret-3"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), secret_text);
+}
+
+#[cfg(unix)]
+#[test]
+fn imports_are_read_under_the_same_rules_as_files() {
+    use std::os::unix::fs::symlink;
+    let p = planted("planted-import");
+    let secret = p.outside.join("environ");
+    std::fs::write(&secret, "PASSWORD=outside-secret-4\0HOME=/root\0").unwrap();
+    symlink(&secret, p.scripts.join("helpers.rhai")).unwrap();
+    let (code, _, stderr) = p.run("import \"helpers\" as h;\n");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("allow it with --allow-read"), "{stderr}");
+    assert!(!stderr.contains("outside-secret-4"), "{stderr}");
+    // An absolute path outside is not loaded (nor run).
+    std::fs::write(
+        p.outside.join("tool.rhai"),
+        "print(\"outside code ran\");\n",
+    )
+    .unwrap();
+    let script = format!("import \"{}\" as t;\n", p.outside.join("tool").display());
+    let (code, stdout, stderr) = p.run(&script);
+    assert_eq!(code, 1);
+    assert!(!stdout.contains("outside code ran"), "{stdout}");
+    assert!(stderr.contains("allow it with --allow-read"), "{stderr}");
+    // A compile error in a module quotes its line cut short, and no other line.
+    let long = format!(
+        "let a = 1;\nlet b = \"{}\" + ;\nlet c = \"line three secret\";\n",
+        "x".repeat(5000)
+    );
+    std::fs::write(p.scripts.join("long.rhai"), long).unwrap();
+    let (code, _, stderr) = p.run("import \"long\" as l;\n");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("long.rhai:2:"), "{stderr}");
+    assert!(stderr.len() < 1000, "{} bytes: {stderr}", stderr.len());
+    assert!(!stderr.contains("line three secret"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_racing_process_swapping_a_file_for_a_symlink_gets_nothing_outside() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let p = planted("planted-race");
+    let secret = p.outside.join("secret.json");
+    let secret_text = "{\"secret\": \"outside-secret-5\"}\n";
+    std::fs::write(&secret, secret_text).unwrap();
+    let target = p.scripts.join("data.json");
+    std::fs::write(&target, "{\"ok\": 1}\n").unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (stop, scripts, secret) = (stop.clone(), p.scripts.clone(), secret.clone());
+        std::thread::spawn(move || {
+            let (link, file) = (scripts.join(".swap-link"), scripts.join(".swap-file"));
+            let started = Instant::now();
+            let mut swaps = 0;
+            while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(2) {
+                let _ = std::fs::remove_file(&link);
+                let _ = std::os::unix::fs::symlink(&secret, &link);
+                let _ = std::fs::rename(&link, scripts.join("data.json"));
+                let _ = std::fs::write(&file, "{\"ok\": 2}\n");
+                let _ = std::fs::rename(&file, scripts.join("data.json"));
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let script = "let started = timestamp();\n\
+                  let calls = 0;\n\
+                  while started.elapsed < 2.0 {\n\
+                      calls += 1;\n\
+                      try { let v = read_json(\"data.json\"); if \"secret\" in v { print(\"LEAK \" + v.secret); } } catch {}\n\
+                      try { write_json(#{ written: calls }, \"data.json\"); } catch {}\n\
+                  }\n\
+                  print(`calls ${calls}`);";
+    let (code, stdout, stderr) = p.run(script);
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(swaps > 100, "the swapper ran {swaps} times");
+    assert!(stdout.contains("calls "), "{stdout}");
+    assert!(!stdout.contains("LEAK"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), secret_text);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_piped_repl_has_a_scripts_file_powers() {
+    let p = planted("planted-repl");
+    let repl = |input: &str| common::output_with_input(tdc(&p.home).current_dir(&p.scripts), input);
+    let bashrc = p.home.join(".bashrc");
+    let (_, _, stderr) = repl(&format!("let x = 1;\n:save {}\n", bashrc.display()));
+    assert!(
+        stderr.contains(&format!("allow it with --allow-write {}", p.home.display())),
+        "{stderr}"
+    );
+    assert!(!bashrc.exists());
+    let (_, stdout, stderr) = repl(&format!(":load {}\n", p.config.display()));
+    assert!(stderr.contains("one of tdc's own files"), "{stderr}");
+    assert!(!stdout.contains("dialer.example") && !stderr.contains("dialer.example"));
+    let (_, stdout, stderr) = repl("let x = 40;\n:save session.rhai\n");
+    assert!(stdout.contains("saved 1 entries"), "{stdout}{stderr}");
+    assert_eq!(mode_of(&p.scripts.join("session.rhai")), 0o600);
+    let (_, stdout, _) = repl(":load session.rhai\nx + 2\n");
+    assert!(stdout.contains("42"), "{stdout}");
+}
+
+#[cfg(unix)]
+#[test]
+fn every_file_a_script_writes_is_private() {
+    let sandbox = Sandbox::start(&["--leads", "50", "--cdrs", "100"]);
+    let p = planted("private-outputs");
+    let file = p.scripts.join("outputs.rhai");
+    std::fs::write(
+        &file,
+        "let rows = [#{ hour: 1, asr: 40.0 }, #{ hour: 2, asr: 45.0 }];\n\
+         write_csv(rows, \"rows.csv\");\n\
+         write_json(rows, \"rows.json\");\n\
+         write_chart(rows, \"hour\", \"asr\", \"asr.svg\", #{});\n\
+         export_to(td.cdrs(), \"wh\", #{ format: \"csv\" });",
+    )
+    .unwrap();
+    let (code, _, stderr) = output(
+        tdc_on(&sandbox, &p.home)
+            .current_dir(&p.scripts)
+            .arg("run")
+            .arg(&file),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let mut written = vec![
+        p.scripts.join("rows.csv"),
+        p.scripts.join("rows.json"),
+        p.scripts.join("asr.svg"),
+    ];
+    for day in std::fs::read_dir(p.scripts.join("wh/cdrs")).unwrap() {
+        let day = day.unwrap().path();
+        written.push(if day.is_dir() {
+            day.join("part-0.csv")
+        } else {
+            day
+        });
+    }
+    assert!(written.len() > 4);
+    for path in written {
+        assert_eq!(mode_of(&path), 0o600, "{}", path.display());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn config_folders_others_can_write_or_own_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = temp_dir("config-folder-mode");
+    let path = write_config(&home, CONFIG_TEXT);
+    let folder = path.parent().unwrap();
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (code, _, stderr) = output(tdc(&home).args(["config"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        common::error_lines(&stderr),
+        [format!(
+            "tdc: {}: others can write to this folder (mode 777), so tdc will not read the config in it: its password_cmd would run as you; run chmod go-w {}",
+            folder.display(),
+            folder.display()
+        )]
+    );
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let (code, _, stderr) = output(tdc(&home).args(["config"]));
+    assert_eq!(code, 0, "{stderr}");
+    // Another user's config (only root can make one to try).
+    if std::os::unix::fs::chown(&path, Some(65534), None).is_ok() {
+        let (code, _, stderr) = output(tdc(&home).args(["config"]));
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("is owned by another user (uid 65534)"),
+            "{stderr}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hard_link_to_a_file_outside_is_refused() {
+    let p = planted("planted-hard-link");
+    let secret = p.outside.join("secret.json");
+    std::fs::write(&secret, "{\"secret\": \"outside-secret-6\"}\n").unwrap();
+    std::fs::hard_link(&secret, p.scripts.join("linked.json")).unwrap();
+    let (code, stdout, stderr) = p.run("read_json(\"linked.json\")");
+    assert_eq!(code, 1, "{stdout}");
+    assert!(!stdout.contains("outside-secret-6") && !stderr.contains("outside-secret-6"));
+    assert!(
+        stderr.contains(
+            "read_json: linked.json: has 2 names (a hard link); tdc reads and writes files with one name only"
+        ),
+        "{stderr}"
+    );
 }

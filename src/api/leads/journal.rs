@@ -15,7 +15,7 @@
 //! in; it never holds credentials.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -23,6 +23,11 @@ use std::sync::Mutex;
 use serde_json::{json, Value};
 
 use super::{ChunkOutcome, Inserted};
+use crate::files::{self, Access};
+
+/// A journal a script named was checked and registered as it was given; `tdc import` runs no
+/// script, and nothing restricts it.
+const ACCESS: Access<'static> = Access::journal("add_leads: journal");
 
 /// FNV-1a over text: a stable 64-bit fingerprint (the same on every run and machine).
 pub fn fingerprint(text: &str) -> u64 {
@@ -89,11 +94,6 @@ pub enum JournalError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot create {}: {source}", path.display())]
-    Folder {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error("cannot record the leads: {0}")]
     Encode(#[from] serde_json::Error),
 }
@@ -122,8 +122,12 @@ impl Journal {
         });
         let mut recorded = BTreeMap::new();
         let mut watermark = None;
-        if path.exists() {
-            let text = std::fs::read_to_string(path).map_err(io("read", path))?;
+        let text = match files::read_to_string(ACCESS, path) {
+            Ok(text) => Some(text),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(io("read", path)(e.into())),
+        };
+        if let Some(text) = text {
             let mut lines = text.lines();
             let first: Value = lines
                 .next()
@@ -154,26 +158,15 @@ impl Journal {
                 }
             }
         } else {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|source| JournalError::Folder {
-                    path: parent.to_path_buf(),
-                    source,
-                })?;
-            }
             // The journal holds lead data: readable by its owner only.
-            let mut options = OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options.open(path).map_err(io("create", path))?;
+            let mut file =
+                files::open_append(ACCESS, path, true).map_err(|e| io("create", path)(e.into()))?;
             writeln!(file, "{start}")
                 .and_then(|()| file.sync_data())
                 .map_err(io("write", path))?;
         }
-        let file = crate::private_file::open_append(path).map_err(io("open", path))?;
+        let file =
+            files::open_append(ACCESS, path, false).map_err(|e| io("open", path)(e.into()))?;
         Ok(Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -231,7 +224,7 @@ impl Journal {
 
     /// Removes the journal of a completed import.
     pub fn finish(&self) {
-        let _ = std::fs::remove_file(&self.path);
+        let _ = files::remove_file(ACCESS, &self.path);
     }
 }
 

@@ -868,6 +868,7 @@ fn an_unwritable_audit_log_refuses_a_change_to_a_remote_dialer() {
         "{stderr}"
     );
     assert_eq!(seen.lock().unwrap().len(), 1);
+}
 
 /// A folder for a shared script, with a secret and tdc's config outside it; `tdc` runs there.
 struct Planted {

@@ -28,7 +28,7 @@ pub use crate::api::error::{ApiError, ErrorKind};
 pub use crate::api::leads::{
     AddLeadsOptions, BulkError, ChunkOutcome, Inserted, DEFAULT_CHUNK, LEADS_PATH,
 };
-pub use crate::api::listing::{MAX_PAGES_AHEAD, MAX_PAGES_HELD, PAGE_BODY_CAP};
+pub use crate::api::listing::{MAX_BYTES_HELD, MAX_PAGES_AHEAD, MAX_PAGES_HELD, PAGE_BODY_CAP};
 use crate::secret::Secret;
 
 /// The largest answer the client reads by default (a guard against a runaway or hostile

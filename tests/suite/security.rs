@@ -549,3 +549,126 @@ fn scripts_have_bounded_powers() {
         "nothing reached the attacker"
     );
 }
+
+/// Runs `command` for `seconds` while a reader takes 1 ms a line of its stdout, then stops it;
+/// returns its peak resident memory in MB (VmHWM) and the lines read.
+fn peak_mb_with_slow_reader(command: &mut std::process::Command, seconds: u64) -> (u64, usize) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tdc");
+    let stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut lines = 0;
+        for _ in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            lines += 1;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        lines
+    });
+    std::thread::sleep(Duration::from_secs(seconds));
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("tdc still running");
+    let _ = child.kill();
+    let _ = child.wait();
+    let lines = reader.join().expect("reader");
+    let kb = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .expect("VmHWM in /proc/<pid>/status");
+    (kb / 1024, lines)
+}
+
+#[test]
+fn a_slow_reader_of_a_long_listing_holds_bounded_memory() {
+    // Each row waits for a request of its own, or for a reader taking 1 ms a line: the
+    // listing is read far slower than it could be fetched. The stream's budget (20 pages,
+    // 32 MiB of answers) holds about 90 MB in all; before it did, memory grew by tens of MB
+    // a second, pages fetched ahead of the reader piling up.
+    let sandbox = Sandbox::start(&["--cdrs", "200000", "--leads", "10"]);
+    let home = temp_dir("slow-reader");
+    let script = home.join("slow.rhai");
+    std::fs::write(
+        &script,
+        "let n = 0;\nfor c in td.cdrs() { td.campaigns(); n += 1; if n % 100 == 0 { print(n); } }\n",
+    )
+    .unwrap();
+    let (peak, lines) =
+        peak_mb_with_slow_reader(tdc_on(&sandbox, &home).arg("run").arg(&script), 10);
+    assert!(lines > 0, "the script made progress");
+    assert!(
+        peak < 160,
+        "a script calling the dialer for each row peaked at {peak} MB"
+    );
+    let (peak, lines) = peak_mb_with_slow_reader(
+        tdc_on(&sandbox, &home).args(["eval", "-o", "ndjson", "td.cdrs()"]),
+        10,
+    );
+    assert!(lines > 1000, "the reader read {lines} lines");
+    assert!(peak < 160, "ndjson into a slow reader peaked at {peak} MB");
+}
+
+/// `command` with its address space limited to `mb` MB, as `ulimit -v` would.
+fn with_memory_limit(command: &mut std::process::Command, mb: u64) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let limit = libc::rlimit {
+        rlim_cur: mb << 20,
+        rlim_max: mb << 20,
+    };
+    // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
+    unsafe {
+        command.pre_exec(move || match libc::setrlimit(libc::RLIMIT_AS, &limit) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        })
+    }
+}
+
+#[test]
+fn running_out_of_memory_is_one_error_line_not_an_abort() {
+    let home = temp_dir("out-of-memory");
+    let (code, stdout, stderr) = output(with_memory_limit(
+        tdc(&home).args([
+            "--sandbox",
+            "eval",
+            "let a = []; let s = \"0123456789\"; loop { a.push(s + a.len()); }",
+        ]),
+        400,
+    ));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stdout, "");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("tdc: no dialer"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("tdc: out of memory ("), "{stderr}");
+}
+
+#[test]
+fn json_of_values_nested_past_the_parsers_depth_is_refused() {
+    // 20,000 arrays one inside the other: each level was copied whole on the way to JSON.
+    let home = temp_dir("deep-json");
+    let deep = "let a = []; for i in 0..20000 { a = [take(a)]; }";
+    let cases = [format!("{deep} to_json(a).len()"), format!("{deep} a")];
+    for code_text in cases {
+        let started = Instant::now();
+        let (code, stdout, stderr) = output(with_memory_limit(
+            tdc(&home).args(["--sandbox", "eval", &code_text]),
+            1024,
+        ));
+        assert_eq!((code, stdout.as_str()), (1, ""), "{code_text}: {stderr}");
+        assert!(
+            stderr.contains("nested deeper than 127 levels cannot be written as JSON"),
+            "{code_text}: {stderr}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(20), "{code_text}");
+    }
+}

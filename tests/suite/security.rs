@@ -672,3 +672,52 @@ fn json_of_values_nested_past_the_parsers_depth_is_refused() {
         assert!(started.elapsed() < Duration::from_secs(20), "{code_text}");
     }
 }
+
+#[test]
+fn keys_c1_controls_bidi_overrides_and_newlines_from_a_server_are_shown_escaped() {
+    // A record whose key sets the title and clears the screen, whose values carry a C1 CSI
+    // and a right-to-left override; and an error whose message forges a line of tdc's own.
+    let (url, _seen, _runtime) = recording_stub(|uri| {
+        if !uri.starts_with("/api/campaigns") {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                [("content-type", "application/json")],
+                r#"{"success":false,"message":"refused\ntdc: all 3 leads added\r\n"}"#,
+            )
+                .into_response();
+        }
+        json(
+            r#"{"campaigns":[{"id":1,"name\u001b]0;pwned\u0007\u001b[2J":"x","note":"a\u009b2Jb","file":"invoice\u202efdp.exe\u2066"}]}"#,
+        )
+    });
+    let home = temp_dir("server-text");
+    let tdc_at = || {
+        let mut command = tdc(&home);
+        command
+            .args(["--url", &url, "--user", "ops", "--yes"])
+            .env("TDC_PASSWORD", "x");
+        command
+    };
+    let (code, stdout, stderr) = output(tdc_at().args(["eval", "-o", "table", "td.campaigns()"]));
+    assert_eq!(code, 0, "{stderr}");
+    for raw in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{2066}'] {
+        assert!(!stdout.contains(raw), "{raw:?} sent raw: {stdout:?}");
+    }
+    assert!(stdout.contains("name\\e]0;pwned\\x07\\e[2J"), "{stdout}");
+    assert!(stdout.contains("a\\x9b2Jb"), "{stdout}");
+    assert!(
+        stdout.contains("invoice\\u{202e}fdp.exe\\u{2066}"),
+        "{stdout}"
+    );
+    let (code, _, stderr) =
+        output(tdc_at().args(["eval", r#"td.add_leads([#{ phone: "447700000003" }])"#]));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.lines().all(|line| !line.starts_with("tdc: all 3")),
+        "a forged line: {stderr}"
+    );
+    assert!(
+        stderr.contains("refused\\ntdc: all 3 leads added\\x0d\\n"),
+        "{stderr}"
+    );
+}

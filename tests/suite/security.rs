@@ -447,19 +447,25 @@ fn the_twin_drops_half_sent_requests_and_keeps_serving() {
     assert_eq!((code, stdout.trim()), (0, "4"), "still serving: {stderr}");
     // Within the header time-out (10 s) every half-sent request's connection is closed.
     std::thread::sleep(Duration::from_secs(12));
-    let closed = held
-        .iter_mut()
-        .filter_map(|stream| {
-            use std::io::Read;
-            stream
-                .set_read_timeout(Some(Duration::from_millis(200)))
-                .unwrap();
-            let mut buffer = [0u8; 512];
-            // Closed: end of file, or an error answer followed by the close.
-            stream.read(&mut buffer).ok()
-        })
-        .count();
+    let closed = held.iter_mut().filter(|stream| is_closed(stream)).count();
     assert_eq!(closed, 200);
+}
+
+/// Whether the twin closed `stream`: end of file, an error answer (followed by the close), or
+/// a reset (a connection closed with data of the client's unread). Waits 200 ms for a sign.
+fn is_closed(mut stream: &std::net::TcpStream) -> bool {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut buffer = [0u8; 512];
+    match stream.read(&mut buffer) {
+        Ok(_) => true,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
 }
 
 #[test]
@@ -720,4 +726,72 @@ fn keys_c1_controls_bidi_overrides_and_newlines_from_a_server_are_shown_escaped(
         stderr.contains("refused\\ntdc: all 3 leads added\\x0d\\n"),
         "{stderr}"
     );
+}
+
+/// A connection to `address` from 127.0.0.2 that sends an authenticated POST's headers
+/// announcing a 1,000-byte body, then its first byte; `None` when the twin refuses it.
+fn dripping_post(address: std::net::SocketAddr) -> Option<std::net::TcpStream> {
+    use std::io::Write;
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 2], 0)).into())
+        .ok()?;
+    socket.connect(&address.into()).ok()?;
+    let mut stream: std::net::TcpStream = socket.into();
+    let head = format!(
+        "POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[",
+        basic("sandbox", "sandbox")
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    Some(stream)
+}
+
+/// Seconds a plain authenticated GET from 127.0.0.1 waits for its answer's first line.
+fn answered_in(address: std::net::SocketAddr) -> Duration {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = format!(
+        "GET /api/campaigns HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+        basic("sandbox", "sandbox")
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut first = [0u8; 12];
+    let read = stream.read_exact(&mut first);
+    assert!(read.is_ok(), "no answer in 10 s");
+    assert_eq!(&first, b"HTTP/1.1 200");
+    started.elapsed()
+}
+
+#[test]
+fn dripping_request_bodies_cannot_starve_the_twin() {
+    use std::io::Write;
+    let sandbox = Sandbox::start(&["--leads", "10", "--cdrs", "10"]);
+    let address: std::net::SocketAddr = sandbox.url.trim_start_matches("http://").parse().unwrap();
+    // 600 POSTs from one address, each dripping its body a byte at a time: more than the
+    // twin's 512 slots.
+    let mut drips: Vec<std::net::TcpStream> =
+        (0..600).filter_map(|_| dripping_post(address)).collect();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        for stream in &mut drips {
+            let _ = stream.write_all(b" ");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let waited = answered_in(address);
+    assert!(waited < Duration::from_secs(2), "answered after {waited:?}");
+    // Within the body's time-out (10 s after the headers) every dripping request is answered
+    // 408 or closed, however steadily it drips.
+    while started.elapsed() < Duration::from_secs(13) {
+        for stream in &mut drips {
+            let _ = stream.write_all(b" ");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let still_open = drips.iter().filter(|stream| !is_closed(stream)).count();
+    assert_eq!(still_open, 0, "dripping requests still held after 13 s");
 }

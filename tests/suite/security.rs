@@ -556,42 +556,6 @@ fn scripts_have_bounded_powers() {
     );
 }
 
-/// Runs `command` for `seconds` while a reader takes 1 ms a line of its stdout, then stops it;
-/// returns its peak resident memory in MB (VmHWM) and the lines read.
-fn peak_mb_with_slow_reader(command: &mut std::process::Command, seconds: u64) -> (u64, usize) {
-    use std::io::BufRead;
-    let mut child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start tdc");
-    let stdout = child.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut lines = 0;
-        for _ in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            lines += 1;
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        lines
-    });
-    std::thread::sleep(Duration::from_secs(seconds));
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("tdc still running");
-    let _ = child.kill();
-    let _ = child.wait();
-    let lines = reader.join().expect("reader");
-    let kb = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .expect("VmHWM in /proc/<pid>/status");
-    (kb / 1024, lines)
-}
-
 #[test]
 fn a_slow_reader_of_a_long_listing_holds_bounded_memory() {
     // Each row waits for a request of its own, or for a reader taking 1 ms a line: the
@@ -607,13 +571,13 @@ fn a_slow_reader_of_a_long_listing_holds_bounded_memory() {
     )
     .unwrap();
     let (peak, lines) =
-        peak_mb_with_slow_reader(tdc_on(&sandbox, &home).arg("run").arg(&script), 10);
+        common::peak_mb_with_slow_reader(tdc_on(&sandbox, &home).arg("run").arg(&script), 10);
     assert!(lines > 0, "the script made progress");
     assert!(
         peak < 160,
         "a script calling the dialer for each row peaked at {peak} MB"
     );
-    let (peak, lines) = peak_mb_with_slow_reader(
+    let (peak, lines) = common::peak_mb_with_slow_reader(
         tdc_on(&sandbox, &home).args(["eval", "-o", "ndjson", "td.cdrs()"]),
         10,
     );

@@ -216,6 +216,9 @@ pub type FetchPage<T, E> = fn(
     u64,
 ) -> Pin<Box<dyn Future<Output = Result<Weighed<T>, E>> + Send>>;
 
+/// A request's outcome as its task ends: the page, the rows it asked for, and the answer.
+type Answer<T, E> = (u64, u64, Result<Weighed<T>, E>);
+
 /// The pages a stream has handed out and the reader has not finished with: they count
 /// against the budget until their [`Ticket`] drops.
 #[derive(Default)]
@@ -257,7 +260,7 @@ pub struct PageStream<T, E> {
     plan: PagePlan,
     fetch: FetchPage<T, E>,
     rows_of: fn(&T) -> u64,
-    in_flight: JoinSet<(u64, u64, Result<Weighed<T>, E>)>,
+    in_flight: JoinSet<Answer<T, E>>,
     arrived: BTreeMap<u64, (u64, Weighed<T>)>,
     /// The bytes of the pages in `arrived`.
     arrived_bytes: u64,
@@ -373,10 +376,7 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
     }
 
     /// Takes in a finished request; a failed one (or a task that stopped) ends the stream.
-    fn absorb(
-        &mut self,
-        joined: Result<(u64, u64, Result<Weighed<T>, E>), tokio::task::JoinError>,
-    ) -> Result<(), E> {
+    fn absorb(&mut self, joined: Result<Answer<T, E>, tokio::task::JoinError>) -> Result<(), E> {
         match joined
             .map_err(E::from)
             .and_then(|(page, asked, answer)| answer.map(|value| (page, asked, value)))

@@ -458,8 +458,8 @@ fn is_closed(mut stream: &std::net::TcpStream) -> bool {
     stream
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-    let mut buffer = [0u8; 512];
-    match stream.read(&mut buffer) {
+    let mut answer = Vec::new();
+    match stream.read_to_end(&mut answer) {
         Ok(_) => true,
         Err(e) => !matches!(
             e.kind(),

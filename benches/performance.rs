@@ -13,13 +13,15 @@
 //! - 5,000 leads imported under the README's fault mix at 20 ms, ten runs: time, requests,
 //!   and exactly-once checked by an independent Python client (`benches/check_import.py`);
 //! - 1,000,000 CDRs exported to Parquet against a plain scan, and phone normalizations;
-//! - `cdr::kpis` and `cdr::by_cause` over 200,000 CDRs against reading them, and curl + jq.
+//! - `cdr::kpis` and `cdr::by_cause` over 200,000 CDRs against reading them, and curl + jq;
+//! - peak memory (VmHWM) of slow readers of 1,000,000 CDRs over 60 s: a script that calls
+//!   the dialer for each row, and `tdc eval -o ndjson` into a reader taking 1 ms a line.
 //!
 //! - a follower of a live twin (`--live 600`) for 30 minutes: its RSS after 5 minutes and at
 //!   the end (only when named: `TDC_BENCH=follow`; `TDC_FOLLOW_MINUTES` shortens it).
 //!
 //! Run: `cargo bench --bench performance` (needs python3 with requests);
-//! `TDC_BENCH=startup,aggregation,scan,import,threads,requests,faults,phones,export,kpis`
+//! `TDC_BENCH=startup,aggregation,scan,import,threads,requests,faults,phones,export,kpis,slow`
 //! picks parts.
 
 use std::path::{Path, PathBuf};
@@ -534,6 +536,31 @@ fn follow(dir: &Path) {
     );
 }
 
+/// Slow readers of 1,000,000 CDRs: the stream must hold what its budget says whatever the
+/// reader's pace (target: under 300 MB each). Each runs 60 s, far from the end of the listing:
+/// the peak is reached within seconds if memory is bounded and grows all along if not.
+fn slow_readers(dir: &Path) {
+    let server = Server::start(&["--cdrs", "1000000"]);
+    let per_row = script(
+        dir,
+        "per_row.rhai",
+        "let n = 0;\nfor c in td.cdrs() { td.campaigns(); n += 1; if n % 100 == 0 { print(n); } }\n",
+    );
+    let mut command = tdc(&server.url);
+    command.arg("run").arg(&per_row);
+    let (peak, lines) = common::peak_mb_with_slow_reader(&mut command, 60);
+    println!(
+        "slow reader, a request per row: {} rows in 60 s, tdc peak memory {peak} MB",
+        lines * 100
+    );
+    let mut command = tdc(&server.url);
+    command.args(["eval", "-o", "ndjson", "td.cdrs()"]);
+    let (peak, lines) = common::peak_mb_with_slow_reader(&mut command, 60);
+    println!(
+        "slow reader, -o ndjson into a reader taking 1 ms a line: {lines} lines in 60 s, tdc peak memory {peak} MB"
+    );
+}
+
 /// `TDC_BENCH=aggregation,scan` runs only those parts; unset, all of them.
 fn wanted(part: &str) -> bool {
     std::env::var("TDC_BENCH").map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
@@ -577,5 +604,8 @@ fn main() {
     if std::env::var("TDC_BENCH").is_ok_and(|parts| parts.split(',').any(|p| p.trim() == "follow"))
     {
         follow(&dir);
+    }
+    if wanted("slow") {
+        slow_readers(&dir);
     }
 }

@@ -1,5 +1,6 @@
 //! tdc, the TD dialer automation console.
 
+pub mod allocator;
 pub mod api;
 pub mod choice;
 pub mod cli;

@@ -29,7 +29,7 @@ pub use crate::api::error::{ApiError, ErrorKind};
 pub use crate::api::leads::{
     AddLeadsOptions, BulkError, ChunkOutcome, Inserted, DEFAULT_CHUNK, LEADS_PATH,
 };
-pub use crate::api::listing::{MAX_PAGES_AHEAD, MAX_PAGES_HELD, PAGE_BODY_CAP};
+pub use crate::api::listing::{MAX_BYTES_HELD, MAX_PAGES_AHEAD, MAX_PAGES_HELD, PAGE_BODY_CAP};
 pub use crate::api::raw_path::{RawPath, RawPathError};
 use crate::secret::Secret;
 
@@ -831,10 +831,10 @@ fn transport_error(method: &str, path: &str, error: &reqwest::Error) -> ApiError
     }
 }
 
-/// The server's own words for a failed request, control characters made visible (they reach
-/// terminals and logs).
+/// The server's own words for a failed request, control characters and newlines made visible
+/// (they reach terminals and logs, inside one error line).
 fn error_message(status: StatusCode, content_type: &str, body: &[u8]) -> String {
-    crate::terminal::sanitize::for_terminal(&server_words(status, content_type, body)).into_owned()
+    crate::terminal::sanitize::for_one_line(&server_words(status, content_type, body)).into_owned()
 }
 
 fn server_words(status: StatusCode, content_type: &str, body: &[u8]) -> String {

@@ -22,6 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
@@ -199,10 +200,58 @@ impl PagePlan {
     }
 }
 
+/// A page read from an answer, with the size of the body it was read from: what the stream
+/// counts against [`super::MAX_BYTES_HELD`].
+pub struct Weighed<T> {
+    pub value: T,
+    pub bytes: u64,
+}
+
 /// One page's request through the stream's client for its query: the rows already fetched
 /// before it and the rows it asks for.
-pub type FetchPage<T, E> =
-    fn(Arc<Client>, QuerySpec, u64, u64) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+pub type FetchPage<T, E> = fn(
+    Arc<Client>,
+    QuerySpec,
+    u64,
+    u64,
+) -> Pin<Box<dyn Future<Output = Result<Weighed<T>, E>> + Send>>;
+
+/// A request's outcome as its task ends: the page, the rows it asked for, and the answer.
+type Answer<T, E> = (u64, u64, Result<Weighed<T>, E>);
+
+/// The pages a stream has handed out and the reader has not finished with: they count
+/// against the budget until their [`Ticket`] drops.
+#[derive(Default)]
+struct HandedOut {
+    pages: AtomicU64,
+    bytes: AtomicU64,
+    /// Wakes the stream's task when the reader lets go of a page, so it can send more.
+    released: tokio::sync::Notify,
+}
+
+/// A page's place in its stream's budget, given with the page to the reader: the page is
+/// held until this drops, so a reader keeps it while it works on the page.
+pub struct Ticket {
+    bytes: u64,
+    handed_out: Arc<HandedOut>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.handed_out.pages.fetch_sub(1, Ordering::AcqRel);
+        self.handed_out
+            .bytes
+            .fetch_sub(self.bytes, Ordering::AcqRel);
+        self.handed_out.released.notify_one();
+    }
+}
+
+/// A page handed to the reader: its value, and the ticket that holds its place in the
+/// budget until the reader is done with it.
+pub struct HeldPage<T> {
+    pub value: T,
+    pub ticket: Ticket,
+}
 
 /// A listing's pages, in order, fetched by a [`PagePlan`] within the connection's window.
 pub struct PageStream<T, E> {
@@ -211,8 +260,13 @@ pub struct PageStream<T, E> {
     plan: PagePlan,
     fetch: FetchPage<T, E>,
     rows_of: fn(&T) -> u64,
-    in_flight: JoinSet<(u64, u64, Result<T, E>)>,
-    arrived: BTreeMap<u64, (u64, T)>,
+    in_flight: JoinSet<Answer<T, E>>,
+    arrived: BTreeMap<u64, (u64, Weighed<T>)>,
+    /// The bytes of the pages in `arrived`.
+    arrived_bytes: u64,
+    /// The largest body seen: what a page in flight is counted as until it arrives.
+    largest_page: u64,
+    handed_out: Arc<HandedOut>,
     /// The page to hand out next.
     next: u64,
     failed: bool,
@@ -237,6 +291,9 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
             rows_of,
             in_flight: JoinSet::new(),
             arrived: BTreeMap::new(),
+            arrived_bytes: 0,
+            largest_page: 0,
+            handed_out: Arc::default(),
             next: 0,
             failed: false,
         }
@@ -244,7 +301,7 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
 
     /// The next page with the rows it asked for, `None` after the last (or after an error).
     /// Cancel-safe: dropping the future loses no page.
-    async fn next_page(&mut self) -> Option<Result<(u64, T), E>> {
+    async fn next_page(&mut self) -> Option<Result<(u64, HeldPage<T>), E>> {
         loop {
             if self.failed || self.plan.end().is_some_and(|end| self.next >= end) {
                 self.in_flight.abort_all();
@@ -259,9 +316,20 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
                 }
             }
             self.top_up();
-            if let Some(page) = self.arrived.remove(&self.next) {
+            if let Some((asked, page)) = self.arrived.remove(&self.next) {
                 self.next += 1;
-                return Some(Ok(page));
+                self.arrived_bytes -= page.bytes;
+                // Counted as handed out before it leaves `arrived`'s count: never in neither.
+                self.handed_out.pages.fetch_add(1, Ordering::AcqRel);
+                self.handed_out
+                    .bytes
+                    .fetch_add(page.bytes, Ordering::AcqRel);
+                let ticket = Ticket {
+                    bytes: page.bytes,
+                    handed_out: self.handed_out.clone(),
+                };
+                let value = page.value;
+                return Some(Ok((asked, HeldPage { value, ticket })));
             }
             let joined = self.in_flight.join_next().await?;
             if let Err(error) = self.absorb(joined) {
@@ -270,15 +338,28 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
         }
     }
 
+    /// Whether one more request fits the budget: [`super::MAX_PAGES_HELD`] pages and
+    /// [`super::MAX_BYTES_HELD`] bytes, counting those in flight (each as large as the largest
+    /// page seen), fetched ahead, and handed out but not yet finished with by the reader.
+    fn room_for_one_more(&self) -> bool {
+        let in_flight = self.in_flight.len() as u64;
+        let pages =
+            in_flight + self.arrived.len() as u64 + self.handed_out.pages.load(Ordering::Acquire);
+        let bytes = (in_flight + 1) * self.largest_page
+            + self.arrived_bytes
+            + self.handed_out.bytes.load(Ordering::Acquire);
+        pages < super::MAX_PAGES_HELD as u64 && bytes <= super::MAX_BYTES_HELD
+    }
+
     /// Sends what the plan allows: the window (at most [`super::MAX_PAGES_AHEAD`]) bounds the
-    /// pages in flight, and [`super::MAX_PAGES_HELD`] those in flight and waiting for the
-    /// reader together.
+    /// pages in flight, and the budget ([`PageStream::room_for_one_more`]) what is held in
+    /// all. With nothing in flight and the reader's next page not here, one request goes
+    /// whatever the budget says: the reader is waiting for it.
     fn top_up(&mut self) {
         let size = self.spec.page_len();
         let width = self.client.window().min(super::MAX_PAGES_AHEAD);
-        while self.in_flight.is_empty()
-            || (self.in_flight.len() < width
-                && self.in_flight.len() + self.arrived.len() < super::MAX_PAGES_HELD)
+        while (self.in_flight.is_empty() && !self.arrived.contains_key(&self.next))
+            || (self.in_flight.len() < width && self.room_for_one_more())
         {
             let Some(page) = self.plan.next(width as u64) else {
                 break;
@@ -295,20 +376,19 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
     }
 
     /// Takes in a finished request; a failed one (or a task that stopped) ends the stream.
-    fn absorb(
-        &mut self,
-        joined: Result<(u64, u64, Result<T, E>), tokio::task::JoinError>,
-    ) -> Result<(), E> {
+    fn absorb(&mut self, joined: Result<Answer<T, E>, tokio::task::JoinError>) -> Result<(), E> {
         match joined
             .map_err(E::from)
             .and_then(|(page, asked, answer)| answer.map(|value| (page, asked, value)))
         {
-            Ok((page, asked, value)) => {
-                let rows = (self.rows_of)(&value);
+            Ok((page, asked, answer)) => {
+                let rows = (self.rows_of)(&answer.value);
                 self.plan.answered(page, rows, asked);
+                self.largest_page = self.largest_page.max(answer.bytes);
                 // An empty page is past the end: never handed out, so not held either.
                 if rows > 0 {
-                    self.arrived.insert(page, (asked, value));
+                    self.arrived_bytes += answer.bytes;
+                    self.arrived.insert(page, (asked, answer));
                 }
                 Ok(())
             }
@@ -321,16 +401,17 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
     }
 
     /// The stream driven by a task of its own on `runtime`: answers are taken in and the
-    /// window topped up as they come back, while the reader works on the pages it has (a
-    /// reader that pulls pages tops up only between two of them). Two pages wait for the
-    /// reader beside those [`super::MAX_PAGES_HELD`] bounds: one handed over, one ready.
+    /// window topped up as they come back, and when the reader lets go of a page, while the
+    /// reader works on the pages it has (a reader that pulls pages tops up only between two
+    /// of them). The pages handed over count against the budget until their ticket drops.
     pub fn run_ahead(self, runtime: &tokio::runtime::Handle) -> AheadPages<T, E> {
         let (sender, pages) = tokio::sync::mpsc::channel(1);
         let driver = runtime.spawn(self.drive(sender));
         AheadPages { pages, driver }
     }
 
-    async fn drive(mut self, reader: tokio::sync::mpsc::Sender<Result<(u64, T), E>>) {
+    async fn drive(mut self, reader: tokio::sync::mpsc::Sender<Result<(u64, HeldPage<T>), E>>) {
+        let handed_out = self.handed_out.clone();
         // An answer that fails while a page waits for the reader is handed out after it.
         let mut failure = None;
         while let Some(page) = self.next_page().await {
@@ -345,6 +426,7 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
                             Err(error) => failure = Some(error),
                         }
                     }
+                    () = handed_out.released.notified(), if failure.is_none() => self.top_up(),
                 }
             };
             // The reader is gone: so is the stream (its requests are aborted as it drops).
@@ -364,13 +446,14 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
 /// A listing's pages fetched ahead by a task of their own ([`PageStream::run_ahead`]); the
 /// requests in flight are aborted when this is dropped.
 pub struct AheadPages<T, E> {
-    pages: tokio::sync::mpsc::Receiver<Result<(u64, T), E>>,
+    pages: tokio::sync::mpsc::Receiver<Result<(u64, HeldPage<T>), E>>,
     driver: tokio::task::JoinHandle<()>,
 }
 
 impl<T, E> AheadPages<T, E> {
     /// The next page with the rows it asked for, `None` after the last (or after an error).
-    pub async fn next_page(&mut self) -> Option<Result<(u64, T), E>> {
+    /// The page counts against the stream's budget until its ticket drops.
+    pub async fn next_page(&mut self) -> Option<Result<(u64, HeldPage<T>), E>> {
         self.pages.recv().await
     }
 }

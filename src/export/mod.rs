@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 
 use crate::api::models::is_numeric_field;
 use crate::api::query::{Op, QuerySpec, Resource};
-use crate::api::scan::{FetchPage, PageStream};
+use crate::api::scan::{FetchPage, HeldPage, PageStream, Weighed};
 use crate::api::{ApiError, Client};
 
 /// What stops an export.
@@ -719,6 +719,7 @@ pub async fn run(
                 message,
             };
             let list = page
+                .value
                 .list(spec.resource.envelope())
                 .map_err(|e| bad_page(e.0))?;
             if list.elements as u64 > rows {
@@ -727,18 +728,30 @@ pub async fn run(
                     list.elements
                 )));
             }
-            Ok(list)
+            Ok(Weighed {
+                value: list,
+                bytes: page.bytes,
+            })
         })
     };
     let mut pages = PageStream::new(client, spec, fetch, |list| list.elements as u64)
         .run_ahead(&tokio::runtime::Handle::current());
     while let Some(page) = pages.next_page().await {
-        let (_, list) = page?;
+        // The page counts against the stream's budget until its ticket drops, after it is
+        // in a batch.
+        let (
+            _,
+            HeldPage {
+                value: list,
+                ticket,
+            },
+        ) = page?;
         progress(list.elements as u64);
         if let Some(batch) = list.into_batch()? {
             summary.rows += batch.num_rows() as u64;
             partitions.add(batch, time_field)?;
         }
+        drop(ticket);
     }
     partitions.flush()?;
     partitions.wait_all()?;

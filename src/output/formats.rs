@@ -9,7 +9,7 @@ use rhai::{Array, Dynamic};
 use serde_json::Value;
 
 use crate::output::jq::Jq;
-use crate::script::{dynamic_to_json, Query, RhaiResultOf};
+use crate::script::{dynamic_to_json, NotJson, Query, RhaiResultOf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -146,11 +146,11 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
     // Records one by one: a Query streams, an array is walked, anything else is one value.
     let records: Box<dyn Iterator<Item = RhaiResultOf<Value>>> = if value.is::<Query>() {
         let query = value.clone().cast::<Query>();
-        Box::new(query.into_iter().map(|row| row.map(|r| to_json(&r))))
+        Box::new(query.into_iter().map(|row| row.and_then(|r| to_json(&r))))
     } else if let Some(array) = value.read_lock::<Array>() {
-        Box::new(array.clone().into_iter().map(|r| Ok(to_json(&r))))
+        Box::new(array.clone().into_iter().map(|r| to_json(&r)))
     } else {
-        Box::new(std::iter::once(Ok(to_json(&value))))
+        Box::new(std::iter::once(to_json(&value)))
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
@@ -182,7 +182,7 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
                         .map_err(fail)?,
                 )
             } else {
-                to_json(&value)
+                to_json(&value).map_err(fail)?
             };
             match (format, jq) {
                 (_, Some(jq)) => {
@@ -222,9 +222,14 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
     Ok(())
 }
 
-/// A value as JSON; a Dialer, Query or Recording (no JSON form) as the text it shows.
-fn to_json(value: &Dynamic) -> Value {
-    dynamic_to_json(value).unwrap_or_else(|_| Value::String(value.to_string()))
+/// A value as JSON; a Dialer, Query or Recording (no JSON form) as the text it shows. Nesting
+/// too deep for JSON is an error: its text would be as deep.
+fn to_json(value: &Dynamic) -> RhaiResultOf<Value> {
+    match dynamic_to_json(value) {
+        Ok(json) => Ok(json),
+        Err(NotJson::Type(_)) => Ok(Value::String(value.to_string())),
+        Err(too_deep) => Err(crate::script::script_error(too_deep.to_string())),
+    }
 }
 
 /// jq's indented output on one line, for ndjson.

@@ -5,6 +5,7 @@
 //! per-connection control (see [`Connection`]) so that the `reset` and `lost` faults can close
 //! the socket with no response, as a real network would.
 
+pub mod admission;
 pub mod auth;
 pub mod dataset;
 pub mod error;
@@ -268,6 +269,7 @@ pub const MAX_CONNECTIONS: usize = 512;
 async fn accept_loop(listener: TcpListener, router: axum::Router, shutdown: CancellationToken) {
     let mut connections = tokio::task::JoinSet::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let per_address = Arc::new(admission::PerAddress::default());
     loop {
         let slot = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -278,8 +280,12 @@ async fn accept_loop(listener: TcpListener, router: axum::Router, shutdown: Canc
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, address_slot) = match accepted {
+            Ok((stream, peer)) => match per_address.admit(peer.ip()) {
+                Some(address_slot) => (stream, address_slot),
+                // Closed at once: that address holds its share of the slots.
+                None => continue,
+            },
             Err(_) => {
                 // Out of file handles, most likely: pause instead of spinning on the error.
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -290,11 +296,21 @@ async fn accept_loop(listener: TcpListener, router: axum::Router, shutdown: Canc
         let control = Connection::default();
         let router = router.clone();
         let request_control = control.clone();
-        let service =
-            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(request_control.clone());
-                tower::ServiceExt::oneshot(router.clone(), request)
-            });
+        let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+            let (router, control) = (router.clone(), request_control.clone());
+            async move {
+                // The body is read whole, in time, before any route sees the request: a
+                // client dripping it cannot hold its connection past the deadline.
+                let (parts, body) = request.into_parts();
+                let body = match admission::read_body(axum::body::Body::new(body)).await {
+                    Ok(body) => body,
+                    Err(answer) => return Ok(answer),
+                };
+                let mut request = Request::from_parts(parts, axum::body::Body::from(body));
+                request.extensions_mut().insert(control);
+                tower::ServiceExt::oneshot(router, request).await
+            }
+        });
         let shutdown = shutdown.clone();
         connections.spawn(async move {
             let socket = socket2::SockRef::from(&stream).try_clone().ok();
@@ -317,6 +333,7 @@ async fn accept_loop(listener: TcpListener, router: axum::Router, shutdown: Canc
             }
             drop(socket);
             drop(slot);
+            drop(address_slot);
         });
         while connections.try_join_next().is_some() {}
     }

@@ -21,55 +21,65 @@ pub fn scalar_text(value: &Dynamic) -> Option<String> {
         .then(|| value.to_string())
 }
 
-/// A Rhai value JSON has no form for (a function pointer, an infinite float).
+/// A Rhai value JSON has no form for: a function pointer, an infinite float, or values
+/// nested deeper than JSON text is read ([`MAX_JSON_DEPTH`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0} cannot be written as JSON")]
-pub struct NotJson(String);
+pub enum NotJson {
+    #[error("{0} cannot be written as JSON")]
+    Type(String),
+    #[error(
+        "arrays and maps nested deeper than {MAX_JSON_DEPTH} levels cannot be written as JSON"
+    )]
+    TooDeep,
+}
+
+/// The most levels of arrays and maps written as JSON: as many as JSON text is read with
+/// (serde_json's limit), so what tdc writes it can read back. Past it a value is refused
+/// before anything is copied.
+pub const MAX_JSON_DEPTH: usize = 127;
 
 /// Rhai records as JSON values, for request bodies and `to_json`.
 pub fn dynamic_to_json(value: &Dynamic) -> Result<Value, NotJson> {
+    json_at_depth(value, 0)
+}
+
+fn json_at_depth(value: &Dynamic, depth: usize) -> Result<Value, NotJson> {
     if value.is_unit() {
         return Ok(Value::Null);
     }
     if let Some(f) = value.clone().try_cast::<rhai::FLOAT>() {
         return serde_json::Number::from_f64(f)
             .map(Value::Number)
-            .ok_or_else(|| NotJson(f.to_string()));
+            .ok_or_else(|| NotJson::Type(f.to_string()));
     }
-    if value.is_array() {
-        let array = value
-            .read_lock::<Array>()
-            .map(|a| a.clone())
-            .unwrap_or_default();
+    if (value.is_array() || value.is_map()) && depth >= MAX_JSON_DEPTH {
+        return Err(NotJson::TooDeep);
+    }
+    // Read in place: a copy at each level would copy everything below it again.
+    if let Some(array) = value.read_lock::<Array>() {
         return array
             .iter()
-            .map(dynamic_to_json)
+            .map(|item| json_at_depth(item, depth + 1))
             .collect::<Result<_, _>>()
             .map(Value::Array);
     }
-    if value.is_map() {
-        let map = value
-            .read_lock::<Map>()
-            .map(|m| m.clone())
-            .unwrap_or_default();
+    if let Some(map) = value.read_lock::<Map>() {
         let mut out = serde_json::Map::new();
         for (k, v) in map.iter() {
-            out.insert(k.to_string(), dynamic_to_json(v)?);
+            out.insert(k.to_string(), json_at_depth(v, depth + 1)?);
         }
         return Ok(Value::Object(out));
     }
     if value.is_int() || value.is_bool() || value.is_string() || value.is_char() {
         return rhai::serde::from_dynamic::<Value>(value)
-            .map_err(|e| NotJson(format!("{} ({e})", value.type_name())));
+            .map_err(|e| NotJson::Type(format!("{} ({e})", value.type_name())));
     }
-    if value.is_blob() {
-        let blob = value
-            .read_lock::<rhai::Blob>()
-            .map(|b| b.clone())
-            .unwrap_or_default();
-        return Ok(Value::Array(blob.into_iter().map(Value::from).collect()));
+    if let Some(blob) = value.read_lock::<rhai::Blob>() {
+        return Ok(Value::Array(
+            blob.iter().copied().map(Value::from).collect(),
+        ));
     }
-    Err(NotJson(format!("a {}", value.type_name())))
+    Err(NotJson::Type(format!("a {}", value.type_name())))
 }
 
 #[cfg(test)]
@@ -96,6 +106,24 @@ mod tests {
         assert_eq!(map["zip"].clone().into_string().unwrap(), "12345");
         assert!(map["parent_id"].is_unit() && map["q850"].is_unit());
         assert_eq!(map["end_at"].clone().into_string().unwrap(), "");
+    }
+
+    #[test]
+    fn nesting_past_the_parsers_depth_is_refused_without_copying() {
+        let mut deep = Dynamic::from_array(Array::new());
+        for _ in 0..MAX_JSON_DEPTH {
+            deep = Dynamic::from_array(vec![deep]);
+        }
+        assert_eq!(dynamic_to_json(&deep), Err(NotJson::TooDeep));
+        let text = dynamic_to_json(&Dynamic::from_array(vec![Dynamic::from_array(vec![])]));
+        assert_eq!(text, Ok(serde_json::json!([[]])));
+        // As deep as the parser reads is written, and reads back.
+        let mut deepest = Dynamic::from_array(Array::new());
+        for _ in 1..MAX_JSON_DEPTH {
+            deepest = Dynamic::from_array(vec![deepest]);
+        }
+        let text = dynamic_to_json(&deepest).unwrap().to_string();
+        assert!(serde_json::from_str::<Value>(&text).is_ok());
     }
 
     #[test]

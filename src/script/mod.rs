@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiError, BulkError, Client, ErrorKind};
 use crate::config::{ConfigFile, Connection};
 
-pub use convert::{dynamic_to_json, json_to_dynamic, scalar_text};
+pub use convert::{dynamic_to_json, json_to_dynamic, scalar_text, NotJson, MAX_JSON_DEPTH};
 
 /// What a fallible script function returns. Named like Rhai's own alias so that signatures in
 /// help and editor definitions show the value type.

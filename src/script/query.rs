@@ -9,7 +9,7 @@ use rhai::{Array, Dynamic, INT};
 
 use super::{api_error, fast_json, script_error, terminated, Dialer};
 use crate::api::query::{BadFilter, Op, QuerySpec};
-use crate::api::scan::{AheadPages, FetchPage, PageStream};
+use crate::api::scan::{AheadPages, FetchPage, HeldPage, PageStream, Ticket};
 use crate::api::ApiError;
 
 /// A listing request bound to a dialer. Each builder method returns a new Query.
@@ -75,6 +75,9 @@ pub struct Rows {
     query: Query,
     pages: AheadPages<Vec<Dynamic>, ApiError>,
     buffer: std::vec::IntoIter<Dynamic>,
+    /// The place in the stream's budget of the page in `buffer`: the stream fetches no more
+    /// than its budget allows past the page the script is on.
+    ticket: Option<Ticket>,
     /// The last page was seen, or an error: read nothing more.
     finished: bool,
     read: u64,
@@ -111,7 +114,15 @@ impl Iterator for Rows {
             if self.finished {
                 return None;
             }
-            let (asked, page) = match self.query.dialer.host.block_on(self.pages.next_page()) {
+            // The page is read: the stream may fetch in its place while the script waits.
+            self.ticket = None;
+            let (
+                asked,
+                HeldPage {
+                    value: page,
+                    ticket,
+                },
+            ) = match self.query.dialer.host.block_on(self.pages.next_page()) {
                 None => {
                     self.stop();
                     return Some(Err(terminated()));
@@ -134,6 +145,7 @@ impl Iterator for Rows {
                 self.progress = Some(progress);
             }
             self.buffer = page.into_iter();
+            self.ticket = Some(ticket);
         }
     }
 }
@@ -161,6 +173,7 @@ impl IntoIterator for Query {
             query: self,
             pages,
             buffer: Vec::new().into_iter(),
+            ticket: None,
             finished: false,
             read: 0,
             progress: None,

@@ -131,6 +131,11 @@ fn numeric_column(records: &[Dynamic], column: &str) -> bool {
 
 /// Records as an aligned text table of the given columns.
 pub fn table(records: &Array, columns: &[String], layout: Layout) -> String {
+    // Keys come from the server as values do: shown, never obeyed, each on its one line.
+    let headers: Vec<String> = columns
+        .iter()
+        .map(|c| crate::terminal::sanitize::for_one_line(c).into_owned())
+        .collect();
     let shown_rows = records.len().min(layout.max_rows);
     let cells: Vec<Vec<String>> = records[..shown_rows]
         .iter()
@@ -145,7 +150,7 @@ pub fn table(records: &Array, columns: &[String], layout: Layout) -> String {
         .iter()
         .map(|c| numeric_column(&records[..shown_rows], c))
         .collect();
-    let widths: Vec<usize> = columns
+    let widths: Vec<usize> = headers
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -179,7 +184,7 @@ pub fn table(records: &Array, columns: &[String], layout: Layout) -> String {
             .to_string()
     };
     let mut out = vec![
-        line(columns),
+        line(&headers),
         widths[..fitted]
             .iter()
             .map(|w| "─".repeat(*w))
@@ -198,7 +203,7 @@ pub fn table(records: &Array, columns: &[String], layout: Layout) -> String {
         out.push(format!(
             "({} more columns not shown: {})",
             columns.len() - fitted,
-            columns[fitted..].join(", ")
+            headers[fitted..].join(", ")
         ));
     }
     out.join("\n")

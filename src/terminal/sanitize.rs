@@ -1,26 +1,46 @@
 //! Text from a server or a record on its way to a terminal: control characters are shown,
 //! not obeyed. An escape sequence in a lead's name or an error message could otherwise set
 //! the window title, clear the screen or write the clipboard (OSC 52). Newlines and tabs stay;
-//! every other C0 and C1 control and DEL becomes visible text (`\e` for ESC, `\xNN` for the
-//! rest). JSON output needs none of this: JSON escapes controls itself.
+//! every other C0 and C1 control (U+009B is CSI to many terminals) and DEL becomes visible
+//! text (`\e` for ESC, `\xNN` for the rest), and so do the bidirectional overrides and
+//! isolates (`\u{202e}`), which make text read in an order other than the one it has. Text
+//! meant as one line (a server's message in an error line, a table's header) shows its
+//! newlines as `\n` too, so that it cannot forge a line of its own (`tdc: …`). JSON output
+//! needs none of this: JSON escapes controls itself.
 
 use std::borrow::Cow;
 
 fn is_control(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || c == '\u{7f}'
+    (c.is_control() && c != '\n' && c != '\t') || c == '\u{7f}' || is_bidi_control(c)
+}
+
+/// The embeddings and overrides (U+202A–U+202E) and the isolates (U+2066–U+2069).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `text` with its control characters made visible.
 pub fn for_terminal(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_control) {
+    escaped(text, is_control)
+}
+
+/// `text` made visible as [`for_terminal`] makes it, on one line: newlines shown as `\n`.
+pub fn for_one_line(text: &str) -> Cow<'_, str> {
+    escaped(text, |c| c == '\n' || is_control(c))
+}
+
+fn escaped(text: &str, shown_escaped: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&shown_escaped) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
+            c if !shown_escaped(c) => out.push(c),
             '\u{1b}' => out.push_str("\\e"),
-            c if is_control(c) => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
         }
     }
     Cow::Owned(out)
@@ -39,5 +59,23 @@ mod tests {
         );
         assert_eq!(for_terminal("a\u{9b}31mb\u{7f}"), "a\\x9b31mb\\x7f");
         assert_eq!(for_terminal("é😀\r"), "é😀\\x0d");
+    }
+
+    #[test]
+    fn c1_controls_and_bidi_overrides_are_shown() {
+        assert_eq!(for_terminal("\u{9b}2J\u{85}"), "\\x9b2J\\x85");
+        assert_eq!(
+            for_terminal("invoice\u{202e}fdp.exe\u{2066}x\u{2069}"),
+            "invoice\\u{202e}fdp.exe\\u{2066}x\\u{2069}"
+        );
+        // Right-to-left text itself is text, not a control.
+        assert!(matches!(for_terminal("שלום"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn one_line_text_shows_its_newlines() {
+        assert_eq!(for_one_line("bad\ntdc: ok\r\n"), "bad\\ntdc: ok\\x0d\\n");
+        assert_eq!(for_terminal("two\nlines"), "two\nlines");
+        assert!(matches!(for_one_line("a\tb"), Cow::Borrowed(_)));
     }
 }

@@ -252,3 +252,35 @@ pub fn output_with_input(command: &mut Command, input: &str) -> (i32, String, St
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Runs `command` for `seconds` while a reader takes 1 ms a line of its stdout, then stops it;
+/// returns its peak resident memory in MB (VmHWM) and the lines read.
+pub fn peak_mb_with_slow_reader(command: &mut Command, seconds: u64) -> (u64, usize) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tdc");
+    let stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut lines = 0;
+        for _ in BufReader::new(stdout).lines().map_while(Result::ok) {
+            lines += 1;
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        lines
+    });
+    std::thread::sleep(std::time::Duration::from_secs(seconds));
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("tdc still running");
+    let _ = child.kill();
+    let _ = child.wait();
+    let lines = reader.join().expect("reader");
+    let kb = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .expect("VmHWM in /proc/<pid>/status");
+    (kb / 1024, lines)
+}

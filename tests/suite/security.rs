@@ -473,19 +473,25 @@ fn the_twin_drops_half_sent_requests_and_keeps_serving() {
     assert_eq!((code, stdout.trim()), (0, "4"), "still serving: {stderr}");
     // Within the header time-out (10 s) every half-sent request's connection is closed.
     std::thread::sleep(Duration::from_secs(12));
-    let closed = held
-        .iter_mut()
-        .filter_map(|stream| {
-            use std::io::Read;
-            stream
-                .set_read_timeout(Some(Duration::from_millis(200)))
-                .unwrap();
-            let mut buffer = [0u8; 512];
-            // Closed: end of file, or an error answer followed by the close.
-            stream.read(&mut buffer).ok()
-        })
-        .count();
+    let closed = held.iter_mut().filter(|stream| is_closed(stream)).count();
     assert_eq!(closed, 200);
+}
+
+/// Whether the twin closed `stream`: end of file, an error answer (followed by the close), or
+/// a reset (a connection closed with data of the client's unread). Waits 200 ms for a sign.
+fn is_closed(mut stream: &std::net::TcpStream) -> bool {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut answer = Vec::new();
+    match stream.read_to_end(&mut answer) {
+        Ok(_) => true,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
 }
 
 #[test]
@@ -1210,4 +1216,208 @@ fn a_hard_link_to_a_file_outside_is_refused() {
         ),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_slow_reader_of_a_long_listing_holds_bounded_memory() {
+    // Each row waits for a request of its own, or for a reader taking 1 ms a line: the
+    // listing is read far slower than it could be fetched. The stream's budget (20 pages,
+    // 32 MiB of answers) holds about 90 MB in all; before it did, memory grew by tens of MB
+    // a second, pages fetched ahead of the reader piling up.
+    let sandbox = Sandbox::start(&["--cdrs", "200000", "--leads", "10"]);
+    let home = temp_dir("slow-reader");
+    let script = home.join("slow.rhai");
+    std::fs::write(
+        &script,
+        "let n = 0;\nfor c in td.cdrs() { td.campaigns(); n += 1; if n % 100 == 0 { print(n); } }\n",
+    )
+    .unwrap();
+    let (peak, lines) =
+        common::peak_mb_with_slow_reader(tdc_on(&sandbox, &home).arg("run").arg(&script), 10);
+    assert!(lines > 0, "the script made progress");
+    assert!(
+        peak < 160,
+        "a script calling the dialer for each row peaked at {peak} MB"
+    );
+    let (peak, lines) = common::peak_mb_with_slow_reader(
+        tdc_on(&sandbox, &home).args(["eval", "-o", "ndjson", "td.cdrs()"]),
+        10,
+    );
+    assert!(lines > 1000, "the reader read {lines} lines");
+    assert!(peak < 160, "ndjson into a slow reader peaked at {peak} MB");
+}
+
+/// `command` with its address space limited to `mb` MB, as `ulimit -v` would.
+fn with_memory_limit(command: &mut std::process::Command, mb: u64) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let limit = libc::rlimit {
+        rlim_cur: mb << 20,
+        rlim_max: mb << 20,
+    };
+    // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
+    unsafe {
+        command.pre_exec(move || match libc::setrlimit(libc::RLIMIT_AS, &limit) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        })
+    }
+}
+
+#[test]
+fn running_out_of_memory_is_one_error_line_not_an_abort() {
+    let home = temp_dir("out-of-memory");
+    let (code, stdout, stderr) = output(with_memory_limit(
+        tdc(&home).args([
+            "--sandbox",
+            "eval",
+            "let a = []; let s = \"0123456789\"; loop { a.push(s + a.len()); }",
+        ]),
+        400,
+    ));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stdout, "");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("tdc: no dialer"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("tdc: out of memory ("), "{stderr}");
+}
+
+#[test]
+fn json_of_values_nested_past_the_parsers_depth_is_refused() {
+    // 20,000 arrays one inside the other: each level was copied whole on the way to JSON.
+    let home = temp_dir("deep-json");
+    let deep = "let a = []; for i in 0..20000 { a = [take(a)]; }";
+    let cases = [format!("{deep} to_json(a).len()"), format!("{deep} a")];
+    for code_text in cases {
+        let started = Instant::now();
+        let (code, stdout, stderr) = output(with_memory_limit(
+            tdc(&home).args(["--sandbox", "eval", &code_text]),
+            1024,
+        ));
+        assert_eq!((code, stdout.as_str()), (1, ""), "{code_text}: {stderr}");
+        assert!(
+            stderr.contains("nested deeper than 127 levels cannot be written as JSON"),
+            "{code_text}: {stderr}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(20), "{code_text}");
+    }
+}
+
+#[test]
+fn keys_c1_controls_bidi_overrides_and_newlines_from_a_server_are_shown_escaped() {
+    // A record whose key sets the title and clears the screen, whose values carry a C1 CSI
+    // and a right-to-left override; and an error whose message forges a line of tdc's own.
+    let (url, _seen, _runtime) = recording_stub(|uri| {
+        if !uri.starts_with("/api/campaigns") {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                [("content-type", "application/json")],
+                r#"{"success":false,"message":"refused\ntdc: all 3 leads added\r\n"}"#,
+            )
+                .into_response();
+        }
+        json(
+            r#"{"campaigns":[{"id":1,"name\u001b]0;pwned\u0007\u001b[2J":"x","note":"a\u009b2Jb","file":"invoice\u202efdp.exe\u2066"}]}"#,
+        )
+    });
+    let home = temp_dir("server-text");
+    let tdc_at = || {
+        let mut command = tdc(&home);
+        command
+            .args(["--url", &url, "--user", "ops", "--yes"])
+            .env("TDC_PASSWORD", "x");
+        command
+    };
+    let (code, stdout, stderr) = output(tdc_at().args(["eval", "-o", "table", "td.campaigns()"]));
+    assert_eq!(code, 0, "{stderr}");
+    for raw in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{2066}'] {
+        assert!(!stdout.contains(raw), "{raw:?} sent raw: {stdout:?}");
+    }
+    assert!(stdout.contains("name\\e]0;pwned\\x07\\e[2J"), "{stdout}");
+    assert!(stdout.contains("a\\x9b2Jb"), "{stdout}");
+    assert!(
+        stdout.contains("invoice\\u{202e}fdp.exe\\u{2066}"),
+        "{stdout}"
+    );
+    let (code, _, stderr) =
+        output(tdc_at().args(["eval", r#"td.add_leads([#{ phone: "447700000003" }])"#]));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.lines().all(|line| !line.starts_with("tdc: all 3")),
+        "a forged line: {stderr}"
+    );
+    assert!(
+        stderr.contains("refused\\ntdc: all 3 leads added\\x0d\\n"),
+        "{stderr}"
+    );
+}
+
+/// A connection to `address` from 127.0.0.2 that sends an authenticated POST's headers
+/// announcing a 1,000-byte body, then its first byte; `None` when the twin refuses it.
+fn dripping_post(address: std::net::SocketAddr) -> Option<std::net::TcpStream> {
+    use std::io::Write;
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 2], 0)).into())
+        .ok()?;
+    socket.connect(&address.into()).ok()?;
+    let mut stream: std::net::TcpStream = socket.into();
+    let head = format!(
+        "POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[",
+        basic("sandbox", "sandbox")
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    Some(stream)
+}
+
+/// Seconds a plain authenticated GET from 127.0.0.1 waits for its answer's first line.
+fn answered_in(address: std::net::SocketAddr) -> Duration {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = format!(
+        "GET /api/campaigns HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+        basic("sandbox", "sandbox")
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut first = [0u8; 12];
+    let read = stream.read_exact(&mut first);
+    assert!(read.is_ok(), "no answer in 10 s");
+    assert_eq!(&first, b"HTTP/1.1 200");
+    started.elapsed()
+}
+
+#[test]
+fn dripping_request_bodies_cannot_starve_the_twin() {
+    use std::io::Write;
+    let sandbox = Sandbox::start(&["--leads", "10", "--cdrs", "10"]);
+    let address: std::net::SocketAddr = sandbox.url.trim_start_matches("http://").parse().unwrap();
+    // 600 POSTs from one address, each dripping its body a byte at a time: more than the
+    // twin's 512 slots.
+    let mut drips: Vec<std::net::TcpStream> =
+        (0..600).filter_map(|_| dripping_post(address)).collect();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        for stream in &mut drips {
+            let _ = stream.write_all(b" ");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let waited = answered_in(address);
+    assert!(waited < Duration::from_secs(2), "answered after {waited:?}");
+    // Within the body's time-out (10 s after the headers) every dripping request is answered
+    // 408 or closed, however steadily it drips.
+    while started.elapsed() < Duration::from_secs(13) {
+        for stream in &mut drips {
+            let _ = stream.write_all(b" ");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let still_open = drips.iter().filter(|stream| !is_closed(stream)).count();
+    assert_eq!(still_open, 0, "dripping requests still held after 13 s");
 }

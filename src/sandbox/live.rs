@@ -118,19 +118,25 @@ fn adopt_ongoing(state: &AppState, rng: &mut fastrand::Rng) -> Vec<LiveCall> {
     cdrs.iter()
         .enumerate()
         .filter(|(_, cdr)| cdr.cause == ONGOING)
-        .map(|(index, cdr)| {
-            let (cause, answer_at, end_at, bill, user_id) = draw_outcome(rng, cdr.start_at);
-            LiveCall {
-                index,
-                cause,
-                answer_at,
-                end_at,
-                bill_duration: bill as i32,
-                user_id,
-                answered: false,
-            }
-        })
+        .map(|(index, cdr)| LiveCall::drawn(index, rng, cdr.start_at))
         .collect()
+}
+
+impl LiveCall {
+    /// The call whose CDR is at `index`, started at `start_at`, its outcome drawn as for the
+    /// generated calls.
+    fn drawn(index: usize, rng: &mut fastrand::Rng, start_at: i64) -> LiveCall {
+        let (cause, answer_at, end_at, bill, user_id) = draw_outcome(rng, start_at);
+        LiveCall {
+            index,
+            cause,
+            answer_at,
+            end_at,
+            bill_duration: bill as i32,
+            user_id,
+            answered: false,
+        }
+    }
 }
 
 /// How a call that started at `start_at` goes: `(cause, answer_at or 0, end_at, billed
@@ -159,7 +165,6 @@ fn place_call(state: &AppState, rng: &mut fastrand::Rng, now: i64) -> Option<Liv
     } else {
         Some(pick_campaign_lead(&state.read(), rng)?)
     };
-    let (cause, answer_at, end_at, bill, user_id) = draw_outcome(rng, now);
     let mut cdrs = state.write_cdrs();
     let index = cdrs.len();
     let id = index as i64 + 1;
@@ -199,15 +204,7 @@ fn place_call(state: &AppState, rng: &mut fastrand::Rng, now: i64) -> Option<Liv
             campaign_lead.calls_count += 1;
         }
     }
-    Some(LiveCall {
-        index,
-        cause,
-        answer_at,
-        end_at,
-        bill_duration: bill as i32,
-        user_id,
-        answered: false,
-    })
+    Some(LiveCall::drawn(index, rng, now))
 }
 
 /// Moves a call on to `now`; true once it has ended.

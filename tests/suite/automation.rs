@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{output, send_signal, tdc, temp_dir, Sandbox};
@@ -342,41 +342,18 @@ fn a_follower_refuses_what_it_cannot_honour_before_sending_anything() {
     let _ = std::fs::remove_dir_all(&home);
 }
 
-/// A webhook on loopback that records each request (`authorization-header body`) and answers
-/// 500 to the first `failures` of them, then 200.
-fn webhook(failures: usize) -> (String, Arc<Mutex<Vec<String>>>, tokio::runtime::Runtime) {
-    use axum::extract::{Request, State};
+/// A webhook on loopback that records each request (`METHOD URI authorization-header body`)
+/// and answers 500 to the first `failures` of them, then 200.
+fn webhook(failures: usize) -> (String, crate::security::Seen, tokio::runtime::Runtime) {
     use axum::response::IntoResponse;
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let app = axum::Router::new()
-        .fallback(
-            move |State(seen): State<Arc<Mutex<Vec<String>>>>, request: Request| async move {
-                let (parts, body) = request.into_parts();
-                let body = axum::body::to_bytes(body, 1 << 20)
-                    .await
-                    .unwrap_or_default();
-                let auth = parts
-                    .headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-")
-                    .to_string();
-                let mut seen = seen.lock().unwrap();
-                seen.push(format!(
-                    "{} {auth} {}",
-                    parts.uri,
-                    String::from_utf8_lossy(&body)
-                ));
-                if seen.len() <= failures {
-                    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "busy").into_response()
-                } else {
-                    "ok".into_response()
-                }
-            },
-        )
-        .with_state(seen.clone());
-    let (url, runtime) = common::serve(app);
-    (url, seen, runtime)
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    crate::security::recording_stub(move |_| {
+        if answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < failures {
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "busy").into_response()
+        } else {
+            "ok".into_response()
+        }
+    })
 }
 
 #[test]
@@ -411,8 +388,8 @@ fn notify_reaches_an_allowed_webhook_without_the_dialers_credentials() {
     assert_eq!(
         seen,
         vec![
-            r#"/hooks/T1 - {"text":"ASR under 25 %"}"#.to_string(),
-            r#"/hooks/T1 - {"text":"ASR under 25 %"}"#.to_string()
+            r#"POST /hooks/T1 - {"text":"ASR under 25 %"}"#.to_string(),
+            r#"POST /hooks/T1 - {"text":"ASR under 25 %"}"#.to_string()
         ]
     );
     assert!(
@@ -440,7 +417,7 @@ fn http_post_sends_json_with_the_scripts_headers_and_reads_the_answer() {
     assert_eq!(answer, serde_json::json!({ "status": 200, "body": "ok" }));
     assert_eq!(
         seen.lock().unwrap().clone(),
-        vec![r#"/v1/alerts - {"n":3,"severity":"warning"}"#.to_string()]
+        vec![r#"POST /v1/alerts - {"n":3,"severity":"warning"}"#.to_string()]
     );
     let (status, _, stderr) = output(tdc(&home).args([
         "eval",

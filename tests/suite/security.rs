@@ -15,10 +15,10 @@ use axum::Router;
 use common::{output, tdc, tdc_on, temp_dir, write_config, Sandbox};
 
 /// Every request a stub saw: `METHOD URI authorization-header body`.
-type Seen = Arc<Mutex<Vec<String>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<String>>>;
 
 /// A stub that records each request and answers with `answer`.
-fn recording_stub(
+pub(crate) fn recording_stub(
     answer: impl Fn(&str) -> Response + Clone + Send + Sync + 'static,
 ) -> (String, Seen, tokio::runtime::Runtime) {
     let seen = Seen::default();

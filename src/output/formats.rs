@@ -94,9 +94,18 @@ fn write_csv(
     fields: Option<Vec<String>>,
 ) -> Result<(), Stop> {
     let mut writer = csv::Writer::from_writer(std::io::stdout().lock());
+    // CSV carries server text as it is; on a terminal its controls are shown, not obeyed.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let shown = |text: &str| -> String {
+        if terminal {
+            crate::terminal::sanitize::for_terminal(text).into_owned()
+        } else {
+            text.to_string()
+        }
+    };
     let mut header: Option<Vec<String>> = None;
     if let Some(fields) = fields {
-        writer.write_record(&fields)?;
+        writer.write_record(fields.iter().map(|f| shown(f)))?;
         header = Some(fields);
     }
     for record in records {
@@ -121,15 +130,17 @@ fn write_csv(
                             .cloned(),
                     );
                 }
-                writer.write_record(&columns)?;
+                writer.write_record(columns.iter().map(|c| shown(c)))?;
                 header.insert(columns)
             }
         };
         let row = columns.iter().map(|column| {
-            cells
-                .iter()
-                .find(|(k, _)| k == column)
-                .map_or("", |(_, v)| v.as_str())
+            shown(
+                cells
+                    .iter()
+                    .find(|(k, _)| k == column)
+                    .map_or("", |(_, v)| v.as_str()),
+            )
         });
         writer.write_record(row)?;
     }
@@ -152,6 +163,14 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
     } else {
         Box::new(std::iter::once(to_json(&value)))
     };
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let json = |text: String| -> String {
+        if terminal {
+            crate::terminal::sanitize::json_for_terminal(&text).into_owned()
+        } else {
+            text
+        }
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
         Format::Ndjson => {
@@ -160,10 +179,10 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
                 match jq {
                     Some(jq) => {
                         for line in jq.run(&record).map_err(|e| Stop::Failed(e.to_string()))? {
-                            writeln!(out, "{}", compact(&line))?;
+                            writeln!(out, "{}", json(compact(&line)))?;
                         }
                     }
-                    None => writeln!(out, "{record}")?,
+                    None => writeln!(out, "{}", json(record.to_string()))?,
                 }
             }
         }
@@ -187,7 +206,7 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
             match (format, jq) {
                 (_, Some(jq)) => {
                     for text in jq.run(&whole).map_err(|e| Stop::Failed(e.to_string()))? {
-                        writeln!(out, "{text}")?;
+                        writeln!(out, "{}", json(text.to_string()))?;
                     }
                 }
                 (Format::Table, None) => {
@@ -213,7 +232,7 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
                 _ => writeln!(
                     out,
                     "{}",
-                    serde_json::to_string_pretty(&whole).unwrap_or_default()
+                    json(serde_json::to_string_pretty(&whole).unwrap_or_default())
                 )?,
             }
         }

@@ -5,8 +5,9 @@
 //! text (`\e` for ESC, `\xNN` for the rest), and so do the bidirectional overrides and
 //! isolates (`\u{202e}`), which make text read in an order other than the one it has. Text
 //! meant as one line (a server's message in an error line, a table's header) shows its
-//! newlines as `\n` too, so that it cannot forge a line of its own (`tdc: …`). JSON output
-//! needs none of this: JSON escapes controls itself.
+//! newlines as `\n` too, so that it cannot forge a line of its own (`tdc: …`). JSON escapes
+//! C0 controls itself but writes C1 controls and bidirectional marks as they are: on a terminal
+//! those are written as JSON's own `\uXXXX` escapes, so the JSON stays valid.
 
 use std::borrow::Cow;
 
@@ -27,6 +28,24 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
 /// `text` made visible as [`for_terminal`] makes it, on one line: newlines shown as `\n`.
 pub fn for_one_line(text: &str) -> Cow<'_, str> {
     escaped(text, |c| c == '\n' || is_control(c))
+}
+
+/// JSON text on its way to a terminal: the C1 controls and bidirectional marks JSON leaves
+/// raw become `\uXXXX` escapes (JSON has no other place for them than inside strings).
+pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
+    let raw = |c: char| matches!(c, '\u{80}'..='\u{9f}') || is_bidi_control(c);
+    if !json.chars().any(raw) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if raw(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn escaped(text: &str, shown_escaped: impl Fn(char) -> bool) -> Cow<'_, str> {
@@ -70,6 +89,19 @@ mod tests {
         );
         // Right-to-left text itself is text, not a control.
         assert!(matches!(for_terminal("שלום"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_for_a_terminal_escapes_what_json_leaves_raw_and_stays_json() {
+        let json = serde_json::json!({ "name": "a\u{9b}2J\u{202e}b" }).to_string();
+        let shown = json_for_terminal(&json);
+        assert_eq!(shown, r#"{"name":"a\u009b2J\u202eb"}"#);
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back["name"], "a\u{9b}2J\u{202e}b");
+        assert!(matches!(
+            json_for_terminal(r#"{"a":"é"}"#),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -1341,6 +1341,34 @@ fn keys_c1_controls_bidi_overrides_and_newlines_from_a_server_are_shown_escaped(
         stdout.contains("invoice\\u{202e}fdp.exe\\u{2066}"),
         "{stdout}"
     );
+    // CSV and JSON written to a terminal (a pseudo-terminal from util-linux's `script`): CSV
+    // shows the controls as text does, JSON writes them as its own escapes.
+    for (format, shown) in [
+        ("csv", "a\\x9b2Jb"),
+        ("ndjson", "a\\u009b2Jb"),
+        ("json", "invoice\\u202efdp.exe\\u2066"),
+    ] {
+        let command = format!(
+            "{} --url '{url}' --user ops eval -o {format} 'td.campaigns()'",
+            common::BIN
+        );
+        let terminal = std::process::Command::new("script")
+            .args(["-q", "-e", "-c", &command, "/dev/null"])
+            .env("TDC_PASSWORD", "x")
+            .env("HOME", &home)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run script(1)");
+        let stdout = common::text(&terminal.stdout);
+        for raw in ['\u{1b}', '\u{9b}', '\u{202e}', '\u{2066}'] {
+            assert!(
+                !stdout.contains(raw),
+                "{format}: {raw:?} sent raw: {stdout:?}"
+            );
+        }
+        assert!(stdout.contains(shown), "{format}: {stdout:?}");
+    }
     let (code, _, stderr) =
         output(tdc_at().args(["eval", r#"td.add_leads([#{ phone: "447700000003" }])"#]));
     assert_eq!(code, 1);

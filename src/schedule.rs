@@ -27,7 +27,9 @@ pub enum Schedule {
 impl Schedule {
     /// `--every` text: `90s`, `15m`, `2h`, `1d`.
     pub fn every(text: &str) -> Result<Schedule, String> {
-        let seconds = crate::export::parse_duration(text).map_err(|e| format!("--every: {e}"))?;
+        let seconds = crate::time::parse_duration(text).ok_or_else(|| {
+            format!("--every: '{text}' is not a duration (e.g. 90s, 15m, 2h, 1d)")
+        })?;
         if seconds <= 0 {
             return Err(format!("--every: '{text}' must be longer than 0"));
         }

@@ -9,8 +9,9 @@
 //! that window. Leads are followed by id: every lead whose id is above the last one handed.
 //!
 //! With `cursor: PATH` the position (window start and the ids handed inside it, or the last
-//! lead id) is kept in a file, replaced whole (owner-only), after the loop body has finished
-//! with a record: the next call for a record commits the one before it. A kill or crash
+//! lead id) is kept in a file (owner-only), and a record is committed after the loop body has
+//! finished with it: the next call for a record appends the id of the one before, and the
+//! file is rewritten whole at the end of each poll ([`Cursor`]). A kill or crash
 //! therefore loses nothing, and a record is handed again only if its iteration did not finish
 //! (the script failed or was stopped inside the body, or `break` left the loop on it). A
 //! second follower on the same cursor is refused by a lock beside it (`PATH.lock`).
@@ -57,7 +58,7 @@ fn seconds_of(key: &str, value: &Dynamic) -> RhaiResultOf<i64> {
         return Ok(n);
     }
     let text = value.to_string();
-    crate::export::parse_duration(&text).map_err(|_| {
+    crate::time::parse_duration(&text).ok_or_else(|| {
         script_error(format!(
             "follow: {key}: '{text}' is not a duration (e.g. 5s, 15m, 1h, or seconds)"
         ))
@@ -87,9 +88,7 @@ impl Options {
             Some(value) if value.is_int() => Some(value.as_int().unwrap_or_default()),
             Some(value) => {
                 let text = value.to_string();
-                let time = crate::time::parse_time(&text)
-                    .or_else(|| crate::time::parse_relative_now(&text));
-                Some(time.ok_or_else(|| {
+                Some(crate::time::parse_time_or_relative(&text).ok_or_else(|| {
                     script_error(format!(
                         "follow: since: '{text}' is not a time (e.g. \"2025-03-01 00:00:00\", \"today\", \"-1h\")"
                     ))

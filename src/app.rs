@@ -434,7 +434,7 @@ fn run_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArg
     }
     let session = start_session(runtime, global, args.dry_run)?;
     if let Some(banner) = session.banner() {
-        eprintln!("tdc: running {name} on {banner}");
+        crate::terminal::log::tdc_line("info", &format!("running {name} on {banner}"));
     }
     interrupt_on_ctrl_c(runtime, &session.host, false);
     let outcome = evaluate(
@@ -538,7 +538,7 @@ fn schedule_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: R
     }
     let session = start_session(runtime, global, args.dry_run)?;
     if let Some(banner) = session.banner() {
-        eprintln!("tdc: scheduling {name} on {banner}");
+        crate::terminal::log::tdc_line("info", &format!("scheduling {name} on {banner}"));
     }
     let code = crate::schedule::run(runtime, &session, &args.file, args.args, schedule);
     session.stop(runtime);
@@ -555,7 +555,10 @@ fn write_definition_file(path: &Path, text: &str) -> std::io::Result<()> {
 fn watch_file(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: RunArgs) -> Outcome {
     let session = start_session(runtime, global, args.dry_run)?;
     if let Some(banner) = session.banner() {
-        eprintln!("tdc: watching {} on {banner}", args.file.display());
+        crate::terminal::log::tdc_line(
+            "info",
+            &format!("watching {} on {banner}", args.file.display()),
+        );
     }
     let options = crate::watch::WatchOptions {
         file: args.file,

@@ -37,11 +37,28 @@ impl Schedule {
     }
 
     /// A five-field cron pattern (minute hour day-of-month month day-of-week), or `@hourly`
-    /// and the other aliases; read in local time.
+    /// and the other aliases; read in local time. One that never matches is refused.
     pub fn cron(pattern: &str) -> Result<Schedule, String> {
-        croner::Cron::from_str(pattern)
-            .map(|cron| Schedule::Cron(Box::new(cron)))
-            .map_err(|e| format!("--cron: '{pattern}' is not a cron pattern: {e}"))
+        let fields = pattern.split_whitespace().count();
+        if !pattern.trim_start().starts_with('@') && fields != 5 {
+            return Err(format!(
+                "--cron: '{pattern}' has {fields} fields; a cron pattern has five (minute hour day-of-month month day-of-week)"
+            ));
+        }
+        let cron = croner::Cron::from_str(pattern)
+            .map_err(|e| format!("--cron: '{pattern}' is not a cron pattern: {e}"))?;
+        cron.find_next_occurrence(&chrono::Local::now(), false)
+            .map_err(|_| format!("--cron: '{pattern}' never matches"))?;
+        Ok(Schedule::Cron(Box::new(cron)))
+    }
+
+    /// How long until the first run: at once for `--every`, the pattern's next time for
+    /// `--cron` (a nightly job does not run on every restart).
+    fn first_wait(&self) -> Result<Duration, String> {
+        match self {
+            Schedule::Every(_) => Ok(Duration::ZERO),
+            Schedule::Cron(_) => self.wait_after(Instant::now()),
+        }
     }
 
     /// How long from now until the run after one that started at `started` and ended now.
@@ -64,9 +81,15 @@ enum Message {
     Stop { code: i32 },
 }
 
+/// The time `wait` from now: the clock time, with the date when it is not today.
 fn clock_in(wait: Duration) -> String {
-    let at = chrono::Local::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-    at.format("%H:%M:%S").to_string()
+    let now = chrono::Local::now();
+    let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+    if at.date_naive() == now.date_naive() {
+        at.format("%H:%M:%S").to_string()
+    } else {
+        at.format("%Y-%m-%d %H:%M:%S").to_string()
+    }
 }
 
 /// Runs the script on `schedule` until Ctrl-C or SIGTERM; returns the exit code.
@@ -112,8 +135,22 @@ pub fn run(
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf);
     let mut runs = 0u64;
+    let first = match schedule.first_wait() {
+        Ok(wait) => wait,
+        Err(e) => {
+            log::error(&format!("tdc: {e}"));
+            return crate::session::EXIT_USAGE;
+        }
+    };
+    if !first.is_zero() {
+        log::info(&format!("first run at {}", clock_in(first)));
+        if let Ok(Message::Stop { code }) = receiver.recv_timeout(first) {
+            return code;
+        }
+    }
     loop {
         runs += 1;
+        crate::status::run_started();
         let started = Instant::now();
         log::info(&format!("run {runs}: {name}"));
         let source = match crate::script::engine::read_script_file(file) {
@@ -204,6 +241,14 @@ mod tests {
             .unwrap_err()
             .starts_with("--every: 'soon' is not a duration"));
         assert!(Schedule::cron("*/15 * * * *").is_ok());
+        assert!(Schedule::cron("@hourly").is_ok());
+        assert!(Schedule::cron("*/10 * * * * *")
+            .unwrap_err()
+            .contains("has 6 fields; a cron pattern has five"));
+        assert_eq!(
+            Schedule::cron("0 0 31 2 *").unwrap_err(),
+            "--cron: '0 0 31 2 *' never matches"
+        );
         assert!(Schedule::cron("61 * * * *")
             .unwrap_err()
             .starts_with("--cron: '61 * * * *' is not a cron pattern"));

@@ -77,16 +77,14 @@ impl Session {
                     options.cdrs,
                 )?;
                 let sandbox = runtime.block_on(Sandbox::start_with(options, dataset.clone()))?;
-                match flags.sandbox {
-                    true => eprintln!(
-                        "tdc: using the embedded sandbox at {} (--sandbox)",
+                let notice = match flags.sandbox {
+                    true => format!("using the embedded sandbox at {} (--sandbox)", sandbox.url()),
+                    false => format!(
+                        "no dialer configured; using the embedded sandbox at {} (set TDC_URL or a profile for a real dialer)",
                         sandbox.url()
                     ),
-                    false => eprintln!(
-                        "tdc: no dialer configured; using the embedded sandbox at {} (set TDC_URL or a profile for a real dialer)",
-                        sandbox.url()
-                    ),
-                }
+                };
+                crate::terminal::log::tdc_line("info", &notice);
                 let url = url::Url::parse(&sandbox.url()).map_err(|source| {
                     crate::script::DialerError::BadUrl {
                         url: sandbox.url(),

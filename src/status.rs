@@ -34,6 +34,8 @@ struct Metrics {
     /// The last run (of a schedule or a watch) failed.
     failing: AtomicBool,
     outage_since: std::sync::Mutex<Option<Instant>>,
+    /// Up to when the outage's seconds were added to `outage_seconds`.
+    outage_counted: std::sync::Mutex<Instant>,
 }
 
 fn metrics() -> &'static Metrics {
@@ -53,6 +55,7 @@ fn metrics() -> &'static Metrics {
             in_outage: Gauge::default(),
             failing: AtomicBool::new(false),
             outage_since: std::sync::Mutex::new(None),
+            outage_counted: std::sync::Mutex::new(Instant::now()),
             registry: Registry::default(),
         };
         registry.register(
@@ -142,10 +145,14 @@ pub fn success() {
     metrics().last_success.set(now());
 }
 
+/// A run (of a schedule or of watch mode) started.
+pub fn run_started() {
+    metrics().runs.inc();
+}
+
 /// A run ended: a failure makes `/healthz` answer 503 until a run succeeds.
 pub fn run_ended(ok: bool) {
     let m = metrics();
-    m.runs.inc();
     if ok {
         success();
     } else {
@@ -158,23 +165,37 @@ pub fn reload() {
     metrics().reloads.inc();
 }
 
-pub fn outage_began() {
+/// An outage that began at `since` (the first request that went unanswered, which the
+/// connection's own retries kept trying before it counted as an outage).
+pub fn outage_began(since: Instant) {
     let m = metrics();
     m.in_outage.set(1);
-    *m.outage_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    *m.outage_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(since);
+    *m.outage_counted.lock().unwrap_or_else(|e| e.into_inner()) = since;
+    outage_goes_on();
+}
+
+/// Adds the outage's seconds so far to `tdc_outage_seconds_total` (called while it lasts,
+/// so that a scrape during an outage sees it grow).
+pub fn outage_goes_on() {
+    let m = metrics();
+    if m.outage_since
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_none()
+    {
+        return;
+    }
+    let mut counted = m.outage_counted.lock().unwrap_or_else(|e| e.into_inner());
+    m.outage_seconds.inc_by(counted.elapsed().as_secs_f64());
+    *counted = Instant::now();
 }
 
 pub fn outage_ended() {
+    outage_goes_on();
     let m = metrics();
     m.in_outage.set(0);
-    if let Some(since) = m
-        .outage_since
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-    {
-        m.outage_seconds.inc_by(since.elapsed().as_secs_f64());
-    }
+    *m.outage_since.lock().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
 /// The metrics in the OpenMetrics text format.
@@ -226,6 +247,11 @@ pub async fn serve(addr: std::net::SocketAddr) -> std::io::Result<std::net::Sock
                 }
             }),
         );
+    if !addr.ip().is_loopback() {
+        crate::terminal::log::warn(&format!(
+            "--status-addr {addr} can be reached from other machines: its metrics name your dialer's traffic"
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(async move {

@@ -161,6 +161,7 @@ impl Watch<'_> {
             }
         };
         self.session.host.reset_interrupt();
+        crate::status::run_started();
         self.loaded = LoadedFiles::default();
         let job = ScriptJob {
             host: self.session.host.clone(),
@@ -194,12 +195,9 @@ impl Watch<'_> {
                 crate::status::run_ended(true);
                 log::info(&format!("ok ({ms} ms)"))
             }
-            Err(e) if is_reload(&e) => {
-                crate::status::reload();
-                log::info(&format!(
-                    "stopped between two records after {ms} ms for the new version"
-                ))
-            }
+            Err(e) if is_reload(&e) => log::info(&format!(
+                "stopped between two records after {ms} ms for the new version"
+            )),
             Err(e) if matches!(*e, EvalAltResult::ErrorTerminated(..)) && self.cancelled => {
                 log::info(&format!("cancelled after {ms} ms: a watched file changed"))
             }
@@ -261,6 +259,7 @@ impl Watch<'_> {
                 return;
             }
             self.rerun = true;
+            crate::status::reload();
             if !self.options.queue && !self.cancelled {
                 self.cancelled = true;
                 self.hard_stop = Some(Instant::now() + BOUNDARY_WAIT);

@@ -402,7 +402,10 @@ impl Client {
                 let left = self.options.retry.budget.saturating_sub(started.elapsed());
                 let until = chrono::Local::now()
                     + chrono::Duration::from_std(left).unwrap_or(chrono::Duration::zero());
-                eprintln!("tdc: {error}; retrying until {}", until.format("%H:%M:%S"));
+                crate::terminal::log::tdc_line(
+                    "warn",
+                    &format!("{error}; retrying until {}", until.format("%H:%M:%S")),
+                );
             }
         }
         tokio::time::sleep(wait).await;

@@ -98,7 +98,10 @@ impl Options {
         Ok(Options {
             cursor: options.get("cursor").map(|c| PathBuf::from(c.to_string())),
             since,
-            poll: Duration::from_secs(duration("poll", 5)?.max(1) as u64),
+            poll: match duration("poll", 5)? {
+                0 => return Err(script_error("follow: poll must be at least 1s")),
+                seconds => Duration::from_secs(seconds as u64),
+            },
             overlap: duration("overlap", 15 * 60)?,
             max_call: duration("max_call", 4 * 3600)?,
             max_backoff: Duration::from_secs(duration("max_backoff", 60)?.max(1) as u64),
@@ -290,12 +293,16 @@ impl Cursor {
                 )))
             }
         }
-        let saved = match files::read_to_string(Self::ACCESS, &path) {
-            Ok(text) => Some(read_cursor(&text).map_err(|e| {
-                script_error(format!(
-                    "follow: cursor {shown} is not a cursor file ({e}); move it away to start afresh"
-                ))
-            })?),
+        let not_a_cursor = |e: &dyn std::fmt::Display| {
+            script_error(format!(
+                "follow: cursor {shown} is not a cursor file ({e}); move it away to start afresh"
+            ))
+        };
+        let saved = match files::read(Self::ACCESS, &path) {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes).map_err(|e| not_a_cursor(&e))?;
+                Some(read_cursor(&text).map_err(|e| not_a_cursor(&e))?)
+            }
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e.into()),
         };
@@ -647,7 +654,10 @@ impl Inner {
                     };
                     let wait = match self.outage {
                         None => {
-                            crate::status::outage_began();
+                            // It began with the poll whose requests went unanswered.
+                            crate::status::outage_began(
+                                self.last_poll.unwrap_or_else(Instant::now),
+                            );
                             crate::terminal::log::warn(&format!(
                                 "follow: the dialer is not answering ({}); retrying, at most {} apart, until it is back",
                                 crate::terminal::sanitize::for_terminal(&what),
@@ -657,8 +667,12 @@ impl Inner {
                         }
                         Some((_, wait)) => (wait * 2).min(self.options.max_backoff),
                     };
-                    let began = self.outage.map_or_else(Instant::now, |(began, _)| began);
+                    let began = self.outage.map_or_else(
+                        || self.last_poll.unwrap_or_else(Instant::now),
+                        |(began, _)| began,
+                    );
                     self.outage = Some((began, wait));
+                    crate::status::outage_goes_on();
                     self.pause(wait)?;
                     self.last_poll = None;
                 }

@@ -91,6 +91,18 @@ fn post(
         )));
     }
     crate::script::permissions::check_net(what, &parsed)?;
+    if host.dry_run() {
+        // Rehearsing rules must not alert anyone about changes that were not made.
+        eprintln!(
+            "dry-run: POST {} {}",
+            &parsed[..url::Position::AfterPath],
+            crate::terminal::sanitize::for_one_line(&body.to_string())
+        );
+        return Ok(Answer {
+            status: 0,
+            text: String::new(),
+        });
+    }
     // No query: webhook tokens often travel there.
     let shown = parsed[..url::Position::AfterPath].to_string();
     crate::api::tls_ready();
@@ -135,8 +147,11 @@ fn post(
     };
     if !(200..300).contains(&answer.status) {
         let message = match answer.status {
-            300..=399 => "redirected; redirects are not followed".to_string(),
-            _ => answer.text.chars().take(200).collect(),
+            300..=399 => format!("{} redirected; redirects are not followed", answer.status),
+            status => format!(
+                "{status} from the server: {}",
+                answer.text.chars().take(200).collect::<String>()
+            ),
         };
         return Err(failure(what, &shown, Some(answer.status), &message));
     }
@@ -198,7 +213,8 @@ pub mod notify_api {
     /// Posts `text` to an incoming webhook as `{"text": …}` (Slack, Mattermost, Microsoft
     /// Teams). The webhook's host must be allowed (`--allow-net HOST`); the dialer's
     /// credentials are never sent. A post that gets no answer, a 5xx or a 429 is retried for
-    /// up to 30 s; a failure is a catchable error `#{status, endpoint, message}`.
+    /// up to 30 s; a failure is a catchable error `#{status, endpoint, message}`. Under
+    /// `--dry-run` the post is printed, not sent.
     ///
     /// ```rhai
     /// notify("https://hooks.slack.com/services/T000/B000/XXXX", "ASR under 25 % in campaign 12");
@@ -218,6 +234,7 @@ pub mod notify_api {
     /// Posts `body` as JSON to `url` and returns `#{status, body}` (the answer parsed as JSON
     /// when it is JSON, else its text). Options: `headers` (a map). The host must be allowed
     /// (`--allow-net HOST`); the dialer's credentials are never sent; retried as `notify` is.
+    /// Under `--dry-run` the post is printed, not sent, and both are `()`.
     ///
     /// ```rhai
     /// let answer = http_post("https://events.example.com/v1/alerts",
@@ -237,6 +254,12 @@ pub mod notify_api {
             .map_err(|e| script_error(format!("http_post: the body is not JSON: {e}")))?;
         let answer = post(&ctx, "http_post", url, body, headers)?;
         let mut out = Map::new();
+        // Under --dry-run nothing was sent: no status, no body.
+        if answer.status == 0 {
+            out.insert("status".into(), Dynamic::UNIT);
+            out.insert("body".into(), Dynamic::UNIT);
+            return Ok(out);
+        }
         out.insert("status".into(), Dynamic::from_int(answer.status.into()));
         let body = match serde_json::from_str::<serde_json::Value>(&answer.text) {
             Ok(json) => super::super::json_to_dynamic(json),

@@ -114,4 +114,49 @@ pub mod time_api {
     pub fn hour_of_in(time: Dynamic, zone: &str) -> RhaiResultOf<INT> {
         crate::time::hour_of(time_seconds(&time, "hour_of")?, Some(zone)).map_err(script_error)
     }
+
+    /// Waits `seconds`. Ctrl-C, a schedule's stop and a follower's reload end the wait at once
+    /// (Rhai's own `sleep` could not be interrupted).
+    ///
+    /// ```rhai
+    /// sleep(2);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sleep(ctx: NativeCallContext, seconds: INT) -> RhaiResultOf<()> {
+        wait(&ctx, seconds as f64)
+    }
+
+    /// Waits a fraction of a second or more (see `sleep(seconds)`).
+    ///
+    /// ```rhai
+    /// sleep(0.25);
+    /// ```
+    #[rhai_fn(name = "sleep", return_raw)]
+    pub fn sleep_float(ctx: NativeCallContext, seconds: rhai::FLOAT) -> RhaiResultOf<()> {
+        wait(&ctx, seconds)
+    }
+}
+
+fn wait(ctx: &NativeCallContext, seconds: f64) -> RhaiResultOf<()> {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(script_error(format!(
+            "sleep: {seconds} is not a number of seconds (0 or more)"
+        )));
+    }
+    let duration = std::time::Duration::from_secs_f64(seconds.min(1e9));
+    let host = ctx
+        .tag()
+        .and_then(|t| t.clone().try_cast::<super::dialer::HostTag>())
+        .map(|t| t.0);
+    match host {
+        // The timer is made inside the runtime, where it can be.
+        Some(host) => match host.block_on(async move { tokio::time::sleep(duration).await }) {
+            Some(()) => Ok(()),
+            None => Err(super::terminated()),
+        },
+        None => {
+            std::thread::sleep(duration);
+            Ok(())
+        }
+    }
 }

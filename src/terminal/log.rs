@@ -25,6 +25,17 @@ pub fn error(message: &str) {
     write("error", message);
 }
 
+/// A line tdc writes in any run (`tdc: …`: a banner, a request being retried): as it is, or
+/// as a JSON line with `--log-format json`, so that a JSON log holds nothing else.
+pub fn tdc_line(level: &str, message: &str) {
+    if JSON.load(Ordering::SeqCst) {
+        write(level, message);
+    } else {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr().lock(), "tdc: {message}");
+    }
+}
+
 fn write(level: &str, message: &str) {
     use std::io::Write;
     let now = chrono::Local::now();

@@ -485,7 +485,7 @@ fn ctrl_c_interrupts_a_scheduled_run_within_a_second() {
     std::fs::write(home.join("slow.rhai"), "td.campaigns();\n").expect("write job");
     let job = common::tdc_on(&sandbox, &home)
         .current_dir(&home)
-        .args(["run", "--cron", "* * * * *", "slow.rhai"])
+        .args(["run", "--every", "1m", "slow.rhai"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -708,5 +708,115 @@ fn a_tenant_that_refuses_the_slim_listing_is_followed_with_whole_rows() {
         stderr.contains("follow: the dialer refused a listing of id, start_at, q850, end_at"),
         "{stderr}"
     );
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn dry_run_prints_a_webhook_post_and_sends_nothing() {
+    let home = temp_dir("notify-dry-run");
+    let (hook, seen, _runtime) = webhook(0);
+    let host = hook.trim_start_matches("http://").to_string();
+    let code = format!(
+        "notify(\"{hook}/hooks/T1\", \"lead 1 recycled\"); http_post(\"{hook}/tickets\", #{{ lead: 1 }})"
+    );
+    let (status, stdout, stderr) =
+        output(tdc(&home).args(["eval", "--dry-run", "--allow-net", &host, &code]));
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    assert!(
+        stderr.contains(&format!(
+            r#"dry-run: POST {hook}/hooks/T1 {{"text":"lead 1 recycled"}}"#
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(r#"dry-run: POST {hook}/tickets {{"lead":1}}"#)),
+        "{stderr}"
+    );
+    let answer: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(answer, serde_json::json!({ "status": null, "body": null }));
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn a_cron_schedule_waits_for_its_time_and_logs_json_only() {
+    let home = temp_dir("cron-waits");
+    std::fs::write(home.join("job.rhai"), "print(\"ran\");\n").expect("write job");
+    // Every year at 03:00 on the first of January: not now.
+    let job = tdc(&home)
+        .current_dir(&home)
+        .args([
+            "run",
+            "--log-format",
+            "json",
+            "--cron",
+            "0 3 1 1 *",
+            "job.rhai",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the schedule");
+    std::thread::sleep(Duration::from_secs(2));
+    send_signal(job.id(), "TERM");
+    let done = job.wait_with_output().expect("schedule output");
+    let stderr = common::text(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        common::text(&done.stdout),
+        "",
+        "a nightly job does not run at start"
+    );
+    assert!(stderr.contains("first run at "), "{stderr}");
+    for line in stderr.lines() {
+        let entry: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|_| panic!("not a JSON line: {line:?}\n{stderr}"));
+        assert!(
+            entry["time"].is_string() && entry["level"].is_string(),
+            "{line}"
+        );
+    }
+    let (code, _, stderr) =
+        output(tdc(&home).args(["run", "--cron", "*/10 * * * * *", "job.rhai"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("has 6 fields; a cron pattern has five"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = output(tdc(&home).args(["run", "--cron", "0 0 31 2 *", "job.rhai"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--cron: '0 0 31 2 *' never matches"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn sigterm_ends_a_sleeping_scheduled_run_within_a_second() {
+    let home = temp_dir("schedule-sleep");
+    std::fs::write(home.join("nap.rhai"), "sleep(20);\n").expect("write job");
+    let job = tdc(&home)
+        .current_dir(&home)
+        .args(["run", "--every", "1m", "nap.rhai"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the schedule");
+    std::thread::sleep(Duration::from_millis(1500));
+    send_signal(job.id(), "TERM");
+    let stopped = Instant::now();
+    let done = job.wait_with_output().expect("schedule output");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(1),
+        "{:?}: {}",
+        stopped.elapsed(),
+        common::text(&done.stderr)
+    );
+    assert_eq!(done.status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&home);
 }

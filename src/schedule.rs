@@ -154,14 +154,14 @@ pub fn run(
         let started = Instant::now();
         log::info(&format!("run {runs}: {name}"));
         let source = match crate::script::engine::read_script_file(file) {
-            Ok(source) => source,
+            Ok(source) => Some(source),
             Err(e) => {
                 log::error(&format!("tdc: cannot read {name}: {e}"));
                 crate::status::run_ended(false);
-                String::new()
+                None
             }
         };
-        if !source.is_empty() {
+        if let Some(source) = source {
             session.host.reset_interrupt();
             let job = ScriptJob {
                 host: session.host.clone(),

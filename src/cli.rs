@@ -68,7 +68,7 @@ pub enum Command {
     Repl,
     /// Run a script; what follows FILE reaches it as the array ARGS.
     #[command(
-        after_help = "Examples:\n  tdc run scripts/cdr_report.rhai 2025-01-01 2025-01-06\n  tdc run --dry-run scripts/dedupe.rhai        print the changes, send nothing\n  tdc run --watch -w leads.csv import.rhai     re-run on every save\n  echo 'print(42);' | tdc run -                the script from standard input"
+        after_help = "Examples:\n  tdc run scripts/cdr_report.rhai 2025-01-01 2025-01-06\n  tdc run --dry-run scripts/dedupe.rhai        print the changes, send nothing\n  tdc run --watch -w leads.csv import.rhai     re-run on every save\n  echo 'print(42);' | tdc run -                the script from standard input\n  tdc run --watch rules.rhai                   a follower: a new version takes over between two records\n  tdc run --every 15m --status-addr 127.0.0.1:9464 recycle.rhai   a job every quarter hour, with /metrics"
     )]
     Run(RunArgs),
     /// Compile scripts without running them; errors as FILE:LINE:COL.

@@ -747,10 +747,9 @@ fn run_password_command(
 /// started).
 fn kill_group(group: u32) {
     #[cfg(unix)]
-    let _ = std::process::Command::new("kill")
-        .args(["-KILL", "--", &format!("-{group}")])
-        .stderr(std::process::Stdio::null())
-        .status();
+    if let Some(group) = rustix::process::Pid::from_raw(group as i32) {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
     #[cfg(not(unix))]
     let _ = group;
 }

@@ -224,11 +224,17 @@ pub fn dialer_for(host: &Arc<Host>, connection: Connection) -> RhaiResultOf<Dial
     ))
 }
 
+impl HostTag {
+    /// The host of the engine a native function was called from.
+    pub fn of(ctx: &NativeCallContext) -> Option<Arc<Host>> {
+        ctx.tag()
+            .and_then(|tag| tag.clone().try_cast::<HostTag>())
+            .map(|tag| tag.0)
+    }
+}
+
 fn host_of(ctx: &NativeCallContext) -> RhaiResultOf<Arc<Host>> {
-    ctx.tag()
-        .and_then(|tag| tag.clone().try_cast::<HostTag>())
-        .map(|tag| tag.0)
-        .ok_or_else(|| script_error("dialer(): no host in this engine"))
+    HostTag::of(ctx).ok_or_else(|| script_error("dialer(): no host in this engine"))
 }
 
 fn env_var(name: &str) -> Option<String> {

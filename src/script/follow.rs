@@ -380,7 +380,7 @@ fn is_outage(error: &EvalAltResult) -> Option<String> {
         return None;
     };
     let map = value.read_lock::<Map>()?;
-    let status = map.get("status").and_then(|s| s.as_int().ok());
+    let status = status_of(error);
     let outage = match status {
         None => true,
         Some(code) => code == 429 || code >= 500,

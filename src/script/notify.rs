@@ -20,10 +20,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_ANSWER: usize = 1 << 20;
 
 fn host_of(ctx: &NativeCallContext) -> RhaiResultOf<Arc<Host>> {
-    ctx.tag()
-        .and_then(|t| t.clone().try_cast::<HostTag>())
-        .map(|t| t.0)
-        .ok_or_else(|| script_error("this function needs a running script"))
+    HostTag::of(ctx).ok_or_else(|| script_error("this function needs a running script"))
 }
 
 /// A post's outcome: the status and the answer's text.

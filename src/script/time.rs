@@ -144,11 +144,7 @@ fn wait(ctx: &NativeCallContext, seconds: f64) -> RhaiResultOf<()> {
         )));
     }
     let duration = std::time::Duration::from_secs_f64(seconds.min(1e9));
-    let host = ctx
-        .tag()
-        .and_then(|t| t.clone().try_cast::<super::dialer::HostTag>())
-        .map(|t| t.0);
-    match host {
+    match super::dialer::HostTag::of(ctx) {
         // The timer is made inside the runtime, where it can be.
         Some(host) => match host.block_on(async move { tokio::time::sleep(duration).await }) {
             Some(()) => Ok(()),

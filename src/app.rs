@@ -16,36 +16,13 @@ use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::script::engine::{compile_engine, spawn_script, LoadedFiles, ScriptJob, ScriptResult};
 use crate::script::Host;
 use crate::session::Session;
+use crate::terminal::sink::{errln, outln};
 
 pub use crate::session::{interrupt_on_ctrl_c, Failure, Outcome, EXIT_OK, EXIT_SCRIPT, EXIT_USAGE};
-
-/// Output that cannot be written is not a crash: a closed pipe (`| head`) ends tdc quietly with
-/// 0, as it ends other command-line tools, and any other failure (`> /dev/full`) is one line
-/// and exit 1. This catches the printing macros everywhere (REPL, `tdc test`, messages).
-fn quiet_output_errors() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if let Some(reason) = message.strip_prefix("failed printing to stdout: ") {
-            if reason.contains("Broken pipe") {
-                std::process::exit(EXIT_OK);
-            }
-            eprintln!("tdc: cannot write output: {reason}");
-            std::process::exit(EXIT_SCRIPT);
-        }
-        default(info);
-    }));
-}
 
 /// Runs `tdc` with these arguments and returns the exit code; a failure's message is printed
 /// here and nowhere else.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    quiet_output_errors();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -60,7 +37,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("tdc: cannot start the async runtime: {e}");
+            errln!("tdc: cannot start the async runtime: {e}");
             return EXIT_SCRIPT;
         }
     };
@@ -87,11 +64,21 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     // Background work (an embedded sandbox's connections, page prefetches) must not hold the
     // exit up.
     runtime.shutdown_timeout(Duration::from_millis(200));
+    // Output that could not be written decides the end: a reader that went away is not a
+    // failure, a full disk is, and either stopped the work.
+    match crate::terminal::sink::broken() {
+        Some(crate::terminal::sink::Broken::Closed) => return EXIT_OK,
+        Some(crate::terminal::sink::Broken::Failed(message)) => {
+            errln!("{message}");
+            return EXIT_SCRIPT;
+        }
+        None => {}
+    }
     match outcome {
         Ok(()) => EXIT_OK,
         Err(failure) => {
             if let Some(message) = failure.message() {
-                eprintln!("{}", crate::config::redact_urls_in(message));
+                errln!("{}", crate::config::redact_urls_in(message));
             }
             failure.code()
         }
@@ -115,7 +102,7 @@ fn manual(args: crate::cli::ManArgs) -> Outcome {
             let visible = command.get_subcommands().filter(|c| !c.is_hide_set());
             1 + visible.map(pages).sum::<usize>()
         }
-        println!(
+        outln!(
             "wrote {} manual pages to {}",
             pages(&command),
             dir.display()
@@ -137,7 +124,9 @@ fn manual(args: crate::cli::ManArgs) -> Outcome {
     clap_mangen::Man::new(page.clone())
         .render(&mut out)
         .map_err(failed)?;
-    Failure::from_code(crate::terminal::write_stdout(&out))
+    // A write that fails is the sink's to report, at the edge.
+    let _ = crate::terminal::sink::write_stdout(&out);
+    Ok(())
 }
 
 /// A completion script. Bash's is clap's with the profiles of the config file offered for
@@ -156,7 +145,8 @@ fn completions(shell: clap_complete::Shell) -> Outcome {
             &format!("                --profile)\n{profiles}"),
         );
     }
-    Failure::from_code(crate::terminal::write_stdout(script.as_bytes()))
+    let _ = crate::terminal::sink::write_stdout(script.as_bytes());
+    Ok(())
 }
 
 /// The folders of the scripts a command runs (their files are the scripts' own), or `None`
@@ -280,7 +270,7 @@ fn export(
     let outcome = match outcome {
         None => Err(Failure::Interrupted("tdc export: interrupted; the partitions written are whole, and the next run starts from the last complete one".into())),
         Some(Ok(summary)) => {
-            eprintln!(
+            errln!(
                 "tdc export: {} rows in {} day partitions under {} (from {} to {})",
                 summary.rows,
                 summary.partitions,
@@ -314,7 +304,7 @@ fn manage_profiles(action: Box<crate::cli::ProfileAction>) -> Outcome {
         ProfileAction::Use { name } => crate::profiles::use_profile(&name),
     };
     let text = result.map_err(|e| Failure::Usage(format!("tdc profile: {e}")))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 
@@ -477,7 +467,7 @@ fn write_definitions(runtime: &tokio::runtime::Runtime, dir: &Path) -> Outcome {
         let dir = dir.display();
         return Err(Failure::Usage(format!("tdc defs: cannot write {dir}: {e}")));
     }
-    println!("wrote Rhai definitions to {}", dir.display());
+    outln!("wrote Rhai definitions to {}", dir.display());
     Ok(())
 }
 
@@ -599,7 +589,7 @@ fn eval(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: EvalArgs) 
         Ok(value) => {
             use crate::output::formats::{write, Stop};
             match write(value, args.format, jq.as_ref()) {
-                Ok(()) | Err(Stop::Closed) => Ok(()),
+                Ok(()) | Err(Stop::Output) => Ok(()),
                 Err(Stop::Failed(message)) => Err(Failure::Failed(format!("tdc: {message}"))),
             }
         }
@@ -643,17 +633,17 @@ fn run_rhai_tests(runtime: &tokio::runtime::Runtime, args: TestArgs) -> Outcome 
     let failed = results.iter().filter(|r| r.failure.is_some()).count();
     // The failures last, just above the count, where the eye lands.
     if failed > 0 {
-        println!("\nfailures:");
+        outln!("\nfailures:");
         for r in results.iter().filter(|r| r.failure.is_some()) {
             let first = r
                 .failure
                 .as_deref()
                 .and_then(|f| f.lines().next())
                 .unwrap_or("");
-            println!("  {}::{}: {first}", r.file, r.name);
+            outln!("  {}::{}: {first}", r.file, r.name);
         }
     }
-    println!("{} passed, {failed} failed", results.len() - failed);
+    outln!("{} passed, {failed} failed", results.len() - failed);
     if let Some(path) = &args.junit {
         let junit = crate::testing::junit(&results);
         let access = crate::files::Access::own("tdc test --junit");
@@ -691,7 +681,7 @@ fn show_config(global: &GlobalArgs) -> Outcome {
     };
     let connection = crate::session::resolve_connection(&flags, config.as_ref()).map_err(usage)?;
     for warning in &connection.warnings {
-        eprintln!("tdc: {warning}");
+        errln!("tdc: {warning}");
     }
     let config_line = match (
         &config,
@@ -708,9 +698,9 @@ fn show_config(global: &GlobalArgs) -> Outcome {
         .max()
         .unwrap_or(0)
         .max(12);
-    println!("{:<width$}{config_line}", "config");
+    outln!("{:<width$}{config_line}", "config");
     for (setting, source) in &connection.sources {
-        println!("{setting:<width$}{source}");
+        outln!("{setting:<width$}{source}");
     }
     Ok(())
 }
@@ -723,7 +713,7 @@ async fn serve_sandbox(args: SandboxArgs) -> Outcome {
         )));
     }
     if args.public {
-        eprintln!(
+        errln!(
             "tdc sandbox: warning: serving on {} with the well-known credentials {}:{}; anyone who can reach it can read and change its data",
             args.addr,
             crate::sandbox::USER,
@@ -753,7 +743,7 @@ async fn serve_sandbox(args: SandboxArgs) -> Outcome {
         crate::sandbox::AuthScheme::Basic => "Basic",
         crate::sandbox::AuthScheme::Digest => "Digest",
     };
-    println!(
+    outln!(
         "tdc sandbox listening on {} ({scheme} auth {}:{}; ready in {} ms)",
         sandbox.url(),
         crate::sandbox::USER,
@@ -765,7 +755,7 @@ async fn serve_sandbox(args: SandboxArgs) -> Outcome {
     if interrupted {
         Err(Failure::Interrupted("tdc sandbox stopped".into()))
     } else {
-        eprintln!("tdc sandbox stopped");
+        errln!("tdc sandbox stopped");
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::config::{ConnectionFlags, Target};
+use crate::terminal::sink::outln;
 
 struct Report {
     failed: bool,
@@ -12,16 +13,16 @@ struct Report {
 
 impl Report {
     fn ok(&self, step: &str, text: impl std::fmt::Display) {
-        println!("ok    {step:<8} {text}");
+        outln!("ok    {step:<8} {text}");
     }
 
     fn fail(&mut self, step: &str, text: impl std::fmt::Display, hint: &str) {
         self.failed = true;
-        println!("FAIL  {step:<8} {text}; {hint}");
+        outln!("FAIL  {step:<8} {text}; {hint}");
     }
 
     fn warn(&self, step: &str, text: impl std::fmt::Display) {
-        println!("warn  {step:<8} {text}");
+        outln!("warn  {step:<8} {text}");
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::config::{self, ConfigError, ConfigFile, Connection, ConnectionFlags, Secret, Target};
 use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
 use crate::script::{client_for, Dialer, Host};
+use crate::terminal::sink::errln;
 
 pub struct Session {
     pub connection: Connection,
@@ -63,7 +64,7 @@ impl Session {
         let config = load_config()?;
         let mut connection = resolve_connection(flags, config.as_ref())?;
         for warning in &connection.warnings {
-            eprintln!("tdc: {warning}");
+            errln!("tdc: {warning}");
         }
         let host = Host::new(runtime.handle().clone(), config, dry_run, assume_yes);
         host.set_verbose(connection.verbose);

@@ -11,6 +11,7 @@ use crate::output::diagnostic;
 use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
 use crate::script::engine::{compile_engine, script_engine, script_scope, LoadedFiles};
 use crate::script::{Dialer, Host};
+use crate::terminal::sink::outln;
 
 /// The outcome of one test function.
 pub struct TestResult {
@@ -142,7 +143,7 @@ pub fn run_tests(
             Ok(ast) => ast,
             Err(e) => {
                 let failure = diagnostic::from_parse_error(&e, &file_name, &source).to_string();
-                println!("FAIL {file_name} (does not compile)\n{}", indent(&failure));
+                outln!("FAIL {file_name} (does not compile)\n{}", indent(&failure));
                 results.push(TestResult {
                     file: file_name,
                     name: "(compile)".into(),
@@ -163,8 +164,8 @@ pub fn run_tests(
             let failure = run_one(runtime, &dataset, file, &source, &name);
             let elapsed = started.elapsed();
             match &failure {
-                None => println!("ok   {file_name}::{name} ({} ms)", elapsed.as_millis()),
-                Some(text) => println!(
+                None => outln!("ok   {file_name}::{name} ({} ms)", elapsed.as_millis()),
+                Some(text) => outln!(
                     "FAIL {file_name}::{name} ({} ms)\n{}",
                     elapsed.as_millis(),
                     indent(text)

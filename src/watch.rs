@@ -25,6 +25,7 @@ use crate::script::engine::{spawn_script, LoadedFiles, ScriptJob, ScriptResult};
 use crate::script::Dialer;
 use crate::session::Session;
 use crate::terminal::log;
+use crate::terminal::sink::{errln, errs};
 
 /// The quiet period that closes a burst of file events.
 pub const QUIET: Duration = Duration::from_millis(100);
@@ -98,7 +99,7 @@ impl Watch<'_> {
         }
         for new in wanted.difference(&self.watched_folders) {
             if let Err(e) = self.watcher.watch(new, notify::RecursiveMode::NonRecursive) {
-                eprintln!("tdc: cannot watch {}: {e}", new.display());
+                errln!("tdc: cannot watch {}: {e}", new.display());
             }
         }
         self.watched_folders = wanted;
@@ -129,7 +130,7 @@ impl Watch<'_> {
     fn start_run(&mut self) {
         self.runs += 1;
         if self.options.clear {
-            eprint!("\x1b[2J\x1b[H");
+            errs!("\x1b[2J\x1b[H");
         }
         let changed: Vec<String> = self
             .changed
@@ -387,7 +388,7 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
             match notify::PollWatcher::new(handler, config) {
                 Ok(w) => Box::new(w),
                 Err(e) => {
-                    eprintln!("tdc: cannot watch files: {e}");
+                    errln!("tdc: cannot watch files: {e}");
                     return crate::session::EXIT_USAGE;
                 }
             }
@@ -395,7 +396,7 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
         None => match notify::recommended_watcher(handler) {
             Ok(w) => Box::new(w),
             Err(e) => {
-                eprintln!("tdc: cannot watch files: {e} (try --poll 500)");
+                errln!("tdc: cannot watch files: {e} (try --poll 500)");
                 return crate::session::EXIT_USAGE;
             }
         },
@@ -429,7 +430,7 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
     let mut watcher = watcher;
     for folder in &extra_folders {
         if let Err(e) = watcher.watch(folder, notify::RecursiveMode::Recursive) {
-            eprintln!("tdc: cannot watch {}: {e}", folder.display());
+            errln!("tdc: cannot watch {}: {e}", folder.display());
         }
     }
     let tracked = std::iter::once(file.clone())

@@ -17,6 +17,8 @@ use sha2::{Digest, Sha256};
 
 use super::{ApiError, ErrorKind};
 
+use crate::terminal::sink::errln;
+
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     pub path: PathBuf,
@@ -88,7 +90,7 @@ impl AuditLog {
 
     fn warn(&self, error: &std::io::Error) {
         if !self.warned.swap(true, Ordering::SeqCst) {
-            eprintln!(
+            errln!(
                 "tdc: warning: cannot write the audit log {}: {error}",
                 self.path.display()
             );

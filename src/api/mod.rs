@@ -9,6 +9,8 @@ mod campaigns;
 pub mod error;
 mod leads;
 pub use leads::journal;
+
+use crate::terminal::sink::errln;
 mod listing;
 pub mod models;
 pub mod pacer;
@@ -359,7 +361,7 @@ impl Client {
 
     fn trace_failure(&self, error: &ApiError) {
         if self.options.verbose {
-            eprintln!("tdc: < {error}");
+            errln!("tdc: < {error}");
         }
     }
 
@@ -450,7 +452,7 @@ impl Client {
                 request = request.json(value);
             }
             if self.options.verbose {
-                eprintln!("tdc: > {method_name} {path_and_query}");
+                errln!("tdc: > {method_name} {path_and_query}");
             }
             self.requests
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -477,7 +479,7 @@ impl Client {
                 let shown = crate::config::redact_urls_in(next.as_str());
                 let shown = crate::terminal::sanitize::for_terminal(&shown).into_owned();
                 if self.options.verbose {
-                    eprintln!(
+                    errln!(
                         "tdc: < {} {method_name} {path}: redirected to {shown}",
                         response.status().as_u16()
                     );
@@ -525,9 +527,7 @@ impl Client {
             }
             challenges_answered += 1;
             if self.options.verbose {
-                eprintln!(
-                    "tdc: < 401 {method_name} {path}: answering the server's Digest challenge"
-                );
+                errln!("tdc: < 401 {method_name} {path}: answering the server's Digest challenge");
             }
         };
         let status = response.status();
@@ -605,7 +605,7 @@ impl Client {
             }
         };
         if self.options.verbose {
-            eprintln!(
+            errln!(
                 "tdc: < {} {method_name} {path} ({} ms, {} bytes)",
                 status.as_u16(),
                 started.elapsed().as_millis(),
@@ -795,7 +795,7 @@ fn retry_after_of(value: &str) -> Option<Duration> {
 fn tracing_retry(verbose: bool, method: &Method, path: &str, error: &ApiError, wait: Duration) {
     crate::status::retry();
     if verbose {
-        eprintln!(
+        errln!(
             "tdc: retrying {method} {path} in {} ms after: {}",
             wait.as_millis(),
             error.message

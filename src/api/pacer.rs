@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use crate::terminal::sink::errln;
+
 #[derive(Debug)]
 pub struct Pacer {
     ceiling: usize,
@@ -169,7 +171,7 @@ impl Pacer {
                 self.released.notify_waiters();
             }
             if self.verbose {
-                eprintln!("tdc: window {before} -> {after} requests in flight ({why})");
+                errln!("tdc: window {before} -> {after} requests in flight ({why})");
             }
         }
     }

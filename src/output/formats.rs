@@ -40,18 +40,15 @@ impl std::str::FromStr for Format {
 
 /// Why writing stopped.
 pub enum Stop {
-    /// The reader went away (`| head`): not an error.
-    Closed,
+    /// Output could not be written: the sink has kept why, and the binary's edge says it
+    /// (a reader that went away is not an error).
+    Output,
     Failed(String),
 }
 
 impl From<std::io::Error> for Stop {
-    fn from(e: std::io::Error) -> Stop {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            Stop::Closed
-        } else {
-            Stop::Failed(format!("cannot write output: {e}"))
-        }
+    fn from(_: std::io::Error) -> Stop {
+        Stop::Output
     }
 }
 
@@ -93,7 +90,7 @@ fn write_csv(
     records: impl Iterator<Item = RhaiResultOf<Value>>,
     fields: Option<Vec<String>>,
 ) -> Result<(), Stop> {
-    let mut writer = csv::Writer::from_writer(std::io::stdout().lock());
+    let mut writer = csv::Writer::from_writer(crate::terminal::sink::Stdout);
     // CSV carries server text as it is; on a terminal its controls are shown, not obeyed.
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let shown = |text: &str| -> String {
@@ -171,7 +168,7 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
             text
         }
     };
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(crate::terminal::sink::Stdout);
     match format {
         Format::Ndjson => {
             for record in records {

@@ -19,6 +19,7 @@ use crate::files::Access;
 use crate::output::{diagnostic, pretty};
 use crate::script::engine::{script_engine, script_scope, LoadedFiles};
 use crate::session::Session;
+use crate::terminal::sink::{errln, outln};
 use catalog::Catalog;
 use helper::{is_incomplete, Knowledge, ReplHelper, VarInfo};
 
@@ -143,10 +144,10 @@ impl Repl<'_> {
     fn print_error(&mut self, error: &EvalAltResult, source: &str) {
         self.failed = true;
         if matches!(error, EvalAltResult::ErrorTerminated(..)) {
-            eprintln!("interrupted");
+            errln!("interrupted");
         } else {
             let shown = diagnostic::from_eval_error(error, self.input, source);
-            eprintln!("{}", self.in_input(shown));
+            errln!("{}", self.in_input(shown));
         }
         let value = match error {
             EvalAltResult::ErrorRuntime(value, _) => value.clone(),
@@ -196,7 +197,7 @@ impl Repl<'_> {
             Err(e) => {
                 self.failed = true;
                 let shown = diagnostic::from_parse_error(&e, self.input, entry);
-                eprintln!("{}", self.in_input(shown));
+                errln!("{}", self.in_input(shown));
                 return false;
             }
         };
@@ -216,7 +217,7 @@ impl Repl<'_> {
                 match pretty::render(&value, self.width, self.json) {
                     Ok(Some(text)) => show(&text),
                     Ok(None) => {}
-                    Err(e) => eprintln!("{e}"),
+                    Err(e) => errln!("{e}"),
                 }
                 if !value.is_unit() {
                     self.scope.set_value("ans", value);
@@ -233,25 +234,23 @@ impl Repl<'_> {
     fn help(&self, name: Option<&str>) {
         match name {
             None => {
-                println!(
-                    "Type Rhai code; Enter runs it when it is complete (Alt-Enter: new line)."
-                );
-                println!("`td` is the dialer, `ans` the last result, `err` the last error.\n");
-                println!("Commands: {}", COMMANDS.join(" "));
-                println!("  :help NAME / :doc NAME   a function's signature and documentation");
-                println!("  :vars                    the variables in scope");
-                println!(
+                outln!("Type Rhai code; Enter runs it when it is complete (Alt-Enter: new line).");
+                outln!("`td` is the dialer, `ans` the last result, `err` the last error.\n");
+                outln!("Commands: {}", COMMANDS.join(" "));
+                outln!("  :help NAME / :doc NAME   a function's signature and documentation");
+                outln!("  :vars                    the variables in scope");
+                outln!(
                     "  :load FILE / :save FILE  run a script here / save this session's entries"
                 );
-                println!("  :reload                  re-read imported modules");
-                println!("  :edit                    edit the last entry in $EDITOR, then run it");
-                println!("  :time CODE               run CODE and show how long it took");
-                println!("  :conn                    the connection (never the password)");
-                println!(
+                outln!("  :reload                  re-read imported modules");
+                outln!("  :edit                    edit the last entry in $EDITOR, then run it");
+                outln!("  :time CODE               run CODE and show how long it took");
+                outln!("  :conn                    the connection (never the password)");
+                outln!(
                     "  :dry on|off              dry-run: print mutating calls instead of sending"
                 );
-                println!("  :json                    switch between tables and raw JSON");
-                println!("  :clear, :quit (or Ctrl-D)\n");
+                outln!("  :json                    switch between tables and raw JSON");
+                outln!("  :clear, :quit (or Ctrl-D)\n");
                 let dialer: Vec<&str> = self.catalog.members_of("Dialer").into_keys().collect();
                 let query: Vec<&str> = self.catalog.members_of("Query").into_keys().collect();
                 let (stdlib, globals): (Vec<&str>, Vec<&str>) = self
@@ -267,21 +266,21 @@ impl Repl<'_> {
                     ("helpers", globals),
                     ("stdlib", stdlib),
                 ] {
-                    println!("{}", wrap_words(label, &names, self.width));
+                    outln!("{}", wrap_words(label, &names, self.width));
                 }
             }
             Some(name) => {
                 let name = name.trim().trim_start_matches("td.").trim_end_matches("()");
                 let found: Vec<_> = self.catalog.named(name).collect();
                 if found.is_empty() {
-                    println!("no function named '{name}' (:help lists them)");
+                    outln!("no function named '{name}' (:help lists them)");
                 }
                 for f in found {
-                    println!("{}\n", f.signature());
+                    outln!("{}\n", f.signature());
                     for line in f.doc.lines() {
-                        println!("    {line}");
+                        outln!("    {line}");
                     }
-                    println!();
+                    outln!();
                 }
             }
         }
@@ -305,7 +304,7 @@ impl Repl<'_> {
                 .next()
                 .unwrap_or("")
                 .to_string();
-            println!(
+            outln!(
                 "{}{name}: {kind} = {shown}",
                 if constant { "const " } else { "" }
             );
@@ -314,11 +313,11 @@ impl Repl<'_> {
 
     fn connection(&self) {
         let c = &self.session.connection;
-        println!("url        {}", self.session.dialer.client.base_url());
-        println!("user       {}", c.user);
-        println!("profile    {}", c.profile.as_deref().unwrap_or("(none)"));
-        println!("read-only  {}", c.read_only);
-        println!("dry-run    {}", self.session.host.dry_run());
+        outln!("url        {}", self.session.dialer.client.base_url());
+        outln!("user       {}", c.user);
+        outln!("profile    {}", c.profile.as_deref().unwrap_or("(none)"));
+        outln!("read-only  {}", c.read_only);
+        outln!("dry-run    {}", self.session.host.dry_run());
     }
 
     fn edit(&mut self) -> Option<String> {
@@ -346,7 +345,7 @@ impl Repl<'_> {
         match status {
             Ok(s) if s.success() => text.filter(|t| !t.trim().is_empty()),
             _ => {
-                eprintln!("{editor} failed; nothing was run");
+                errln!("{editor} failed; nothing was run");
                 None
             }
         }
@@ -370,14 +369,14 @@ impl Repl<'_> {
             ":conn" => self.connection(),
             ":json" => {
                 self.json = !self.json;
-                println!("output: {}", if self.json { "JSON" } else { "tables" });
+                outln!("output: {}", if self.json { "JSON" } else { "tables" });
             }
             ":dry" => match argument {
                 "on" | "off" => {
                     self.session.host.set_dry_run(argument == "on");
-                    println!("dry-run {argument}");
+                    outln!("dry-run {argument}");
                 }
-                _ => println!(
+                _ => outln!(
                     "dry-run is {}; use :dry on or :dry off",
                     if self.session.host.dry_run() {
                         "on"
@@ -394,7 +393,7 @@ impl Repl<'_> {
                     }
                     Err(e) => {
                         self.failed = true;
-                        eprintln!("{e}");
+                        errln!("{e}");
                     }
                 }
             }
@@ -404,17 +403,17 @@ impl Repl<'_> {
                 match crate::files::write_whole(access, Path::new(argument), |file| {
                     std::io::Write::write_all(file, text.as_bytes())
                 }) {
-                    Ok(()) => println!("saved {} entries to {argument}", self.entries.len()),
+                    Ok(()) => outln!("saved {} entries to {argument}", self.entries.len()),
                     Err(e) => {
                         self.failed = true;
-                        eprintln!("{e}");
+                        errln!("{e}");
                     }
                 }
             }
             ":reload" => {
                 for (path, alias) in self.imports.clone() {
                     match self.import(&path, &alias) {
-                        Ok(()) => println!("reloaded {path} as {alias}"),
+                        Ok(()) => outln!("reloaded {path} as {alias}"),
                         Err(e) => self.print_error(&e, &format!("import \"{path}\" as {alias};")),
                     }
                 }
@@ -422,11 +421,11 @@ impl Repl<'_> {
             ":time" if !argument.is_empty() => {
                 let started = Instant::now();
                 self.evaluate(argument);
-                println!("({} ms)", started.elapsed().as_millis());
+                outln!("({} ms)", started.elapsed().as_millis());
             }
             ":edit" => {
                 if let Some(code) = self.edit() {
-                    println!("{code}");
+                    outln!("{code}");
                     if self.evaluate(&code) {
                         self.entries.push(code);
                     }
@@ -436,17 +435,30 @@ impl Repl<'_> {
                 Some(editor) => {
                     let _ = editor.clear_screen();
                 }
-                None => print!("\x1b[2J\x1b[H"),
+                None => {
+                    let _ = crate::terminal::sink::write_stdout(b"\x1b[2J\x1b[H");
+                }
             },
             _ => {
                 self.failed = true;
-                eprintln!("unknown command {line} (try :help)");
+                errln!("unknown command {line} (try :help)");
             }
         }
         true
     }
 
+    /// Runs one entry; false when the session should end (`:quit`, or output that can no
+    /// longer be written).
     fn entry(
+        &mut self,
+        text: &str,
+        editor: Option<&mut Editor<ReplHelper, rustyline::history::DefaultHistory>>,
+    ) -> bool {
+        let go_on = self.entry_or_command(text, editor);
+        go_on && !crate::terminal::sink::is_broken()
+    }
+
+    fn entry_or_command(
         &mut self,
         text: &str,
         editor: Option<&mut Editor<ReplHelper, rustyline::history::DefaultHistory>>,
@@ -507,7 +519,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, session: &Session) -> i32 {
 fn piped(repl: &mut Repl) -> i32 {
     let mut input = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut input) {
-        eprintln!("tdc: cannot read standard input: {e}");
+        errln!("tdc: cannot read standard input: {e}");
         return crate::session::EXIT_USAGE;
     }
     let mut pending = String::new();
@@ -535,7 +547,7 @@ fn piped(repl: &mut Repl) -> i32 {
             }
         }
     }
-    if !pending.trim().is_empty() {
+    if !pending.trim().is_empty() && !crate::terminal::sink::is_broken() {
         repl.entry(&pending, None);
     }
     if repl.failed {
@@ -555,7 +567,7 @@ fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
     let config = match config {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("tdc: cannot configure the line editor: {e}");
+            errln!("tdc: cannot configure the line editor: {e}");
             return crate::session::EXIT_USAGE;
         }
     };
@@ -563,7 +575,7 @@ fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
         match Editor::with_config(config) {
             Ok(editor) => editor,
             Err(e) => {
-                eprintln!("tdc: cannot start the line editor: {e}");
+                errln!("tdc: cannot start the line editor: {e}");
                 return crate::session::EXIT_USAGE;
             }
         };
@@ -584,7 +596,7 @@ fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
         let _ = editor.load_history(path);
     }
     let prompt = format!("{}> ", repl.session.connection.label());
-    println!(
+    outln!(
         "tdc {} on {} — :help for help, Ctrl-D to leave",
         env!("CARGO_PKG_VERSION"),
         repl.session.dialer.client.base_url()
@@ -606,7 +618,7 @@ fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                eprintln!("tdc: {e}");
+                errln!("tdc: {e}");
                 return crate::session::EXIT_USAGE;
             }
         }
@@ -638,7 +650,7 @@ fn show(text: &str) {
             }
         }
     }
-    println!("{text}");
+    outln!("{text}");
 }
 
 /// Saves the history readable by its owner only.

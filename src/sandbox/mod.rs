@@ -41,6 +41,7 @@ use crate::sandbox::dataset::Cdr;
 use crate::sandbox::error::{SandboxError, SandboxResult};
 use crate::sandbox::faults::{Fault, FaultSpec};
 use crate::sandbox::store::Store;
+use crate::terminal::sink::errln;
 
 pub const USER: &str = "sandbox";
 pub const PASSWORD: &str = "sandbox";
@@ -128,7 +129,7 @@ impl AppState {
     fn save_store(&self, store: &Store) {
         if let Some(path) = &self.state_file {
             if let Err(e) = self.save(store, path) {
-                eprintln!(
+                errln!(
                     "tdc sandbox: could not save state to {}: {e}",
                     path.display()
                 );

@@ -15,6 +15,7 @@ use super::{
 use crate::api::query::{Op, QuerySpec, Resource};
 use crate::api::{ApiError, Client};
 use crate::config::{Connection, ConnectionFlags};
+use crate::terminal::sink::{errln, errs};
 
 /// A connection to a dialer.
 #[derive(Clone)]
@@ -98,7 +99,7 @@ impl Dialer {
     /// nothing); otherwise makes sure a change to a remote dialer was confirmed.
     fn dry(&self, method: &str, path: &str, body: &Value) -> RhaiResultOf<bool> {
         if self.host.dry_run() {
-            eprintln!("dry-run: {method} {path} {body}");
+            errln!("dry-run: {method} {path} {body}");
             return Ok(true);
         }
         self.confirm(method, path)?;
@@ -120,7 +121,7 @@ impl Dialer {
                 "refusing to send {method} {path} to {target} without confirmation: pass --yes"
             )));
         }
-        eprint!("tdc: {method} {path} changes data on {target}. Continue? [y/N] ");
+        errs!("tdc: {method} {path} changes data on {target}. Continue? [y/N] ");
         let mut answer = String::new();
         let _ = std::io::stdin().read_line(&mut answer);
         if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {

@@ -9,6 +9,8 @@ use rhai::{
     exported_module, Dynamic, Engine, EvalAltResult, Module, ModuleResolver, Position, Scope,
 };
 
+use crate::terminal::sink::outln;
+
 type SharedModule = Arc<Module>;
 
 use super::aggregate::aggregate_api;
@@ -233,24 +235,16 @@ pub fn compile_engine() -> Engine {
 }
 
 /// A script's `print`: one line on stdout, with control characters made visible when stdout
-/// is a terminal (a record's value must not drive it). A closed pipe (`| head`) ends tdc
-/// quietly, as it ends other command-line tools; any other write error is one line and exit 1.
+/// is a terminal (a record's value must not drive it). Written through the sink: output that
+/// cannot be written stops the script (see `terminal::sink`).
 fn print_line(text: &str) {
-    use std::io::{IsTerminal, Write};
+    use std::io::IsTerminal;
     // Asked once: a script may print a million lines.
     static TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let mut stdout = std::io::stdout().lock();
-    let text = if *TERMINAL.get_or_init(|| std::io::stdout().is_terminal()) {
-        crate::terminal::sanitize::for_terminal(text)
+    if *TERMINAL.get_or_init(|| std::io::stdout().is_terminal()) {
+        outln!("{}", crate::terminal::sanitize::for_terminal(text));
     } else {
-        std::borrow::Cow::Borrowed(text)
-    };
-    if let Err(error) = writeln!(stdout, "{text}") {
-        if error.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("tdc: cannot write output: {error}");
-        std::process::exit(1);
+        outln!("{text}");
     }
 }
 
@@ -315,8 +309,7 @@ pub fn script_engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engi
     engine.on_print(print_line);
     let progress_host = host.clone();
     engine.on_progress(move |_| {
-        progress_host
-            .is_interrupted()
+        (progress_host.is_interrupted() || crate::terminal::sink::is_broken())
             .then(|| Dynamic::from("interrupted"))
     });
     engine.set_module_resolver(Resolver {

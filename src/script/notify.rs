@@ -13,6 +13,8 @@ use rhai::{Dynamic, Map};
 use super::dialer::HostTag;
 use super::{script_error, Host, RhaiResultOf};
 
+use crate::terminal::sink::errln;
+
 /// How long one post keeps being retried, and how long one attempt may take.
 const BUDGET: Duration = Duration::from_secs(30);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -90,7 +92,7 @@ fn post(
     crate::script::permissions::check_net(what, &parsed)?;
     if host.dry_run() {
         // Rehearsing rules must not alert anyone about changes that were not made.
-        eprintln!(
+        errln!(
             "dry-run: POST {} {}",
             &parsed[..url::Position::AfterPath],
             crate::terminal::sanitize::for_one_line(&body.to_string())
@@ -115,7 +117,7 @@ fn post(
         let mut wait = Duration::from_millis(500);
         loop {
             if verbose {
-                eprintln!("tdc: > POST {shown} ({what})");
+                errln!("tdc: > POST {shown} ({what})");
             }
             let attempt = post_once(&client, &parsed, &body, &headers).await;
             let retry = match &attempt {
@@ -124,8 +126,8 @@ fn post(
             };
             if verbose {
                 match &attempt {
-                    Ok(answer) => eprintln!("tdc: < {} {shown}", answer.status),
-                    Err(error) => eprintln!("tdc: < {shown}: {error}"),
+                    Ok(answer) => errln!("tdc: < {} {shown}", answer.status),
+                    Err(error) => errln!("tdc: < {shown}: {error}"),
                 }
             }
             if !retry || started.elapsed() + wait > BUDGET {

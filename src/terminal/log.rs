@@ -5,6 +5,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::terminal::sink::errln;
+
 static JSON: AtomicBool = AtomicBool::new(false);
 
 /// `--log-format json`: for the rest of the process.
@@ -31,13 +33,11 @@ pub fn tdc_line(level: &str, message: &str) {
     if JSON.load(Ordering::SeqCst) {
         write(level, message);
     } else {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr().lock(), "tdc: {message}");
+        errln!("tdc: {message}");
     }
 }
 
 fn write(level: &str, message: &str) {
-    use std::io::Write;
     let now = chrono::Local::now();
     let line = if JSON.load(Ordering::SeqCst) {
         serde_json::json!({
@@ -51,6 +51,5 @@ fn write(level: &str, message: &str) {
     } else {
         format!("[{}] {message}", now.format("%H:%M:%S"))
     };
-    // stderr that cannot be written is not worth failing an unattended run over.
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    errln!("{line}");
 }

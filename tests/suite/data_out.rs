@@ -61,6 +61,55 @@ fn closed_pipes_end_quietly_and_full_disks_say_so() {
     }
 }
 
+/// stderr is output too, and so is every command's stdout: a closed pipe ends with 0, a full
+/// disk with 1, never a panic (101) or a backtrace.
+#[test]
+fn stderr_and_every_command_end_the_same_way_when_output_fails() {
+    let home = temp_dir("stderr-pipes");
+    let script = home.join("s.rhai");
+    std::fs::write(&script, "print(\"hi\");\ntd.campaigns().len()\n").unwrap();
+    // Both streams into a pipe that closes after two lines.
+    let shell = |command: &str| {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!("{command}; echo \" ${{PIPESTATUS[0]}}\""))
+            .env("HOME", &home)
+            .env_remove("TDC_URL")
+            .output()
+            .unwrap();
+        common::text(&out.stdout)
+    };
+    let bin = common::BIN;
+    let out = shell(&format!(
+        "{bin} --sandbox -v eval 'td.cdrs().count()' 2>&1 | head -2"
+    ));
+    assert!(out.trim_end().ends_with(" 0"), "{out}");
+    assert!(!out.contains("panicked"), "{out}");
+    let out = shell(&format!("{bin} completions bash | head -1"));
+    assert!(out.trim_end().ends_with(" 0"), "{out}");
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let full = || std::fs::File::create("/dev/full").unwrap();
+    // stderr on a full disk: nothing can say so, but the code does.
+    let (code, stdout, _) = output(
+        tdc(&home)
+            .args(["--sandbox", "run"])
+            .arg(&script)
+            .stderr(full()),
+    );
+    assert_eq!(code, 1, "{stdout}");
+    for args in [&["completions", "bash"][..], &["man"], &["config"]] {
+        let (code, _, stderr) = output(tdc(&home).args(args).stdout(full()));
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            "tdc: cannot write output: No space left on device (os error 28)",
+            "{args:?}"
+        );
+    }
+}
+
 #[test]
 fn output_formats_stream_and_jq_agrees_with_jq() {
     let sandbox = Sandbox::start(&["--leads", "200", "--cdrs", "500"]);

@@ -26,6 +26,8 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
+use crate::terminal::sink::errln;
+
 pub mod journal;
 
 use super::query::{Op, QuerySpec, Resource};
@@ -301,7 +303,7 @@ impl Client {
             }
             Err(error) => {
                 if self.options.verbose {
-                    eprintln!(
+                    errln!(
                         "tdc: no lead watermark ({error}); unknown outcomes are checked lead by lead"
                     );
                 }
@@ -638,7 +640,7 @@ impl Client {
         summary.inserted = report.applied.len();
         summary.requests = self.requests_sent() - requests_before;
         if self.options.verbose {
-            eprintln!("tdc: add_leads: {summary}");
+            errln!("tdc: add_leads: {summary}");
         }
         report.summary = summary;
         if report.not_applied.is_empty() && report.unknown.is_empty() {

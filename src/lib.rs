@@ -8,8 +8,9 @@ pub mod config;
 pub mod sandbox;
 
 mod app;
-pub mod doctor;
+mod command;
 pub mod export;
+pub mod failure;
 pub mod files;
 pub mod output;
 pub mod phone;

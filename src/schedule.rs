@@ -12,8 +12,8 @@ use std::str::FromStr;
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use crate::output::diagnostic;
-use crate::script::engine::{spawn_script, LoadedFiles, ScriptJob, ScriptResult};
+use crate::script::engine::{script_scope, LoadedFiles};
+use crate::script::evaluation::{Evaluation, ScriptResult};
 use crate::session::Session;
 use crate::terminal::log;
 
@@ -114,8 +114,8 @@ pub fn run(
         if let (Ok(mut interrupts), Ok(mut terminates)) = registered {
             runtime.spawn(async move {
                 let code = tokio::select! {
-                    _ = interrupts.recv() => crate::session::EXIT_INTERRUPTED,
-                    _ = terminates.recv() => crate::session::EXIT_OK,
+                    _ = interrupts.recv() => crate::failure::EXIT_INTERRUPTED,
+                    _ = terminates.recv() => crate::failure::EXIT_OK,
                 };
                 let _ = signals.send(Message::Stop { code });
             });
@@ -125,7 +125,7 @@ pub fn run(
     runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             let _ = signals.send(Message::Stop {
-                code: crate::session::EXIT_INTERRUPTED,
+                code: crate::failure::EXIT_INTERRUPTED,
             });
         }
     });
@@ -139,7 +139,7 @@ pub fn run(
         Ok(wait) => wait,
         Err(e) => {
             log::error(&format!("tdc: {e}"));
-            return crate::session::EXIT_USAGE;
+            return crate::failure::EXIT_USAGE;
         }
     };
     if !first.is_zero() {
@@ -153,50 +153,47 @@ pub fn run(
         crate::status::run_started();
         let started = Instant::now();
         log::info(&format!("run {runs}: {name}"));
-        let source = match crate::script::engine::read_script_file(file) {
-            Ok(source) => Some(source),
-            Err(e) => {
-                log::error(&format!("tdc: cannot read {name}: {e}"));
-                crate::status::run_ended(false);
-                None
-            }
+        // Read and compiled again each run: the file may have changed in between.
+        let evaluation = match crate::script::engine::read_script_file(file) {
+            Ok(source) => Evaluation::compile(&name, source).map_err(|d| d.to_string()),
+            Err(e) => Err(format!("tdc: cannot read {name}: {e}")),
         };
-        if let Some(source) = source {
-            session.host.reset_interrupt();
-            let job = ScriptJob {
-                host: session.host.clone(),
-                dialer: session.dialer.clone(),
-                base: base.clone(),
-                name: name.clone(),
-                source: source.clone(),
-                args: args.clone(),
-                loaded: LoadedFiles::default(),
-                exits_after: false,
-            };
-            let done = sender.clone();
-            if let Err(e) = spawn_script(job, move |outcome| {
-                let _ = done.send(Message::Done(outcome));
-            }) {
-                log::error(&format!("tdc: cannot start the script: {e}"));
-                return crate::session::EXIT_SCRIPT;
+        match evaluation {
+            Err(message) => {
+                crate::status::run_ended(false);
+                log::error(&message);
+                log::warn("failed; the next run goes on");
             }
-            match receiver.recv() {
-                Ok(Message::Done(outcome)) => report(outcome, started, &name, &source),
-                Ok(Message::Stop { code }) => {
-                    session.host.interrupt();
-                    // The script stops within milliseconds of an interrupt.
-                    let _ = receiver.recv_timeout(Duration::from_secs(2));
-                    log::info(&format!("stopped during run {runs}"));
-                    return code;
+            Ok(evaluation) => {
+                session.host.reset_interrupt();
+                let done = sender.clone();
+                let engine = Evaluation::engine(&session.host, &base, LoadedFiles::default());
+                let scope = script_scope(session.dialer.clone(), &args, &base);
+                let evaluation = std::sync::Arc::new(evaluation);
+                if let Err(e) = evaluation.spawn(engine, scope, move |outcome| {
+                    let _ = done.send(Message::Done(outcome));
+                }) {
+                    log::error(&format!("tdc: cannot start the script: {e}"));
+                    return crate::failure::EXIT_SCRIPT;
                 }
-                Err(_) => return crate::session::EXIT_SCRIPT,
+                match receiver.recv() {
+                    Ok(Message::Done(outcome)) => report(outcome, started, &evaluation),
+                    Ok(Message::Stop { code }) => {
+                        session.host.interrupt();
+                        // The script stops within milliseconds of an interrupt.
+                        let _ = receiver.recv_timeout(Duration::from_secs(2));
+                        log::info(&format!("stopped during run {runs}"));
+                        return code;
+                    }
+                    Err(_) => return crate::failure::EXIT_SCRIPT,
+                }
             }
         }
         let wait = match schedule.wait_after(started) {
             Ok(wait) => wait,
             Err(e) => {
                 log::error(&format!("tdc: {e}"));
-                return crate::session::EXIT_USAGE;
+                return crate::failure::EXIT_USAGE;
             }
         };
         if wait.is_zero() {
@@ -212,7 +209,7 @@ pub fn run(
     }
 }
 
-fn report(outcome: ScriptResult, started: Instant, name: &str, source: &str) {
+fn report(outcome: ScriptResult, started: Instant, evaluation: &Evaluation) {
     let ms = started.elapsed().as_millis();
     match outcome {
         Ok(_) => {
@@ -221,7 +218,7 @@ fn report(outcome: ScriptResult, started: Instant, name: &str, source: &str) {
         }
         Err(error) => {
             crate::status::run_ended(false);
-            log::error(&diagnostic::from_eval_error(&error, name, source).to_string());
+            log::error(&evaluation.diagnostic(&error).to_string());
             log::warn(&format!("failed ({ms} ms); the next run goes on"));
         }
     }

@@ -1,5 +1,6 @@
 //! A session: the resolved connection, the embedded sandbox when no dialer is configured, and
-//! the script host with its default dialer `td`. Shared by `run`, `eval` and `check`.
+//! the script host with its default dialer `td`. Every command that reaches a dialer starts
+//! one.
 
 use std::sync::Arc;
 
@@ -58,10 +59,10 @@ impl Session {
     pub fn start(
         runtime: &tokio::runtime::Runtime,
         flags: &ConnectionFlags,
+        config: Option<(std::path::PathBuf, ConfigFile)>,
         dry_run: bool,
         assume_yes: bool,
     ) -> Result<Session, SessionError> {
-        let config = load_config()?;
         let mut connection = resolve_connection(flags, config.as_ref())?;
         for warning in &connection.warnings {
             errln!("tdc: {warning}");
@@ -157,57 +158,6 @@ fn prompt_password(connection: &Connection, url: &url::Url) -> Result<Secret, Co
         .map(Secret::new)
         .map_err(|_| missing())
 }
-
-/// How a command ends: 0 done, 1 a script or connection failed, 2 bad usage or input, 130
-/// interrupted (Ctrl-C), as shells expect.
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_SCRIPT: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
-pub const EXIT_INTERRUPTED: i32 = 130;
-
-/// How a command failed: the text `app::run` prints (once, on stderr) and the exit code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// A command line, configuration or file the command cannot use: exit 2.
-    Usage(String),
-    /// The command or its script failed: exit 1.
-    Failed(String),
-    /// Stopped by Ctrl-C: exit 130.
-    Interrupted(String),
-    /// Already said where it belongs (a test report on stdout, the REPL's own lines): only
-    /// the exit code is left.
-    Quiet(i32),
-}
-
-impl Failure {
-    pub fn code(&self) -> i32 {
-        match self {
-            Failure::Usage(_) => EXIT_USAGE,
-            Failure::Failed(_) => EXIT_SCRIPT,
-            Failure::Interrupted(_) => EXIT_INTERRUPTED,
-            Failure::Quiet(code) => *code,
-        }
-    }
-
-    /// What to print, if anything.
-    pub fn message(&self) -> Option<&str> {
-        match self {
-            Failure::Usage(m) | Failure::Failed(m) | Failure::Interrupted(m) => Some(m),
-            Failure::Quiet(_) => None,
-        }
-    }
-
-    /// An exit code from a command that prints its own failures (REPL, watch, doctor).
-    pub fn from_code(code: i32) -> Result<(), Failure> {
-        match code {
-            EXIT_OK => Ok(()),
-            code => Err(Failure::Quiet(code)),
-        }
-    }
-}
-
-/// What a command returns.
-pub type Outcome = Result<(), Failure>;
 
 /// Interrupts the host on Ctrl-C (every time when `repeat`, else once). The handler is in
 /// place when this returns, so an early Ctrl-C cannot kill the process instead.

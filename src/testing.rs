@@ -5,11 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rhai::Dynamic;
-
-use crate::output::diagnostic;
 use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
-use crate::script::engine::{compile_engine, script_engine, script_scope, LoadedFiles};
+use crate::script::engine::{script_scope, LoadedFiles};
+use crate::script::evaluation::{Entry, Evaluation};
 use crate::script::{Dialer, Host};
 use crate::terminal::sink::outln;
 
@@ -69,15 +67,15 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FilesError> {
     Ok(files)
 }
 
-/// Runs one test function on its own sandbox.
+/// Runs one test function of `evaluation` on its own sandbox.
 fn run_one(
     runtime: &tokio::runtime::Runtime,
     dataset: &Dataset,
     file: &Path,
-    source: &str,
+    evaluation: &Evaluation,
     name: &str,
 ) -> Option<String> {
-    let file_name = file.display().to_string();
+    let file_name = evaluation.name();
     let sandbox = match runtime.block_on(Sandbox::start_with(
         SandboxOptions::default(),
         dataset.clone(),
@@ -90,22 +88,12 @@ fn run_one(
         Err(e) => Err(format!("{file_name}: error: {e}")),
         Ok(dialer) => {
             let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-            let (source_text, function, source_name) =
-                (source.to_string(), name.to_string(), file_name.clone());
-            crate::script::engine::on_script_stack(move || {
-                let engine = script_engine(&host, &base, LoadedFiles::default());
-                let mut ast = engine
-                    .compile(&source_text)
-                    .map_err(Box::<rhai::EvalAltResult>::from)?;
-                ast.set_source(source_name);
-                let mut scope = script_scope(dialer, &[], &base);
-                engine.call_fn::<Dynamic>(&mut scope, &ast, &function, ())
-            })
-            .map_err(|e| format!("{file_name}: error: cannot start the test's thread: {e}"))
-            .map(|result| {
-                result.map_err(|e| diagnostic::from_eval_error(&e, &file_name, source).to_string())
-            })
-            .and_then(|r| r)
+            let engine = Evaluation::engine(&host, &base, LoadedFiles::default());
+            let mut scope = script_scope(dialer, &[], &base);
+            evaluation
+                .run(&engine, &mut scope, &Entry::Function(name.to_string()))
+                .map(drop)
+                .map_err(|e| evaluation.diagnostic(&e).to_string())
         }
     };
     runtime.block_on(sandbox.stop());
@@ -123,7 +111,6 @@ pub fn run_tests(
         crate::sandbox::dataset::DEFAULT_LEADS,
         crate::sandbox::dataset::DEFAULT_CDRS,
     );
-    let engine = compile_engine();
     let mut results = Vec::new();
     for file in files {
         let file_name = file.display().to_string();
@@ -139,10 +126,10 @@ pub fn run_tests(
                 continue;
             }
         };
-        let ast = match engine.compile(&source) {
-            Ok(ast) => ast,
-            Err(e) => {
-                let failure = diagnostic::from_parse_error(&e, &file_name, &source).to_string();
+        let evaluation = match Evaluation::compile(&file_name, source) {
+            Ok(evaluation) => evaluation,
+            Err(diagnostic) => {
+                let failure = diagnostic.to_string();
                 outln!("FAIL {file_name} (does not compile)\n{}", indent(&failure));
                 results.push(TestResult {
                     file: file_name,
@@ -153,7 +140,8 @@ pub fn run_tests(
                 continue;
             }
         };
-        let names: Vec<String> = ast
+        let names: Vec<String> = evaluation
+            .ast()
             .iter_functions()
             .filter(|f| f.name.starts_with("test_") && f.params.is_empty())
             .filter(|f| filter.is_none_or(|pattern| f.name.contains(pattern)))
@@ -161,7 +149,7 @@ pub fn run_tests(
             .collect();
         for name in names {
             let started = Instant::now();
-            let failure = run_one(runtime, &dataset, file, &source, &name);
+            let failure = run_one(runtime, &dataset, file, &evaluation, &name);
             let elapsed = started.elapsed();
             match &failure {
                 None => outln!("ok   {file_name}::{name} ({} ms)", elapsed.as_millis()),

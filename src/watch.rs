@@ -14,14 +14,15 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use notify::Watcher;
 use rhai::EvalAltResult;
 
-use crate::output::diagnostic;
 use crate::sandbox::{Sandbox, SandboxOptions};
-use crate::script::engine::{spawn_script, LoadedFiles, ScriptJob, ScriptResult};
+use crate::script::engine::{script_scope, LoadedFiles};
+use crate::script::evaluation::{Evaluation, ScriptResult};
 use crate::script::Dialer;
 use crate::session::Session;
 use crate::terminal::log;
@@ -76,6 +77,8 @@ struct Watch<'a> {
     extra_folders: Vec<PathBuf>,
     loaded: LoadedFiles,
     running: bool,
+    /// The version that runs (or ran last): its errors point into its own source.
+    evaluation: Option<Arc<Evaluation>>,
     cancelled: bool,
     /// A follower asked to stop at a record boundary is interrupted at this time.
     hard_stop: Option<Instant>,
@@ -164,22 +167,28 @@ impl Watch<'_> {
         self.session.host.reset_interrupt();
         crate::status::run_started();
         self.loaded = LoadedFiles::default();
-        let job = ScriptJob {
-            host: self.session.host.clone(),
-            dialer,
-            base: folder_of(&self.file),
-            name: self.options.file.display().to_string(),
-            source,
-            args: self.options.args.clone(),
-            loaded: self.loaded.clone(),
-            exits_after: false,
+        let name = self.options.file.display().to_string();
+        let evaluation = match Evaluation::compile(&name, source) {
+            Ok(evaluation) => Arc::new(evaluation),
+            Err(diagnostic) => {
+                // As a run that failed at once: the same lines, the same files watched.
+                crate::status::run_ended(false);
+                log::error(&diagnostic.to_string());
+                log::warn("failed (0 ms)");
+                self.update_watches();
+                return;
+            }
         };
+        let base = folder_of(&self.file);
+        let engine = Evaluation::engine(&self.session.host, &base, self.loaded.clone());
+        let scope = script_scope(dialer, &self.options.args, &base);
         let sender = self.sender.clone();
         let started = Instant::now();
-        match spawn_script(job, move |outcome| {
+        match evaluation.spawn(engine, scope, move |outcome| {
             let _ = sender.send(Message::Done(outcome, started.elapsed()));
         }) {
             Ok(_) => {
+                self.evaluation = Some(evaluation);
                 self.running = true;
                 self.cancelled = false;
             }
@@ -203,11 +212,11 @@ impl Watch<'_> {
                 log::info(&format!("cancelled after {ms} ms: a watched file changed"))
             }
             Err(e) => {
-                let source =
-                    crate::script::engine::read_script_file(&self.file).unwrap_or_default();
-                let name = self.options.file.display().to_string();
                 crate::status::run_ended(false);
-                log::error(&diagnostic::from_eval_error(&e, &name, &source).to_string());
+                // Against the source that ran, not the file as it is now.
+                if let Some(evaluation) = &self.evaluation {
+                    log::error(&evaluation.diagnostic(&e).to_string());
+                }
                 log::warn(&format!("failed ({ms} ms)"));
             }
         }
@@ -232,19 +241,19 @@ impl Watch<'_> {
     /// Every script file of the last run (the script and what it imported) compiles; else
     /// the first error, as `tdc check` shows it.
     fn compile_error(&self) -> Option<String> {
-        let engine = crate::script::engine::compile_engine();
         self.tracked
             .iter()
             .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
             .find_map(|file| {
                 let source = crate::script::engine::read_script_file(file).ok()?;
-                let error = engine.compile(&source).err()?;
                 let name = if *file == self.file {
                     self.options.file.display().to_string()
                 } else {
                     file.display().to_string()
                 };
-                Some(diagnostic::from_parse_error(&error, &name, &source).to_string())
+                Evaluation::compile(&name, source)
+                    .err()
+                    .map(|diagnostic| diagnostic.to_string())
             })
     }
 
@@ -338,7 +347,7 @@ impl Watch<'_> {
                     if let Some(sandbox) = self.run_sandbox.take() {
                         self.runtime.block_on(sandbox.stop());
                     }
-                    return crate::session::EXIT_INTERRUPTED;
+                    return crate::failure::EXIT_INTERRUPTED;
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     if deadline.is_some_and(|at| at <= Instant::now()) {
@@ -346,7 +355,7 @@ impl Watch<'_> {
                         self.on_batch();
                     }
                 }
-                Err(RecvTimeoutError::Disconnected) => return crate::session::EXIT_SCRIPT,
+                Err(RecvTimeoutError::Disconnected) => return crate::failure::EXIT_SCRIPT,
             }
         }
     }
@@ -389,7 +398,7 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
                 Ok(w) => Box::new(w),
                 Err(e) => {
                     errln!("tdc: cannot watch files: {e}");
-                    return crate::session::EXIT_USAGE;
+                    return crate::failure::EXIT_USAGE;
                 }
             }
         }
@@ -397,7 +406,7 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
             Ok(w) => Box::new(w),
             Err(e) => {
                 errln!("tdc: cannot watch files: {e} (try --poll 500)");
-                return crate::session::EXIT_USAGE;
+                return crate::failure::EXIT_USAGE;
             }
         },
     };
@@ -454,6 +463,7 @@ pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: Watc
         watched_folders: BTreeSet::new(),
         loaded: LoadedFiles::default(),
         running: false,
+        evaluation: None,
         cancelled: false,
         hard_stop: None,
         rerun: false,

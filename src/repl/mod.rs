@@ -18,6 +18,7 @@ use rustyline::{Cmd, Config, Editor, EventHandler, KeyCode, KeyEvent, Modifiers}
 use crate::files::Access;
 use crate::output::{diagnostic, pretty};
 use crate::script::engine::{script_engine, script_scope, LoadedFiles};
+use crate::script::evaluation::{Entry, Evaluation};
 use crate::session::Session;
 use crate::terminal::sink::{errln, outln};
 use catalog::Catalog;
@@ -192,28 +193,26 @@ impl Repl<'_> {
                 }
             };
         }
-        let ast = match self.engine.compile_with_scope(&self.scope, entry) {
-            Ok(ast) => ast,
-            Err(e) => {
+        let evaluation = match Evaluation::compile_in(
+            &self.engine,
+            &self.scope,
+            self.input,
+            entry.to_string(),
+        ) {
+            Ok(evaluation) => evaluation,
+            Err(shown) => {
                 self.failed = true;
-                let shown = diagnostic::from_parse_error(&e, self.input, entry);
                 errln!("{}", self.in_input(shown));
                 return false;
             }
         };
-        let program = self.functions.merge(&ast);
-        let (engine, scope) = (&self.engine, &mut self.scope);
-        let outcome = crate::script::engine::on_script_stack(|| {
-            engine.eval_ast_with_scope::<Dynamic>(scope, &program)
-        })
-        .unwrap_or_else(|e| {
-            Err(crate::script::script_error(format!(
-                "cannot start the script's thread: {e}"
-            )))
-        });
+        // Functions an entry defines are kept for the next ones once it has run.
+        let defined = evaluation.ast().clone_functions_only();
+        let evaluation = evaluation.with_functions(&self.functions);
+        let outcome = evaluation.run(&self.engine, &mut self.scope, &Entry::Script);
         match outcome {
             Ok(value) => {
-                self.functions = self.functions.merge(&ast.clone_functions_only());
+                self.functions = self.functions.merge(&defined);
                 match pretty::render(&value, self.width, self.json) {
                     Ok(Some(text)) => show(&text),
                     Ok(None) => {}
@@ -520,7 +519,7 @@ fn piped(repl: &mut Repl) -> i32 {
     let mut input = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut input) {
         errln!("tdc: cannot read standard input: {e}");
-        return crate::session::EXIT_USAGE;
+        return crate::failure::EXIT_USAGE;
     }
     let mut pending = String::new();
     for (at, line) in input.lines().enumerate() {
@@ -551,9 +550,9 @@ fn piped(repl: &mut Repl) -> i32 {
         repl.entry(&pending, None);
     }
     if repl.failed {
-        crate::session::EXIT_SCRIPT
+        crate::failure::EXIT_SCRIPT
     } else {
-        crate::session::EXIT_OK
+        crate::failure::EXIT_OK
     }
 }
 
@@ -568,7 +567,7 @@ fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
         Ok(config) => config,
         Err(e) => {
             errln!("tdc: cannot configure the line editor: {e}");
-            return crate::session::EXIT_USAGE;
+            return crate::failure::EXIT_USAGE;
         }
     };
     let mut editor: Editor<ReplHelper, rustyline::history::DefaultHistory> =
@@ -576,7 +575,7 @@ fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
             Ok(editor) => editor,
             Err(e) => {
                 errln!("tdc: cannot start the line editor: {e}");
-                return crate::session::EXIT_USAGE;
+                return crate::failure::EXIT_USAGE;
             }
         };
     editor.set_helper(Some(ReplHelper::new(
@@ -619,11 +618,11 @@ fn interactive_loop(repl: &mut Repl, catalog: Arc<Catalog>) -> i32 {
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 errln!("tdc: {e}");
-                return crate::session::EXIT_USAGE;
+                return crate::failure::EXIT_USAGE;
             }
         }
     }
-    crate::session::EXIT_OK
+    crate::failure::EXIT_OK
 }
 
 /// Prints a value; longer than the terminal and with `$PAGER` set, through the pager.

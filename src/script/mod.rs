@@ -14,6 +14,7 @@ mod csv;
 mod dialer;
 pub mod engine;
 mod env;
+pub mod evaluation;
 pub mod fast_json;
 mod follow;
 #[cfg(test)]

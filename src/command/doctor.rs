@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::{ConnectionFlags, Target};
+use crate::config::Target;
 use crate::terminal::sink::outln;
 
 struct Report {
@@ -27,15 +27,17 @@ impl Report {
 }
 
 /// Runs every check; returns the exit code (0 when all passed, 1 otherwise).
-pub fn run(runtime: &tokio::runtime::Runtime, flags: &ConnectionFlags) -> i32 {
+pub fn run(config: &super::Config) -> i32 {
+    let (runtime, flags) = (&config.runtime, &config.connection);
     let mut report = Report { failed: false };
-    let config = match crate::session::load_config() {
-        Ok(Some((path, file))) => {
+    let config = match config.file() {
+        Ok(Some(entry)) => {
+            let (path, file) = entry;
             report.ok(
                 "config",
                 format!("{} ({} profiles)", path.display(), file.profiles.len()),
             );
-            Some((path, file))
+            Some(entry)
         }
         Ok(None) => {
             report.ok(
@@ -49,7 +51,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, flags: &ConnectionFlags) -> i32 {
             return 1;
         }
     };
-    let connection = match crate::session::resolve_connection(flags, config.as_ref()) {
+    let connection = match crate::session::resolve_connection(flags, config) {
         Ok(connection) => connection,
         Err(e) => {
             report.fail("connect", e, "see `tdc config`");

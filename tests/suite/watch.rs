@@ -208,3 +208,56 @@ fn watch_paths_add_data_files_and_folders() {
     assert_eq!(watching.stdout(), "1\n2\n2\n");
     assert_eq!(watching.stop(), 130);
 }
+
+/// Every way tdc evaluates a script goes through one path: the same recursion depth works in
+/// `run`, `eval`, watch mode, the REPL and `tdc test`, and the same errors read the same.
+#[test]
+fn every_entry_point_reaches_the_same_depth_and_says_the_same_errors() {
+    let dir = temp_dir("entry-points");
+    let body = "print(depth(900));\nlet rows = [1, 2];\nrows.nope()\n";
+    let script = format!("fn depth(n) {{ if n == 0 {{ 0 }} else {{ 1 + depth(n - 1) }} }}\n{body}");
+    std::fs::write(dir.join("deep.rhai"), &script).unwrap();
+    let expected = "error: Function not found: nope (array)";
+    let check = |entry: &str, code: i32, stdout: &str, stderr: &str| {
+        assert_eq!(code, 1, "{entry}: {stderr}");
+        assert_eq!(stdout.lines().next(), Some("900"), "{entry}: {stdout}");
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("error:"))
+            .unwrap_or_else(|| panic!("{entry}: {stderr}"));
+        assert!(
+            line.ends_with(&format!(":4:6: {expected}")),
+            "{entry}: {line}"
+        );
+    };
+    let (code, stdout, stderr) =
+        common::output(
+            tdc(&dir)
+                .current_dir(&dir)
+                .args(["--sandbox", "run", "deep.rhai"]),
+        );
+    check("run", code, &stdout, &stderr);
+    let (code, stdout, stderr) = common::output(tdc(&dir).args(["--sandbox", "eval", &script]));
+    check("eval", code, &stdout, &stderr);
+    let (code, stdout, stderr) =
+        common::output_with_input(tdc(&dir).args(["--sandbox", "repl"]), &script);
+    check("repl", code, &stdout, &stderr);
+    // A test function is one call deeper; its body holds the same lines 2 to 4.
+    let test = format!(
+        "fn depth(n) {{ if n == 0 {{ 0 }} else {{ 1 + depth(n - 1) }} }}\nfn test_deep() {{ print(depth(900));\nlet rows = [1, 2];\nrows.nope() }}\n"
+    );
+    std::fs::write(dir.join("deep_test.rhai"), test).unwrap();
+    let (code, stdout, _) =
+        common::output(tdc(&dir).current_dir(&dir).args(["test", "deep_test.rhai"]));
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(stdout.lines().next(), Some("900"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("deep_test.rhai:4:6: {expected}")),
+        "{stdout}"
+    );
+    let watching = Watching::start(tdc(&dir), &dir, &["--sandbox", "deep.rhai"]);
+    let stderr = watching.wait_for_runs(1);
+    let stdout = watching.stdout();
+    watching.stop();
+    check("watch", 1, &stdout, &stderr);
+}

@@ -17,14 +17,17 @@ use super::aggregate::aggregate_api;
 use super::assert::assert_api;
 use super::chart::chart_api;
 use super::csv::csv_api;
-use super::dialer::{dialer_api, HostTag};
+use super::dialer::{
+    campaign_leads_api, campaigns_api, dialer_api, leads_api, listings_api, raw_api,
+    recordings_api, HostTag,
+};
 use super::env::env_api;
 use super::follow::follow_api;
 use super::json::json_api;
 use super::notify::notify_api;
+use super::phone::phone_api;
 use super::query::query_api;
 use super::recording::recording_api;
-use super::text::text_api;
 use super::time::time_api;
 use super::{script_error, Dialer, Follow, Host, Query, Recording};
 
@@ -200,13 +203,20 @@ pub fn register_api(engine: &mut Engine) {
     engine.register_iterator_result::<Follow, Dynamic>();
     for module in [
         exported_module!(dialer_api),
+        exported_module!(leads_api),
+        exported_module!(campaign_leads_api),
+        exported_module!(campaigns_api),
+        exported_module!(listings_api),
+        exported_module!(recordings_api),
+        exported_module!(raw_api),
         exported_module!(query_api),
         exported_module!(follow_api),
         exported_module!(recording_api),
         exported_module!(json_api),
         exported_module!(aggregate_api),
         exported_module!(csv_api),
-        exported_module!(text_api),
+        exported_module!(super::table::table_api),
+        exported_module!(phone_api),
         exported_module!(time_api),
         exported_module!(env_api),
         exported_module!(notify_api),

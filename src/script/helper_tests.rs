@@ -1,4 +1,5 @@
-//! The native helpers (aggregation, CSV, text, times, `env`) as scripts call them.
+//! The native helpers (aggregation, CSV, tables, phones, fingerprints, times, `env`) as
+//! scripts call them.
 
 use rhai::Engine;
 
@@ -7,7 +8,9 @@ fn engine() -> Engine {
     for module in [
         rhai::exported_module!(super::aggregate::aggregate_api),
         rhai::exported_module!(super::csv::csv_api),
-        rhai::exported_module!(super::text::text_api),
+        rhai::exported_module!(super::table::table_api),
+        rhai::exported_module!(super::phone::phone_api),
+        rhai::exported_module!(super::json::json_api),
         rhai::exported_module!(super::time::time_api),
         rhai::exported_module!(super::env::env_api),
     ] {

@@ -1,4 +1,5 @@
-//! JSON: `to_json`, `parse_json`, and JSON files (`read_json`, `write_json`).
+//! JSON: `to_json`, `parse_json`, JSON files (`read_json`, `write_json`), and a value's
+//! stable `fingerprint` (over its canonical JSON).
 
 use super::RhaiResultOf;
 use rhai::plugin::*;
@@ -78,5 +79,22 @@ pub mod json_api {
             std::io::Write::write_all(file, text.as_bytes())
         })?;
         Ok(())
+    }
+
+    /// A stable fingerprint of a value (16 hex digits): the same content gives the same text
+    /// on every run and machine. Map keys are compared in order, so field order does not matter.
+    ///
+    /// ```rhai
+    /// let id = "csv-" + fingerprint(#{ phone: "447700001234", last_name: "Smith" });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn fingerprint(value: Dynamic) -> RhaiResultOf<String> {
+        let json =
+            dynamic_to_json(&value).map_err(|e| script_error(format!("fingerprint: {e}")))?;
+        // Over the canonical JSON text (Rhai maps keep their keys sorted).
+        Ok(format!(
+            "{:016x}",
+            crate::api::journal::fingerprint(&json.to_string())
+        ))
     }
 }

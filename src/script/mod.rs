@@ -22,10 +22,10 @@ mod helper_tests;
 mod json;
 mod notify;
 pub mod permissions;
+mod phone;
 mod query;
 pub(crate) mod recording;
 pub mod table;
-mod text;
 mod time;
 
 use std::future::Future;

@@ -306,6 +306,40 @@ pub fn preferred_columns(records: &Array) -> Vec<String> {
     ordered
 }
 
+/// `table(records)` for scripts.
+#[rhai::plugin::export_module]
+pub mod table_api {
+    use rhai::Array;
+
+    use super::{columns_of, Layout};
+    use crate::script::csv::column_names;
+    use crate::script::RhaiResultOf;
+
+    /// Records as an aligned text table (every key a column).
+    ///
+    /// ```rhai
+    /// print(table(td.campaigns()));
+    /// ```
+    pub fn table(records: &mut Array) -> String {
+        let columns = columns_of(records);
+        super::table(records, &columns, Layout::full())
+    }
+
+    /// Records as an aligned text table with the given columns.
+    ///
+    /// ```rhai
+    /// print(table(td.cdrs().limit(5).to_array(), ["id", "status", "bill_duration"]));
+    /// ```
+    #[rhai_fn(name = "table", return_raw)]
+    pub fn table_columns(records: &mut Array, columns: Array) -> RhaiResultOf<String> {
+        Ok(super::table(
+            records,
+            &column_names(&columns)?,
+            Layout::full(),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

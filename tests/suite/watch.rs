@@ -243,9 +243,7 @@ fn every_entry_point_reaches_the_same_depth_and_says_the_same_errors() {
         common::output_with_input(tdc(&dir).args(["--sandbox", "repl"]), &script);
     check("repl", code, &stdout, &stderr);
     // A test function is one call deeper; its body holds the same lines 2 to 4.
-    let test = format!(
-        "fn depth(n) {{ if n == 0 {{ 0 }} else {{ 1 + depth(n - 1) }} }}\nfn test_deep() {{ print(depth(900));\nlet rows = [1, 2];\nrows.nope() }}\n"
-    );
+    let test = "fn depth(n) { if n == 0 { 0 } else { 1 + depth(n - 1) } }\nfn test_deep() { print(depth(900));\nlet rows = [1, 2];\nrows.nope() }\n";
     std::fs::write(dir.join("deep_test.rhai"), test).unwrap();
     let (code, stdout, _) =
         common::output(tdc(&dir).current_dir(&dir).args(["test", "deep_test.rhai"]));

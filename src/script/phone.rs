@@ -1,41 +1,14 @@
-//! Text helpers: records as an aligned table, phone numbers in the dialer's E.164 form, and
-//! row fingerprints.
+//! Phone numbers for scripts: `normalize_phone` into the dialer's E.164 form and the
+//! `default_region` national numbers are read in (the rules are `crate::phone`'s).
 
 use rhai::plugin::*;
-use rhai::{Array, Dynamic};
+use rhai::Dynamic;
 
-use super::csv::column_names;
-use super::dynamic_to_json;
 use super::{script_error, RhaiResultOf};
-use crate::script::table::{self, columns_of, Layout};
 
 #[export_module]
-pub mod text_api {
+pub mod phone_api {
     use super::*;
-
-    /// Records as an aligned text table (every key a column).
-    ///
-    /// ```rhai
-    /// print(table(td.campaigns()));
-    /// ```
-    pub fn table(records: &mut Array) -> String {
-        let columns = columns_of(records);
-        table::table(records, &columns, Layout::full())
-    }
-
-    /// Records as an aligned text table with the given columns.
-    ///
-    /// ```rhai
-    /// print(table(td.cdrs().limit(5).to_array(), ["id", "status", "bill_duration"]));
-    /// ```
-    #[rhai_fn(name = "table", return_raw)]
-    pub fn table_columns(records: &mut Array, columns: Array) -> RhaiResultOf<String> {
-        Ok(table::table(
-            records,
-            &column_names(&columns)?,
-            Layout::full(),
-        ))
-    }
 
     /// A phone number as the dialer stores it: E.164 digits without the `+`, or `()` when it
     /// is not a valid number. National numbers are read in the profile's `default_region`;
@@ -71,22 +44,5 @@ pub mod text_api {
         let region = crate::phone::region(region)
             .map_err(|e| script_error(format!("normalize_phone: {e}")))?;
         Ok(crate::phone::to_e164(phone, Some(region)).map_or(Dynamic::UNIT, Dynamic::from))
-    }
-
-    /// A stable fingerprint of a value (16 hex digits): the same content gives the same text
-    /// on every run and machine. Map keys are compared in order, so field order does not matter.
-    ///
-    /// ```rhai
-    /// let id = "csv-" + fingerprint(#{ phone: "447700001234", last_name: "Smith" });
-    /// ```
-    #[rhai_fn(return_raw)]
-    pub fn fingerprint(value: Dynamic) -> RhaiResultOf<String> {
-        let json =
-            dynamic_to_json(&value).map_err(|e| script_error(format!("fingerprint: {e}")))?;
-        // Over the canonical JSON text (Rhai maps keep their keys sorted).
-        Ok(format!(
-            "{:016x}",
-            crate::api::journal::fingerprint(&json.to_string())
-        ))
     }
 }

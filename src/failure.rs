@@ -40,6 +40,17 @@ impl Failure {
         }
     }
 
+    /// A command's failure from an error and the context it was given on the way up
+    /// (`anyhow`), shown as one line: `tdc defs: cannot write out/: Permission denied`.
+    pub fn usage_in(command: &str, error: anyhow::Error) -> Failure {
+        Failure::Usage(format!("tdc {command}: {error:#}"))
+    }
+
+    /// As [`Failure::usage_in`], for a command that failed (exit 1).
+    pub fn failed_in(command: &str, error: anyhow::Error) -> Failure {
+        Failure::Failed(format!("tdc {command}: {error:#}"))
+    }
+
     /// An exit code from a command that prints its own failures (REPL, watch, doctor).
     pub fn from_code(code: i32) -> Result<(), Failure> {
         match code {

@@ -326,6 +326,13 @@ impl Watch<'_> {
                 }
                 Ok(Message::Done(outcome, elapsed)) => {
                     self.finish_run(outcome, elapsed);
+                    // Nobody reads what runs would say any more: the edge says why.
+                    if crate::terminal::sink::is_broken() {
+                        if let Some(sandbox) = self.run_sandbox.take() {
+                            self.runtime.block_on(sandbox.stop());
+                        }
+                        return crate::failure::EXIT_SCRIPT;
+                    }
                     if self.rerun && deadline.is_none() {
                         self.rerun = false;
                         self.start_run();

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use anyhow::Context;
+
 use super::Config;
 use crate::failure::{Failure, Outcome};
 use crate::script::engine::LoadedFiles;
@@ -15,19 +17,17 @@ pub fn execute(config: &Config, dir: &Path) -> Outcome {
     let host = Host::new(runtime.handle().clone(), None, false, false);
     // Definitions only describe `td`: no sandbox needs to run at this address.
     let dialer = crate::script::Dialer::on_sandbox("http://127.0.0.1:8025", None, &host)
-        .map_err(|e| Failure::Failed(format!("tdc defs: {e}")))?;
+        .map_err(|e| Failure::failed_in("defs", e.into()))?;
     let engine =
         crate::script::engine::script_engine(&host, Path::new("."), LoadedFiles::default());
     let scope = crate::script::engine::script_scope(dialer, &[], Path::new("."));
-    let written = engine
+    engine
         .definitions_with_scope(&scope)
         .iter_files()
         .try_for_each(|(name, text)| write_definition_file(&dir.join(name), &text))
-        .and_then(|()| write_stdlib_definitions(&engine, dir));
-    if let Err(e) = written {
-        let dir = dir.display();
-        return Err(Failure::Usage(format!("tdc defs: cannot write {dir}: {e}")));
-    }
+        .and_then(|()| write_stdlib_definitions(&engine, dir))
+        .with_context(|| format!("cannot write {}", dir.display()))
+        .map_err(|e| Failure::usage_in("defs", e))?;
     outln!("wrote Rhai definitions to {}", dir.display());
     Ok(())
 }

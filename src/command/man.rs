@@ -1,5 +1,7 @@
 //! `tdc man`: the manual pages, from the command line's own definition.
 
+use anyhow::Context;
+
 use crate::cli::Cli;
 use crate::failure::{Failure, Outcome};
 use crate::terminal::sink::outln;
@@ -14,9 +16,8 @@ pub fn execute(args: crate::cli::ManArgs) -> Outcome {
     if let Some(dir) = args.out {
         std::fs::create_dir_all(&dir)
             .and_then(|()| clap_mangen::generate_to(command.clone(), &dir))
-            .map_err(|e| {
-                Failure::Failed(format!("tdc man: cannot write {}: {e}", dir.display()))
-            })?;
+            .with_context(|| format!("cannot write {}", dir.display()))
+            .map_err(|e| Failure::failed_in("man", e))?;
         fn pages(command: &clap::Command) -> usize {
             let visible = command.get_subcommands().filter(|c| !c.is_hide_set());
             1 + visible.map(pages).sum::<usize>()

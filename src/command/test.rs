@@ -1,5 +1,7 @@
 //! `tdc test [PATH…]`: every `fn test_*()` of the scripts, each on a fresh sandbox.
 
+use anyhow::Context;
+
 use super::Config;
 use crate::cli::TestArgs;
 use crate::failure::{Failure, Outcome, EXIT_SCRIPT};
@@ -31,14 +33,11 @@ pub fn execute(config: &Config, args: TestArgs) -> Outcome {
     if let Some(path) = &args.junit {
         let junit = crate::testing::junit(&results);
         let access = crate::files::Access::own("tdc test --junit");
-        if let Err(e) = crate::files::write_whole(access, path, |file| {
+        crate::files::write_whole(access, path, |file| {
             std::io::Write::write_all(file, junit.as_bytes())
-        }) {
-            let path = path.display();
-            return Err(Failure::Usage(format!(
-                "tdc test: cannot write {path}: {e}"
-            )));
-        }
+        })
+        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(|e| Failure::usage_in("test", e))?;
     }
     if results.is_empty() {
         let files = files.len();

@@ -19,7 +19,7 @@ impl ShapeError {
 }
 
 pub use crate::wire::fields::{
-    is_numeric_field, is_text_field, normalize_phone, read_numeric_text, NumericText,
+    is_numeric_field, is_text_field, read_numeric_text, NumericText,
     NUMERIC_FIELDS,
 };
 

@@ -1,5 +1,5 @@
 //! The field rule: which fields are numbers (the server sends them as strings, or as JSON
-//! numbers) and which stay text, and phones as digits.
+//! numbers) and which stay text, and phones as the twin compares them.
 //!
 //! Numeric fields (authoritative; the README repeats it): `id`; every field ending in `_id`
 //! (`caller_user_id`, `object_type_id`, `object_id` included) except caller-id numbers
@@ -59,9 +59,11 @@ pub const NUMERIC_FIELDS: [&str; 47] = [
     "amd_max_duration",
 ];
 
-/// A phone as digits only, without a leading international `00`, so that `+44 7700-001234`
-/// and `0044 7700 001234` compare equal. Shared by the client, scripts and the sandbox.
-pub fn normalize_phone(phone: &str) -> String {
+/// A phone as its digits, without a leading international `00`, so that `+44 7700-001234`
+/// and `0044 7700 001234` compare equal: how the twin matches phone filters and duplicates,
+/// as a dialer that knows no regions would. A national `07700 900101` stays `07700900101`;
+/// scripts' `normalize_phone` reads numbers into E.164 instead ([`crate::phone::to_e164`]).
+pub fn phone_digits(phone: &str) -> String {
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
     match digits.strip_prefix("00") {
         Some(rest) => rest.to_string(),

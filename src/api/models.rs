@@ -19,8 +19,7 @@ impl ShapeError {
 }
 
 pub use crate::wire::fields::{
-    is_numeric_field, is_text_field, read_numeric_text, NumericText,
-    NUMERIC_FIELDS,
+    is_numeric_field, is_text_field, read_int, read_numeric_text, NumericText, NUMERIC_FIELDS,
 };
 
 /// The records of a list answer: a bare array, `{"<envelope>": [...]}`, or an object whose
@@ -82,15 +81,6 @@ pub fn single_from(value: Value, envelope: &str) -> Result<Value, ShapeError> {
             .into_iter()
             .next()
             .ok_or_else(|| ShapeError(format!("expected one record in \"{envelope}\", got none"))),
-    }
-}
-
-/// An integer sent as a number or a numeric string.
-pub fn read_int(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }
 

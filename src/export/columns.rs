@@ -90,8 +90,7 @@ impl Column {
 
     fn float(&mut self, f: f64) {
         match self {
-            // Saturating, as a JSON reader turning 1e30 into an integer would.
-            Column::Int(b) => b.append_value(f as i64),
+            Column::Int(b) => b.append_option(crate::wire::fields::whole(f)),
             Column::Float(b) => b.append_value(f),
             Column::Time(b) => b.append_null(),
             Column::Date(b) => b.append_null(),
@@ -104,8 +103,8 @@ impl Column {
 
     fn text(&mut self, s: &str) {
         match self {
-            Column::Int(b) => b.append_option(s.trim().parse().ok()),
-            Column::Float(b) => b.append_option(s.trim().parse().ok()),
+            Column::Int(b) => b.append_option(crate::wire::fields::int_of_text(s)),
+            Column::Float(b) => b.append_option(crate::wire::fields::float_of_text(s)),
             Column::Time(b) => b.append_option(super::micros_of(s)),
             Column::Date(b) => b.append_option(super::days_of(s)),
             Column::Text(b) => b.append_value(s),
@@ -114,9 +113,9 @@ impl Column {
 
     fn boolean(&mut self, v: bool) {
         match self {
-            Column::Int(b) => b.append_value(i64::from(v)),
             Column::Text(b) => b.append_value(if v { "true" } else { "false" }),
-            Column::Float(_) | Column::Time(_) | Column::Date(_) => self.null(),
+            // A boolean is not a number ([`crate::wire::fields::read_int`]).
+            Column::Int(_) | Column::Float(_) | Column::Time(_) | Column::Date(_) => self.null(),
         }
     }
 
@@ -518,6 +517,17 @@ mod tests {
             );
             assert_eq!(b.column(6).as_string::<i32>().value(1), "true");
         }
+    }
+
+    #[test]
+    fn an_integer_column_holds_integers_only() {
+        let b = batch(
+            r#"[{"bill_duration": 35.7}, {"bill_duration": true}, {"bill_duration": 35.0}, {"bill_duration": "12.5"}, {"bill_duration": " 9 "}]"#,
+            "cdrs",
+        );
+        let read = b.column(0).as_primitive::<Int64Type>();
+        let values: Vec<Option<i64>> = read.iter().collect();
+        assert_eq!(values, [None, None, Some(35), None, Some(9)]);
     }
 
     #[test]

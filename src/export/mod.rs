@@ -29,10 +29,12 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use serde_json::{Map, Value};
 
-use crate::api::models::is_numeric_field;
 use crate::api::query::{Op, QuerySpec, Resource};
 use crate::api::scan::{FetchPage, HeldPage, PageStream, Weighed};
 use crate::api::{ApiError, Client};
+use crate::wire::fields::{
+    is_numeric_field, is_time_field, read_float, read_int, DATE_FIELDS, FLOAT_FIELDS,
+};
 
 /// What stops an export.
 #[derive(Debug, thiserror::Error)]
@@ -200,15 +202,15 @@ fn write_whole(
     })
 }
 
-/// A column's type, by its name (the client's field rule decides what is a number).
+/// A column's type, by its name, by the field rule ([`crate::wire::fields`]).
 fn type_of(name: &str) -> DataType {
-    if name == "birthdate" || name == "purchase_date" {
+    if DATE_FIELDS.contains(&name) {
         DataType::Date32
-    } else if name.ends_with("_at") {
+    } else if is_time_field(name) {
         // Microseconds, as Parquet has no seconds unit; no time zone, as the dialer names none:
         // an instant would show a New York session another day and hour than the dialer's.
         DataType::Timestamp(TimeUnit::Microsecond, None)
-    } else if ["purchase_amount", "loan_amount", "lat", "lng"].contains(&name) {
+    } else if FLOAT_FIELDS.contains(&name) {
         DataType::Float64
     } else if is_numeric_field(name) {
         DataType::Int64
@@ -249,23 +251,6 @@ fn conform(array: &ArrayRef, kind: &DataType) -> ArrayRef {
     }
 }
 
-fn int_of(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
-        Value::Bool(b) => Some(i64::from(*b)),
-        _ => None,
-    }
-}
-
-fn float_of(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 fn text_of(value: &Value) -> Option<String> {
     match value {
         Value::Null => None,
@@ -303,12 +288,12 @@ fn batch_of(columns: &[String], rows: &[Map<String, Value>]) -> Result<RecordBat
         let array: ArrayRef = match &kind {
             DataType::Int64 => {
                 let mut b = Int64Builder::with_capacity(rows.len());
-                values.for_each(|v| b.append_option(int_of(v)));
+                values.for_each(|v| b.append_option(read_int(v)));
                 Arc::new(b.finish())
             }
             DataType::Float64 => {
                 let mut b = Float64Builder::with_capacity(rows.len());
-                values.for_each(|v| b.append_option(float_of(v)));
+                values.for_each(|v| b.append_option(read_float(v)));
                 Arc::new(b.finish())
             }
             DataType::Timestamp(..) => {
@@ -803,6 +788,22 @@ mod tests {
         assert_eq!(back[0]["start_at"], json!("2025-01-02 08:00:00"));
         assert_eq!(back[0]["dst"], json!("0007281"));
         assert_eq!(back[1]["bill_duration"], Value::Null);
+    }
+
+    #[test]
+    fn a_partition_read_back_keeps_integers_only_in_integer_columns() {
+        let rows = [
+            json!({"bill_duration": 35.7}),
+            json!({"bill_duration": true}),
+            json!({"bill_duration": "35"}),
+        ]
+        .map(|v| v.as_object().cloned().unwrap());
+        let batch = batch_of(&["bill_duration".to_string()], &rows).unwrap();
+        let back: Vec<Value> = rows_of(&batch)
+            .into_iter()
+            .map(|r| r["bill_duration"].clone())
+            .collect();
+        assert_eq!(back, [Value::Null, Value::Null, json!(35)]);
     }
 
     #[test]

@@ -22,25 +22,20 @@ pub use crate::wire::fields::{
     is_numeric_field, is_text_field, read_int, read_numeric_text, NumericText, NUMERIC_FIELDS,
 };
 
-/// The records of a list answer: a bare array, `{"<envelope>": [...]}`, or an object whose
-/// only array is the list (the real dialer's envelopes are not all documented).
+/// The records of a list answer, by the envelope rule ([`crate::wire::envelope`]).
 pub fn list_from(value: Value, envelope: &str) -> Result<Vec<Value>, ShapeError> {
     match value {
         Value::Array(items) => Ok(items),
-        Value::Object(mut map) => {
-            for key in [envelope, "data", "items", "results"] {
-                if let Some(Value::Array(items)) = map.remove(key) {
-                    return Ok(items);
-                }
-            }
-            let mut arrays = map.into_iter().filter_map(|(_, v)| match v {
-                Value::Array(items) => Some(items),
-                _ => None,
-            });
-            match (arrays.next(), arrays.next()) {
-                (Some(items), None) => Ok(items),
-                _ => Err(ShapeError::not_a_list(envelope)),
-            }
+        Value::Object(map) => {
+            let lists = map
+                .into_iter()
+                .filter_map(|(key, v)| match v {
+                    Value::Array(items) => Some((key, items)),
+                    _ => None,
+                })
+                .collect();
+            crate::wire::envelope::pick(lists, envelope)
+                .ok_or_else(|| ShapeError::not_a_list(envelope))
         }
         other => Err(ShapeError(format!(
             "expected a list of {envelope}, got {}",

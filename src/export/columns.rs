@@ -1,8 +1,6 @@
 //! Pages read straight into typed columns: each record's values go into Arrow builders as
-//! the JSON is read, with no map per record in between. The envelope is tolerated as the
-//! client's listings tolerate it ([`crate::api::models::list_from`]): a bare array,
-//! `{"<envelope>": [...]}`, `data`, `items`, `results`, or an object whose only array is the
-//! list.
+//! the JSON is read, with no map per record in between. The list is found by the envelope
+//! rule ([`crate::wire::envelope`]).
 
 use std::collections::HashMap;
 
@@ -189,24 +187,17 @@ impl Columns {
 pub struct Page(Vec<(Option<String>, Columns)>);
 
 impl Page {
-    /// The list the envelope holds, by the client's envelope rule.
+    /// The list the envelope holds, by the envelope rule.
     pub fn list(self, envelope: &str) -> Result<Columns, ShapeError> {
         let mut lists = self.0;
         if let Some(at) = lists.iter().position(|(key, _)| key.is_none()) {
             return Ok(lists.swap_remove(at).1);
         }
-        for wanted in [envelope, "data", "items", "results"] {
-            if let Some(at) = lists
-                .iter()
-                .position(|(key, _)| key.as_deref() == Some(wanted))
-            {
-                return Ok(lists.swap_remove(at).1);
-            }
-        }
-        match lists.len() {
-            1 => Ok(lists.remove(0).1),
-            _ => Err(ShapeError::not_a_list(envelope)),
-        }
+        let named = lists
+            .into_iter()
+            .map(|(key, list)| (key.unwrap_or_default(), list))
+            .collect();
+        crate::wire::envelope::pick(named, envelope).ok_or_else(|| ShapeError::not_a_list(envelope))
     }
 }
 

@@ -207,13 +207,6 @@ fn toml_location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     format!(" (line {line}, column {column})")
 }
 
-/// Scheme, host and port agree: the same dialer.
-fn same_origin(a: &url::Url, b: &url::Url) -> bool {
-    a.scheme() == b.scheme()
-        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
-        && a.port_or_known_default() == b.port_or_known_default()
-}
-
 /// A URL as it may be printed: any password inside it shown as `***`.
 pub fn redact_url(text: &str) -> String {
     match url::Url::parse(text.trim()) {
@@ -364,9 +357,8 @@ impl Connection {
             (&profile_name, &override_url, flags.sandbox)
         {
             let same_origin = match (&profile.url, url::Url::parse(url.trim())) {
-                (Some(own), Ok(given)) => {
-                    url::Url::parse(own.trim()).is_ok_and(|own| same_origin(&own, &given))
-                }
+                (Some(own), Ok(given)) => url::Url::parse(own.trim())
+                    .is_ok_and(|own| crate::wire::origin::same_origin(&own, &given)),
                 _ => false,
             };
             if !same_origin {

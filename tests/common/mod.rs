@@ -6,6 +6,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+mod test;
+#[allow(unused_imports)]
+pub use test::Test;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_tdc");
 
 /// An independent HTTP client (reqwest, not tdc), TLS readied as tdc readies it.
@@ -118,12 +122,45 @@ pub fn send_signal(pid: u32, signal: &str) {
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
-/// A fresh folder for a test (config, scripts, state files).
-pub fn temp_dir(name: &str) -> PathBuf {
+/// A fresh folder for a test (config, scripts, state files), removed when the test passes and
+/// kept, for a look at what the test left, when it fails.
+pub fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("tdc-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
+    TempDir(dir)
+}
+
+/// A test's folder (see [`temp_dir`]); it reads as the path it holds.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// `tdc` with an environment that holds no connection settings and no config file.

@@ -667,7 +667,8 @@ fn imports_resolve_beside_the_script_before_the_stdlib() {
     let (code, stdout, stderr) = output(tdc(&home).args(["--sandbox", "run"]).arg(&script));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout.trim(), "local 42");
-    let elsewhere = temp_dir("imports-stdlib").join("main.rhai");
+    let elsewhere_dir = temp_dir("imports-stdlib");
+    let elsewhere = elsewhere_dir.join("main.rhai");
     std::fs::write(
         &elsewhere,
         "import \"cdr\" as cdr;\nprint(cdr::kpis([]).attempts);\nimport \"nope\" as n;\n",

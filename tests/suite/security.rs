@@ -878,7 +878,7 @@ fn an_unwritable_audit_log_refuses_a_change_to_a_remote_dialer() {
 
 /// A folder for a shared script, with a secret and tdc's config outside it; `tdc` runs there.
 struct Planted {
-    home: std::path::PathBuf,
+    home: common::TempDir,
     scripts: std::path::PathBuf,
     outside: std::path::PathBuf,
     config: std::path::PathBuf,

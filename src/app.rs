@@ -463,7 +463,9 @@ fn repl(runtime: &tokio::runtime::Runtime, global: &GlobalArgs) -> Outcome {
 fn write_definitions(runtime: &tokio::runtime::Runtime, dir: &Path) -> Outcome {
     let host = Host::new(runtime.handle().clone(), None, false, false);
     // Definitions only describe `td`: no sandbox needs to run at this address.
-    let dialer = crate::script::Dialer::on_sandbox("http://127.0.0.1:8025", None, &host)
+    let connection = crate::session::sandbox_connection()
+        .map_err(|e| Failure::Failed(format!("tdc defs: {e}")))?;
+    let dialer = crate::script::Dialer::on_sandbox("http://127.0.0.1:8025", &connection, &host)
         .map_err(|e| Failure::Failed(format!("tdc defs: {e}")))?;
     let engine =
         crate::script::engine::script_engine(&host, Path::new("."), LoadedFiles::default());

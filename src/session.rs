@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::{self, ConfigError, ConfigFile, Connection, ConnectionFlags, Secret, Target};
 use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
-use crate::script::{client_for, Dialer, Host};
+use crate::script::{Dialer, DialerError, Host};
 
 pub struct Session {
     pub connection: Connection,
@@ -49,6 +49,18 @@ pub fn resolve_connection(
     config: Option<&(std::path::PathBuf, ConfigFile)>,
 ) -> Result<Connection, ConfigError> {
     Connection::resolve(flags, &env_var, config.map(|(p, c)| (p.as_path(), c)))
+        .map(|c| c.with_embedded_credentials(crate::sandbox::USER, crate::sandbox::PASSWORD))
+}
+
+/// The embedded sandbox's connection, whatever the flags, environment and config file say:
+/// for runs that each start a sandbox of their own (`tdc test`, `tdc defs`).
+pub fn sandbox_connection() -> Result<Connection, ConfigError> {
+    let flags = ConnectionFlags {
+        sandbox: true,
+        ..ConnectionFlags::default()
+    };
+    Connection::resolve(&flags, &|_| None, None)
+        .map(|c| c.with_embedded_credentials(crate::sandbox::USER, crate::sandbox::PASSWORD))
 }
 
 impl Session {
@@ -108,7 +120,8 @@ impl Session {
         };
         crate::time::set_default_zone(connection.timezone.as_deref())?;
         crate::phone::set_default_region(connection.default_region.as_deref())?;
-        let client = client_for(&connection, base_url)?;
+        let options = connection.client_options(&base_url)?;
+        let client = Arc::new(crate::api::Client::new(options).map_err(DialerError::from)?);
         let remote = connection.is_remote() && !connection.read_only;
         let dialer = Dialer::new(client, connection.label(), host.clone(), remote);
         Ok(Session {

@@ -34,8 +34,8 @@ use std::sync::{Arc, Mutex};
 use rhai::{Dynamic, EvalAltResult, Map, Position};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiError, BulkError, Client, ErrorKind};
-use crate::config::{ConfigFile, Connection};
+use crate::api::{ApiError, BulkError, ErrorKind};
+use crate::config::ConfigFile;
 
 pub use convert::{dynamic_to_json, json_to_dynamic, scalar_text, NotJson, MAX_JSON_DEPTH};
 
@@ -247,53 +247,4 @@ pub(super) fn io_error(
 /// A script error with a plain message (bad arguments and the like).
 pub fn script_error(message: impl std::fmt::Display) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(Dynamic::from(message.to_string()), Position::NONE).into()
-}
-
-/// Makes the client for a resolved connection whose target is a URL.
-pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Client>, DialerError> {
-    connection.require_user(&base_url)?;
-    let password = connection
-        .password
-        .clone()
-        .ok_or_else(|| DialerError::NoPassword {
-            user: connection.user.clone(),
-            url: base_url.to_string(),
-        })?;
-    let options = crate::api::ClientOptions {
-        base_url: base_url.clone(),
-        user: connection.user.clone(),
-        password,
-        password_source: connection.password_source(),
-        auth: connection.auth,
-        timeout: connection.timeout,
-        concurrency: connection.concurrency,
-        max_rps: connection.max_rps,
-        read_only: connection
-            .read_only
-            .then(|| connection.profile.clone().unwrap_or_default()),
-        retry: crate::api::RetryPolicy {
-            attempts: connection.attempts,
-            budget: connection.retry_budget,
-            ..crate::api::RetryPolicy::default()
-        },
-        ca_file: connection.ca_file.clone(),
-        proxy: connection.proxy.clone(),
-        connect_timeout: connection.connect_timeout,
-        max_response_bytes: connection.max_response_bytes,
-        verbose: connection.verbose,
-        audit: match connection.target {
-            crate::config::Target::Embedded => None,
-            crate::config::Target::Url(_) => {
-                crate::api::audit::default_path(&|name| std::env::var(name).ok()).map(|path| {
-                    crate::api::audit::AuditLog::new(
-                        path,
-                        connection.profile.clone(),
-                        base_url.host_str().unwrap_or("").to_string(),
-                        connection.is_remote(),
-                    )
-                })
-            }
-        },
-    };
-    Ok(Arc::new(Client::new(options)?))
 }

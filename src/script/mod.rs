@@ -10,7 +10,7 @@ mod assert;
 mod cdr;
 mod chart;
 mod convert;
-mod csv;
+pub(crate) mod csv;
 mod dialer;
 pub mod engine;
 mod env;

@@ -209,3 +209,33 @@ fn phone_numbers_have_one_form() {
         serde_json::json!(["447700900101", "447700900101", "447700900101", null, null])
     );
 }
+
+#[test]
+fn csv_has_every_records_columns_and_keeps_text_as_sent() {
+    Test::new("csv-columns")
+        .args(["--sandbox", "eval", "-o", "csv"])
+        .arg(r#"[#{ id: 1 }, #{ id: 2, extra: "x", custom: #{ a: 3 } }]"#)
+        .stdout("id,custom.a,extra\n1,,\n2,3,x\n")
+        .messages("")
+        .success();
+    // A file holds a note's newline and escape byte as sent, and reads back equal.
+    let test = Test::new("csv-raw");
+    let file = test.home().join("notes.csv");
+    // The run holds the folder until it is dropped.
+    let _run = test
+        .args([
+        "--sandbox".to_string(),
+        format!("--allow-write={}", file.parent().unwrap().display()),
+        format!("--allow-read={}", file.parent().unwrap().display()),
+        "eval".to_string(),
+        format!(
+            r#"let note = "a\nb\x1b[31m"; write_csv([#{{ id: 1, note: note }}], "{0}"); read_csv("{0}")[0].note == note"#,
+            file.display()
+        ),
+    ])
+    .stdout("true\n")
+    .messages("")
+    .success();
+    let written = std::fs::read(&file).unwrap();
+    assert_eq!(written, b"id,note\n1,\"a\nb\x1b[31m\"\n");
+}

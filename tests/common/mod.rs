@@ -321,3 +321,59 @@ pub fn peak_mb_with_slow_reader(command: &mut Command, seconds: u64) -> (u64, us
         .expect("VmHWM in /proc/<pid>/status");
     (kb / 1024, lines)
 }
+
+/// A child's output read line by line on a thread of its own, so that a test can wait for a
+/// line (the run started, the server listens) instead of sleeping for a guess.
+pub struct Lines {
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: String,
+}
+
+impl Lines {
+    pub fn of(stream: impl std::io::Read + Send + 'static) -> Lines {
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines {
+            lines,
+            seen: String::new(),
+        }
+    }
+
+    /// Waits up to `timeout` for a line holding `needle`; panics with what came otherwise.
+    #[track_caller]
+    pub fn wait_for(&mut self, needle: &str, timeout: std::time::Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                    if line.contains(needle) {
+                        return;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line holding {needle:?} in {timeout:?}; got:\n{}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Everything read, to the end of the stream (call once the child has ended).
+    pub fn rest(mut self) -> String {
+        for line in self.lines.iter() {
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+        }
+        self.seen
+    }
+}

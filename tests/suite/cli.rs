@@ -688,12 +688,13 @@ fn ctrl_c_stops_a_script_blocked_in_a_slow_request() {
     let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--latency-ms", "5000"]);
     let home = temp_dir("ctrl-c");
     let mut child = tdc_on(&sandbox, &home)
-        .args(["eval", "td.cdrs().to_array()"])
+        .args(["eval", "print(\"asking\"); td.cdrs().to_array()"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    let mut lines = common::Lines::of(child.stdout.take().unwrap());
+    lines.wait_for("asking", Duration::from_secs(20));
     let signalled = Instant::now();
     common::send_signal(child.id(), "INT");
     let status = child.wait().unwrap();
@@ -709,12 +710,17 @@ fn ctrl_c_stops_a_script_blocked_in_a_slow_request() {
 fn a_script_loop_stops_on_ctrl_c() {
     let home = temp_dir("ctrl-c-loop");
     let mut child = tdc(&home)
-        .args(["--sandbox", "eval", "let n = 0; loop { n += 1; }"])
+        .args([
+            "--sandbox",
+            "eval",
+            "print(\"looping\"); let n = 0; loop { n += 1; }",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut lines = common::Lines::of(child.stdout.take().unwrap());
+    lines.wait_for("looping", Duration::from_secs(20));
     common::send_signal(child.id(), "INT");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));

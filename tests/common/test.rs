@@ -223,13 +223,12 @@ impl Test {
 
 impl Output {
     /// Stderr without the banner naming the connection (`tdc: using the embedded sandbox at
-    /// …`, `tdc: running … on …`): what the run itself had to say.
+    /// …`, `tdc: no dialer configured; using the embedded sandbox at …`, `tdc: running … on
+    /// …`): what the run itself had to say.
     pub fn messages(&self) -> String {
         self.stderr
             .lines()
-            .filter(|l| {
-                !l.starts_with("tdc: running ") && !l.starts_with("tdc: using the embedded sandbox")
-            })
+            .filter(|l| !is_banner(l))
             .map(|l| format!("{l}\n"))
             .collect()
     }
@@ -240,4 +239,10 @@ impl Output {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
+}
+
+/// A line naming the connection, whose port changes from run to run.
+fn is_banner(line: &str) -> bool {
+    let embedded = line.starts_with("tdc: ") && line.contains("the embedded sandbox at http://");
+    embedded || line.starts_with("tdc: running ")
 }

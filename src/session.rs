@@ -1,5 +1,6 @@
 //! A session: the resolved connection, the embedded sandbox when no dialer is configured, and
-//! the script host with its default dialer `td`. Shared by `run`, `eval` and `check`.
+//! the script host with its default dialer `td`. Shared by `run` (once, scheduled or
+//! watched), `eval`, the REPL and `export`; `check` needs none.
 
 use std::sync::Arc;
 

@@ -359,11 +359,11 @@ fn script_thread() -> std::thread::Builder {
         .stack_size(SCRIPT_STACK)
 }
 
-/// Runs `work` on a thread with the script stack ([`SCRIPT_STACK`]) and waits for it: the one
-/// place scripts are evaluated from (`tdc run`, `eval`, `test`, watch mode and the REPL), so
-/// that the same script gets the same stack and call depth everywhere. Bindings block on the
-/// runtime, which must not happen on its workers: a thread of its own is that too. An error
-/// only when the system has no thread to give.
+/// Runs `work` on a thread with the script stack ([`SCRIPT_STACK`]) and waits for it: how the
+/// REPL and `tdc test` evaluate, while `run`, `eval`, schedules and watch mode go through
+/// [`spawn_script`] on a thread of the same kind, so that a script gets the same stack and
+/// call depth everywhere. Bindings block on the runtime, which must not happen on its workers:
+/// a thread of its own is that too. An error only when the system has no thread to give.
 pub fn on_script_stack<R: Send>(work: impl FnOnce() -> R + Send) -> std::io::Result<R> {
     std::thread::scope(|scope| {
         let thread = script_thread().spawn_scoped(scope, work)?;

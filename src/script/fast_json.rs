@@ -1,5 +1,5 @@
 //! Answer bodies straight into Rhai values, in one pass: no intermediate `serde_json::Value`.
-//! The numeric-string rule of `api::models` is applied as each field is read. Pages are
+//! The field rule ([`crate::wire::fields`]) is applied as each field is read. Pages are
 //! converted in the tasks that fetch them, so conversion runs beside the script.
 
 use std::cell::RefCell;

@@ -119,8 +119,10 @@ impl Session {
                 (url.clone(), None, None)
             }
         };
-        crate::time::set_default_zone(connection.timezone.as_deref())?;
-        crate::phone::set_default_region(connection.default_region.as_deref())?;
+        host.set_locale(crate::script::Locale {
+            zone: connection.timezone.as_deref().map(crate::time::timezone).transpose()?,
+            region: connection.default_region.as_deref().map(crate::phone::region).transpose()?,
+        });
         let options = connection.client_options(&base_url)?;
         let client = Arc::new(crate::api::Client::new(options).map_err(DialerError::from)?);
         let remote = connection.is_remote() && !connection.read_only;

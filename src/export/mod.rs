@@ -114,6 +114,8 @@ pub struct ExportOptions {
     pub until: Option<String>,
     /// Seconds re-read before the cursor.
     pub overlap_s: i64,
+    /// Where `since` and `until` day words are read (the profile's `timezone`; UTC without).
+    pub zone: Option<chrono_tz::Tz>,
 }
 
 /// What a run did.
@@ -136,9 +138,9 @@ pub fn parse_duration(text: &str) -> Result<i64> {
 }
 
 /// A `since` or `until` as the dialer's filters take it (`YYYY-MM-DD HH:MM:SS`), read as
-/// scripts' `parse_time` reads it: `2025-01-01`, `yesterday`, `-7d`, …
-pub fn parse_bound(option: &str, text: &str) -> Result<String> {
-    crate::time::parse_time_or_relative(text)
+/// scripts' `parse_time` reads it: `2025-01-01`, `yesterday`, `-7d`, … (day words in `zone`).
+pub fn parse_bound(option: &str, text: &str, zone: Option<chrono_tz::Tz>) -> Result<String> {
+    crate::time::parse_time_or_relative(text, zone)
         .map(crate::time::format_time)
         .ok_or_else(|| {
             ExportError::Usage(format!(
@@ -666,7 +668,7 @@ pub async fn run(
 ) -> Result<ExportSummary> {
     let time_field = time_field(options.resource)?;
     let since = match (&options.since, read_cursor(options)) {
-        (Some(since), _) => Some(parse_bound("since", since)?),
+        (Some(since), _) => Some(parse_bound("since", since, options.zone)?),
         (None, Some(cursor)) => crate::time::parse_time(&cursor)
             .map(|t| crate::time::format_time(t - options.overlap_s)),
         (None, None) => None,
@@ -678,7 +680,7 @@ pub async fn run(
         spec.add_condition(time_field, Op::Ge, since.clone())?;
     }
     if let Some(until) = &options.until {
-        spec.add_condition(time_field, Op::Lt, parse_bound("until", until)?)?;
+        spec.add_condition(time_field, Op::Lt, parse_bound("until", until, options.zone)?)?;
     }
     let mut partitions = Partitions {
         options,

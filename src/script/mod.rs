@@ -63,6 +63,24 @@ pub struct Host {
     dry_run: AtomicBool,
     assume_yes: bool,
     config: Option<(std::path::PathBuf, ConfigFile)>,
+    locale: Mutex<Locale>,
+}
+
+/// Where a script's day words (`today`, `yesterday`) and national phone numbers are read:
+/// the profile's `timezone` and `default_region`. A host starts with neither (UTC, and
+/// national numbers need their country code) until its session sets them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Locale {
+    pub zone: Option<chrono_tz::Tz>,
+    pub region: Option<phonenumber::country::Id>,
+}
+
+impl Locale {
+    /// The locale of the host of the engine a native function was called from (the default
+    /// in an engine without a host).
+    pub fn of(ctx: &rhai::NativeCallContext) -> Locale {
+        dialer::HostTag::of(ctx).map(|host| host.locale()).unwrap_or_default()
+    }
 }
 
 impl Host {
@@ -82,7 +100,17 @@ impl Host {
             dry_run: AtomicBool::new(dry_run),
             assume_yes,
             config,
+            locale: Mutex::new(Locale::default()),
         })
+    }
+
+    /// The zone and region this host's scripts read times and phones in.
+    pub fn locale(&self) -> Locale {
+        *self.locale.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set_locale(&self, locale: Locale) {
+        *self.locale.lock().unwrap_or_else(|e| e.into_inner()) = locale;
     }
 
     pub fn handle(&self) -> &tokio::runtime::Handle {

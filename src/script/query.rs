@@ -410,6 +410,7 @@ pub mod query_api {
             since: text("since"),
             until: text("until"),
             overlap_s,
+            zone: query.dialer.host.locale().zone,
         };
         let client = query.dialer.client.clone();
         let spec = query.spec.clone();

@@ -207,13 +207,6 @@ fn toml_location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     format!(" (line {line}, column {column})")
 }
 
-/// Scheme, host and port agree: the same dialer.
-fn same_origin(a: &url::Url, b: &url::Url) -> bool {
-    a.scheme() == b.scheme()
-        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
-        && a.port_or_known_default() == b.port_or_known_default()
-}
-
 /// A URL as it may be printed: any password inside it shown as `***`.
 pub fn redact_url(text: &str) -> String {
     match url::Url::parse(text.trim()) {
@@ -284,6 +277,75 @@ impl Connection {
         Err(match self.password {
             Some(_) => ConfigError::NoUser { url },
             None => ConfigError::NoCredentials { url },
+        })
+    }
+
+    /// An embedded connection signed in with the sandbox's well-known user and password, which
+    /// the session starting it hands over; any other connection is kept as it is.
+    pub fn with_embedded_credentials(mut self, user: &str, password: &str) -> Connection {
+        if self.target != Target::Embedded {
+            return self;
+        }
+        self.user = user.to_string();
+        self.password = Some(Secret::new(password));
+        for (setting, source) in &mut self.sources {
+            match *setting {
+                "user" => *source = format!("{user} (from the sandbox)"),
+                "password" => *source = "the sandbox's".to_string(),
+                _ => {}
+            }
+        }
+        self
+    }
+
+    /// The HTTP client's options for this connection at `base_url` (its own URL, or where
+    /// the embedded sandbox listens): its credentials, limits, retries, TLS and audit log.
+    pub fn client_options(
+        &self,
+        base_url: &url::Url,
+    ) -> Result<crate::api::ClientOptions, ConfigError> {
+        self.require_user(base_url)?;
+        let password = self
+            .password
+            .clone()
+            .ok_or_else(|| ConfigError::NoPassword {
+                user: self.user.clone(),
+                url: base_url.to_string(),
+            })?;
+        Ok(crate::api::ClientOptions {
+            base_url: base_url.clone(),
+            user: self.user.clone(),
+            password,
+            password_source: self.password_source(),
+            auth: self.auth,
+            timeout: self.timeout,
+            concurrency: self.concurrency,
+            max_rps: self.max_rps,
+            read_only: self
+                .read_only
+                .then(|| self.profile.clone().unwrap_or_default()),
+            retry: crate::api::RetryPolicy {
+                attempts: self.attempts,
+                budget: self.retry_budget,
+                ..crate::api::RetryPolicy::default()
+            },
+            ca_file: self.ca_file.clone(),
+            proxy: self.proxy.clone(),
+            connect_timeout: self.connect_timeout,
+            max_response_bytes: self.max_response_bytes,
+            verbose: self.verbose,
+            audit: match self.target {
+                Target::Embedded => None,
+                Target::Url(_) => crate::api::audit::default_path(&|name| std::env::var(name).ok())
+                    .map(|path| {
+                        crate::api::audit::AuditLog::new(
+                            path,
+                            self.profile.clone(),
+                            base_url.host_str().unwrap_or("").to_string(),
+                            self.is_remote(),
+                        )
+                    }),
+            },
         })
     }
 
@@ -364,9 +426,8 @@ impl Connection {
             (&profile_name, &override_url, flags.sandbox)
         {
             let same_origin = match (&profile.url, url::Url::parse(url.trim())) {
-                (Some(own), Ok(given)) => {
-                    url::Url::parse(own.trim()).is_ok_and(|own| same_origin(&own, &given))
-                }
+                (Some(own), Ok(given)) => url::Url::parse(own.trim())
+                    .is_ok_and(|own| crate::wire::origin::same_origin(&own, &given)),
                 _ => false,
             };
             if !same_origin {
@@ -432,8 +493,10 @@ impl Connection {
             }
         };
 
+        // The embedded sandbox's user and password are handed over by the session that starts
+        // it ([`Connection::with_embedded_credentials`]).
         let (user, user_from) = if target == Target::Embedded {
-            (crate::sandbox::USER.to_string(), "the sandbox".to_string())
+            (String::new(), "the sandbox, when it starts".to_string())
         } else if let Some(user) = &flags.user {
             (user.clone(), "--user".to_string())
         } else if let Some(user) = env_nonempty("TDC_USER") {
@@ -446,8 +509,8 @@ impl Connection {
         sources.push(("user", format!("{user} (from {user_from})")));
 
         let password = if target == Target::Embedded {
-            sources.push(("password", "the sandbox's".to_string()));
-            Some(Secret::new(crate::sandbox::PASSWORD))
+            sources.push(("password", "the sandbox's, when it starts".to_string()));
+            None
         } else if let Some(p) = env("TDC_PASSWORD") {
             sources.push(("password", "set (from TDC_PASSWORD)".to_string()));
             Some(Secret::new(p))
@@ -841,6 +904,38 @@ mod tests {
         let c = Connection::resolve(&ConnectionFlags::default(), &env_of(&[]), None).unwrap();
         assert_eq!(c.target, Target::Embedded);
         assert!(!c.is_remote());
+        // No credentials of its own: the session starting the sandbox hands them over.
+        assert!(c.user.is_empty() && c.password.is_none());
+        let signed_in = c.with_embedded_credentials("twin", "pw");
+        assert_eq!(signed_in.user, "twin");
+        assert_eq!(signed_in.password.as_ref().map(|p| p.expose()), Some("pw"));
+        assert_eq!(signed_in.password_source(), "the sandbox's");
+        let base = url::Url::parse("http://127.0.0.1:8025").unwrap();
+        let options = signed_in.client_options(&base).unwrap();
+        assert_eq!((options.user.as_str(), options.base_url), ("twin", base));
+        assert!(options.audit.is_none());
+    }
+
+    #[test]
+    fn a_dialer_connection_keeps_its_own_credentials() {
+        let env = env_of(&[
+            ("TDC_URL", "https://td.example"),
+            ("TDC_USER", "ops"),
+            ("TDC_PASSWORD", "s3cret"),
+        ]);
+        let c = Connection::resolve(&ConnectionFlags::default(), &env, None)
+            .unwrap()
+            .with_embedded_credentials("twin", "pw");
+        assert_eq!(c.user, "ops");
+        let base = url::Url::parse("https://td.example").unwrap();
+        let options = c.client_options(&base).unwrap();
+        assert_eq!(options.password.expose(), "s3cret");
+        let mut without = c.clone();
+        without.password = None;
+        assert_eq!(
+            without.client_options(&base).unwrap_err().to_string(),
+            "no password for ops at https://td.example/: set TDC_PASSWORD, or password_env / password_cmd in the profile"
+        );
     }
 
     #[test]

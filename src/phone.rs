@@ -7,12 +7,8 @@
 //! million normalizations must stay well under a second.
 
 use std::str::FromStr;
-use std::sync::RwLock;
 
 use phonenumber::country;
-
-/// The region national numbers belong to when none is given (the profile's `default_region`).
-static DEFAULT_REGION: RwLock<Option<country::Id>> = RwLock::new(None);
 
 /// A region code that names no region.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,17 +19,6 @@ pub struct UnknownRegion(pub String);
 pub fn region(code: &str) -> Result<country::Id, UnknownRegion> {
     country::Id::from_str(&code.trim().to_ascii_uppercase())
         .map_err(|_| UnknownRegion(code.to_string()))
-}
-
-/// Sets the region national numbers are read in when a call names none.
-pub fn set_default_region(code: Option<&str>) -> Result<(), UnknownRegion> {
-    let id = code.map(region).transpose()?;
-    *DEFAULT_REGION.write().unwrap_or_else(|e| e.into_inner()) = id;
-    Ok(())
-}
-
-pub fn default_region() -> Option<country::Id> {
-    *DEFAULT_REGION.read().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Already E.164 digits: nothing to parse.

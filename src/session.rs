@@ -1,12 +1,12 @@
 //! A session: the resolved connection, the embedded sandbox when no dialer is configured, and
 //! the script host with its default dialer `td`. Every command that reaches a dialer starts
-//! one.
+//! one (`check` needs none).
 
 use std::sync::Arc;
 
 use crate::config::{self, ConfigError, ConfigFile, Connection, ConnectionFlags, Secret, Target};
 use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
-use crate::script::{client_for, Dialer, Host};
+use crate::script::{Dialer, DialerError, Host};
 use crate::terminal::sink::errln;
 
 pub struct Session {
@@ -51,6 +51,18 @@ pub fn resolve_connection(
     config: Option<&(std::path::PathBuf, ConfigFile)>,
 ) -> Result<Connection, ConfigError> {
     Connection::resolve(flags, &env_var, config.map(|(p, c)| (p.as_path(), c)))
+        .map(|c| c.with_embedded_credentials(crate::sandbox::USER, crate::sandbox::PASSWORD))
+}
+
+/// The embedded sandbox's connection, whatever the flags, environment and config file say:
+/// for runs that each start a sandbox of their own (`tdc test`, `tdc defs`).
+pub fn sandbox_connection() -> Result<Connection, ConfigError> {
+    let flags = ConnectionFlags {
+        sandbox: true,
+        ..ConnectionFlags::default()
+    };
+    Connection::resolve(&flags, &|_| None, None)
+        .map(|c| c.with_embedded_credentials(crate::sandbox::USER, crate::sandbox::PASSWORD))
 }
 
 impl Session {
@@ -108,9 +120,20 @@ impl Session {
                 (url.clone(), None, None)
             }
         };
-        crate::time::set_default_zone(connection.timezone.as_deref())?;
-        crate::phone::set_default_region(connection.default_region.as_deref())?;
-        let client = client_for(&connection, base_url)?;
+        host.set_locale(crate::script::Locale {
+            zone: connection
+                .timezone
+                .as_deref()
+                .map(crate::time::timezone)
+                .transpose()?,
+            region: connection
+                .default_region
+                .as_deref()
+                .map(crate::phone::region)
+                .transpose()?,
+        });
+        let options = connection.client_options(&base_url)?;
+        let client = Arc::new(crate::api::Client::new(options).map_err(DialerError::from)?);
         let remote = connection.is_remote() && !connection.read_only;
         let dialer = Dialer::new(client, connection.label(), host.clone(), remote);
         Ok(Session {

@@ -84,7 +84,8 @@ fn run_one(
         Err(e) => return Some(format!("{file_name}: error: cannot start a sandbox: {e}")),
     };
     let host = Host::new(runtime.handle().clone(), None, false, false);
-    let outcome = match Dialer::on_sandbox(&sandbox.url(), None, &host) {
+    let connection = crate::session::sandbox_connection().map_err(crate::script::DialerError::from);
+    let outcome = match connection.and_then(|c| Dialer::on_sandbox(&sandbox.url(), &c, &host)) {
         Err(e) => Err(format!("{file_name}: error: {e}")),
         Ok(dialer) => {
             let base = file.parent().map(Path::to_path_buf).unwrap_or_default();

@@ -130,16 +130,6 @@ pub fn format_time_in(
     Ok(out)
 }
 
-/// The profile's `timezone`, for day words such as `today` (UTC until a session sets it).
-static DEFAULT_ZONE: std::sync::RwLock<Option<chrono_tz::Tz>> = std::sync::RwLock::new(None);
-
-/// Sets the time zone `today` and `yesterday` are read in.
-pub fn set_default_zone(zone: Option<&str>) -> Result<(), TimeError> {
-    let zone = zone.map(timezone).transpose()?;
-    *DEFAULT_ZONE.write().unwrap_or_else(|e| e.into_inner()) = zone;
-    Ok(())
-}
-
 /// A time relative to `now` (seconds since the epoch): `now`, `today`, `yesterday`,
 /// `tomorrow` (midnight in `zone`, UTC without one), or a signed amount of `s`econds,
 /// `m`inutes, `h`ours, `d`ays or `w`eeks such as `-24h`, `-7d`, `+30m`.
@@ -205,15 +195,15 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 /// The forms [`parse_time_or_relative`] takes, for messages.
 pub const TIME_FORMS: &str = "YYYY-MM-DD HH:MM:SS, now, today, yesterday, -24h, -7d, +30m";
 
-/// A time as scripts' `parse_time` and `tdc export --since` read it: relative to now in the
-/// profile's time zone ([`parse_relative_now`]), or absolute ([`parse_time`]).
-pub fn parse_time_or_relative(text: &str) -> Option<i64> {
-    parse_relative_now(text).or_else(|| parse_time(text))
+/// A time as scripts' `parse_time` and `tdc export --since` read it: relative to now with
+/// day words in `zone` (the profile's `timezone`, UTC without one; [`parse_relative_now`]),
+/// or absolute ([`parse_time`]).
+pub fn parse_time_or_relative(text: &str, zone: Option<chrono_tz::Tz>) -> Option<i64> {
+    parse_relative_now(text, zone).or_else(|| parse_time(text))
 }
 
-/// [`parse_relative`] against the clock, in the profile's time zone.
-pub fn parse_relative_now(text: &str) -> Option<i64> {
-    let zone = *DEFAULT_ZONE.read().unwrap_or_else(|e| e.into_inner());
+/// [`parse_relative`] against the clock, day words in `zone`.
+pub fn parse_relative_now(text: &str, zone: Option<chrono_tz::Tz>) -> Option<i64> {
     parse_relative(text, chrono::Utc::now().timestamp(), zone)
 }
 

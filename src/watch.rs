@@ -121,11 +121,8 @@ impl Watch<'_> {
             SandboxOptions::default(),
             dataset.clone(),
         ))?;
-        let dialer = Dialer::on_sandbox(
-            &sandbox.url(),
-            Some(&self.session.connection),
-            &self.session.host,
-        );
+        let dialer =
+            Dialer::on_sandbox(&sandbox.url(), &self.session.connection, &self.session.host);
         self.run_sandbox = Some(sandbox);
         Ok(dialer?)
     }

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use super::query::{Op, QuerySpec, Resource};
+use super::query::{Op, QuerySpec, Resource, MAX_PAGE};
 use super::{models, ApiError, Client, ErrorKind, Retry};
 
 pub const MASS_ASSIGN_PATH: &str = "/api/campaign-leads/mass-assign";
@@ -128,6 +128,6 @@ impl Client {
             .map_err(|m| {
                 ApiError::new(ErrorKind::Refused, "GET", Resource::CampaignLeads.path(), m)
             })?;
-        self.page(&spec, 0, 1000).await
+        self.page(&spec, 0, MAX_PAGE).await
     }
 }

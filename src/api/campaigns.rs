@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::query::{Op, QuerySpec, Resource};
+use super::query::{Op, QuerySpec, Resource, MAX_PAGE};
 use super::{models, ApiError, Client, ErrorKind, Retry};
 
 pub const CLONE_PATH: &str = "/api/campaigns/clone";
@@ -30,7 +30,7 @@ impl Client {
         // The campaign listing is beyond the vendor guide: without it, a clone whose outcome
         // is unknown is reported, not sent again.
         let before = self
-            .page(&QuerySpec::new(Resource::Campaigns), 0, 1000)
+            .page(&QuerySpec::new(Resource::Campaigns), 0, MAX_PAGE)
             .await
             .ok();
         let newest = before
@@ -71,7 +71,7 @@ impl Client {
                 let mut spec = QuerySpec::new(Resource::Campaigns);
                 spec.add_condition("id", Op::Gt, newest.to_string())
                     .map_err(|m| ApiError::new(ErrorKind::Refused, "GET", CLONE_PATH, m))?;
-                let Ok(created) = self.page(&spec, 0, 1000).await else {
+                let Ok(created) = self.page(&spec, 0, MAX_PAGE).await else {
                     return Err(error);
                 };
                 if let Some(found) = created.into_iter().find(|c| {

@@ -489,10 +489,7 @@ impl Client {
                         "the dialer redirected this write to {shown}; refused: a request body is never re-sent to another address"
                     )));
                 }
-                let same_origin = next.scheme() == url.scheme()
-                    && next.host_str() == url.host_str()
-                    && next.port_or_known_default() == url.port_or_known_default();
-                if !same_origin {
+                if !crate::wire::origin::same_origin(&next, &url) {
                     return Err(refused(format!(
                         "the dialer redirected to another host ({shown}); not followed, so the credentials stay with {}",
                         url.host_str().unwrap_or("the dialer")

@@ -19,29 +19,23 @@ impl ShapeError {
 }
 
 pub use crate::wire::fields::{
-    is_numeric_field, is_text_field, normalize_phone, read_numeric_text, NumericText,
-    NUMERIC_FIELDS,
+    is_numeric_field, is_text_field, read_int, read_numeric_text, NumericText, NUMERIC_FIELDS,
 };
 
-/// The records of a list answer: a bare array, `{"<envelope>": [...]}`, or an object whose
-/// only array is the list (the real dialer's envelopes are not all documented).
+/// The records of a list answer, by the envelope rule ([`crate::wire::envelope`]).
 pub fn list_from(value: Value, envelope: &str) -> Result<Vec<Value>, ShapeError> {
     match value {
         Value::Array(items) => Ok(items),
-        Value::Object(mut map) => {
-            for key in [envelope, "data", "items", "results"] {
-                if let Some(Value::Array(items)) = map.remove(key) {
-                    return Ok(items);
-                }
-            }
-            let mut arrays = map.into_iter().filter_map(|(_, v)| match v {
-                Value::Array(items) => Some(items),
-                _ => None,
-            });
-            match (arrays.next(), arrays.next()) {
-                (Some(items), None) => Ok(items),
-                _ => Err(ShapeError::not_a_list(envelope)),
-            }
+        Value::Object(map) => {
+            let lists = map
+                .into_iter()
+                .filter_map(|(key, v)| match v {
+                    Value::Array(items) => Some((key, items)),
+                    _ => None,
+                })
+                .collect();
+            crate::wire::envelope::pick(lists, envelope)
+                .ok_or_else(|| ShapeError::not_a_list(envelope))
         }
         other => Err(ShapeError(format!(
             "expected a list of {envelope}, got {}",
@@ -82,15 +76,6 @@ pub fn single_from(value: Value, envelope: &str) -> Result<Value, ShapeError> {
             .into_iter()
             .next()
             .ok_or_else(|| ShapeError(format!("expected one record in \"{envelope}\", got none"))),
-    }
-}
-
-/// An integer sent as a number or a numeric string.
-pub fn read_int(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }
 

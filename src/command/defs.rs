@@ -16,7 +16,9 @@ pub fn execute(config: &Config, dir: &Path) -> Outcome {
     let runtime = &config.runtime;
     let host = Host::new(runtime.handle().clone(), None, false, false);
     // Definitions only describe `td`: no sandbox needs to run at this address.
-    let dialer = crate::script::Dialer::on_sandbox("http://127.0.0.1:8025", None, &host)
+    let connection =
+        crate::session::sandbox_connection().map_err(|e| Failure::failed_in("defs", e.into()))?;
+    let dialer = crate::script::Dialer::on_sandbox("http://127.0.0.1:8025", &connection, &host)
         .map_err(|e| Failure::failed_in("defs", e.into()))?;
     let engine =
         crate::script::engine::script_engine(&host, Path::new("."), LoadedFiles::default());

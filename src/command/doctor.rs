@@ -134,8 +134,12 @@ pub fn run(config: &super::Config) -> i32 {
         );
         return 1;
     }
-    let client = match crate::script::client_for(&connection, url.clone()) {
-        Ok(client) => client,
+    let client = match connection.client_options(&url).map(crate::api::Client::new) {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => {
+            report.fail("auth", e, "see `tdc config`");
+            return 1;
+        }
         Err(e) => {
             report.fail("auth", e, "see `tdc config`");
             return 1;

@@ -17,7 +17,7 @@ pub fn execute(config: &Config, args: crate::cli::ExportArgs) -> Outcome {
     // Checked before a dialer is reached; read again by the export, in the profile's zone.
     for (option, time) in [("--since", &args.since), ("--until", &args.until)] {
         if let Some(time) = time {
-            crate::export::parse_bound(option, time)
+            crate::export::parse_bound(option, time, None)
                 .map_err(|e| Failure::Usage(format!("tdc export: {e}")))?;
         }
     }
@@ -29,6 +29,7 @@ pub fn execute(config: &Config, args: crate::cli::ExportArgs) -> Outcome {
         since: args.since,
         until: args.until,
         overlap_s,
+        zone: session.host.locale().zone,
     };
     let client = session.dialer.client.clone();
     let progress = crate::terminal::progress::counter(resource.envelope());

@@ -1,8 +1,6 @@
 //! Pages read straight into typed columns: each record's values go into Arrow builders as
-//! the JSON is read, with no map per record in between. The envelope is tolerated as the
-//! client's listings tolerate it ([`crate::api::models::list_from`]): a bare array,
-//! `{"<envelope>": [...]}`, `data`, `items`, `results`, or an object whose only array is the
-//! list.
+//! the JSON is read, with no map per record in between. The list is found by the envelope
+//! rule ([`crate::wire::envelope`]).
 
 use std::collections::HashMap;
 
@@ -90,8 +88,7 @@ impl Column {
 
     fn float(&mut self, f: f64) {
         match self {
-            // Saturating, as a JSON reader turning 1e30 into an integer would.
-            Column::Int(b) => b.append_value(f as i64),
+            Column::Int(b) => b.append_option(crate::wire::fields::whole(f)),
             Column::Float(b) => b.append_value(f),
             Column::Time(b) => b.append_null(),
             Column::Date(b) => b.append_null(),
@@ -104,8 +101,8 @@ impl Column {
 
     fn text(&mut self, s: &str) {
         match self {
-            Column::Int(b) => b.append_option(s.trim().parse().ok()),
-            Column::Float(b) => b.append_option(s.trim().parse().ok()),
+            Column::Int(b) => b.append_option(crate::wire::fields::int_of_text(s)),
+            Column::Float(b) => b.append_option(crate::wire::fields::float_of_text(s)),
             Column::Time(b) => b.append_option(super::micros_of(s)),
             Column::Date(b) => b.append_option(super::days_of(s)),
             Column::Text(b) => b.append_value(s),
@@ -114,9 +111,9 @@ impl Column {
 
     fn boolean(&mut self, v: bool) {
         match self {
-            Column::Int(b) => b.append_value(i64::from(v)),
             Column::Text(b) => b.append_value(if v { "true" } else { "false" }),
-            Column::Float(_) | Column::Time(_) | Column::Date(_) => self.null(),
+            // A boolean is not a number ([`crate::wire::fields::read_int`]).
+            Column::Int(_) | Column::Float(_) | Column::Time(_) | Column::Date(_) => self.null(),
         }
     }
 
@@ -190,24 +187,17 @@ impl Columns {
 pub struct Page(Vec<(Option<String>, Columns)>);
 
 impl Page {
-    /// The list the envelope holds, by the client's envelope rule.
+    /// The list the envelope holds, by the envelope rule.
     pub fn list(self, envelope: &str) -> Result<Columns, ShapeError> {
         let mut lists = self.0;
         if let Some(at) = lists.iter().position(|(key, _)| key.is_none()) {
             return Ok(lists.swap_remove(at).1);
         }
-        for wanted in [envelope, "data", "items", "results"] {
-            if let Some(at) = lists
-                .iter()
-                .position(|(key, _)| key.as_deref() == Some(wanted))
-            {
-                return Ok(lists.swap_remove(at).1);
-            }
-        }
-        match lists.len() {
-            1 => Ok(lists.remove(0).1),
-            _ => Err(ShapeError::not_a_list(envelope)),
-        }
+        let named = lists
+            .into_iter()
+            .map(|(key, list)| (key.unwrap_or_default(), list))
+            .collect();
+        crate::wire::envelope::pick(named, envelope).ok_or_else(|| ShapeError::not_a_list(envelope))
     }
 }
 
@@ -518,6 +508,17 @@ mod tests {
             );
             assert_eq!(b.column(6).as_string::<i32>().value(1), "true");
         }
+    }
+
+    #[test]
+    fn an_integer_column_holds_integers_only() {
+        let b = batch(
+            r#"[{"bill_duration": 35.7}, {"bill_duration": true}, {"bill_duration": 35.0}, {"bill_duration": "12.5"}, {"bill_duration": " 9 "}]"#,
+            "cdrs",
+        );
+        let read = b.column(0).as_primitive::<Int64Type>();
+        let values: Vec<Option<i64>> = read.iter().collect();
+        assert_eq!(values, [None, None, Some(35), None, Some(9)]);
     }
 
     #[test]

@@ -29,10 +29,12 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use serde_json::{Map, Value};
 
-use crate::api::models::is_numeric_field;
 use crate::api::query::{Op, QuerySpec, Resource};
 use crate::api::scan::{FetchPage, HeldPage, PageStream, Weighed};
 use crate::api::{ApiError, Client};
+use crate::wire::fields::{
+    is_numeric_field, is_time_field, read_float, read_int, DATE_FIELDS, FLOAT_FIELDS,
+};
 
 /// What stops an export.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,8 @@ pub struct ExportOptions {
     pub until: Option<String>,
     /// Seconds re-read before the cursor.
     pub overlap_s: i64,
+    /// Where `since` and `until` day words are read (the profile's `timezone`; UTC without).
+    pub zone: Option<chrono_tz::Tz>,
 }
 
 /// What a run did.
@@ -134,9 +138,9 @@ pub fn parse_duration(text: &str) -> Result<i64> {
 }
 
 /// A `since` or `until` as the dialer's filters take it (`YYYY-MM-DD HH:MM:SS`), read as
-/// scripts' `parse_time` reads it: `2025-01-01`, `yesterday`, `-7d`, …
-pub fn parse_bound(option: &str, text: &str) -> Result<String> {
-    crate::time::parse_time_or_relative(text)
+/// scripts' `parse_time` reads it: `2025-01-01`, `yesterday`, `-7d`, … (day words in `zone`).
+pub fn parse_bound(option: &str, text: &str, zone: Option<chrono_tz::Tz>) -> Result<String> {
+    crate::time::parse_time_or_relative(text, zone)
         .map(crate::time::format_time)
         .ok_or_else(|| {
             ExportError::Usage(format!(
@@ -200,15 +204,15 @@ fn write_whole(
     })
 }
 
-/// A column's type, by its name (the client's field rule decides what is a number).
+/// A column's type, by its name, by the field rule ([`crate::wire::fields`]).
 fn type_of(name: &str) -> DataType {
-    if name == "birthdate" || name == "purchase_date" {
+    if DATE_FIELDS.contains(&name) {
         DataType::Date32
-    } else if name.ends_with("_at") {
+    } else if is_time_field(name) {
         // Microseconds, as Parquet has no seconds unit; no time zone, as the dialer names none:
         // an instant would show a New York session another day and hour than the dialer's.
         DataType::Timestamp(TimeUnit::Microsecond, None)
-    } else if ["purchase_amount", "loan_amount", "lat", "lng"].contains(&name) {
+    } else if FLOAT_FIELDS.contains(&name) {
         DataType::Float64
     } else if is_numeric_field(name) {
         DataType::Int64
@@ -249,23 +253,6 @@ fn conform(array: &ArrayRef, kind: &DataType) -> ArrayRef {
     }
 }
 
-fn int_of(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
-        Value::Bool(b) => Some(i64::from(*b)),
-        _ => None,
-    }
-}
-
-fn float_of(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 fn text_of(value: &Value) -> Option<String> {
     match value {
         Value::Null => None,
@@ -303,12 +290,12 @@ fn batch_of(columns: &[String], rows: &[Map<String, Value>]) -> Result<RecordBat
         let array: ArrayRef = match &kind {
             DataType::Int64 => {
                 let mut b = Int64Builder::with_capacity(rows.len());
-                values.for_each(|v| b.append_option(int_of(v)));
+                values.for_each(|v| b.append_option(read_int(v)));
                 Arc::new(b.finish())
             }
             DataType::Float64 => {
                 let mut b = Float64Builder::with_capacity(rows.len());
-                values.for_each(|v| b.append_option(float_of(v)));
+                values.for_each(|v| b.append_option(read_float(v)));
                 Arc::new(b.finish())
             }
             DataType::Timestamp(..) => {
@@ -681,7 +668,7 @@ pub async fn run(
 ) -> Result<ExportSummary> {
     let time_field = time_field(options.resource)?;
     let since = match (&options.since, read_cursor(options)) {
-        (Some(since), _) => Some(parse_bound("since", since)?),
+        (Some(since), _) => Some(parse_bound("since", since, options.zone)?),
         (None, Some(cursor)) => crate::time::parse_time(&cursor)
             .map(|t| crate::time::format_time(t - options.overlap_s)),
         (None, None) => None,
@@ -693,7 +680,11 @@ pub async fn run(
         spec.add_condition(time_field, Op::Ge, since.clone())?;
     }
     if let Some(until) = &options.until {
-        spec.add_condition(time_field, Op::Lt, parse_bound("until", until)?)?;
+        spec.add_condition(
+            time_field,
+            Op::Lt,
+            parse_bound("until", until, options.zone)?,
+        )?;
     }
     let mut partitions = Partitions {
         options,
@@ -803,6 +794,22 @@ mod tests {
         assert_eq!(back[0]["start_at"], json!("2025-01-02 08:00:00"));
         assert_eq!(back[0]["dst"], json!("0007281"));
         assert_eq!(back[1]["bill_duration"], Value::Null);
+    }
+
+    #[test]
+    fn a_partition_read_back_keeps_integers_only_in_integer_columns() {
+        let rows = [
+            json!({"bill_duration": 35.7}),
+            json!({"bill_duration": true}),
+            json!({"bill_duration": "35"}),
+        ]
+        .map(|v| v.as_object().cloned().unwrap());
+        let batch = batch_of(&["bill_duration".to_string()], &rows).unwrap();
+        let back: Vec<Value> = rows_of(&batch)
+            .into_iter()
+            .map(|r| r["bill_duration"].clone())
+            .collect();
+        assert_eq!(back, [Value::Null, Value::Null, json!(35)]);
     }
 
     #[test]

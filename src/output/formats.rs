@@ -61,85 +61,44 @@ impl From<csv::Error> for Stop {
     }
 }
 
-/// A record's fields as CSV columns: nested maps become dotted columns
-/// (`customFields.affiliate`), arrays stay JSON text.
-pub fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map {
-                let name = if prefix.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                match inner {
-                    Value::Object(_) => flatten(&name, inner, out),
-                    Value::Null => out.push((name, String::new())),
-                    Value::String(s) => out.push((name, s.clone())),
-                    other => out.push((name, other.to_string())),
-                }
-            }
-        }
-        other => out.push((prefix.to_string(), other.to_string())),
-    }
-}
-
-/// Writes records as CSV: the columns of the first record (flattened), in its order; a later
-/// record's missing columns are empty, and columns the first lacked are left out.
+/// Writes records as CSV by the one flattener ([`crate::script::csv`]): the columns asked for
+/// (`fields()`), else an array's columns are every record's, and a streamed Query's are its
+/// first record's (a later record's other fields are left out rather than hold the stream).
 fn write_csv(
-    records: impl Iterator<Item = RhaiResultOf<Value>>,
-    fields: Option<Vec<String>>,
+    records: impl Iterator<Item = RhaiResultOf<Dynamic>>,
+    columns: Option<Vec<String>>,
 ) -> Result<(), Stop> {
+    use crate::script::csv::{flat_cell, flat_columns};
     let mut writer = csv::Writer::from_writer(crate::terminal::sink::Stdout);
     // CSV carries server text as it is; on a terminal its controls are shown, not obeyed.
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let shown = |text: &str| -> String {
+    let shown = |text: String| -> String {
         if terminal {
-            crate::terminal::sanitize::for_terminal(text).into_owned()
+            crate::terminal::sanitize::for_terminal(&text).into_owned()
         } else {
-            text.to_string()
+            text
         }
     };
-    let mut header: Option<Vec<String>> = None;
-    if let Some(fields) = fields {
-        writer.write_record(fields.iter().map(|f| shown(f)))?;
-        header = Some(fields);
+    let mut header = None;
+    if let Some(columns) = columns {
+        writer.write_record(columns.iter().map(|c| shown(c.clone())))?;
+        header = Some(columns);
     }
     for record in records {
         let record = record.map_err(|e| Stop::Failed(e.to_string()))?;
-        let mut cells = Vec::new();
-        flatten("", &record, &mut cells);
         let columns = match &header {
             Some(columns) => columns,
             None => {
-                // The usual first columns of the kind of record, then the rest.
-                let preferred =
-                    crate::script::table::preferred_columns(&vec![crate::script::json_to_dynamic(
-                        record.clone(),
-                    )]);
-                let mut columns: Vec<String> = Vec::new();
-                for first in preferred {
-                    columns.extend(
-                        cells
-                            .iter()
-                            .map(|(k, _)| k)
-                            .filter(|k| **k == first || k.starts_with(&format!("{first}.")))
-                            .cloned(),
-                    );
+                let mut columns = flat_columns(&vec![record.clone()]);
+                if !record.is_map() {
+                    // A list of plain values: one unnamed column.
+                    columns = vec![String::new()];
                 }
-                writer.write_record(columns.iter().map(|c| shown(c)))?;
+                writer.write_record(columns.iter().map(|c| shown(c.clone())))?;
                 header.insert(columns)
             }
         };
-        let row = columns.iter().map(|column| {
-            shown(
-                cells
-                    .iter()
-                    .find(|(k, _)| k == column)
-                    .map_or("", |(_, v)| v.as_str()),
-            )
-        });
-        writer.write_record(row)?;
+        writer.write_record(columns.iter().map(|c| shown(flat_cell(&record, c))))?;
     }
     writer.flush()?;
     Ok(())
@@ -149,6 +108,20 @@ fn write_csv(
 pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop> {
     if value.is_unit() {
         return Ok(());
+    }
+    if format == Format::Csv {
+        if value.is::<Query>() {
+            let query = value.cast::<Query>();
+            let fields = query.field_names();
+            return write_csv(query.into_iter(), fields);
+        }
+        let array = match value.try_cast_result::<Array>() {
+            Ok(array) => array,
+            Err(one) => vec![one],
+        };
+        let columns = (!array.is_empty() && array.iter().all(Dynamic::is_map))
+            .then(|| crate::script::csv::flat_columns(&array));
+        return write_csv(array.into_iter().map(Ok), columns);
     }
     let fail = |e: Box<rhai::EvalAltResult>| Stop::Failed(e.to_string());
     // Records one by one: a Query streams, an array is walked, anything else is one value.
@@ -183,14 +156,8 @@ pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop
                 }
             }
         }
-        Format::Csv => {
-            drop(out);
-            let fields = value
-                .read_lock::<Query>()
-                .and_then(|query| query.field_names());
-            return write_csv(records, fields);
-        }
-        Format::Json | Format::Table => {
+        // CSV is written above, record by record.
+        Format::Json | Format::Table | Format::Csv => {
             let whole = if value.is::<Query>() || value.is_array() {
                 Value::Array(
                     records

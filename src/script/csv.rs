@@ -1,5 +1,8 @@
 //! CSV files both ways: nested maps flatten to dotted columns (`customFields.affiliate`) and
-//! dotted columns read back into nested maps, so an export re-imports.
+//! dotted columns read back into nested maps, so an export re-imports. The one flattener:
+//! `write_csv` and `tdc eval -o csv` take their columns ([`flat_columns`]) and cells
+//! ([`flat_cell`]) from here. Cells hold text as it was sent; only a terminal shows its
+//! controls escaped.
 
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, ImmutableString, Map, INT};
@@ -9,7 +12,7 @@ use std::path::Path;
 use super::io_error;
 use super::{script_error, RhaiResultOf};
 use crate::files::{self, Access};
-use crate::script::table::{self, cell};
+use crate::script::table;
 
 pub(super) fn column_names(columns: &Array) -> RhaiResultOf<Vec<String>> {
     columns
@@ -162,21 +165,37 @@ fn put_dotted(map: &mut Map, key: &str, value: Dynamic) {
     }
 }
 
-/// The value under a dotted column (`customFields.affiliate`) of a record.
-fn dotted_cell(record: &Dynamic, column: &str) -> String {
-    let direct = cell(record, column);
-    if !direct.is_empty() || !column.contains('.') {
-        return direct;
+/// The text under a dotted column (`customFields.affiliate`) of a record: text as it is,
+/// numbers, booleans and arrays as JSON writes them, nothing for `()` or a missing field. A
+/// value that is not a map is its own cell, under any column.
+pub fn flat_cell(record: &Dynamic, column: &str) -> String {
+    let Some(map) = record.read_lock::<Map>() else {
+        return cell_text(record);
+    };
+    if let Some(value) = map.get(column) {
+        return cell_text(value);
     }
-    let (head, rest) = column.split_once('.').unwrap_or((column, ""));
-    record
-        .read_lock::<Map>()
-        .and_then(|m| m.get(head).cloned())
-        .map_or_else(String::new, |inner| dotted_cell(&inner, rest))
+    let Some((head, rest)) = column.split_once('.') else {
+        return String::new();
+    };
+    map.get(head)
+        .filter(|inner| inner.is_map())
+        .map_or_else(String::new, |inner| flat_cell(inner, rest))
 }
 
-/// The CSV columns of records: nested maps as dotted columns, in the preferred order.
-fn flat_columns(records: &Array) -> Vec<String> {
+fn cell_text(value: &Dynamic) -> String {
+    if value.is_unit() {
+        String::new()
+    } else if value.is_string() {
+        value.to_string()
+    } else {
+        super::dynamic_to_json(value).map_or_else(|_| value.to_string(), |j| j.to_string())
+    }
+}
+
+/// The CSV columns of records, every record's: nested maps as dotted columns, in the
+/// preferred order ([`table::preferred_columns`]).
+pub fn flat_columns(records: &Array) -> Vec<String> {
     let mut columns = Vec::new();
     for column in table::preferred_columns(records) {
         let mut nested: Vec<String> = Vec::new();
@@ -250,7 +269,7 @@ fn write_records(
         let row: Vec<String> = columns
             .iter()
             .map(|c| {
-                let text = dotted_cell(record, c);
+                let text = flat_cell(record, c);
                 if excel_safe {
                     excel_safe_cell(text)
                 } else {

@@ -1,5 +1,5 @@
 //! Answer bodies straight into Rhai values, in one pass: no intermediate `serde_json::Value`.
-//! The numeric-string rule of `api::models` is applied as each field is read. Pages are
+//! The field rule ([`crate::wire::fields`]) is applied as each field is read. Pages are
 //! converted in the tasks that fetch them, so conversion runs beside the script.
 
 use std::cell::RefCell;
@@ -355,24 +355,19 @@ pub fn from_value(value: serde_json::Value) -> Dynamic {
     TOP.deserialize(value).unwrap_or(Dynamic::UNIT)
 }
 
-/// The records of a list answer already parsed: a bare array, `{"<envelope>": [...]}`, or an
-/// object whose only array is the list (as `api::models::list_from`).
+/// The records of a list answer already parsed, by the envelope rule
+/// ([`crate::wire::envelope`]).
 pub fn records(value: Dynamic, envelope: &str) -> Result<Array, ShapeError> {
     if value.is_array() {
         return Ok(value.cast::<Array>());
     }
-    if let Ok(mut map) = value.try_cast_result::<Map>() {
-        for key in [envelope, "data", "items", "results"] {
-            if let Some(list) = map.remove(key).filter(Dynamic::is_array) {
-                return Ok(list.cast::<Array>());
-            }
-        }
-        let mut arrays = map.into_iter().filter(|(_, v)| v.is_array());
-        if let (Some((_, only)), None) = (arrays.next(), arrays.next()) {
-            return Ok(only.cast::<Array>());
-        }
-    }
-    Err(ShapeError::not_a_list(envelope))
+    let lists = match value.try_cast_result::<Map>() {
+        Ok(map) => map.into_iter().filter(|(_, v)| v.is_array()).collect(),
+        Err(_) => Vec::new(),
+    };
+    crate::wire::envelope::pick(lists, envelope)
+        .map(Dynamic::cast::<Array>)
+        .ok_or_else(|| ShapeError::not_a_list(envelope))
 }
 
 /// Inserted leads are read straight into Rhai maps inside the chunk tasks.

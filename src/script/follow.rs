@@ -66,7 +66,8 @@ fn seconds_of(key: &str, value: &Dynamic) -> RhaiResultOf<i64> {
 }
 
 impl Options {
-    fn read(options: &Map) -> RhaiResultOf<Options> {
+    /// The options of `follow`; a `since` with day words is read in `zone`.
+    fn read(options: &Map, zone: Option<chrono_tz::Tz>) -> RhaiResultOf<Options> {
         if let Some(unknown) = options.keys().find(|k| !OPTION_KEYS.contains(&k.as_str())) {
             return Err(script_error(format!(
                 "follow: unknown option '{unknown}' (the options are {})",
@@ -88,7 +89,7 @@ impl Options {
             Some(value) if value.is_int() => Some(value.as_int().unwrap_or_default()),
             Some(value) => {
                 let text = value.to_string();
-                Some(crate::time::parse_time_or_relative(&text).ok_or_else(|| {
+                Some(crate::time::parse_time_or_relative(&text, zone).ok_or_else(|| {
                     script_error(format!(
                         "follow: since: '{text}' is not a time (e.g. \"2025-03-01 00:00:00\", \"today\", \"-1h\")"
                     ))
@@ -749,7 +750,7 @@ impl Inner {
 
 /// Makes a follower of a query (checked before anything is sent).
 fn follower(query: Query, options: Map) -> RhaiResultOf<Follow> {
-    let options = Options::read(&options)?;
+    let options = Options::read(&options, query.dialer().host.locale().zone)?;
     let spec = query.spec();
     let resource = spec.resource;
     if !matches!(resource, Resource::Cdrs | Resource::Calls | Resource::Leads) {

@@ -154,3 +154,43 @@ fn csv_round_trip() {
         .unwrap_err();
     assert!(err.to_string().contains("row 3"), "{err}");
 }
+
+/// Day words and national numbers are read in the zone and region of the host a script runs
+/// on, not in process-wide settings: two hosts at once each keep their own, and an engine
+/// without a host reads UTC and needs country codes.
+#[test]
+fn times_and_phones_are_read_in_the_hosts_locale() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let on_host = |zone: &str, region: Option<&str>| {
+        let host = super::Host::new(runtime.handle().clone(), None, false, false);
+        host.set_locale(super::Locale {
+            zone: Some(crate::time::timezone(zone).unwrap()),
+            region: region.map(|r| crate::phone::region(r).unwrap()),
+        });
+        let mut engine = engine();
+        engine.set_default_tag(rhai::Dynamic::from(super::dialer::HostTag(host)));
+        engine
+    };
+    let london = on_host("Europe/London", Some("GB"));
+    let tokyo = on_host("Asia/Tokyo", None);
+    let phone = r#"normalize_phone("07700 900101")"#;
+    assert_eq!(london.eval::<String>(phone).unwrap(), "447700900101");
+    assert!(tokyo.eval::<rhai::Dynamic>(phone).unwrap().is_unit());
+    assert!(engine().eval::<rhai::Dynamic>(phone).unwrap().is_unit());
+    assert_eq!(london.eval::<String>("default_region()").unwrap(), "GB");
+    assert!(tokyo
+        .eval::<rhai::Dynamic>("default_region()")
+        .unwrap()
+        .is_unit());
+    let midnight = |engine: &Engine| engine.eval::<i64>(r#"parse_time("today")"#).unwrap();
+    let expected = |zone: Option<&str>| {
+        let zone = zone.map(|z| crate::time::timezone(z).unwrap());
+        crate::time::parse_relative("today", chrono::Utc::now().timestamp(), zone).unwrap()
+    };
+    assert_eq!(midnight(&london), expected(Some("Europe/London")));
+    assert_eq!(midnight(&tokyo), expected(Some("Asia/Tokyo")));
+    assert_eq!(midnight(&engine()), expected(None));
+    assert_ne!(midnight(&london), midnight(&tokyo));
+}

@@ -10,7 +10,7 @@ mod assert;
 mod cdr;
 mod chart;
 mod convert;
-mod csv;
+pub(crate) mod csv;
 mod dialer;
 pub mod engine;
 mod env;
@@ -35,8 +35,8 @@ use std::sync::{Arc, Mutex};
 use rhai::{Dynamic, EvalAltResult, Map, Position};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiError, BulkError, Client, ErrorKind};
-use crate::config::{ConfigFile, Connection};
+use crate::api::{ApiError, BulkError, ErrorKind};
+use crate::config::ConfigFile;
 
 pub use convert::{dynamic_to_json, json_to_dynamic, scalar_text, NotJson, MAX_JSON_DEPTH};
 
@@ -64,6 +64,26 @@ pub struct Host {
     dry_run: AtomicBool,
     assume_yes: bool,
     config: Option<(std::path::PathBuf, ConfigFile)>,
+    locale: Mutex<Locale>,
+}
+
+/// Where a script's day words (`today`, `yesterday`) and national phone numbers are read:
+/// the profile's `timezone` and `default_region`. A host starts with neither (UTC, and
+/// national numbers need their country code) until its session sets them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Locale {
+    pub zone: Option<chrono_tz::Tz>,
+    pub region: Option<phonenumber::country::Id>,
+}
+
+impl Locale {
+    /// The locale of the host of the engine a native function was called from (the default
+    /// in an engine without a host).
+    pub fn of(ctx: &rhai::NativeCallContext) -> Locale {
+        dialer::HostTag::of(ctx)
+            .map(|host| host.locale())
+            .unwrap_or_default()
+    }
 }
 
 impl Host {
@@ -83,7 +103,17 @@ impl Host {
             dry_run: AtomicBool::new(dry_run),
             assume_yes,
             config,
+            locale: Mutex::new(Locale::default()),
         })
+    }
+
+    /// The zone and region this host's scripts read times and phones in.
+    pub fn locale(&self) -> Locale {
+        *self.locale.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set_locale(&self, locale: Locale) {
+        *self.locale.lock().unwrap_or_else(|e| e.into_inner()) = locale;
     }
 
     pub fn handle(&self) -> &tokio::runtime::Handle {
@@ -248,53 +278,4 @@ pub(super) fn io_error(
 /// A script error with a plain message (bad arguments and the like).
 pub fn script_error(message: impl std::fmt::Display) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(Dynamic::from(message.to_string()), Position::NONE).into()
-}
-
-/// Makes the client for a resolved connection whose target is a URL.
-pub fn client_for(connection: &Connection, base_url: url::Url) -> Result<Arc<Client>, DialerError> {
-    connection.require_user(&base_url)?;
-    let password = connection
-        .password
-        .clone()
-        .ok_or_else(|| DialerError::NoPassword {
-            user: connection.user.clone(),
-            url: base_url.to_string(),
-        })?;
-    let options = crate::api::ClientOptions {
-        base_url: base_url.clone(),
-        user: connection.user.clone(),
-        password,
-        password_source: connection.password_source(),
-        auth: connection.auth,
-        timeout: connection.timeout,
-        concurrency: connection.concurrency,
-        max_rps: connection.max_rps,
-        read_only: connection
-            .read_only
-            .then(|| connection.profile.clone().unwrap_or_default()),
-        retry: crate::api::RetryPolicy {
-            attempts: connection.attempts,
-            budget: connection.retry_budget,
-            ..crate::api::RetryPolicy::default()
-        },
-        ca_file: connection.ca_file.clone(),
-        proxy: connection.proxy.clone(),
-        connect_timeout: connection.connect_timeout,
-        max_response_bytes: connection.max_response_bytes,
-        verbose: connection.verbose,
-        audit: match connection.target {
-            crate::config::Target::Embedded => None,
-            crate::config::Target::Url(_) => {
-                crate::api::audit::default_path(&|name| std::env::var(name).ok()).map(|path| {
-                    crate::api::audit::AuditLog::new(
-                        path,
-                        connection.profile.clone(),
-                        base_url.host_str().unwrap_or("").to_string(),
-                        connection.is_remote(),
-                    )
-                })
-            }
-        },
-    };
-    Ok(Arc::new(Client::new(options)?))
 }

@@ -18,9 +18,9 @@ pub mod phone_api {
     /// print(normalize_phone("+44 (0)7700 900101"));   // 447700900101
     /// print(normalize_phone("12"));                   // ()
     /// ```
-    pub fn normalize_phone(phone: &str) -> Dynamic {
-        crate::phone::to_e164(phone, crate::phone::default_region())
-            .map_or(Dynamic::UNIT, Dynamic::from)
+    pub fn normalize_phone(ctx: NativeCallContext, phone: &str) -> Dynamic {
+        let region = crate::script::Locale::of(&ctx).region;
+        crate::phone::to_e164(phone, region).map_or(Dynamic::UNIT, Dynamic::from)
     }
 
     /// The region national phone numbers are read in when a call names none: the profile's
@@ -29,8 +29,9 @@ pub mod phone_api {
     /// ```rhai
     /// if default_region() == () { print("national numbers need a region"); }
     /// ```
-    pub fn default_region() -> Dynamic {
-        crate::phone::default_region().map_or(Dynamic::UNIT, |id| id.as_ref().into())
+    pub fn default_region(ctx: NativeCallContext) -> Dynamic {
+        let region = crate::script::Locale::of(&ctx).region;
+        region.map_or(Dynamic::UNIT, |id| id.as_ref().into())
     }
 
     /// A phone number as the dialer stores it, national numbers read in `region` (an ISO

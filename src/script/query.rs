@@ -317,16 +317,17 @@ pub mod query_api {
         })
     }
 
-    /// Rows per request (1 to 1000; default 1000).
+    /// Rows per request (1 to 1000, the dialer's largest page; default 1000).
     ///
     /// ```rhai
     /// let q = td.cdrs().page_size(200);
     /// ```
     #[rhai_fn(return_raw, pure)]
     pub fn page_size(query: &mut Query, n: INT) -> RhaiResultOf<Query> {
-        if !(1..=crate::api::query::MAX_PAGE as INT).contains(&n) {
+        use crate::api::query::MAX_PAGE;
+        if !(1..=MAX_PAGE as INT).contains(&n) {
             return Err(script_error(format!(
-                "page_size must be 1 to 1000, got {n}"
+                "page_size must be 1 to {MAX_PAGE}, got {n}"
             )));
         }
         query.with(|spec| {
@@ -409,6 +410,7 @@ pub mod query_api {
             since: text("since"),
             until: text("until"),
             overlap_s,
+            zone: query.dialer.host.locale().zone,
         };
         let client = query.dialer.client.clone();
         let spec = query.spec.clone();

@@ -45,8 +45,9 @@ pub mod time_api {
     /// let since = format_time(parse_time("-24h"));   // for td.cdrs().where("start_at", ">", since)
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn parse_time(text: &str) -> RhaiResultOf<INT> {
-        crate::time::parse_time_or_relative(text).ok_or_else(|| {
+    pub fn parse_time(ctx: NativeCallContext, text: &str) -> RhaiResultOf<INT> {
+        let zone = crate::script::Locale::of(&ctx).zone;
+        crate::time::parse_time_or_relative(text, zone).ok_or_else(|| {
             script_error(format!(
                 "parse_time: '{text}' is not a time ({})",
                 crate::time::TIME_FORMS

@@ -6,6 +6,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+mod test;
+#[allow(unused_imports)]
+pub use test::Test;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_tdc");
 
 /// An independent HTTP client (reqwest, not tdc), TLS readied as tdc readies it.
@@ -118,12 +122,45 @@ pub fn send_signal(pid: u32, signal: &str) {
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
-/// A fresh folder for a test (config, scripts, state files).
-pub fn temp_dir(name: &str) -> PathBuf {
+/// A fresh folder for a test (config, scripts, state files), removed when the test passes and
+/// kept, for a look at what the test left, when it fails.
+pub fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("tdc-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
+    TempDir(dir)
+}
+
+/// A test's folder (see [`temp_dir`]); it reads as the path it holds.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// `tdc` with an environment that holds no connection settings and no config file.
@@ -283,4 +320,60 @@ pub fn peak_mb_with_slow_reader(command: &mut Command, seconds: u64) -> (u64, us
         .and_then(|kb| kb.parse::<u64>().ok())
         .expect("VmHWM in /proc/<pid>/status");
     (kb / 1024, lines)
+}
+
+/// A child's output read line by line on a thread of its own, so that a test can wait for a
+/// line (the run started, the server listens) instead of sleeping for a guess.
+pub struct Lines {
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: String,
+}
+
+impl Lines {
+    pub fn of(stream: impl std::io::Read + Send + 'static) -> Lines {
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines {
+            lines,
+            seen: String::new(),
+        }
+    }
+
+    /// Waits up to `timeout` for a line holding `needle`; panics with what came otherwise.
+    #[track_caller]
+    pub fn wait_for(&mut self, needle: &str, timeout: std::time::Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                    if line.contains(needle) {
+                        return;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line holding {needle:?} in {timeout:?}; got:\n{}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Everything read, to the end of the stream (call once the child has ended).
+    pub fn rest(mut self) -> String {
+        for line in self.lines.iter() {
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+        }
+        self.seen
+    }
 }

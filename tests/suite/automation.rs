@@ -483,14 +483,15 @@ fn ctrl_c_interrupts_a_scheduled_run_within_a_second() {
     let sandbox = Sandbox::start(&["--cdrs", "50", "--leads", "20", "--latency-ms", "5000"]);
     let home = temp_dir("schedule-interrupt");
     std::fs::write(home.join("slow.rhai"), "td.campaigns();\n").expect("write job");
-    let job = common::tdc_on(&sandbox, &home)
+    let mut job = common::tdc_on(&sandbox, &home)
         .current_dir(&home)
         .args(["run", "--every", "1m", "slow.rhai"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the schedule");
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut lines = common::Lines::of(job.stderr.take().expect("stderr"));
+    lines.wait_for("run 1: slow.rhai", Duration::from_secs(20));
     send_signal(job.id(), "INT");
     let interrupted = Instant::now();
     let done = job.wait_with_output().expect("schedule output");
@@ -499,7 +500,7 @@ fn ctrl_c_interrupts_a_scheduled_run_within_a_second() {
         "{:?}",
         interrupted.elapsed()
     );
-    let stderr = common::text(&done.stderr);
+    let stderr = lines.rest();
     assert_eq!(done.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("stopped during run 1"), "{stderr}");
     let _ = std::fs::remove_dir_all(&home);
@@ -747,7 +748,7 @@ fn a_cron_schedule_waits_for_its_time_and_logs_json_only() {
     let home = temp_dir("cron-waits");
     std::fs::write(home.join("job.rhai"), "print(\"ran\");\n").expect("write job");
     // Every year at 03:00 on the first of January: not now.
-    let job = tdc(&home)
+    let mut job = tdc(&home)
         .current_dir(&home)
         .args([
             "run",
@@ -761,10 +762,11 @@ fn a_cron_schedule_waits_for_its_time_and_logs_json_only() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the schedule");
-    std::thread::sleep(Duration::from_secs(2));
+    let mut lines = common::Lines::of(job.stderr.take().expect("stderr"));
+    lines.wait_for("first run at ", Duration::from_secs(20));
     send_signal(job.id(), "TERM");
     let done = job.wait_with_output().expect("schedule output");
-    let stderr = common::text(&done.stderr);
+    let stderr = lines.rest();
     assert_eq!(done.status.code(), Some(0), "{stderr}");
     assert_eq!(
         common::text(&done.stdout),
@@ -800,14 +802,15 @@ fn a_cron_schedule_waits_for_its_time_and_logs_json_only() {
 fn sigterm_ends_a_sleeping_scheduled_run_within_a_second() {
     let home = temp_dir("schedule-sleep");
     std::fs::write(home.join("nap.rhai"), "sleep(20);\n").expect("write job");
-    let job = tdc(&home)
+    let mut job = tdc(&home)
         .current_dir(&home)
         .args(["run", "--every", "1m", "nap.rhai"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the schedule");
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut lines = common::Lines::of(job.stderr.take().expect("stderr"));
+    lines.wait_for("run 1: nap.rhai", Duration::from_secs(20));
     send_signal(job.id(), "TERM");
     let stopped = Instant::now();
     let done = job.wait_with_output().expect("schedule output");
@@ -815,7 +818,7 @@ fn sigterm_ends_a_sleeping_scheduled_run_within_a_second() {
         stopped.elapsed() < Duration::from_secs(1),
         "{:?}: {}",
         stopped.elapsed(),
-        common::text(&done.stderr)
+        lines.rest()
     );
     assert_eq!(done.status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&home);

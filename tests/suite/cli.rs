@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{output, root, tdc, tdc_on, temp_dir, write_config, Sandbox};
+use common::{output, root, tdc, tdc_on, temp_dir, write_config, Sandbox, Test};
 
 #[test]
 fn the_guide_tour_runs_green_on_a_sandbox() {
@@ -44,21 +44,27 @@ fn the_guide_tour_runs_green_on_the_embedded_default() {
     assert_eq!(notice.len(), 1, "one line says so: {stderr}");
 }
 
+/// The embedded default holds the data of a default `tdc sandbox`, whose report's figures
+/// `stdlib::the_cdr_reports_figures_match_an_independent_computation` checks from raw pages:
+/// the same report, to the byte, is those figures.
 #[test]
 fn the_cdr_report_runs_on_the_embedded_default() {
-    let home = temp_dir("report");
-    let (code, stdout, stderr) = output(
-        tdc(&home)
-            .arg("run")
-            .arg(root().join("scripts/cdr_report.rhai")),
-    );
-    assert_eq!(code, 0, "{stderr}");
+    let report = root().join("scripts/cdr_report.rhai");
+    let embedded = Test::new("report").arg("run").arg(&report).success();
     assert!(
-        stdout.contains("CDR report 2025-01-01 .. 2025-01-06"),
-        "{stdout}"
+        embedded
+            .stdout
+            .starts_with("CDR report 2025-01-01 .. 2025-01-06\n  calls "),
+        "{}",
+        embedded.stdout
     );
-    assert!(stdout.contains("NORMAL_CLEARING (Q.850 16)"), "{stdout}");
-    assert!(stdout.contains("Answer rate by hour"), "{stdout}");
+    let sandbox = Sandbox::start(&[]);
+    Test::new("report-twin")
+        .on(&sandbox)
+        .arg("run")
+        .arg(&report)
+        .stdout(embedded.stdout.as_str())
+        .success();
 }
 
 #[test]
@@ -667,7 +673,8 @@ fn imports_resolve_beside_the_script_before_the_stdlib() {
     let (code, stdout, stderr) = output(tdc(&home).args(["--sandbox", "run"]).arg(&script));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout.trim(), "local 42");
-    let elsewhere = temp_dir("imports-stdlib").join("main.rhai");
+    let elsewhere_dir = temp_dir("imports-stdlib");
+    let elsewhere = elsewhere_dir.join("main.rhai");
     std::fs::write(
         &elsewhere,
         "import \"cdr\" as cdr;\nprint(cdr::kpis([]).attempts);\nimport \"nope\" as n;\n",
@@ -687,12 +694,13 @@ fn ctrl_c_stops_a_script_blocked_in_a_slow_request() {
     let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--latency-ms", "5000"]);
     let home = temp_dir("ctrl-c");
     let mut child = tdc_on(&sandbox, &home)
-        .args(["eval", "td.cdrs().to_array()"])
+        .args(["eval", "print(\"asking\"); td.cdrs().to_array()"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    let mut lines = common::Lines::of(child.stdout.take().unwrap());
+    lines.wait_for("asking", Duration::from_secs(20));
     let signalled = Instant::now();
     common::send_signal(child.id(), "INT");
     let status = child.wait().unwrap();
@@ -708,12 +716,17 @@ fn ctrl_c_stops_a_script_blocked_in_a_slow_request() {
 fn a_script_loop_stops_on_ctrl_c() {
     let home = temp_dir("ctrl-c-loop");
     let mut child = tdc(&home)
-        .args(["--sandbox", "eval", "let n = 0; loop { n += 1; }"])
+        .args([
+            "--sandbox",
+            "eval",
+            "print(\"looping\"); let n = 0; loop { n += 1; }",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut lines = common::Lines::of(child.stdout.take().unwrap());
+    lines.wait_for("looping", Duration::from_secs(20));
     common::send_signal(child.id(), "INT");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));

@@ -5,7 +5,7 @@ use crate::common;
 
 use std::process::{Command, Stdio};
 
-use common::{output, tdc, tdc_on, temp_dir, Sandbox};
+use common::{temp_dir, Sandbox, Test};
 
 /// Runs `tdc … | head -1` through a shell; returns tdc's exit status and stderr.
 fn piped_to_head(home: &std::path::Path, args: &str) -> (i32, String) {
@@ -44,20 +44,11 @@ fn closed_pipes_end_quietly_and_full_disks_say_so() {
         assert!(!stderr.contains("panicked"), "{args}: {stderr}");
     }
     if std::path::Path::new("/dev/full").exists() {
-        let (code, _, stderr) = output(
-            tdc(&home)
-                .args(["--sandbox", "eval", "td.cdrs().limit(50).to_array()"])
-                .stdout(std::fs::File::create("/dev/full").unwrap()),
-        );
-        assert_eq!(code, 1);
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.contains(" the embedded sandbox at "))
-            .collect();
-        assert_eq!(
-            lines,
-            ["tdc: cannot write output: No space left on device (os error 28)"]
-        );
+        Test::at(&home)
+            .args(["--sandbox", "eval", "td.cdrs().limit(50).to_array()"])
+            .stdout_to(std::fs::File::create("/dev/full").unwrap())
+            .messages("tdc: cannot write output: No space left on device (os error 28)\n")
+            .failure();
     }
 }
 
@@ -92,21 +83,19 @@ fn stderr_and_every_command_end_the_same_way_when_output_fails() {
     }
     let full = || std::fs::File::create("/dev/full").unwrap();
     // stderr on a full disk: nothing can say so, but the code does.
-    let (code, stdout, _) = output(
-        tdc(&home)
+    let (code, stdout, _) = common::output(
+        common::tdc(&home)
             .args(["--sandbox", "run"])
             .arg(&script)
             .stderr(full()),
     );
     assert_eq!(code, 1, "{stdout}");
     for args in [&["completions", "bash"][..], &["man"], &["config"]] {
-        let (code, _, stderr) = output(tdc(&home).args(args).stdout(full()));
-        assert_eq!(code, 1, "{args:?}: {stderr}");
-        assert_eq!(
-            stderr.trim_end(),
-            "tdc: cannot write output: No space left on device (os error 28)",
-            "{args:?}"
-        );
+        Test::at(&home)
+            .args(args)
+            .stdout_to(full())
+            .stderr("tdc: cannot write output: No space left on device (os error 28)\n")
+            .failure();
     }
 }
 
@@ -115,9 +104,12 @@ fn output_formats_stream_and_jq_agrees_with_jq() {
     let sandbox = Sandbox::start(&["--leads", "200", "--cdrs", "500"]);
     let home = temp_dir("formats");
     let eval = |args: &[&str]| {
-        let (code, stdout, stderr) = output(tdc_on(&sandbox, &home).arg("eval").args(args));
-        assert_eq!(code, 0, "{args:?}: {stderr}");
-        stdout
+        Test::at(&home)
+            .on(&sandbox)
+            .arg("eval")
+            .args(args)
+            .success()
+            .stdout
     };
     let ndjson = eval(&["-o", "ndjson", "td.cdrs().limit(5)"]);
     let lines: Vec<&str> = ndjson.lines().collect();
@@ -151,7 +143,12 @@ fn output_formats_stream_and_jq_agrees_with_jq() {
         Err(_) => assert_eq!(ours, "1\n2\n3\n4\n"),
     }
     // A script's own output, and nothing after it for ().
-    assert_eq!(eval(&["print(\"x\")"]), "x\n");
+    Test::at(&home)
+        .on(&sandbox)
+        .args(["eval", "print(\"x\")"])
+        .stdout("x\n")
+        .stderr("")
+        .success();
     let table = eval(&["-o", "table", "td.campaigns()"]);
     assert!(
         table.lines().next().unwrap().starts_with("id  name"),
@@ -161,20 +158,23 @@ fn output_formats_stream_and_jq_agrees_with_jq() {
 
 #[test]
 fn csv_exports_reimport_with_nested_fields() {
-    let home = temp_dir("csv-roundtrip");
+    let test = Test::new("csv-roundtrip");
+    let home = test.home().to_path_buf();
     let file = home.join("leads.csv");
-    let (code, stdout, stderr) = output(tdc(&home).args([
-        "--sandbox",
-        &format!("--allow-write={}", home.display()),
-        &format!("--allow-read={}", home.display()),
-        "eval",
-        &format!(
-            "let out = td.leads().limit(3).to_array(); write_csv(out, \"{0}\"); let back = read_csv(\"{0}\"); [back.len(), back[0].customFields.affiliate == out[0].customFields.affiliate, back[0].id]",
-            file.display()
-        ),
-    ]));
-    assert_eq!(code, 0, "{stderr}");
-    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let run = test
+        .args([
+            "--sandbox".to_string(),
+            format!("--allow-write={}", home.display()),
+            format!("--allow-read={}", home.display()),
+            "eval".to_string(),
+            format!(
+                "let out = td.leads().limit(3).to_array(); write_csv(out, \"{0}\"); let back = read_csv(\"{0}\"); [back.len(), back[0].customFields.affiliate == out[0].customFields.affiliate, back[0].id]",
+                file.display()
+            ),
+        ])
+        .messages("")
+        .success();
+    let value = run.json();
     assert_eq!(value[0], 3);
     assert_eq!(value[1], true);
     let header = std::fs::read_to_string(&file).unwrap();
@@ -191,16 +191,18 @@ fn csv_columns_follow_the_reports_order_or_the_ones_asked_for() {
     let home = temp_dir("csv-order");
     let header_of = |code: &str, options: &str| {
         let file = home.join("out.csv");
-        let (status, _, stderr) = output(tdc(&home).args([
-            "--sandbox",
-            &format!("--allow-write={}", home.display()),
-            "eval",
-            &format!(
-                "import \"cdr\" as cdr; let rows = td.cdrs().limit(300).to_array(); write_csv({code}, \"{}\"{options})",
-                file.display()
-            ),
-        ]));
-        assert_eq!(status, 0, "{code}: {stderr}");
+        Test::at(&home)
+            .args([
+                "--sandbox".to_string(),
+                format!("--allow-write={}", home.display()),
+                "eval".to_string(),
+                format!(
+                    "import \"cdr\" as cdr; let rows = td.cdrs().limit(300).to_array(); write_csv({code}, \"{}\"{options})",
+                    file.display()
+                ),
+            ])
+            .messages("")
+            .success();
         let text = std::fs::read_to_string(&file).unwrap();
         text.lines().next().unwrap_or("").to_string()
     };
@@ -241,16 +243,46 @@ fn csv_columns_follow_the_reports_order_or_the_ones_asked_for() {
 
 #[test]
 fn phone_numbers_have_one_form() {
-    let home = temp_dir("phones");
-    let (code, stdout, stderr) = output(tdc(&home).args([
-        "--sandbox",
-        "eval",
-        "[normalize_phone(\"+44 (0)7700 900101\"), normalize_phone(\"07700 900101\", \"GB\"), normalize_phone(\"0044 7700 900101\"), normalize_phone(\"12\"), normalize_phone(\"07700 9OO999\", \"GB\")]",
-    ]));
-    assert_eq!(code, 0, "{stderr}");
-    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let run = Test::new("phones")
+        .args([
+            "--sandbox",
+            "eval",
+            "[normalize_phone(\"+44 (0)7700 900101\"), normalize_phone(\"07700 900101\", \"GB\"), normalize_phone(\"0044 7700 900101\"), normalize_phone(\"12\"), normalize_phone(\"07700 9OO999\", \"GB\")]",
+        ])
+        .messages("")
+        .success();
     assert_eq!(
-        value,
+        run.json(),
         serde_json::json!(["447700900101", "447700900101", "447700900101", null, null])
     );
+}
+
+#[test]
+fn csv_has_every_records_columns_and_keeps_text_as_sent() {
+    Test::new("csv-columns")
+        .args(["--sandbox", "eval", "-o", "csv"])
+        .arg(r#"[#{ id: 1 }, #{ id: 2, extra: "x", custom: #{ a: 3 } }]"#)
+        .stdout("id,custom.a,extra\n1,,\n2,3,x\n")
+        .messages("")
+        .success();
+    // A file holds a note's newline and escape byte as sent, and reads back equal.
+    let test = Test::new("csv-raw");
+    let file = test.home().join("notes.csv");
+    // The run holds the folder until it is dropped.
+    let _run = test
+        .args([
+        "--sandbox".to_string(),
+        format!("--allow-write={}", file.parent().unwrap().display()),
+        format!("--allow-read={}", file.parent().unwrap().display()),
+        "eval".to_string(),
+        format!(
+            r#"let note = "a\nb\x1b[31m"; write_csv([#{{ id: 1, note: note }}], "{0}"); read_csv("{0}")[0].note == note"#,
+            file.display()
+        ),
+    ])
+    .stdout("true\n")
+    .messages("")
+    .success();
+    let written = std::fs::read(&file).unwrap();
+    assert_eq!(written, b"id,note\n1,\"a\nb\x1b[31m\"\n");
 }

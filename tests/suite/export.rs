@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{output, tdc_on, temp_dir, Sandbox};
+use common::{output, tdc_on, temp_dir, Sandbox, Test};
 
 /// Runs SQL with DuckDB's Python package; `None` where it is not installed (CI installs it).
 fn duckdb(sql: &str) -> Option<String> {
@@ -182,4 +182,41 @@ fn a_csv_export_run_twice_holds_every_cdr_once() {
         }
     }
     assert_eq!((rows, ids.len()), (1000, 1000));
+}
+
+/// `--since` reads times as scripts' `parse_time` does: one grammar for both.
+#[test]
+fn since_takes_the_relative_times_parse_time_takes() {
+    let from_of = |since: &str| -> chrono::NaiveDateTime {
+        let run = Test::new("export-since")
+            .args(["--sandbox", "export", "cdrs", "--out", "warehouse"])
+            .arg(format!("--since={since}"))
+            .current_dir(".")
+            .success();
+        let messages = run.messages();
+        let from = messages
+            .split(" (from ")
+            .nth(1)
+            .and_then(|rest| rest.split(" to ").next())
+            .unwrap_or_else(|| panic!("no 'from' in {messages}"));
+        chrono::NaiveDateTime::parse_from_str(from, "%Y-%m-%d %H:%M:%S")
+            .unwrap_or_else(|e| panic!("{from}: {e}"))
+    };
+    let now = chrono::Utc::now().naive_utc();
+    let week_ago = from_of("-7d");
+    let off = (week_ago - (now - chrono::Duration::days(7))).num_seconds();
+    assert!((0..60).contains(&off), "-7d read as {week_ago}");
+    let yesterday = now.date() - chrono::Duration::days(1);
+    let read = from_of("yesterday");
+    // Just after midnight the run may already be a day later than `now` was.
+    assert!(
+        read == yesterday.and_hms_opt(0, 0, 0).unwrap()
+            || read == now.date().and_hms_opt(0, 0, 0).unwrap(),
+        "yesterday read as {read}"
+    );
+    Test::new("export-since-wrong")
+        .args(["--sandbox", "export", "cdrs", "--out", "warehouse", "--since=-7x"])
+        .current_dir(".")
+        .stderr("tdc export: --since: '-7x' is not a time (YYYY-MM-DD HH:MM:SS, now, today, yesterday, -24h, -7d, +30m)\n")
+        .status(2);
 }

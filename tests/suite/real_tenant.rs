@@ -358,11 +358,20 @@ fn a_live_twin_grows_and_completes_its_calls() {
             .unwrap()
             .len()
     };
-    std::thread::sleep(Duration::from_millis(1500));
-    let first = count(&get);
-    std::thread::sleep(Duration::from_millis(1500));
-    let second = count(&get);
-    assert!(first > 0 && second > first, "{first} then {second}");
+    // Calls are placed as time passes: waited on until the first appear, then until more do.
+    let grown_past = |than: usize| {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            let now = count(&get);
+            if now > than {
+                return now;
+            }
+            assert!(Instant::now() < until, "still {now} calls after 30 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let first = grown_past(0);
+    grown_past(first);
 
     let ongoing = get("/api/cdrs?q850=0&fields=id;end_at;q850&limit=1000;0".to_string());
     let ongoing: Vec<i64> = ongoing["cdrs"]

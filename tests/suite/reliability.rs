@@ -12,7 +12,7 @@ use serde_json::Value;
 const PASSWORD: &str = "sandbox";
 
 /// A config with a profile for the sandbox (faults are ridden out within the retry budget).
-fn profile_home(name: &str, sandbox: &Sandbox) -> std::path::PathBuf {
+fn profile_home(name: &str, sandbox: &Sandbox) -> common::TempDir {
     let home = temp_dir(name);
     write_config(
         &home,
@@ -83,8 +83,9 @@ fn expect_exactly_once(state: &Path, tag: &str, n: usize) {
 
 /// A small sandbox with the README's fault mix (and `extra` flags) that keeps its state in a
 /// file, for checking afterwards what arrived.
-fn faulty_sandbox(name: &str, extra: &[&str]) -> (Sandbox, std::path::PathBuf) {
-    let state = temp_dir(&format!("{name}-state")).join("state.json");
+fn faulty_sandbox(name: &str, extra: &[&str]) -> (Sandbox, std::path::PathBuf, common::TempDir) {
+    let state_dir = temp_dir(&format!("{name}-state"));
+    let state = state_dir.join("state.json");
     let mut args = vec![
         "--leads",
         "100",
@@ -96,12 +97,12 @@ fn faulty_sandbox(name: &str, extra: &[&str]) -> (Sandbox, std::path::PathBuf) {
         state.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    (Sandbox::start(&args), state)
+    (Sandbox::start(&args), state, state_dir)
 }
 
 #[test]
 fn an_import_under_faults_arrives_exactly_once() {
-    let (sandbox, state) = faulty_sandbox("faults", &[]);
+    let (sandbox, state, _state_dir) = faulty_sandbox("faults", &[]);
     let home = profile_home("faults", &sandbox);
     let script = import_script(&home, "flt", 1500, None);
     let (code, stdout, stderr) = output(tdc_box(&home).args(["--yes", "run"]).arg(&script));
@@ -114,7 +115,7 @@ fn an_import_under_faults_arrives_exactly_once() {
 /// reconciliation rather than a look-up per lead (the benchmark reports the figures).
 #[test]
 fn an_import_under_faults_and_latency_finishes_in_few_requests() {
-    let (sandbox, state) = faulty_sandbox("faults-latency", &["--latency-ms", "20"]);
+    let (sandbox, state, _state_dir) = faulty_sandbox("faults-latency", &["--latency-ms", "20"]);
     let home = profile_home("faults-latency", &sandbox);
     let script = home.join("import.rhai");
     std::fs::write(
@@ -188,8 +189,9 @@ fn listings_send_few_requests_and_back_off_when_rate_limited() {
 /// Returns what is needed to check the outcome and resume.
 struct Interrupted {
     _sandbox: Sandbox,
+    _state_dir: common::TempDir,
     state: std::path::PathBuf,
-    home: std::path::PathBuf,
+    home: common::TempDir,
     journal: std::path::PathBuf,
     script: std::path::PathBuf,
     status: std::process::ExitStatus,
@@ -203,7 +205,8 @@ fn interrupted_import(
     wait: Duration,
     signal: &str,
 ) -> Interrupted {
-    let state = temp_dir(&format!("{name}-state")).join("state.json");
+    let state_dir = temp_dir(&format!("{name}-state"));
+    let state = state_dir.join("state.json");
     let sandbox = Sandbox::start(&[
         "--leads",
         "100",
@@ -230,6 +233,7 @@ fn interrupted_import(
     let status = child.wait().unwrap();
     Interrupted {
         _sandbox: sandbox,
+        _state_dir: state_dir,
         state,
         home,
         journal,
@@ -281,7 +285,8 @@ fn ctrl_c_during_an_import_exits_130_and_the_journal_resumes() {
 
 #[test]
 fn clone_and_move_are_not_repeated_after_a_lost_answer() {
-    let state = temp_dir("lost-state").join("state.json");
+    let state_dir = temp_dir("lost-state");
+    let state = state_dir.join("state.json");
     let sandbox = Sandbox::start(&[
         "--leads",
         "300",

@@ -142,9 +142,16 @@ fn a_session_at_the_terminal() {
     terminal.keys(&["err.status", "Enter"]);
     terminal.wait_for("\n404\n");
     terminal.keys(&["C-d"]);
-    std::thread::sleep(Duration::from_millis(300));
+    // The history is saved as the REPL ends: waited on until it holds the session.
     let history = home.join("data/tdc/history");
-    let text = std::fs::read_to_string(&history).unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = std::fs::read_to_string(&history).unwrap_or_default();
+        if text.contains("f(21)") || Instant::now() > until {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(
         text.contains("f(21)") && !text.contains("TDC_PASSWORD") && !text.contains("sandbox"),
         "{text}"

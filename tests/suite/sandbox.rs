@@ -341,7 +341,8 @@ async fn recordings_are_valid_flac_as_long_as_the_billed_seconds() {
         "decoded length matches the billed {billed} s"
     );
     // The reference decoder's integrity test, where the machine has it (CI installs it).
-    let file = temp_dir("flac").join("45475.flac");
+    let file_dir = temp_dir("flac");
+    let file = file_dir.join("45475.flac");
     std::fs::write(&file, &bytes).unwrap();
     match std::process::Command::new("flac")
         .args(["-t", "-s"])
@@ -722,7 +723,8 @@ async fn injected_faults_behave_as_documented() {
 
     // reset: the connection fails and nothing is applied; lost: applied, no answer.
     for (fault, applied) in [("reset=1", false), ("lost=1.0", true)] {
-        let state = temp_dir(&format!("faults-{}", &fault[..4])).join("state.json");
+        let state_dir = temp_dir(&format!("faults-{}", &fault[..4]));
+        let state = state_dir.join("state.json");
         let state_arg = state.to_str().unwrap();
         let faulty = Sandbox::start(&[
             "--leads", "100", "--cdrs", "100", "--faults", fault, "--state", state_arg,
@@ -758,7 +760,8 @@ async fn latency_delays_every_answer() {
 
 #[test]
 fn state_survives_a_restart_and_signals_stop_cleanly() {
-    let state = temp_dir("state").join("sandbox.json");
+    let state_dir = temp_dir("state");
+    let state = state_dir.join("sandbox.json");
     let state_arg = state.to_str().unwrap();
     let first = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--state", state_arg]);
     let runtime = tokio::runtime::Runtime::new().unwrap();

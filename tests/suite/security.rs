@@ -471,18 +471,23 @@ fn the_twin_drops_half_sent_requests_and_keeps_serving() {
     let (code, stdout, stderr) =
         output(tdc_on(&sandbox, &home).args(["eval", "td.campaigns().len()"]));
     assert_eq!((code, stdout.trim()), (0, "4"), "still serving: {stderr}");
-    // Within the header time-out (10 s) every half-sent request's connection is closed.
-    std::thread::sleep(Duration::from_secs(12));
-    let closed = held.iter_mut().filter(|stream| is_closed(stream)).count();
+    // Within the header time-out (10 s) every half-sent request's connection is closed: each
+    // is waited on until it closes, or until the time-out and some slack have passed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let closed = held
+        .iter_mut()
+        .filter(|stream| is_closed(stream, deadline))
+        .count();
     assert_eq!(closed, 200);
 }
 
-/// Whether the twin closed `stream`: end of file, an error answer (followed by the close), or
-/// a reset (a connection closed with data of the client's unread). Waits 200 ms for a sign.
-fn is_closed(mut stream: &std::net::TcpStream) -> bool {
+/// Whether the twin closed `stream` by `deadline`: end of file, an error answer (followed by
+/// the close), or a reset (a connection closed with data of the client's unread).
+fn is_closed(mut stream: &std::net::TcpStream, deadline: std::time::Instant) -> bool {
     use std::io::Read;
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
     stream
-        .set_read_timeout(Some(Duration::from_millis(200)))
+        .set_read_timeout(Some(left.max(Duration::from_millis(200))))
         .unwrap();
     let mut answer = Vec::new();
     match stream.read_to_end(&mut answer) {
@@ -726,8 +731,10 @@ fn password_cmd_ends_within_its_time_out_whatever_holds_the_pipe() {
     assert!(seen.lock().unwrap()[0].contains(&basic("ops", "pw")));
 
     // No whole line before the time-out: reading stops there and the group is killed.
+    let pid_file = home.join("background.pid");
     profile(&format!(
-        "(sleep 4; touch {}) & printf pw",
+        "sh -c 'echo $$ > {}; sleep 4; touch {}' & printf pw",
+        pid_file.display(),
         marker.display()
     ));
     let started = Instant::now();
@@ -739,7 +746,18 @@ fn password_cmd_ends_within_its_time_out_whatever_holds_the_pipe() {
         "{:?}",
         started.elapsed()
     );
-    std::thread::sleep(Duration::from_secs(4));
+    // The background command is waited on until it is gone: stopped at once, or after its
+    // 4 s with the marker written.
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+            .map_or(true, |stat| stat.contains(") Z "))
+    };
+    let until = Instant::now() + Duration::from_secs(10);
+    while !gone() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(gone(), "the background command still runs");
     assert!(!marker.exists(), "the command's group was stopped");
 }
 
@@ -878,7 +896,7 @@ fn an_unwritable_audit_log_refuses_a_change_to_a_remote_dialer() {
 
 /// A folder for a shared script, with a secret and tdc's config outside it; `tdc` runs there.
 struct Planted {
-    home: std::path::PathBuf,
+    home: common::TempDir,
     scripts: std::path::PathBuf,
     outside: std::path::PathBuf,
     config: std::path::PathBuf,
@@ -1446,6 +1464,9 @@ fn dripping_request_bodies_cannot_starve_the_twin() {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    let still_open = drips.iter().filter(|stream| !is_closed(stream)).count();
+    let still_open = drips
+        .iter()
+        .filter(|stream| !is_closed(stream, Instant::now()))
+        .count();
     assert_eq!(still_open, 0, "dripping requests still held after 13 s");
 }

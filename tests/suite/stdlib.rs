@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{output, root, tdc, tdc_on, temp_dir, Sandbox};
+use common::{output, root, tdc, tdc_on, temp_dir, Sandbox, Test};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,6 +47,24 @@ fn tdc_test_reports_a_failing_test_with_its_line() {
     );
 }
 
+/// The first number in `line` after `label`.
+fn number_after(text: &str, label: &str) -> u64 {
+    let rest = text
+        .split_once(label)
+        .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"))
+        .1;
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {label:?} in:\n{text}"))
+}
+
+/// Every example script runs green, and what it reports holds: checked against the files it
+/// wrote, the CSV it read, and its own figures (what it planned is what it did).
 #[test]
 fn every_example_script_runs_green_on_the_embedded_sandbox() {
     let mut scripts: Vec<_> = std::fs::read_dir(root().join("scripts"))
@@ -57,22 +75,81 @@ fn every_example_script_runs_green_on_the_embedded_sandbox() {
     scripts.sort();
     assert!(scripts.len() >= 6, "{scripts:?}");
     for script in scripts {
-        let home = temp_dir("scripts");
-        let (code, stdout, stderr) = output(tdc(&home).current_dir(&home).arg("run").arg(&script));
-        assert_eq!(code, 0, "{}:\n{stdout}\n{stderr}", script.display());
-        assert!(
-            !stdout.trim().is_empty(),
-            "{} printed nothing",
-            script.display()
-        );
+        let name = script.file_stem().unwrap().to_string_lossy().into_owned();
+        let run = Test::new(&format!("scripts-{name}"))
+            .current_dir(".")
+            .arg("run")
+            .arg(&script)
+            .messages("")
+            .success();
+        let out = run.stdout.as_str();
+        match name.as_str() {
+            "cdr_report" => {
+                // Its figures are checked from raw pages in the_cdr_reports_figures_match_….
+                assert!(
+                    out.starts_with("CDR report 2025-01-01 .. 2025-01-06\n"),
+                    "{out}"
+                );
+            }
+            "dedupe" => {
+                let planned = number_after(out, "");
+                assert!(planned > 0, "{out}");
+                assert_eq!(number_after(out, "Applied: "), planned, "{out}");
+                assert_eq!(number_after(out, "leads changed, "), planned, "{out}");
+                assert_eq!(number_after(out, "more than one campaign now: "), 0);
+            }
+            "download_recordings" => {
+                let files: Vec<std::path::PathBuf> = std::fs::read_dir(run.home.join("recordings"))
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .collect();
+                assert_eq!(number_after(out, ": "), files.len() as u64, "{out}");
+                assert!(!files.is_empty());
+                let bytes: u64 = files.iter().map(|f| f.metadata().unwrap().len()).sum();
+                assert_eq!(number_after(out, "recordings ("), bytes, "{out}");
+            }
+            "guide_tour" => {
+                let lines: Vec<&str> = out.lines().collect();
+                let (last, steps) = lines.split_last().unwrap();
+                assert_eq!(*last, "guide tour: every operation worked");
+                assert!(steps.len() >= 15, "{out}");
+                assert!(steps.iter().all(|l| l.starts_with("ok  ")), "{out}");
+            }
+            "import_csv" => {
+                let mut reader =
+                    csv::Reader::from_path(root().join("scripts/leads_sample.csv")).unwrap();
+                let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+                let refused = rows
+                    .iter()
+                    .filter(|r| r[0].is_empty() || !r[3].chars().any(|c| c.is_ascii_digit()))
+                    .count() as u64;
+                let rows = rows.len() as u64;
+                assert_eq!(number_after(out, "rows "), rows, "{out}");
+                assert_eq!(number_after(out, "rejected "), refused, "{out}");
+                assert_eq!(number_after(out, "inserted "), rows - refused, "{out}");
+                assert_eq!(number_after(out, "assigned "), rows - refused, "{out}");
+                assert_eq!(number_after(out, "Second run: inserted "), 0, "{out}");
+                assert_eq!(number_after(out, "already there "), 0, "{out}");
+                let again = out.split_once("Second run").unwrap().1;
+                assert_eq!(number_after(again, "already there "), rows - refused);
+            }
+            "recycle_no_answer" => {
+                let found = number_after(out, "");
+                let left = number_after(out.lines().nth(1).unwrap(), "");
+                assert_eq!(number_after(out, "Recycled "), found - left, "{out}");
+                assert_eq!(number_after(out, "matching the rule: "), left, "{out}");
+            }
+            other => panic!("scripts/{other}.rhai has no check of what it reports"),
+        }
     }
 }
 
 fn eval_json(sandbox: &Sandbox, code: &str) -> Value {
-    let home = temp_dir("eval-json");
-    let (status, stdout, stderr) = output(tdc_on(sandbox, &home).args(["eval", code]));
-    assert_eq!(status, 0, "{stderr}");
-    serde_json::from_str(&stdout).unwrap()
+    Test::new("eval-json")
+        .on(sandbox)
+        .args(["eval", code])
+        .success()
+        .json()
 }
 
 #[test]
@@ -137,6 +214,8 @@ async fn the_cdr_reports_figures_match_an_independent_computation() {
     let http = common::http();
     let (mut finished, mut answered, mut billed) = (0u64, 0u64, 0u64);
     let mut causes = std::collections::BTreeMap::<String, u64>::new();
+    // Per hour of the day the call started: (finished, answered).
+    let mut hours = std::collections::BTreeMap::<u32, (u64, u64)>::new();
     let mut offset = 0;
     loop {
         let url = format!(
@@ -159,10 +238,14 @@ async fn the_cdr_reports_figures_match_an_independent_computation() {
                 continue;
             }
             finished += 1;
+            let hour: u32 = row["start_at"].as_str().unwrap()[11..13].parse().unwrap();
+            let in_hour = hours.entry(hour).or_default();
+            in_hour.0 += 1;
             let bill = common::int(&row["bill_duration"]) as u64;
             if bill > 0 {
                 answered += 1;
                 billed += bill;
+                in_hour.1 += 1;
             }
             *causes
                 .entry(row["status"].as_str().unwrap().to_string())
@@ -173,8 +256,10 @@ async fn the_cdr_reports_figures_match_an_independent_computation() {
         }
         offset += 1000;
     }
-    let asr = (answered as f64 * 100.0 / finished as f64 * 100.0).round() / 100.0;
-    let acd = (billed as f64 / answered as f64 * 100.0).round() / 100.0;
+    let round2 = |x: f64| (x * 100.0).round() / 100.0;
+    let asr = round2(answered as f64 * 100.0 / finished as f64);
+    let acd = round2(billed as f64 / answered as f64);
+    let minutes = round2(billed as f64 / 60.0);
     let home = temp_dir("report-check");
     let (code, stdout, stderr) = output(
         tdc_on(&sandbox, &home)
@@ -184,24 +269,50 @@ async fn the_cdr_reports_figures_match_an_independent_computation() {
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains(&format!(
-            "calls {finished}   answered {answered}   ASR {asr}%   ACD {acd} s"
+            "calls {finished}   answered {answered}   ASR {asr}%   ACD {acd} s   billed {minutes} min"
         )),
-        "expected ASR {asr} ACD {acd}:\n{stdout}"
+        "expected ASR {asr} ACD {acd} billed {minutes}:\n{stdout}"
     );
+    let causes_listed = stdout
+        .lines()
+        .skip_while(|l| *l != "Hangup causes")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .count();
+    assert_eq!(causes_listed, causes.len(), "{stdout}");
     for (status, n) in causes {
         let line = stdout
             .lines()
             .find(|l| l.trim_start().starts_with(&format!("{status} ")))
             .unwrap_or_else(|| panic!("no line for {status}"));
-        let count: u64 = line
-            .split_whitespace()
-            .rev()
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert_eq!(count, n, "{status}: {line}");
+        let figures: Vec<&str> = line.split_whitespace().rev().take(2).collect();
+        assert_eq!(figures[1].parse::<u64>().unwrap(), n, "{status}: {line}");
+        let share = round2(n as f64 * 100.0 / finished as f64);
+        assert_eq!(figures[0], format!("{share}%"), "{status}: {line}");
     }
+    // The answer rate of each hour: the bar chart's value at the end of the hour's line.
+    let bars: Vec<(u32, f64)> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Answer rate by hour"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            let (hour, bar) = l.split_once('│').unwrap_or_else(|| panic!("{l}"));
+            let value = bar.rsplit(' ').next().unwrap().parse().unwrap();
+            (hour.trim().parse().unwrap(), value)
+        })
+        .collect();
+    let expected: Vec<(u32, f64)> = hours
+        .iter()
+        .map(|(&hour, &(n, yes))| (hour, round2(yes as f64 * 100.0 / n as f64)))
+        .collect();
+    assert_eq!(bars, expected, "{stdout}");
+    let counts = hours.values().map(|(n, _)| *n);
+    let (least, most) = (counts.clone().min().unwrap(), counts.max().unwrap());
+    assert!(
+        stdout.contains(&format!("min {least} max {most}")),
+        "calls by hour from {least} to {most}:\n{stdout}"
+    );
 }
 
 /// `curl -s -u sandbox:sandbox URL` read as JSON: the check a user makes without tdc.

@@ -30,7 +30,7 @@ use crate::terminal::sink::errln;
 
 pub mod journal;
 
-use super::query::{Op, QuerySpec, Resource};
+use super::query::{Op, QuerySpec, Resource, MAX_PAGE};
 use super::{models, ApiError, Body, Client, ErrorKind, Retry};
 use journal::{ChunkRecord, Journal, JournalError};
 
@@ -272,7 +272,7 @@ impl Client {
         let mut spec = QuerySpec::new(Resource::Leads);
         spec.add_condition("original_identifier", Op::Eq, identifier.to_string())
             .map_err(|m| ApiError::new(ErrorKind::Refused, "GET", LEADS_PATH, m))?;
-        let found = self.page(&spec, 0, 1000).await?;
+        let found = self.page(&spec, 0, MAX_PAGE).await?;
         Ok(found.into_iter().last())
     }
 
@@ -332,7 +332,7 @@ impl Client {
         let result = async {
             listed?;
             loop {
-                let page = self.page(&spec, read, super::query::MAX_PAGE).await?;
+                let page = self.page(&spec, read, MAX_PAGE).await?;
                 read += page.len() as u64;
                 for lead in &page {
                     newest = newest.max(models::read_int(&lead["id"]).unwrap_or(0));
@@ -342,7 +342,7 @@ impl Client {
                             .insert(identifier.to_string(), lead.clone());
                     }
                 }
-                if (page.len() as u64) < super::query::MAX_PAGE {
+                if (page.len() as u64) < MAX_PAGE {
                     return Ok::<_, ApiError>(());
                 }
             }

@@ -228,7 +228,7 @@ impl Store {
         if let Some(phone) = lead_update.get("phone") {
             if scalar_text(phone)
                 .flatten()
-                .is_none_or(|p| normalize_phone(&p).is_empty())
+                .is_none_or(|p| phone_digits(&p).is_empty())
             {
                 return Err(SandboxError::unprocessable(
                     "update.lead: field 'phone' must hold digits",

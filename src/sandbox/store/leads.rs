@@ -103,11 +103,11 @@ impl Lead {
     }
 
     pub fn phone_normalized(&self) -> String {
-        normalize_phone(self.get("phone").unwrap_or(""))
+        phone_digits(self.get("phone").unwrap_or(""))
     }
 
     pub fn phone_normalized2(&self) -> String {
-        normalize_phone(self.get("phone2").unwrap_or(""))
+        phone_digits(self.get("phone2").unwrap_or(""))
     }
 
     pub fn field_value(&self, name: &str) -> FieldValue<'_> {
@@ -187,7 +187,7 @@ pub(super) fn validate_lead_fields(
         let phone = fields.get("phone").and_then(scalar_text).flatten();
         if phone
             .as_deref()
-            .map(normalize_phone)
+            .map(phone_digits)
             .unwrap_or_default()
             .is_empty()
         {
@@ -285,7 +285,7 @@ impl Store {
                 })
                 .collect::<SandboxResult<Vec<_>>>()?;
             let texts = if field.starts_with("phone") {
-                texts.iter().map(|t| normalize_phone(t)).collect()
+                texts.iter().map(|t| phone_digits(t)).collect()
             } else {
                 texts
             };
@@ -295,7 +295,7 @@ impl Store {
             wanted.iter().all(|(field, values)| {
                 let actual = match *field {
                     "id" => Some(lead.id.to_string()),
-                    f if f.starts_with("phone") => lead.get(f).map(normalize_phone),
+                    f if f.starts_with("phone") => lead.get(f).map(phone_digits),
                     f => lead.get(f).map(str::to_string),
                 };
                 actual.is_some_and(|a| values.contains(&a))

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::sandbox::error::{SandboxError, SandboxResult};
 use crate::sandbox::listing::{format_time, FieldValue};
-pub use crate::wire::fields::normalize_phone;
+pub use crate::wire::fields::phone_digits;
 
 mod campaign_leads;
 mod campaigns;
@@ -120,10 +120,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn phones_normalize_to_digits() {
-        assert_eq!(normalize_phone("+44 7700-001234"), "447700001234");
-        assert_eq!(normalize_phone("0044 7700 001234"), "447700001234");
-        assert_eq!(normalize_phone("n/a"), "");
+    fn phones_compare_by_their_digits() {
+        assert_eq!(phone_digits("+44 7700-001234"), "447700001234");
+        assert_eq!(phone_digits("0044 7700 001234"), "447700001234");
+        assert_eq!(phone_digits("n/a"), "");
+        // Digits, not E.164: a national number keeps its trunk 0, where a script's
+        // normalize_phone reads it in a region.
+        assert_eq!(phone_digits("07700 900101"), "07700900101");
+        let gb = crate::phone::region("GB").ok();
+        assert_eq!(
+            crate::phone::to_e164("07700 900101", gb).as_deref(),
+            Some("447700900101")
+        );
     }
 
     #[test]

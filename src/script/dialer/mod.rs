@@ -24,8 +24,7 @@ use rhai::{Array, Dynamic, Map, INT};
 use serde_json::Value;
 
 use super::{
-    api_error, bulk_error, client_for, dynamic_to_json, json_to_dynamic, script_error, Host, Query,
-    Recording,
+    api_error, bulk_error, dynamic_to_json, json_to_dynamic, script_error, Host, Query, Recording,
 };
 use crate::api::query::{Op, QuerySpec, Resource};
 use crate::api::{ApiError, Client};
@@ -58,8 +57,6 @@ pub enum DialerError {
     Client(#[from] crate::api::SetupError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("no password for {user} at {url}")]
-    NoPassword { user: String, url: String },
     #[error("'{url}' is not a URL: {source}")]
     BadUrl {
         url: String,
@@ -68,31 +65,19 @@ pub enum DialerError {
 }
 
 impl Dialer {
-    /// A dialer on a sandbox at `url` (labelled `sandbox`, never remote): with `connection`'s
-    /// client settings when given (a session's own), else the embedded sandbox's. The one
-    /// way `tdc test`, watch mode and `tdc defs` make theirs.
+    /// A dialer on a sandbox at `url` (labelled `sandbox`, never remote) with `connection`'s
+    /// client settings (a session's own, or the embedded sandbox's). The one way `tdc test`,
+    /// watch mode and `tdc defs` make theirs.
     pub fn on_sandbox(
         url: &str,
-        connection: Option<&crate::config::Connection>,
+        connection: &crate::config::Connection,
         host: &Arc<Host>,
     ) -> Result<Dialer, DialerError> {
-        let embedded;
-        let connection = match connection {
-            Some(connection) => connection,
-            None => {
-                let flags = crate::config::ConnectionFlags {
-                    sandbox: true,
-                    ..Default::default()
-                };
-                embedded = crate::config::Connection::resolve(&flags, &|_| None, None)?;
-                &embedded
-            }
-        };
         let base_url = url::Url::parse(url).map_err(|source| DialerError::BadUrl {
             url: url.to_string(),
             source,
         })?;
-        let client = super::client_for(connection, base_url)?;
+        let client = Arc::new(Client::new(connection.client_options(&base_url)?)?);
         Ok(Dialer::new(client, "sandbox".into(), host.clone(), false))
     }
 
@@ -231,7 +216,8 @@ pub fn dialer_for(host: &Arc<Host>, connection: Connection) -> RhaiResultOf<Dial
             ))
         }
     };
-    let client = client_for(&connection, url).map_err(script_error)?;
+    let options = connection.client_options(&url).map_err(script_error)?;
+    let client = Arc::new(Client::new(options).map_err(script_error)?);
     Ok(Dialer::new(
         client,
         connection.label(),

@@ -32,7 +32,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             return EXIT_SCRIPT;
         }
     };
-    let config = Config::new(cli.global, runtime);
+    let config = Config::new(cli.global, &cli.command, runtime);
     let outcome = crate::command::execute(cli.command, &config);
     // Background work (an embedded sandbox's connections, page prefetches) must not hold the
     // exit up.

@@ -22,50 +22,51 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::script::permissions::{self, Grant};
+use crate::script::permissions::{self, Grant, Powers};
 
 /// Who opens a file, and under what name errors speak of it (`read_json`, `:save`, `export`).
 #[derive(Debug, Clone, Copy)]
 pub struct Access<'a> {
     what: &'a str,
-    asker: Asker,
+    asker: Asker<'a>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Asker {
+#[derive(Debug, Clone, Copy)]
+enum Asker<'a> {
     /// tdc for itself, or for a path given on the command line: never refused.
     Tdc,
-    /// A script: held to the permissions in force.
-    Script,
+    /// A script: held to its host's powers.
+    Script(&'a Powers),
     /// A script's export, which reads back what it writes: reads need the write grant.
-    Dataset,
+    Dataset(&'a Powers),
     /// A script's import journal in use, which only `add_leads` may open.
-    Journal,
+    Journal(&'a Powers),
 }
 
 impl<'a> Access<'a> {
-    /// A script's file (a file function, an import, the REPL's `:load` and `:save`).
-    pub const fn bounded(what: &'a str) -> Self {
+    /// A script's file (a file function, an import, the REPL's `:load` and `:save`), under
+    /// the powers of the host it runs on.
+    pub const fn bounded(powers: &'a Powers, what: &'a str) -> Self {
         Access {
             what,
-            asker: Asker::Script,
+            asker: Asker::Script(powers),
         }
     }
 
     /// A dataset a script exports: its partitions and cursor are read back and merged where
     /// they are written, under the write permissions.
-    pub const fn dataset(what: &'a str) -> Self {
+    pub const fn dataset(powers: &'a Powers, what: &'a str) -> Self {
         Access {
             what,
-            asker: Asker::Dataset,
+            asker: Asker::Dataset(powers),
         }
     }
 
     /// The import journal a script named for `add_leads` (file functions may not open it).
-    pub const fn journal(what: &'a str) -> Self {
+    pub const fn journal(powers: &'a Powers, what: &'a str) -> Self {
         Access {
             what,
-            asker: Asker::Journal,
+            asker: Asker::Journal(powers),
         }
     }
 
@@ -79,16 +80,16 @@ impl<'a> Access<'a> {
 
     /// Held to the permissions in force (and to files with one name).
     fn bounded_by_permissions(&self) -> bool {
-        self.asker != Asker::Tdc
+        !matches!(self.asker, Asker::Tdc)
     }
 
     fn grant(&self, path: &Path, write: bool) -> Result<Grant, FileError> {
         let path_text = path.to_string_lossy();
         match self.asker {
             Asker::Tdc => Ok(permissions::own(path)),
-            Asker::Script => permissions::grant(self.what, &path_text, write),
-            Asker::Dataset => permissions::grant(self.what, &path_text, true),
-            Asker::Journal => permissions::grant_journal(self.what, &path_text),
+            Asker::Script(powers) => powers.grant(self.what, &path_text, write),
+            Asker::Dataset(powers) => powers.grant(self.what, &path_text, true),
+            Asker::Journal(powers) => powers.grant_journal(self.what, &path_text),
         }
         .map_err(FileError::Refused)
     }

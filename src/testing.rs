@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
 use crate::script::engine::{script_scope, LoadedFiles};
 use crate::script::evaluation::{Entry, Evaluation};
+use crate::script::permissions::Permissions;
 use crate::script::{Dialer, Host};
 use crate::terminal::sink::outln;
 
@@ -70,6 +71,7 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FilesError> {
 /// Runs one test function of `evaluation` on its own sandbox.
 fn run_one(
     runtime: &tokio::runtime::Runtime,
+    permissions: &Permissions,
     dataset: &Dataset,
     file: &Path,
     evaluation: &Evaluation,
@@ -84,6 +86,7 @@ fn run_one(
         Err(e) => return Some(format!("{file_name}: error: cannot start a sandbox: {e}")),
     };
     let host = Host::new(runtime.handle().clone(), None, false, false);
+    host.powers().install(permissions.clone());
     let connection = crate::session::sandbox_connection().map_err(crate::script::DialerError::from);
     let outcome = match connection.and_then(|c| Dialer::on_sandbox(&sandbox.url(), &c, &host)) {
         Err(e) => Err(format!("{file_name}: error: {e}")),
@@ -102,8 +105,10 @@ fn run_one(
 }
 
 /// Runs the tests of every file; prints a line per test and the closing count.
+/// Each test's scripts may touch what `permissions` allow.
 pub fn run_tests(
     runtime: &tokio::runtime::Runtime,
+    permissions: &Permissions,
     files: &[PathBuf],
     filter: Option<&str>,
 ) -> Vec<TestResult> {
@@ -150,7 +155,7 @@ pub fn run_tests(
             .collect();
         for name in names {
             let started = Instant::now();
-            let failure = run_one(runtime, &dataset, file, &evaluation, &name);
+            let failure = run_one(runtime, permissions, &dataset, file, &evaluation, &name);
             let elapsed = started.elapsed();
             match &failure {
                 None => outln!("ok   {file_name}::{name} ({} ms)", elapsed.as_millis()),

@@ -30,6 +30,8 @@ pub fn execute(config: &Config, args: crate::cli::ExportArgs) -> Outcome {
         until: args.until,
         overlap_s,
         zone: session.host.locale().zone,
+        // The folder was named on the command line: the user's own choice.
+        powers: crate::script::permissions::Powers::unbounded(),
     };
     let client = session.dialer.client.clone();
     let progress = crate::terminal::progress::counter(resource.envelope());

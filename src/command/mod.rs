@@ -25,6 +25,7 @@ use crate::cli::{Command, GlobalArgs};
 use crate::config::{ConfigError, ConfigFile, ConnectionFlags};
 use crate::failure::{Failure, Outcome};
 use crate::script::evaluation::Evaluation;
+use crate::script::permissions::Permissions;
 use crate::session::Session;
 
 /// What a command needs from the command line and the config file, read once.
@@ -36,11 +37,17 @@ pub struct Config {
     pub assume_yes: bool,
     /// `--allow-*`: what scripts may touch beyond their folders.
     grants: GlobalArgs,
+    /// The folders of the scripts the command runs: theirs to read and write.
+    script_folders: Vec<PathBuf>,
     file: OnceLock<Result<Option<(PathBuf, ConfigFile)>, ConfigError>>,
 }
 
 impl Config {
-    pub fn new(global: GlobalArgs, runtime: tokio::runtime::Runtime) -> Config {
+    pub fn new(
+        global: GlobalArgs,
+        command: &Option<Command>,
+        runtime: tokio::runtime::Runtime,
+    ) -> Config {
         Config {
             runtime,
             connection: ConnectionFlags {
@@ -54,6 +61,7 @@ impl Config {
             },
             assume_yes: global.yes,
             grants: global,
+            script_folders: script_folders(command),
             file: OnceLock::new(),
         }
     }
@@ -72,20 +80,23 @@ impl Config {
             .file()
             .map_err(|e| Failure::Usage(format!("tdc: {e}")))?
             .cloned();
-        Session::start(
+        let session = Session::start(
             &self.runtime,
             &self.connection,
             file,
             dry_run,
             self.assume_yes,
         )
-        .map_err(|e| Failure::Usage(format!("tdc: {e}")))
+        .map_err(|e| Failure::Usage(format!("tdc: {e}")))?;
+        session.host.powers().install(self.permissions());
+        Ok(session)
     }
 
     /// What scripts may touch: their folders and the working directory, the profiles' hosts,
     /// what the flags and the active profile allow; never tdc's own files.
-    fn install_permissions(&self, folders: &[PathBuf]) {
-        use crate::script::permissions::{hosts_of, install, Permissions};
+    pub fn permissions(&self) -> Permissions {
+        use crate::script::permissions::hosts_of;
+        let folders = &self.script_folders;
         let env = |name: &str| std::env::var(name).ok();
         let global = &self.grants;
         let mut permissions = Permissions {
@@ -137,15 +148,12 @@ impl Config {
                         .and_then(|p| p.parent().map(Path::to_path_buf)),
                 ),
         );
-        install(permissions);
+        permissions
     }
 }
 
 /// Runs `command` (none is the REPL).
 pub fn execute(command: Option<Command>, config: &Config) -> Outcome {
-    if let Some(folders) = script_folders(&command) {
-        config.install_permissions(&folders);
-    }
     match command {
         Some(Command::Sandbox(args)) => sandbox::execute(config, args),
         Some(Command::Run(args)) => run::execute(config, args),
@@ -163,9 +171,8 @@ pub fn execute(command: Option<Command>, config: &Config) -> Outcome {
     }
 }
 
-/// The folders of the scripts a command runs (their files are the scripts' own), or `None`
-/// for commands that run no script.
-fn script_folders(command: &Option<Command>) -> Option<Vec<PathBuf>> {
+/// The folders of the scripts a command runs (their files are the scripts' own).
+fn script_folders(command: &Option<Command>) -> Vec<PathBuf> {
     let folder_of = |path: &Path| {
         if path.is_dir() {
             path.to_path_buf()
@@ -174,10 +181,9 @@ fn script_folders(command: &Option<Command>) -> Option<Vec<PathBuf>> {
         }
     };
     match command {
-        Some(Command::Run(args)) => Some(vec![folder_of(&args.file)]),
-        Some(Command::Test(args)) => Some(args.paths.iter().map(|p| folder_of(p)).collect()),
-        Some(Command::Eval(_)) | Some(Command::Repl) | None => Some(Vec::new()),
-        _ => None,
+        Some(Command::Run(args)) => vec![folder_of(&args.file)],
+        Some(Command::Test(args)) => args.paths.iter().map(|p| folder_of(p)).collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -15,7 +15,12 @@ pub fn execute(config: &Config, args: TestArgs) -> Outcome {
     };
     let files = crate::testing::collect_files(&paths)
         .map_err(|e| Failure::Usage(format!("tdc test: {e}")))?;
-    let results = crate::testing::run_tests(&config.runtime, &files, args.filter.as_deref());
+    let results = crate::testing::run_tests(
+        &config.runtime,
+        &config.permissions(),
+        &files,
+        args.filter.as_deref(),
+    );
     let failed = results.iter().filter(|r| r.failure.is_some()).count();
     // The failures last, just above the count, where the eye lands.
     if failed > 0 {

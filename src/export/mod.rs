@@ -32,6 +32,8 @@ use serde_json::{Map, Value};
 use crate::api::query::{Op, QuerySpec, Resource};
 use crate::api::scan::{FetchPage, HeldPage, PageStream, Weighed};
 use crate::api::{ApiError, Client};
+use crate::files::Access;
+use crate::script::permissions::Powers;
 use crate::wire::fields::{
     is_numeric_field, is_time_field, read_float, read_int, DATE_FIELDS, FLOAT_FIELDS,
 };
@@ -116,6 +118,9 @@ pub struct ExportOptions {
     pub overlap_s: i64,
     /// Where `since` and `until` day words are read (the profile's `timezone`; UTC without).
     pub zone: Option<chrono_tz::Tz>,
+    /// What the export may read and write: a script's powers when a script asked for it,
+    /// everything but tdc's own files for `tdc export DIR`.
+    pub powers: Powers,
 }
 
 /// What a run did.
@@ -170,22 +175,23 @@ fn cursor_path(options: &ExportOptions) -> PathBuf {
 }
 
 fn read_cursor(options: &ExportOptions) -> Option<String> {
-    let text = crate::files::read_to_string(ACCESS, &cursor_path(options)).ok()?;
+    let access = Access::dataset(&options.powers, WHAT);
+    let text = crate::files::read_to_string(access, &cursor_path(options)).ok()?;
     let cursor: Value = serde_json::from_str(&text).ok()?;
     cursor["until"].as_str().map(str::to_string)
 }
 
-/// The export's files are a script's when a script asked for them (held to its permissions;
-/// `tdc export` runs no script, and nothing restricts it).
-const ACCESS: crate::files::Access<'static> = crate::files::Access::dataset("export");
+/// How errors name the export's files.
+const WHAT: &str = "export";
 
 /// Writes `path` whole: a fresh temporary file beside it, flushed, renamed.
 fn write_whole(
+    powers: &Powers,
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> Result<(), BoxError>,
 ) -> Result<()> {
     let mut failure = None;
-    crate::files::write_whole(ACCESS, path, |file| {
+    crate::files::write_whole(Access::dataset(powers, WHAT), path, |file| {
         write(file).map_err(|e| {
             failure = Some(e);
             std::io::Error::other("the writer failed")
@@ -354,12 +360,12 @@ fn rows_of(batch: &RecordBatch) -> Vec<Map<String, Value>> {
 }
 
 /// What a partition file holds, as batches (nothing when it does not exist yet).
-fn read_partition(path: &Path, format: Format) -> Result<Vec<RecordBatch>> {
+fn read_partition(powers: &Powers, path: &Path, format: Format) -> Result<Vec<RecordBatch>> {
     let fail = |e: BoxError| ExportError::Read {
         path: path.to_path_buf(),
         source: e,
     };
-    let file = match crate::files::open(ACCESS, path) {
+    let file = match crate::files::open(Access::dataset(powers, WHAT), path) {
         Ok(file) => file,
         Err(e) if e.is_not_found() => return Ok(Vec::new()),
         Err(crate::files::FileError::Io { source, .. }) => return Err(fail(source.into())),
@@ -418,8 +424,13 @@ fn read_partition(path: &Path, format: Format) -> Result<Vec<RecordBatch>> {
     Ok(vec![batch_of(&columns, &rows)?])
 }
 
-fn write_partition(path: &Path, format: Format, batch: &RecordBatch) -> Result<()> {
-    write_whole(path, |file| -> Result<(), BoxError> {
+fn write_partition(
+    powers: &Powers,
+    path: &Path,
+    format: Format,
+    batch: &RecordBatch,
+) -> Result<()> {
+    write_whole(powers, path, |file| -> Result<(), BoxError> {
         match format {
             Format::Parquet => {
                 let properties = parquet::file::properties::WriterProperties::builder()
@@ -623,7 +634,9 @@ impl Partitions<'_> {
             .join(format!("date={name}"))
             .join(format!("part-0.{}", self.options.format.extension()));
         let (format, columns) = (self.options.format, self.columns.clone());
-        let writer = std::thread::spawn(move || merge_into(&path, format, &columns, batches));
+        let powers = self.options.powers.clone();
+        let writer =
+            std::thread::spawn(move || merge_into(&powers, &path, format, &columns, batches));
         self.writing.push_back((day, writer));
         self.written.insert(day);
         Ok(())
@@ -647,15 +660,16 @@ impl Partitions<'_> {
 
 /// Writes a day: the partition's rows and these, deduplicated by id (these win).
 fn merge_into(
+    powers: &Powers,
     path: &Path,
     format: Format,
     columns: &[String],
     batches: Vec<RecordBatch>,
 ) -> Result<()> {
-    let mut all = read_partition(path, format)?;
+    let mut all = read_partition(powers, path, format)?;
     all.extend(batches);
     let merged = dedupe_by_id(concat_aligned(columns, &all)?)?;
-    write_partition(path, format, &merged)
+    write_partition(powers, path, format, &merged)
 }
 
 /// Runs an export of `base` (a listing, with any filters of its own) through `client`;
@@ -757,7 +771,7 @@ pub async fn run(
             "until": until,
             "format": options.format.extension(),
         });
-        write_whole(&cursor_path(options), |file| {
+        write_whole(&options.powers, &cursor_path(options), |file| {
             Ok(serde_json::to_writer_pretty(file, &cursor)?)
         })?;
     }

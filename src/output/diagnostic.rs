@@ -15,6 +15,7 @@ use std::fmt;
 use rhai::{Dynamic, EvalAltResult, Map, ParseError, Position};
 
 use crate::script::engine::stdlib_source;
+use crate::script::permissions::Powers;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diagnostic {
@@ -84,7 +85,12 @@ fn around(line: &str, column: Option<usize>) -> (String, Option<usize>) {
 }
 
 /// The text of a source file, for showing its lines.
-fn source_of(file: &str, main_file: &str, main_source: &str) -> Option<String> {
+fn source_of(
+    file: &str,
+    main_file: &str,
+    main_source: &str,
+    powers: Option<&Powers>,
+) -> Option<String> {
     if file == main_file {
         return Some(main_source.to_string());
     }
@@ -94,7 +100,10 @@ fn source_of(file: &str, main_file: &str, main_source: &str) -> Option<String> {
     {
         return stdlib_source(name).map(str::to_string);
     }
-    crate::files::read_to_string(crate::files::Access::bounded("import"), file.as_ref()).ok()
+    // An imported module, read again under the powers it was imported with (it may have
+    // been swapped for a link since).
+    let access = crate::files::Access::bounded(powers?, "import");
+    crate::files::read_to_string(access, file.as_ref()).ok()
 }
 
 fn at(
@@ -104,11 +113,12 @@ fn at(
     main_file: &str,
     main_source: &str,
     with_source: bool,
+    powers: Option<&Powers>,
 ) -> Diagnostic {
     let line = position.line();
     let source_line = if with_source {
         line.and_then(|l| {
-            source_of(file, main_file, main_source)
+            source_of(file, main_file, main_source, powers)
                 .and_then(|s| s.lines().nth(l - 1).map(str::to_string))
         })
     } else {
@@ -137,7 +147,7 @@ pub fn from_parse_error(error: &ParseError, file: &str, source: &str) -> Diagnos
         message.truncate(cut);
         message.push('…');
     }
-    at(file, position, message, file, source, true)
+    at(file, position, message, file, source, true, None)
 }
 
 /// The code of a line without its `//` comment (one outside quotes).
@@ -188,7 +198,13 @@ pub fn api_error_text(value: &Dynamic) -> Option<String> {
 }
 
 /// A runtime error, located in the innermost file and function it happened in.
-pub fn from_eval_error(error: &EvalAltResult, file: &str, source: &str) -> Diagnostic {
+/// Lines of imported modules are shown when `powers` still allow reading them.
+pub fn from_eval_error(
+    error: &EvalAltResult,
+    file: &str,
+    source: &str,
+    powers: &Powers,
+) -> Diagnostic {
     let mut current = error;
     let mut current_file = file.to_string();
     let mut outer_position = error.position();
@@ -256,7 +272,15 @@ pub fn from_eval_error(error: &EvalAltResult, file: &str, source: &str) -> Diagn
             (bare, true)
         }
     };
-    at(&current_file, position, message, file, source, with_source)
+    at(
+        &current_file,
+        position,
+        message,
+        file,
+        source,
+        with_source,
+        Some(powers),
+    )
 }
 
 #[cfg(test)]
@@ -329,7 +353,7 @@ mod tests {
         let engine = rhai::Engine::new();
         let source = "fn f(x) {\n  x.nope()\n}\nf(1);\n";
         let err = engine.run(source).unwrap_err();
-        let d = from_eval_error(&err, "s.rhai", source);
+        let d = from_eval_error(&err, "s.rhai", source, &Powers::default());
         assert_eq!(d.line, Some(2), "{d}");
         assert!(d.message.contains("nope"), "{d}");
     }

@@ -147,7 +147,8 @@ impl Repl<'_> {
         if matches!(error, EvalAltResult::ErrorTerminated(..)) {
             errln!("interrupted");
         } else {
-            let shown = diagnostic::from_eval_error(error, self.input, source);
+            let shown =
+                diagnostic::from_eval_error(error, self.input, source, self.session.host.powers());
             errln!("{}", self.in_input(shown));
         }
         let value = match error {
@@ -156,9 +157,14 @@ impl Repl<'_> {
                 let mut map = Map::new();
                 map.insert(
                     "message".into(),
-                    diagnostic::from_eval_error(other, self.input, source)
-                        .message
-                        .into(),
+                    diagnostic::from_eval_error(
+                        other,
+                        self.input,
+                        source,
+                        self.session.host.powers(),
+                    )
+                    .message
+                    .into(),
                 );
                 Dynamic::from_map(map)
             }
@@ -386,7 +392,10 @@ impl Repl<'_> {
             },
             // The REPL's file powers are a script's: what it types may come from a pipe.
             ":load" if !argument.is_empty() => {
-                match crate::files::read_to_string(Access::bounded(":load"), Path::new(argument)) {
+                match crate::files::read_to_string(
+                    Access::bounded(self.session.host.powers(), ":load"),
+                    Path::new(argument),
+                ) {
                     Ok(source) => {
                         self.evaluate(&source);
                     }
@@ -398,7 +407,7 @@ impl Repl<'_> {
             }
             ":save" if !argument.is_empty() => {
                 let text = self.entries.join("\n") + "\n";
-                let access = Access::bounded(":save");
+                let access = Access::bounded(self.session.host.powers(), ":save");
                 match crate::files::write_whole(access, Path::new(argument), |file| {
                     std::io::Write::write_all(file, text.as_bytes())
                 }) {

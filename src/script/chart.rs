@@ -217,6 +217,7 @@ pub mod chart_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn write_chart(
+        ctx: NativeCallContext,
         rows: Array,
         label_key: &str,
         value_key: &str,
@@ -244,7 +245,8 @@ pub mod chart_api {
         let points = points(&rows, label_key, value_key, "write_chart")?;
         let svg = render_svg(&points, &title, &kind)
             .map_err(|e| script_error(format!("write_chart: {path}: {e}")))?;
-        let access = crate::files::Access::bounded("write_chart");
+        let powers = crate::script::powers_of(&ctx);
+        let access = crate::files::Access::bounded(&powers, "write_chart");
         crate::files::write_whole(access, std::path::Path::new(path), |file| {
             std::io::Write::write_all(file, svg.as_bytes())
         })?;

@@ -4,6 +4,8 @@
 //! ([`flat_cell`]) from here. Cells hold text as it was sent; only a terminal shows its
 //! controls escaped.
 
+use crate::script::permissions::Powers;
+use crate::script::powers_of;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, ImmutableString, Map, INT};
 
@@ -36,8 +38,8 @@ pub mod csv_api {
     /// print(rows[0].phone);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn read_csv(path: &str) -> RhaiResultOf<Array> {
-        read_csv_with(path, Map::new())
+    pub fn read_csv(ctx: NativeCallContext, path: &str) -> RhaiResultOf<Array> {
+        read_csv_with(ctx, path, Map::new())
     }
 
     /// Reads a CSV file with options: `delimiter` (one character, default `,`).
@@ -46,7 +48,7 @@ pub mod csv_api {
     /// let rows = read_csv("export.csv", #{ delimiter: ";" });
     /// ```
     #[rhai_fn(name = "read_csv", return_raw)]
-    pub fn read_csv_with(path: &str, options: Map) -> RhaiResultOf<Array> {
+    pub fn read_csv_with(ctx: NativeCallContext, path: &str, options: Map) -> RhaiResultOf<Array> {
         let delimiter = match options.get("delimiter") {
             None => b',',
             Some(d) => {
@@ -60,7 +62,10 @@ pub mod csv_api {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(false)
-            .from_reader(files::open(Access::bounded("read_csv"), Path::new(path))?);
+            .from_reader(files::open(
+                Access::bounded(&powers_of(&ctx), "read_csv"),
+                Path::new(path),
+            )?);
         let headers: Vec<ImmutableString> = reader
             .headers()
             .map_err(|e| io_error("read_csv", path, e))?
@@ -93,9 +98,9 @@ pub mod csv_api {
     /// write_csv(td.cdrs().limit(100).to_array(), "cdrs.csv");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn write_csv(records: &mut Array, path: &str) -> RhaiResultOf<INT> {
+    pub fn write_csv(ctx: NativeCallContext, records: &mut Array, path: &str) -> RhaiResultOf<INT> {
         let columns = flat_columns(records);
-        write_rows(records, path, &columns)
+        write_rows(&powers_of(&ctx), records, path, &columns)
     }
 
     /// Writes records to a CSV file with the given columns, in that order.
@@ -104,9 +109,14 @@ pub mod csv_api {
     /// write_csv(td.cdrs().limit(100).to_array(), "cdrs.csv", ["id", "status", "bill_duration"]);
     /// ```
     #[rhai_fn(name = "write_csv", return_raw)]
-    pub fn write_csv_columns(records: &mut Array, path: &str, columns: Array) -> RhaiResultOf<INT> {
+    pub fn write_csv_columns(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        path: &str,
+        columns: Array,
+    ) -> RhaiResultOf<INT> {
         let columns = column_names(&columns)?;
-        write_rows(records, path, &columns)
+        write_rows(&powers_of(&ctx), records, path, &columns)
     }
 
     /// Writes records to a CSV file with options: `columns` (an array of names, in order;
@@ -119,7 +129,12 @@ pub mod csv_api {
     /// write_csv(td.leads().limit(100).to_array(), "leads.csv", #{ excel_safe: true });
     /// ```
     #[rhai_fn(name = "write_csv", return_raw)]
-    pub fn write_csv_options(records: &mut Array, path: &str, options: Map) -> RhaiResultOf<INT> {
+    pub fn write_csv_options(
+        ctx: NativeCallContext,
+        records: &mut Array,
+        path: &str,
+        options: Map,
+    ) -> RhaiResultOf<INT> {
         let columns = match options.get("columns") {
             Some(columns) => match columns.read_lock::<Array>() {
                 Some(columns) => column_names(&columns)?,
@@ -141,7 +156,7 @@ pub mod csv_api {
                 "write_csv: unknown option '{key}' (columns, excel_safe)"
             )));
         }
-        write_rows_with(records, path, &columns, excel_safe)
+        write_rows_with(&powers_of(&ctx), records, path, &columns, excel_safe)
     }
 }
 
@@ -221,8 +236,13 @@ pub fn flat_columns(records: &Array) -> Vec<String> {
     columns
 }
 
-fn write_rows(records: &Array, path: &str, columns: &[String]) -> RhaiResultOf<INT> {
-    write_rows_with(records, path, columns, false)
+fn write_rows(
+    powers: &Powers,
+    records: &Array,
+    path: &str,
+    columns: &[String],
+) -> RhaiResultOf<INT> {
+    write_rows_with(powers, records, path, columns, false)
 }
 
 /// A cell a spreadsheet would run as a formula, made to show as text (numbers such as `-5`
@@ -236,14 +256,17 @@ fn excel_safe_cell(text: String) -> String {
 }
 
 fn write_rows_with(
+    powers: &Powers,
     records: &Array,
     path: &str,
     columns: &[String],
     excel_safe: bool,
 ) -> RhaiResultOf<INT> {
-    files::write_whole(Access::bounded("write_csv"), Path::new(path), |file| {
-        write_records(csv::Writer::from_writer(file), records, columns, excel_safe)
-    })?;
+    files::write_whole(
+        Access::bounded(powers, "write_csv"),
+        Path::new(path),
+        |file| write_records(csv::Writer::from_writer(file), records, columns, excel_safe),
+    )?;
     Ok(records.len() as INT)
 }
 

@@ -74,6 +74,8 @@ pub fn native_stdlib(name: &str) -> Option<SharedModule> {
 struct Resolver {
     base: PathBuf,
     loaded: LoadedFiles,
+    /// The host's powers: modules are read as the script's files are.
+    powers: super::permissions::Powers,
     /// Files being imported right now, outermost first: an import cycle is an error.
     loading: Mutex<Vec<PathBuf>>,
     embedded: Mutex<HashMap<String, SharedModule>>,
@@ -100,7 +102,8 @@ impl Resolver {
         let name = file.display().to_string();
         // A module is read as a script's file is: a link out of the allowed folders (to
         // another user's code, or to /proc/self/environ to be quoted in an error) is refused.
-        let source = crate::files::read_to_string(crate::files::Access::bounded("import"), file)
+        let access = crate::files::Access::bounded(&self.powers, "import");
+        let source = crate::files::read_to_string(access, file)
             .map_err(|e| EvalAltResult::ErrorInModule(name.clone(), e.into(), pos))?;
         let mut ast = engine
             .compile(without_shebang(source))
@@ -325,6 +328,7 @@ pub fn script_engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engi
     engine.set_module_resolver(Resolver {
         base: base.to_path_buf(),
         loaded,
+        powers: host.powers().clone(),
         loading: Mutex::new(Vec::new()),
         embedded: Mutex::new(HashMap::new()),
     });

@@ -47,7 +47,7 @@ pub mod env_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn env(ctx: NativeCallContext, name: &str) -> RhaiResultOf<Dynamic> {
-        crate::script::permissions::check_env("env()", name)?;
+        crate::script::powers_of(&ctx).check_env("env()", name)?;
         if is_secret_variable(name, &ctx) {
             return Err(script_error(format!(
                 "env(\"{name}\"): refusing to read a variable that holds a password or secret"

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
 
+use super::dialer::HostTag;
 use super::engine::{compile_engine, script_engine, LoadedFiles};
+use super::permissions::Powers;
 use super::Host;
 use crate::output::diagnostic::{self, Diagnostic};
 
@@ -34,6 +36,8 @@ pub struct Evaluation {
     name: String,
     source: String,
     ast: AST,
+    /// The powers of the host it ran on: its diagnostics read imported modules under them.
+    powers: std::sync::OnceLock<Powers>,
 }
 
 impl Evaluation {
@@ -58,6 +62,7 @@ impl Evaluation {
                     name: name.to_string(),
                     source,
                     ast,
+                    powers: std::sync::OnceLock::new(),
                 })
             }
             Err(error) => Err(diagnostic::from_parse_error(&error, name, &source)),
@@ -115,10 +120,15 @@ impl Evaluation {
 
     /// What a run-time error of this evaluation says, pointing into its source.
     pub fn diagnostic(&self, error: &EvalAltResult) -> Diagnostic {
-        diagnostic::from_eval_error(error, &self.name, &self.source)
+        let none = Powers::default();
+        let powers = self.powers.get().unwrap_or(&none);
+        diagnostic::from_eval_error(error, &self.name, &self.source, powers)
     }
 
     fn evaluate(&self, engine: &Engine, scope: &mut Scope, entry: &Entry) -> ScriptResult {
+        if let Some(host) = engine.default_tag().read_lock::<HostTag>() {
+            let _ = self.powers.set(host.0.powers().clone());
+        }
         match entry {
             Entry::Script => engine.eval_ast_with_scope::<Dynamic>(scope, &self.ast),
             Entry::Function(name) => engine.call_fn::<Dynamic>(scope, &self.ast, name, ()),

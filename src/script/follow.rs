@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use super::query::Query;
 use super::{script_error, RhaiResultOf};
 use crate::api::query::{Op, Resource};
+use crate::script::permissions::Powers;
 
 /// How a follower reads: from the options map of `follow(opts)`.
 #[derive(Debug, Clone)]
@@ -234,6 +235,7 @@ fn read_times(row: &Dynamic) -> Option<(i64, Option<i64>, bool, Option<i64>)> {
 /// cut short, which is not an id that finished and is ignored.
 struct Cursor {
     path: PathBuf,
+    powers: Powers,
     /// Held (locked) for the follower's life.
     _lock: std::fs::File,
     /// The file as last rewritten, open for appending ids.
@@ -270,16 +272,19 @@ fn read_cursor(text: &str) -> Result<Saved, String> {
 }
 
 impl Cursor {
-    /// How a follower's files are reached: a script's paths, under its permissions.
-    const ACCESS: crate::files::Access<'static> = crate::files::Access::bounded("follow");
+    /// How a follower's files are reached: a script's paths, under its host's powers.
+    fn access(&self) -> crate::files::Access<'_> {
+        crate::files::Access::bounded(&self.powers, "follow")
+    }
 
-    fn open(path: PathBuf) -> RhaiResultOf<(Cursor, Option<Saved>)> {
+    fn open(powers: Powers, path: PathBuf) -> RhaiResultOf<(Cursor, Option<Saved>)> {
+        let access = crate::files::Access::bounded(&powers, "follow");
         use crate::files;
         let shown = path.display().to_string();
         let mut lock_name = path.as_os_str().to_owned();
         lock_name.push(".lock");
         let lock_path = PathBuf::from(lock_name);
-        let lock = files::open_append(Self::ACCESS, &lock_path, false)?;
+        let lock = files::open_append(access, &lock_path, false)?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -299,7 +304,7 @@ impl Cursor {
                 "follow: cursor {shown} is not a cursor file ({e}); move it away to start afresh"
             ))
         };
-        let saved = match files::read(Self::ACCESS, &path) {
+        let saved = match files::read(access, &path) {
             Ok(bytes) => {
                 let text = String::from_utf8(bytes).map_err(|e| not_a_cursor(&e))?;
                 Some(read_cursor(&text).map_err(|e| not_a_cursor(&e))?)
@@ -310,6 +315,7 @@ impl Cursor {
         Ok((
             Cursor {
                 path,
+                powers,
                 _lock: lock,
                 file: None,
                 written: None,
@@ -356,10 +362,10 @@ impl Cursor {
         }
         let mut text = serde_json::to_vec(&position).map_err(|e| self.fail(e))?;
         text.push(b'\n');
-        crate::files::write_whole(Self::ACCESS, &self.path, |file| {
+        crate::files::write_whole(self.access(), &self.path, |file| {
             std::io::Write::write_all(file, &text)
         })?;
-        self.file = Some(crate::files::open_append(Self::ACCESS, &self.path, false)?);
+        self.file = Some(crate::files::open_append(self.access(), &self.path, false)?);
         self.synced = Instant::now();
         self.written = Some(position);
         self.appended = 0;
@@ -793,7 +799,8 @@ fn follower(query: Query, options: Map) -> RhaiResultOf<Follow> {
     let cursor = match &options.cursor {
         None => None,
         Some(path) => {
-            let (cursor, saved) = Cursor::open(path.clone())?;
+            let powers = query.dialer().host.powers().clone();
+            let (cursor, saved) = Cursor::open(powers, path.clone())?;
             if let Some(saved) = saved {
                 if saved.resource != resource.envelope() {
                     return Err(script_error(format!(

@@ -142,17 +142,34 @@ fn csv_round_trip() {
     let code = format!(
         r#"write_csv([#{{id: 1, phone: "44 1"}}, #{{id: 2, note: "a,b"}}], "{path}"); read_csv("{path}")"#
     );
-    let rows = eval::<rhai::Array>(&code);
+    // Files are the host's to allow: an engine without one may touch none.
+    let refused = engine().eval::<rhai::Array>(&code).unwrap_err();
+    assert!(refused.to_string().contains("is not allowed"), "{refused}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let host = super::Host::new(runtime.handle().clone(), None, false, false);
+    host.powers().install(super::permissions::Permissions {
+        read: vec![dir.clone()],
+        write: vec![dir.clone()],
+        ..Default::default()
+    });
+    let mut engine = engine();
+    engine.set_default_tag(rhai::Dynamic::from(super::dialer::HostTag(host)));
+    let rows = engine
+        .eval::<rhai::Array>(&code)
+        .unwrap_or_else(|e| panic!("{code}: {e}"));
     assert_eq!(rows.len(), 2);
     let second = rows[1].clone().cast::<rhai::Map>();
     assert_eq!(second["note"].to_string(), "a,b");
     assert_eq!(second["phone"].to_string(), "");
     let broken = dir.join("broken.csv");
     std::fs::write(&broken, "a,b\n1,2\n3\n").unwrap();
-    let err = engine()
+    let err = engine
         .eval::<rhai::Array>(&format!(r#"read_csv("{}")"#, broken.display()))
         .unwrap_err();
     assert!(err.to_string().contains("row 3"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Day words and national numbers are read in the zone and region of the host a script runs

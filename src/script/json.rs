@@ -59,8 +59,9 @@ pub mod json_api {
     /// let saved = read_json("campaigns.json");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn read_json(path: &str) -> RhaiResultOf<Dynamic> {
-        let text = files::read_to_string(Access::bounded("read_json"), Path::new(path))?;
+    pub fn read_json(ctx: NativeCallContext, path: &str) -> RhaiResultOf<Dynamic> {
+        let powers = super::super::powers_of(&ctx);
+        let text = files::read_to_string(Access::bounded(&powers, "read_json"), Path::new(path))?;
         serde_json::from_str(&text)
             .map(json_to_dynamic)
             .map_err(|e| io_error("read_json", path, e))
@@ -72,12 +73,15 @@ pub mod json_api {
     /// write_json(td.campaigns(), "campaigns.json");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn write_json(value: Dynamic, path: &str) -> RhaiResultOf<()> {
+    pub fn write_json(ctx: NativeCallContext, value: Dynamic, path: &str) -> RhaiResultOf<()> {
+        let powers = super::super::powers_of(&ctx);
         let json = dynamic_to_json(&value).map_err(|e| script_error(format!("write_json: {e}")))?;
         let text = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
-        files::write_whole(Access::bounded("write_json"), Path::new(path), |file| {
-            std::io::Write::write_all(file, text.as_bytes())
-        })?;
+        files::write_whole(
+            Access::bounded(&powers, "write_json"),
+            Path::new(path),
+            |file| std::io::Write::write_all(file, text.as_bytes()),
+        )?;
         Ok(())
     }
 

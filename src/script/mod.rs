@@ -63,6 +63,8 @@ pub struct Host {
     verbose: AtomicBool,
     dry_run: AtomicBool,
     assume_yes: bool,
+    /// What its scripts may touch: nothing until the command that made it says.
+    powers: permissions::Powers,
     config: Option<(std::path::PathBuf, ConfigFile)>,
     locale: Mutex<Locale>,
 }
@@ -102,6 +104,7 @@ impl Host {
             verbose: AtomicBool::new(false),
             dry_run: AtomicBool::new(dry_run),
             assume_yes,
+            powers: permissions::Powers::default(),
             config,
             locale: Mutex::new(Locale::default()),
         })
@@ -171,6 +174,11 @@ impl Host {
         self.following.load(Ordering::SeqCst)
     }
 
+    /// What this host's scripts may touch (files, the environment, other hosts).
+    pub fn powers(&self) -> &permissions::Powers {
+        &self.powers
+    }
+
     pub fn dry_run(&self) -> bool {
         self.dry_run.load(Ordering::SeqCst)
     }
@@ -221,6 +229,12 @@ impl Host {
             None => Err(terminated()),
         }
     }
+}
+
+/// The powers of the host running the calling script; outside one (an engine without a
+/// host), nothing is allowed.
+pub fn powers_of(ctx: &rhai::NativeCallContext) -> permissions::Powers {
+    dialer::HostTag::of(ctx).map_or_else(permissions::Powers::default, |host| host.powers().clone())
 }
 
 /// The uncatchable error that ends an interrupted evaluation.

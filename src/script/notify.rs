@@ -89,7 +89,7 @@ fn post(
             "{what}: a URL with credentials inside is refused (it would be printed and logged); pass them in headers"
         )));
     }
-    crate::script::permissions::check_net(what, &parsed)?;
+    host.powers().check_net(what, &parsed)?;
     if host.dry_run() {
         // Rehearsing rules must not alert anyone about changes that were not made.
         errln!(

@@ -15,11 +15,11 @@
 //! A file is decided on once, with links resolved ([`grant`]), and `crate::files` opens it
 //! from the allowed folder without following links, so what is opened is what was decided on.
 //!
-//! The rules are the process's (one `tdc` runs one user's scripts); where none were installed
-//! (the library used on its own, unit tests) nothing is restricted.
+//! The rules are carried by the script host ([`Powers`], set by the command that made it);
+//! a host that was given none allows nothing.
 
 use std::path::{Component, Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use super::{script_error, RhaiResultOf};
 
@@ -38,47 +38,181 @@ pub struct Permissions {
     pub journals: Vec<PathBuf>,
 }
 
-static CURRENT: RwLock<Option<Permissions>> = RwLock::new(None);
+/// A host's powers: what the scripts it runs may touch. Shared by the host's threads; a new
+/// one allows nothing until [`Powers::install`].
+#[derive(Debug, Clone, Default)]
+pub struct Powers(Arc<RwLock<Permissions>>);
 
-/// Puts `permissions` in force for the rest of the process.
-pub fn install(mut permissions: Permissions) {
-    for list in [
-        &mut permissions.read,
-        &mut permissions.write,
-        &mut permissions.protected,
-    ] {
-        for path in list.iter_mut() {
-            *path = resolve(path);
-        }
+impl Powers {
+    /// Powers that allow everything but tdc's own files: for what the user named on the
+    /// command line (`tdc export DIR`).
+    pub fn unbounded() -> Powers {
+        let powers = Powers::default();
+        powers.install(Permissions {
+            all: true,
+            ..Permissions::default()
+        });
+        powers
     }
-    *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(permissions);
-}
 
-fn with<T>(change: impl FnOnce(&mut Permissions) -> T) -> Option<T> {
-    CURRENT
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_mut()
-        .map(change)
-}
+    /// Puts `permissions` in force for this host's scripts.
+    pub fn install(&self, mut permissions: Permissions) {
+        for list in [
+            &mut permissions.read,
+            &mut permissions.write,
+            &mut permissions.protected,
+        ] {
+            for path in list.iter_mut() {
+                *path = resolve(path);
+            }
+        }
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = permissions;
+    }
 
-/// A script's folder: readable and writable by the scripts that run from it.
-pub fn allow_folder(folder: &Path) {
-    let folder = resolve(folder);
-    with(|p| {
-        p.read.push(folder.clone());
-        p.write.push(folder);
-    });
-}
+    /// The permissions in force (for a host that shares them: a test's own sandbox).
+    pub fn current(&self) -> Permissions {
+        self.read().clone()
+    }
 
-/// An import journal in use: `add_leads` may write it under the usual rules; file functions
-/// may not touch it.
-pub fn check_journal(path: &Path) -> RhaiResultOf<()> {
-    let text = path.to_string_lossy();
-    check_file("add_leads: journal", &text, true, false)?;
-    let path = resolve(path);
-    with(|p| p.journals.push(path));
-    Ok(())
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Permissions> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn change<T>(&self, change: impl FnOnce(&mut Permissions) -> T) -> T {
+        change(&mut self.0.write().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// A script's folder: readable and writable by the scripts that run from it.
+    pub fn allow_folder(&self, folder: &Path) {
+        let folder = resolve(folder);
+        self.change(|p| {
+            p.read.push(folder.clone());
+            p.write.push(folder);
+        });
+    }
+
+    /// An import journal in use: `add_leads` may write it under the usual rules; file
+    /// functions may not touch it.
+    pub fn check_journal(&self, path: &Path) -> RhaiResultOf<()> {
+        let text = path.to_string_lossy();
+        self.check_file("add_leads: journal", &text, true, false)?;
+        let path = resolve(path);
+        self.change(|p| p.journals.push(path));
+        Ok(())
+    }
+
+    /// Whether a script may read (or write) `path`, and where it lies if so; a refusal is
+    /// the message to show.
+    pub fn grant(&self, what: &str, path: &str, write: bool) -> Result<Grant, String> {
+        self.grant_file(what, path, write, true)
+    }
+
+    /// Whether `add_leads` may open the import journal `path` (its own, once registered).
+    pub fn grant_journal(&self, what: &str, path: &str) -> Result<Grant, String> {
+        self.grant_file(what, path, true, false)
+    }
+
+    fn grant_file(
+        &self,
+        what: &str,
+        path: &str,
+        write: bool,
+        journals_too: bool,
+    ) -> Result<Grant, String> {
+        let target = resolve(Path::new(path));
+        let permissions = self.read();
+        if under(&target, &permissions.protected)
+            || (journals_too && permissions.journals.contains(&target))
+        {
+            return Err(format!(
+                "{what}: {path} is one of tdc's own files (config, history, audit log or an import journal); scripts reach them only through their APIs"
+            ));
+        }
+        if permissions.all {
+            return Ok(Grant {
+                target,
+                root: PathBuf::from("/"),
+            });
+        }
+        let roots = if write {
+            &permissions.write
+        } else {
+            &permissions.read
+        };
+        if let Some(root) = roots
+            .iter()
+            .filter(|root| target.starts_with(root))
+            .max_by_key(|root| root.as_os_str().len())
+        {
+            return Ok(Grant {
+                root: root.clone(),
+                target,
+            });
+        }
+        let (verb, flag) = if write {
+            ("writing", "--allow-write")
+        } else {
+            ("reading", "--allow-read")
+        };
+        Err(format!(
+            "{what}: {verb} {} is not allowed: scripts may use files under their own folder and the working directory; allow it with {flag} {}",
+            target.display(),
+            target.parent().unwrap_or(&target).display()
+        ))
+    }
+
+    fn check_file(
+        &self,
+        what: &str,
+        path: &str,
+        write: bool,
+        journals_too: bool,
+    ) -> RhaiResultOf<()> {
+        self.grant_file(what, path, write, journals_too)
+            .map(drop)
+            .map_err(script_error)
+    }
+
+    /// Before a script reads `path`.
+    pub fn check_read(&self, what: &str, path: &str) -> RhaiResultOf<()> {
+        self.check_file(what, path, false, true)
+    }
+
+    /// Before a script writes `path` (or creates it, or a folder).
+    pub fn check_write(&self, what: &str, path: &str) -> RhaiResultOf<()> {
+        self.check_file(what, path, true, true)
+    }
+
+    /// Before a script reads the environment variable `name`.
+    pub fn check_env(&self, what: &str, name: &str) -> RhaiResultOf<()> {
+        let p = self.read();
+        if p.all || p.env.iter().any(|allowed| allowed == name) {
+            return Ok(());
+        }
+        Err(script_error(format!(
+            "{what}: reading the environment variable {name} is not allowed; allow it with --allow-env {name}"
+        )))
+    }
+
+    /// Before a script connects to `url` (a dialer of its own making, a webhook).
+    pub fn check_net(&self, what: &str, url: &url::Url) -> RhaiResultOf<()> {
+        let permissions = self.read();
+        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        let with_port = match url.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        };
+        let allowed = permissions
+            .net
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&host) || h.eq_ignore_ascii_case(&with_port));
+        if permissions.all || allowed {
+            return Ok(());
+        }
+        Err(script_error(format!(
+            "{what}: connecting to {with_port} is not allowed: scripts may talk to the active connection and the config file's profiles; allow it with --allow-net {host}"
+        )))
+    }
 }
 
 /// An absolute path with symbolic links and `..` resolved, as far as it exists; what does
@@ -140,12 +274,6 @@ pub struct Grant {
     pub root: PathBuf,
 }
 
-/// Whether a script may read (or write) `path`, and where it lies if so; a refusal is the
-/// message to show.
-pub fn grant(what: &str, path: &str, write: bool) -> Result<Grant, String> {
-    grant_file(what, path, write, true)
-}
-
 /// What tdc itself opens (paths the user gave on the command line, its own files): resolved
 /// the same way, never refused.
 pub fn own(path: &Path) -> Grant {
@@ -153,110 +281,6 @@ pub fn own(path: &Path) -> Grant {
         target: resolve(path),
         root: PathBuf::from("/"),
     }
-}
-
-/// Whether `add_leads` may open the import journal `path` (its own, once registered).
-pub fn grant_journal(what: &str, path: &str) -> Result<Grant, String> {
-    grant_file(what, path, true, false)
-}
-
-fn grant_file(what: &str, path: &str, write: bool, journals_too: bool) -> Result<Grant, String> {
-    let target = resolve(Path::new(path));
-    let guard = CURRENT.read().unwrap_or_else(|e| e.into_inner());
-    let unbounded = || Grant {
-        target: target.clone(),
-        root: PathBuf::from("/"),
-    };
-    let Some(permissions) = guard.as_ref() else {
-        return Ok(unbounded());
-    };
-    if under(&target, &permissions.protected)
-        || (journals_too && permissions.journals.contains(&target))
-    {
-        return Err(format!(
-            "{what}: {path} is one of tdc's own files (config, history, audit log or an import journal); scripts reach them only through their APIs"
-        ));
-    }
-    if permissions.all {
-        return Ok(unbounded());
-    }
-    let roots = if write {
-        &permissions.write
-    } else {
-        &permissions.read
-    };
-    if let Some(root) = roots
-        .iter()
-        .filter(|root| target.starts_with(root))
-        .max_by_key(|root| root.as_os_str().len())
-    {
-        return Ok(Grant {
-            root: root.clone(),
-            target,
-        });
-    }
-    let (verb, flag) = if write {
-        ("writing", "--allow-write")
-    } else {
-        ("reading", "--allow-read")
-    };
-    Err(format!(
-        "{what}: {verb} {} is not allowed: scripts may use files under their own folder and the working directory; allow it with {flag} {}",
-        target.display(),
-        target.parent().unwrap_or(&target).display()
-    ))
-}
-
-fn check_file(what: &str, path: &str, write: bool, journals_too: bool) -> RhaiResultOf<()> {
-    grant_file(what, path, write, journals_too)
-        .map(drop)
-        .map_err(script_error)
-}
-
-/// Before a script reads `path`.
-pub fn check_read(what: &str, path: &str) -> RhaiResultOf<()> {
-    check_file(what, path, false, true)
-}
-
-/// Before a script writes `path` (or creates it, or a folder).
-pub fn check_write(what: &str, path: &str) -> RhaiResultOf<()> {
-    check_file(what, path, true, true)
-}
-
-/// Before a script reads the environment variable `name`.
-pub fn check_env(what: &str, name: &str) -> RhaiResultOf<()> {
-    let guard = CURRENT.read().unwrap_or_else(|e| e.into_inner());
-    match guard.as_ref() {
-        Some(p) if !p.all && !p.env.iter().any(|allowed| allowed == name) => {
-            Err(script_error(format!(
-                "{what}: reading the environment variable {name} is not allowed; allow it with --allow-env {name}"
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Before a script connects to `url` (a dialer of its own making).
-pub fn check_net(what: &str, url: &url::Url) -> RhaiResultOf<()> {
-    let guard = CURRENT.read().unwrap_or_else(|e| e.into_inner());
-    let Some(permissions) = guard.as_ref() else {
-        return Ok(());
-    };
-    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-    let with_port = match url.port_or_known_default() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.clone(),
-    };
-    let allowed = permissions
-        .net
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(&host) || h.eq_ignore_ascii_case(&with_port));
-    if permissions.all || allowed {
-        return Ok(());
-    }
-    Err(script_error(format!(
-        "{what}: connecting to {with_port} is not allowed: scripts may talk to the active connection and the config file's profiles; allow it with --allow-net {host}"
-    )))
 }
 
 /// The `host` and `host:port` of a URL, for the list of allowed hosts.

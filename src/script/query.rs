@@ -390,7 +390,7 @@ pub mod query_api {
     /// ```
     #[rhai_fn(name = "export_to", return_raw)]
     pub fn export_query(query: Query, folder: &str, options: rhai::Map) -> RhaiResultOf<rhai::Map> {
-        crate::script::permissions::check_write("export", folder)?;
+        query.dialer.host.powers().check_write("export", folder)?;
         let text = |key: &str| options.get(key).map(|v| v.to_string());
         let format = match text("format") {
             Some(f) => f
@@ -411,6 +411,7 @@ pub mod query_api {
             until: text("until"),
             overlap_s,
             zone: query.dialer.host.locale().zone,
+            powers: query.dialer.host.powers().clone(),
         };
         let client = query.dialer.client.clone();
         let spec = query.spec.clone();

@@ -33,12 +33,13 @@ pub fn flac_seconds(bytes: &[u8]) -> Option<f64> {
 
 /// Writes a recording whole or not at all, as a script's file.
 fn write_recording(
+    powers: &crate::script::permissions::Powers,
     what: &str,
     path: &std::path::Path,
     bytes: &[u8],
 ) -> Result<(), crate::files::FileError> {
     use std::io::Write;
-    crate::files::write_whole(crate::files::Access::bounded(what), path, |file| {
+    crate::files::write_whole(crate::files::Access::bounded(powers, what), path, |file| {
         file.write_all(bytes)
     })
 }
@@ -47,8 +48,12 @@ fn write_recording(
 /// CRC), the samples add up to the length its header gives, and that length is the call's
 /// (within a second) when the call's billed seconds are known. A truncated, empty or damaged
 /// file is not, and is fetched again.
-pub fn is_whole(path: &std::path::Path, billed_seconds: Option<f64>) -> bool {
-    let access = crate::files::Access::bounded("download_recordings");
+pub fn is_whole(
+    powers: &crate::script::permissions::Powers,
+    path: &std::path::Path,
+    billed_seconds: Option<f64>,
+) -> bool {
+    let access = crate::files::Access::bounded(powers, "download_recordings");
     let Ok(file) = crate::files::open(access, path) else {
         return false;
     };
@@ -99,6 +104,7 @@ pub async fn download_all(
     wanted: Vec<Wanted>,
     folder: std::path::PathBuf,
     concurrency: usize,
+    powers: crate::script::permissions::Powers,
 ) -> Map {
     let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -112,20 +118,23 @@ pub async fn download_all(
     } in wanted
     {
         let path = folder.join(format!("{call_id}.flac"));
-        let (client, limit) = (client.clone(), limit.clone());
+        let (client, limit, powers) = (client.clone(), limit.clone(), powers.clone());
         tasks.spawn(async move {
             let there = path.exists();
             let check = path.clone();
             if there
-                && tokio::task::spawn_blocking(move || is_whole(&check, billed_seconds))
-                    .await
-                    .unwrap_or(false)
+                && tokio::task::spawn_blocking({
+                    let powers = powers.clone();
+                    move || is_whole(&powers, &check, billed_seconds)
+                })
+                .await
+                .unwrap_or(false)
             {
                 return (call_id, Ok(Outcome::Whole));
             }
             let _permit = limit.acquire_owned().await;
             let outcome = match client.recording(call_id).await {
-                Ok(data) => write_recording("download_recordings", &path, &data)
+                Ok(data) => write_recording(&powers, "download_recordings", &path, &data)
                     .map(|()| Outcome::Fetched {
                         size: data.len(),
                         seconds: flac_seconds(&data).unwrap_or(0.0),
@@ -187,8 +196,17 @@ pub mod recording_api {
     /// td.recording(45475).save("recordings/45475.flac");
     /// ```
     #[rhai_fn(return_raw, pure)]
-    pub fn save(recording: &mut Recording, path: &str) -> RhaiResultOf<INT> {
-        write_recording("save", std::path::Path::new(path), &recording.bytes)?;
+    pub fn save(
+        ctx: NativeCallContext,
+        recording: &mut Recording,
+        path: &str,
+    ) -> RhaiResultOf<INT> {
+        write_recording(
+            &crate::script::powers_of(&ctx),
+            "save",
+            std::path::Path::new(path),
+            &recording.bytes,
+        )?;
         Ok(recording.bytes.len() as INT)
     }
 

@@ -24,10 +24,10 @@ use serde_json::{json, Value};
 
 use super::{ChunkOutcome, Inserted};
 use crate::files::{self, Access};
+use crate::script::permissions::Powers;
 
-/// A journal a script named was checked and registered as it was given; `tdc import` runs no
-/// script, and nothing restricts it.
-const ACCESS: Access<'static> = Access::journal("add_leads: journal");
+/// How errors name a journal's file.
+const WHAT: &str = "add_leads: journal";
 
 /// FNV-1a over text: a stable 64-bit fingerprint (the same on every run and machine).
 pub fn fingerprint(text: &str) -> u64 {
@@ -48,6 +48,8 @@ pub enum ChunkRecord {
 
 pub struct Journal {
     path: PathBuf,
+    /// The powers of the script that named it (which checked and registered it).
+    powers: Powers,
     file: Mutex<File>,
     recorded: BTreeMap<usize, ChunkRecord>,
     /// The highest lead id before the first run sent anything, if it was read.
@@ -112,7 +114,13 @@ fn io<'a>(
 impl Journal {
     /// Opens the journal of inserting `leads` in chunks of `chunk`: resumes an existing one
     /// for the same leads, or starts a new one.
-    pub fn open(path: &Path, leads: &[Value], chunk: usize) -> Result<Journal, JournalError> {
+    pub fn open(
+        powers: &Powers,
+        path: &Path,
+        leads: &[Value],
+        chunk: usize,
+    ) -> Result<Journal, JournalError> {
+        let access = Access::journal(powers, WHAT);
         let print = serde_json::to_string(leads)?;
         let start = json!({
             "type": "start",
@@ -122,7 +130,7 @@ impl Journal {
         });
         let mut recorded = BTreeMap::new();
         let mut watermark = None;
-        let text = match files::read_to_string(ACCESS, path) {
+        let text = match files::read_to_string(access, path) {
             Ok(text) => Some(text),
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(io("read", path)(e.into())),
@@ -160,15 +168,16 @@ impl Journal {
         } else {
             // The journal holds lead data: readable by its owner only.
             let mut file =
-                files::open_append(ACCESS, path, true).map_err(|e| io("create", path)(e.into()))?;
+                files::open_append(access, path, true).map_err(|e| io("create", path)(e.into()))?;
             writeln!(file, "{start}")
                 .and_then(|()| file.sync_data())
                 .map_err(io("write", path))?;
         }
         let file =
-            files::open_append(ACCESS, path, false).map_err(|e| io("open", path)(e.into()))?;
+            files::open_append(access, path, false).map_err(|e| io("open", path)(e.into()))?;
         Ok(Journal {
             path: path.to_path_buf(),
+            powers: powers.clone(),
             file: Mutex::new(file),
             recorded,
             watermark,
@@ -224,7 +233,7 @@ impl Journal {
 
     /// Removes the journal of a completed import.
     pub fn finish(&self) {
-        let _ = files::remove_file(ACCESS, &self.path);
+        let _ = files::remove_file(Access::journal(&self.powers, WHAT), &self.path);
     }
 }
 
@@ -241,7 +250,7 @@ mod tests {
             json!({"phone": "1", "original_identifier": "a"}),
             json!({"phone": "2"}),
         ];
-        let journal = Journal::open(&path, &leads, 1).unwrap();
+        let journal = Journal::open(&Powers::unbounded(), &path, &leads, 1).unwrap();
         assert_eq!(journal.watermark(), None);
         journal.record_watermark(49_969).unwrap();
         journal.sending(0).unwrap();
@@ -263,7 +272,7 @@ mod tests {
             .unwrap()
             .write_all(b"{\"type\":\"do")
             .unwrap();
-        let resumed = Journal::open(&path, &leads, 1).unwrap();
+        let resumed = Journal::open(&Powers::unbounded(), &path, &leads, 1).unwrap();
         let recorded = resumed.recorded();
         assert!(matches!(&recorded[0], (0, ChunkRecord::Done(o)) if o.inserted[0].1["id"] == "7"));
         assert!(matches!(recorded[1], (1, ChunkRecord::Sending)));
@@ -272,7 +281,9 @@ mod tests {
             Some(49_969),
             "the first run's watermark"
         );
-        let other = Journal::open(&path, &leads[..1], 1).err().unwrap();
+        let other = Journal::open(&Powers::unbounded(), &path, &leads[..1], 1)
+            .err()
+            .unwrap();
         assert!(
             other.to_string().contains("belongs to another import"),
             "{other}"

@@ -88,6 +88,8 @@ pub struct AddLeadsOptions {
     pub chunk: Option<usize>,
     /// A JSONL journal of chunk outcomes, for resuming an interrupted import.
     pub journal: Option<PathBuf>,
+    /// What may open the journal: the powers of the script that named it (none by default).
+    pub powers: crate::script::permissions::Powers,
     pub progress: Option<Progress>,
 }
 
@@ -512,7 +514,8 @@ impl Client {
         let chunk_size = options.chunk.unwrap_or(DEFAULT_CHUNK).max(1);
         let journal = match &options.journal {
             Some(path) => Some(Arc::new(
-                Journal::open(path, &leads, chunk_size).map_err(|e| refused(e.to_string()))?,
+                Journal::open(&options.powers, path, &leads, chunk_size)
+                    .map_err(|e| refused(e.to_string()))?,
             )),
             None => None,
         };

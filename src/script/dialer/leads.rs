@@ -34,7 +34,10 @@ pub mod leads_api {
     /// ```
     #[rhai_fn(name = "add_leads", return_raw, pure)]
     pub fn add_leads_with(dialer: &mut Dialer, leads: Array, options: Map) -> RhaiResultOf<Array> {
-        let mut settings = crate::api::AddLeadsOptions::default();
+        let mut settings = crate::api::AddLeadsOptions {
+            powers: dialer.host.powers().clone(),
+            ..crate::api::AddLeadsOptions::default()
+        };
         for (key, value) in options.iter() {
             match key.as_str() {
                 "chunk" => {
@@ -55,7 +58,7 @@ pub mod leads_api {
                         .into_string()
                         .map_err(|_| script_error("add_leads: option journal is a file path"))?;
                     let path = std::path::PathBuf::from(path);
-                    crate::script::permissions::check_journal(&path)?;
+                    dialer.host.powers().check_journal(&path)?;
                     settings.journal = Some(path);
                 }
                 other => {

@@ -321,10 +321,10 @@ pub mod dialer_api {
         // A script's own dialer: its host and the variable holding its password must be
         // allowed (a shared script must not send a secret of yours to a host of its choosing).
         if let Ok(parsed) = url::Url::parse(url.trim()) {
-            crate::script::permissions::check_net("dialer()", &parsed)?;
+            host.powers().check_net("dialer()", &parsed)?;
         }
         if let Some(name) = text("password_env") {
-            crate::script::permissions::check_env("dialer()", &name)?;
+            host.powers().check_env("dialer()", &name)?;
         }
         let mut profile = crate::config::Profile {
             url: Some(url),

@@ -92,7 +92,8 @@ pub mod recordings_api {
             })
             .collect::<RhaiResultOf<Vec<_>>>()?;
         let folder = std::path::PathBuf::from(folder);
-        let access = crate::files::Access::bounded("download_recordings");
+        let powers = dialer.host.powers().clone();
+        let access = crate::files::Access::bounded(&powers, "download_recordings");
         crate::files::create_dir_all(access, &folder)?;
         let client = dialer.client.clone();
         let outcomes = dialer
@@ -102,6 +103,7 @@ pub mod recordings_api {
                 wanted,
                 folder,
                 concurrency,
+                powers.clone(),
             ))
             .ok_or_else(crate::script::terminated)?;
         Ok(outcomes)

@@ -76,6 +76,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Some(Command::Config) => show_config(&cli.global),
         None | Some(Command::Repl) => repl(&runtime, &cli.global),
         Some(Command::Defs(args)) => write_definitions(&runtime, &args.dir),
+        Some(Command::Lsp) => crate::lsp::serve().map_err(Failure::Failed),
         Some(Command::Profile { action }) => manage_profiles(action),
         Some(Command::Export(args)) => export(&runtime, &cli.global, args),
         Some(Command::Doctor) => {

@@ -50,3 +50,54 @@ fn an_lsp_client_gets_diagnostics_completion_hover_and_definitions() {
     );
     assert!(stdout.contains("5 passed"), "{stdout}");
 }
+
+#[test]
+fn neovim_shows_the_error_of_a_script_it_opens() {
+    if !available(
+        Command::new("nvim").arg("--version"),
+        "Neovim (apt-get install neovim)",
+    ) {
+        return;
+    }
+    let dir = temp_dir("lsp-neovim");
+    let script = dir.join("typo.rhai");
+    std::fs::write(&script, "let n = td.cdr().len();\nprint(n);\n").expect("write script");
+    let init = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lsp/init.lua");
+    let found = dir.join("diagnostics.json");
+    let mut nvim = Command::new("nvim");
+    nvim.args(["--headless", "-n", "-i", "NONE", "-u"])
+        .arg(&init)
+        .arg(&script)
+        .current_dir(&dir)
+        .env("TDC_BIN", BIN)
+        .env("TDC_NVIM_OUT", &found)
+        .stdin(std::process::Stdio::null());
+    // Neovim's own files (its LSP log, state) stay in the test's folder.
+    for (variable, folder) in [
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_DATA_HOME", "data"),
+    ] {
+        nvim.env(variable, dir.join(folder));
+    }
+    // init.lua waits at most 20 s for the diagnostics, then quits.
+    let out = common::output(&mut nvim);
+    let text = std::fs::read_to_string(&found)
+        .unwrap_or_else(|e| panic!("Neovim wrote no diagnostics ({e}): {out:?}"));
+    let read: serde_json::Value = serde_json::from_str(&text).expect("JSON from Neovim");
+    assert_eq!(read["arrived"], true, "{text}");
+    let diagnostics = read["diagnostics"].as_array().expect("a list");
+    assert_eq!(diagnostics.len(), 1, "{text}");
+    let typo = &diagnostics[0];
+    assert_eq!(
+        (&typo["lnum"], &typo["col"], &typo["end_col"]),
+        (&0.into(), &11.into(), &14.into()),
+        "{text}"
+    );
+    assert_eq!(typo["severity"], 1, "an error: {text}");
+    assert_eq!(
+        typo["message"],
+        "Function not found: cdr (Dialer); did you mean .cdrs()?"
+    );
+}

@@ -58,9 +58,17 @@ fn capabilities() -> ServerCapabilities {
 pub fn serve() -> Result<(), String> {
     let (connection, io_threads) = Connection::stdio();
     let capabilities = serde_json::to_value(capabilities()).map_err(|e| format!("tdc lsp: {e}"))?;
-    connection
-        .initialize(capabilities)
-        .map_err(|e| format!("tdc lsp: {e}"))?;
+    if let Err(error) = connection.initialize(capabilities) {
+        // A stream that is not the protocol ends the reader first: its error says why.
+        drop(connection);
+        return Err(match io_threads.join() {
+            Err(read) => unreadable(&read),
+            Ok(()) if error.channel_is_disconnected() => {
+                "tdc lsp: the client closed the connection before initializing it".to_string()
+            }
+            Ok(()) => format!("tdc lsp: {error}"),
+        });
+    }
     let mut server = Server {
         connection: &connection,
         tools: Arc::new(Tools::new()),
@@ -71,7 +79,14 @@ pub fn serve() -> Result<(), String> {
     let served = server.run();
     drop(connection);
     served?;
-    io_threads.join().map_err(|e| format!("tdc lsp: {e}"))
+    io_threads.join().map_err(|e| unreadable(&e))
+}
+
+/// The stream from the client is not the protocol; the error quotes what came, its control
+/// characters made visible.
+fn unreadable(error: &std::io::Error) -> String {
+    let error = crate::terminal::sanitize::for_terminal(&error.to_string()).into_owned();
+    format!("tdc lsp: cannot read the client's messages: {error}")
 }
 
 struct Server<'a> {

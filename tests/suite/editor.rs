@@ -101,3 +101,22 @@ fn neovim_shows_the_error_of_a_script_it_opens() {
         "Function not found: cdr (Dialer); did you mean .cdrs()?"
     );
 }
+
+#[test]
+fn a_client_that_does_not_speak_the_protocol_gets_one_line() {
+    let home = temp_dir("lsp-garbage");
+    for (input, expected) in [
+        (
+            "garbage\n",
+            "tdc lsp: cannot read the client's messages: malformed header: \"garbage\\n\"\n",
+        ),
+        (
+            "",
+            "tdc lsp: the client closed the connection before initializing it\n",
+        ),
+    ] {
+        let (code, stdout, stderr) =
+            common::output_with_input(common::tdc(&home).arg("lsp"), input);
+        assert_eq!((code, stdout.as_str(), stderr.as_str()), (1, "", expected));
+    }
+}

@@ -719,6 +719,11 @@ mod tests {
                 "Function not found: cdr::kpiz; did you mean cdr::kpis(), cdr::kpis_by()?"
             )
         );
+        assert_eq!(
+            (findings[2].column, findings[2].width),
+            (14, 4),
+            "the name, not the alias"
+        );
         assert_eq!(messages[3].0, 5);
         assert!(messages[3].1.starts_with("Function not found: frobnicate"));
         assert_eq!(

@@ -28,7 +28,7 @@ pub fn complete(
         .last()
         .map_or(before.len(), |(i, _)| i);
     let (head, word) = before.split_at(word_start);
-    let line_start = position.character - utf16_len(word);
+    let line_start = position.character.saturating_sub(utf16_len(word));
     let replace = Range::new(Position::new(position.line, line_start), position);
     let name = document.name();
     let origin = document.origin(&name);

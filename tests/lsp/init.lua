@@ -1,6 +1,6 @@
 -- Neovim's built-in LSP client starting `tdc lsp` for *.rhai files: the README's set-up in the
--- form Neovim 0.7 (Debian bookworm's) takes, without `vim.lsp.start`. For the test: once the file opened has diagnostics, they are written
--- as JSON to $TDC_NVIM_OUT and Neovim quits.
+-- form Neovim 0.7 (Debian bookworm's) takes, without `vim.lsp.start`. For the test: once the
+-- file opened has diagnostics, they are written as JSON to $TDC_NVIM_OUT and Neovim quits.
 local tdc = os.getenv("TDC_BIN")
 local out = os.getenv("TDC_NVIM_OUT")
 

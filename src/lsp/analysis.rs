@@ -763,7 +763,7 @@ mod tests {
         let tools = Tools::new();
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut checked = 0;
-        for folder in ["scripts", "stdlib"] {
+        for folder in ["scripts", "stdlib", "tests/stdlib"] {
             for entry in std::fs::read_dir(root.join(folder)).unwrap() {
                 let path = entry.unwrap().path();
                 if path.extension().is_none_or(|e| e != "rhai") {

@@ -19,6 +19,8 @@
 //!
 //! - a follower of a live twin (`--live 600`) for 30 minutes: its RSS after 5 minutes and at
 //!   the end (only when named: `TDC_BENCH=follow`; `TDC_FOLLOW_MINUTES` shortens it).
+//! - `tdc lsp` on a 2,000-line script: diagnostics after a change, and the server's memory
+//!   (only when named: `TDC_BENCH=lsp`).
 //!
 //! Run: `cargo bench --bench performance` (needs python3 with requests);
 //! `TDC_BENCH=startup,aggregation,scan,import,threads,requests,faults,phones,export,kpis,slow`
@@ -608,4 +610,122 @@ fn main() {
     if wanted("slow") {
         slow_readers(&dir);
     }
+    // Only when asked for by name: `TDC_BENCH=lsp`.
+    if std::env::var("TDC_BENCH").is_ok_and(|parts| parts.split(',').any(|p| p.trim() == "lsp")) {
+        editor();
+    }
+}
+
+/// A script of `blocks` blocks of 20 lines: a documented function building a query, a loop,
+/// an interpolated string, a map, and a call of it.
+fn editor_script(blocks: usize) -> String {
+    let mut text = String::from("import \"cdr\" as cdr;\n\n");
+    for i in 0..blocks {
+        text.push_str(&format!(
+            "/// Block {i}: the answered calls of campaign {i}.
+fn answered_{i}(td, campaign) {{
+    let rows = td.cdrs()
+        .where(\"campaign_id\", campaign)
+        .where(\"bill_duration\", \">\", 0)
+        .limit(100)
+        .to_array();
+    let by_status = count_by(rows, \"status\");
+    let total = 0;
+    for row in rows {{
+        total += row.bill_duration;
+    }}
+    if total > 1000 {{
+        print(`campaign ${{campaign}}: ${{total}} s, ASR ${{cdr::kpis(rows).asr}}`);
+    }}
+    #{{ rows: rows.len(), total: total, statuses: by_status }}
+}}
+let report_{i} = answered_{i}(td, {i});
+print(report_{i}.total);
+
+"
+        ));
+    }
+    text
+}
+
+/// `tdc lsp` on a 2,000-line script: the time from a change to its diagnostics (the
+/// debounce included), and the server's memory.
+fn editor() {
+    use lsp_server::{Message, Notification, Request, RequestId};
+    use std::io::BufReader;
+
+    let text = editor_script(100);
+    let lines = text.lines().count();
+    let mut child = Command::new(BIN)
+        .arg("lsp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start tdc lsp");
+    let mut to_server = child.stdin.take().expect("stdin");
+    let mut from_server = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut send = |message: Message| message.write(&mut to_server).expect("write to tdc lsp");
+    let mut diagnostics = || loop {
+        match Message::read(&mut from_server).expect("read from tdc lsp") {
+            Some(Message::Notification(n)) if n.method == "textDocument/publishDiagnostics" => {
+                return n.params["diagnostics"].as_array().map_or(0, Vec::len);
+            }
+            Some(_) => {}
+            None => panic!("tdc lsp ended"),
+        }
+    };
+    let initialize = serde_json::json!({"capabilities": {}});
+    send(Request::new(RequestId::from(1), "initialize".into(), initialize).into());
+    send(Notification::new("initialized".into(), serde_json::json!({})).into());
+    let uri = "file:///tmp/tdc-bench-editor.rhai";
+    let open = serde_json::json!({"textDocument": {
+        "uri": uri, "languageId": "rhai", "version": 1, "text": text}});
+    let started = Instant::now();
+    send(Notification::new("textDocument/didOpen".into(), open).into());
+    assert_eq!(diagnostics(), 0, "the script is clean");
+    let opened = started.elapsed();
+    let mut samples = Vec::new();
+    for version in 2..32 {
+        // Every other change brings a typo (`td.cdr()`), and the next one takes it away.
+        let typo = version % 2 == 0;
+        let changed = match typo {
+            true => text.replacen("td.cdrs()", "td.cdr()", 1),
+            false => text.clone(),
+        };
+        let change = serde_json::json!({
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"text": changed}]});
+        let started = Instant::now();
+        send(Notification::new("textDocument/didChange".into(), change).into());
+        assert_eq!(diagnostics(), usize::from(typo));
+        samples.push(started.elapsed());
+    }
+    let rss = rss_kb(child.id()) / 1024;
+    let peak = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .ok()
+        .and_then(|status| {
+            let line = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))?
+                .to_string();
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .unwrap_or(0)
+        / 1024;
+    send(
+        Request::new(
+            RequestId::from(2),
+            "shutdown".into(),
+            serde_json::Value::Null,
+        )
+        .into(),
+    );
+    send(Notification::new("exit".into(), serde_json::Value::Null).into());
+    let _ = child.wait();
+    println!(
+        "tdc lsp, a {lines}-line script: diagnostics {:.0?} after a change (median of {}, the debounce included; {opened:.0?} on opening), server RSS {rss} MB, peak {peak} MB",
+        median(samples.clone()),
+        samples.len()
+    );
 }

@@ -90,6 +90,12 @@ pub enum Command {
     /// Write Rhai definition files (.d.rhai) for editors.
     #[command(after_help = "Examples:\n  tdc defs              writes defs/*.d.rhai")]
     Defs(DefsArgs),
+    /// Serve the Language Server Protocol on stdin and stdout, for editors: errors as you
+    /// type, completion, hover, signature help, go to definition.
+    #[command(
+        after_help = "Examples:\n  tdc lsp               started by an editor for *.rhai files (see the README)"
+    )]
+    Lsp,
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  tdc completions bash > ~/.local/share/bash-completion/completions/tdc"

@@ -12,6 +12,7 @@ mod command;
 pub mod export;
 pub mod failure;
 pub mod files;
+pub(crate) mod lsp;
 pub mod output;
 pub mod phone;
 pub mod profiles;

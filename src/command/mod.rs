@@ -9,6 +9,7 @@ mod defs;
 mod doctor;
 mod eval;
 mod export;
+mod lsp;
 mod man;
 mod profile;
 mod repl;
@@ -163,6 +164,7 @@ pub fn execute(command: Option<Command>, config: &Config) -> Outcome {
         Some(Command::Config) => config::execute(config),
         None | Some(Command::Repl) => repl::execute(config),
         Some(Command::Defs(args)) => defs::execute(config, &args.dir),
+        Some(Command::Lsp) => lsp::execute(),
         Some(Command::Profile { action }) => profile::execute(*action),
         Some(Command::Export(args)) => export::execute(config, args),
         Some(Command::Doctor) => Failure::from_code(doctor::run(config)),

@@ -63,6 +63,12 @@ fn clean_doc(comments: &[serde_json::Value]) -> String {
         .join("\n")
 }
 
+/// The text of `///` comments as the parser keeps them (a script function's), leaders removed.
+pub(crate) fn doc_text(comments: &[&str]) -> String {
+    let comments: Vec<serde_json::Value> = comments.iter().map(|c| (*c).into()).collect();
+    clean_doc(&comments)
+}
+
 #[derive(Debug, Default)]
 pub struct Catalog {
     pub functions: Vec<FnDoc>,

@@ -4,7 +4,7 @@
 //! parsing); with piped input it evaluates entry by entry, plainly.
 
 pub mod catalog;
-mod helper;
+pub(crate) mod helper;
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};

@@ -163,14 +163,7 @@ impl ModuleResolver for Resolver {
             return Ok(module);
         }
         let Some(code) = stdlib_source(path) else {
-            return Err(EvalAltResult::ErrorModuleNotFound(
-                format!(
-                    "{path} (no {} and no stdlib module of that name)",
-                    file.display()
-                ),
-                pos,
-            )
-            .into());
+            return Err(module_not_found(path, &file, pos).into());
         };
         if let Some(module) = self
             .embedded
@@ -194,6 +187,15 @@ impl ModuleResolver for Resolver {
             .insert(path.to_string(), module.clone());
         Ok(module)
     }
+}
+
+/// `import "path"` found neither `file` (beside the importer) nor a stdlib module.
+pub(crate) fn module_not_found(path: &str, file: &Path, pos: Position) -> EvalAltResult {
+    let file = file.display();
+    EvalAltResult::ErrorModuleNotFound(
+        format!("{path} (no {file} and no stdlib module of that name)"),
+        pos,
+    )
 }
 
 /// Registers every script-visible type and function: the single list of API areas.

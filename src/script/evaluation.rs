@@ -81,6 +81,11 @@ impl Evaluation {
         &self.ast
     }
 
+    /// The syntax tree, for checks that read it without running it (the language server).
+    pub fn into_ast(self) -> AST {
+        self.ast
+    }
+
     /// This evaluation with `functions` (defined by earlier REPL entries) callable from it.
     pub fn with_functions(mut self, functions: &AST) -> Evaluation {
         self.ast = functions.merge(&self.ast);

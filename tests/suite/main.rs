@@ -8,6 +8,7 @@ mod common;
 mod automation;
 mod cli;
 mod data_out;
+mod editor;
 mod ergonomics;
 mod export;
 mod properties;

@@ -404,6 +404,58 @@ fn notify_reaches_an_allowed_webhook_without_the_dialers_credentials() {
 }
 
 #[test]
+fn allow_net_takes_a_url_without_a_path_as_its_host_and_port() {
+    let home = temp_dir("allow-net-url");
+    let (hook, seen, _runtime) = webhook(0);
+    let code = format!("notify(\"{hook}/hooks/T1\", \"up\")");
+    let (status, _, stderr) = output(tdc(&home).args(["eval", "--allow-net", &hook, &code]));
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "{stderr}");
+
+    let host = hook.trim_start_matches("http://");
+    let with_path = format!("http://ops:hunter2@{host}/hooks/T1");
+    let (status, _, stderr) = output(tdc(&home).args(["eval", "--allow-net", &with_path, &code]));
+    assert_eq!(status, 2, "{stderr}");
+    assert_eq!(
+        common::error_lines(&stderr),
+        vec![format!(
+            "error: --allow-net takes a host or host:port (hooks.example, 127.0.0.1:8080), or a URL without a path (https://hooks.example), not a URL with credentials: give {host}"
+        )],
+        "{stderr}"
+    );
+    let (status, _, stderr) =
+        output(tdc(&home).args(["eval", "--allow-net", &format!("{hook}/hooks/T1"), &code]));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("not a URL with a path: give {host} (every path")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("T1"), "{stderr}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "nothing more was sent");
+
+    // A profile's list is read the same way when it is given as a flag.
+    let file = common::write_config(&home, "");
+    let (status, _, stderr) = output(tdc(&home).args([
+        "profile",
+        "add",
+        "hooks",
+        "--url",
+        "https://hooks.example",
+        "--user",
+        "ops",
+        "--allow-net",
+        "https://crm.example/,crm.example:8443",
+    ]));
+    assert_eq!(status, 0, "{stderr}");
+    let config = std::fs::read_to_string(&file).expect("read the config");
+    assert!(
+        config.contains("allow_net = [\"crm.example:443\", \"crm.example:8443\"]"),
+        "{config}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
 fn http_post_sends_json_with_the_scripts_headers_and_reads_the_answer() {
     let home = temp_dir("http-post");
     let (hook, seen, _runtime) = webhook(0);

@@ -47,8 +47,9 @@ pub struct GlobalArgs {
     /// Let scripts write files under PATH (besides their folder and the working directory).
     #[arg(long, global = true, value_name = "PATH", value_delimiter = ',')]
     pub allow_write: Vec<PathBuf>,
-    /// Let scripts connect to HOST with dialer(#{url: ...}) (besides the config's profiles).
-    #[arg(long, global = true, value_name = "HOST", value_delimiter = ',')]
+    /// Let scripts connect to HOST, HOST:PORT or a URL's host and port (no path) with
+    /// dialer(#{url: ...}), notify and http_post (besides the config's profiles).
+    #[arg(long, global = true, value_name = "HOST", value_delimiter = ',', value_parser = NetEntry)]
     pub allow_net: Vec<String>,
     /// Let scripts read the environment variable NAME (env(), password_env of dialer(#{...})).
     #[arg(long, global = true, value_name = "NAME", value_delimiter = ',')]
@@ -365,6 +366,35 @@ fn one_of<T: Copy + Send + Sync + 'static>(
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(choices.iter().map(|(name, _)| *name))
         .try_map(move |name| crate::choice::choose(&name, "choice", choices))
+}
+
+/// An `--allow-net` entry ([`crate::script::permissions::net_entry`]). Its refusal is the
+/// reason alone: clap's own would repeat the value, which may hold a password or a webhook's
+/// secret path.
+#[derive(Clone)]
+pub(crate) struct NetEntry;
+
+impl clap::builder::TypedValueParser for NetEntry {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        _: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidUtf8,
+                "--allow-net: a host is text\n",
+            )
+            .with_cmd(command)
+        })?;
+        crate::script::permissions::net_entry(text).map_err(|reason| {
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, reason + "\n")
+                .with_cmd(command)
+        })
+    }
 }
 
 /// Reads a value with its `FromStr`, for clap.

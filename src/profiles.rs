@@ -114,8 +114,8 @@ pub struct ProfileSettings {
     /// Folders scripts may write.
     #[arg(long, value_name = "PATH", value_delimiter = ',')]
     pub allow_write: Vec<PathBuf>,
-    /// Hosts scripts may connect to.
-    #[arg(long, value_name = "HOST", value_delimiter = ',')]
+    /// Hosts scripts may connect to (as the global --allow-net reads them).
+    #[arg(long, value_name = "HOST", value_delimiter = ',', value_parser = crate::cli::NetEntry)]
     pub allow_net: Vec<String>,
     /// Environment variables scripts may read.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]

@@ -270,6 +270,9 @@ pub struct PageStream<T, E> {
     /// The page to hand out next.
     next: u64,
     failed: bool,
+    /// The most requests in flight, and the most pages held.
+    ahead: usize,
+    held: usize,
 }
 
 impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageStream<T, E> {
@@ -296,7 +299,18 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
             handed_out: Arc::default(),
             next: 0,
             failed: false,
+            ahead: super::MAX_PAGES_AHEAD,
+            held: super::MAX_PAGES_HELD,
         }
+    }
+
+    /// At most `pages` requests in flight (1 to [`super::MAX_PAGES_AHEAD`]), and the pages
+    /// held cut in proportion: for a reader that skips through a listing it re-reads often,
+    /// whose memory should not grow with the listing's length.
+    pub fn at_most_ahead(mut self, pages: usize) -> PageStream<T, E> {
+        self.ahead = pages.clamp(1, super::MAX_PAGES_AHEAD);
+        self.held = self.ahead + self.ahead.div_ceil(4);
+        self
     }
 
     /// The next page with the rows it asked for, `None` after the last (or after an error).
@@ -338,7 +352,8 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
         }
     }
 
-    /// Whether one more request fits the budget: [`super::MAX_PAGES_HELD`] pages and
+    /// Whether one more request fits the budget: [`super::MAX_PAGES_HELD`] pages (fewer
+    /// after [`PageStream::at_most_ahead`]) and
     /// [`super::MAX_BYTES_HELD`] bytes, counting those in flight (each as large as the largest
     /// page seen), fetched ahead, and handed out but not yet finished with by the reader.
     fn room_for_one_more(&self) -> bool {
@@ -348,7 +363,7 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
         let bytes = (in_flight + 1) * self.largest_page
             + self.arrived_bytes
             + self.handed_out.bytes.load(Ordering::Acquire);
-        pages < super::MAX_PAGES_HELD as u64 && bytes <= super::MAX_BYTES_HELD
+        pages < self.held as u64 && bytes <= super::MAX_BYTES_HELD
     }
 
     /// Sends what the plan allows: the window (at most [`super::MAX_PAGES_AHEAD`]) bounds the
@@ -357,7 +372,7 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
     /// whatever the budget says: the reader is waiting for it.
     fn top_up(&mut self) {
         let size = self.spec.page_len();
-        let width = self.client.window().min(super::MAX_PAGES_AHEAD);
+        let width = self.client.window().min(self.ahead);
         while (self.in_flight.is_empty() && !self.arrived.contains_key(&self.next))
             || (self.in_flight.len() < width && self.room_for_one_more())
         {

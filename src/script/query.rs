@@ -155,6 +155,14 @@ impl IntoIterator for Query {
     type IntoIter = Rows;
 
     fn into_iter(self) -> Rows {
+        self.rows_ahead(crate::api::MAX_PAGES_AHEAD)
+    }
+}
+
+impl Query {
+    /// Its rows, with at most `pages` requests ahead of the reader
+    /// ([`PageStream::at_most_ahead`]).
+    pub(super) fn rows_ahead(self, pages: usize) -> Rows {
         let fetch: FetchPage<Vec<Dynamic>, ApiError> = |client, spec, fetched, rows| {
             Box::pin(async move {
                 client
@@ -168,6 +176,7 @@ impl IntoIterator for Query {
             fetch,
             |page| page.len() as u64,
         )
+        .at_most_ahead(pages)
         .run_ahead(self.dialer.host.handle());
         Rows {
             query: self,

@@ -404,6 +404,58 @@ fn notify_reaches_an_allowed_webhook_without_the_dialers_credentials() {
 }
 
 #[test]
+fn allow_net_takes_a_url_without_a_path_as_its_host_and_port() {
+    let home = temp_dir("allow-net-url");
+    let (hook, seen, _runtime) = webhook(0);
+    let code = format!("notify(\"{hook}/hooks/T1\", \"up\")");
+    let (status, _, stderr) = output(tdc(&home).args(["eval", "--allow-net", &hook, &code]));
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "{stderr}");
+
+    let host = hook.trim_start_matches("http://");
+    let with_path = format!("http://ops:hunter2@{host}/hooks/T1");
+    let (status, _, stderr) = output(tdc(&home).args(["eval", "--allow-net", &with_path, &code]));
+    assert_eq!(status, 2, "{stderr}");
+    assert_eq!(
+        common::error_lines(&stderr),
+        vec![format!(
+            "error: --allow-net takes a host or host:port (hooks.example, 127.0.0.1:8080), or a URL without a path (https://hooks.example), not a URL with credentials: give {host}"
+        )],
+        "{stderr}"
+    );
+    let (status, _, stderr) =
+        output(tdc(&home).args(["eval", "--allow-net", &format!("{hook}/hooks/T1"), &code]));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("not a URL with a path: give {host} (every path")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("T1"), "{stderr}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "nothing more was sent");
+
+    // A profile's list is read the same way when it is given as a flag.
+    let file = common::write_config(&home, "");
+    let (status, _, stderr) = output(tdc(&home).args([
+        "profile",
+        "add",
+        "hooks",
+        "--url",
+        "https://hooks.example",
+        "--user",
+        "ops",
+        "--allow-net",
+        "https://crm.example/,crm.example:8443",
+    ]));
+    assert_eq!(status, 0, "{stderr}");
+    let config = std::fs::read_to_string(&file).expect("read the config");
+    assert!(
+        config.contains("allow_net = [\"crm.example:443\", \"crm.example:8443\"]"),
+        "{config}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
 fn http_post_sends_json_with_the_scripts_headers_and_reads_the_answer() {
     let home = temp_dir("http-post");
     let (hook, seen, _runtime) = webhook(0);
@@ -821,5 +873,61 @@ fn sigterm_ends_a_sleeping_scheduled_run_within_a_second() {
         lines.rest()
     );
     assert_eq!(done.status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// A field of `/proc/PID/status` in KiB (`VmRSS`, `VmHWM`).
+fn memory_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read the status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+#[test]
+fn a_followers_memory_does_not_grow_with_its_window() {
+    // 200 calls a second, talking up to ten minutes: the window (back to the oldest call
+    // still ringing or talking) grows by 6,000 rows between the two samples, as a follower of
+    // 600 calls a minute's does between its fifth minute and its fifteenth.
+    let sandbox = Sandbox::start(&["--live", "12000", "--cdrs", "2000", "--leads", "400"]);
+    let home = temp_dir("follow-memory");
+    std::fs::write(
+        home.join("f.rhai"),
+        "let n = 0;\nfor c in td.cdrs().follow(#{ cursor: \"c.cursor\", poll: \"1s\" }) { n += 1; if n % 100 == 0 { print(n); } }\n",
+    )
+    .expect("write script");
+    let mut running = common::tdc_on(&sandbox, &home)
+        .current_dir(&home)
+        .args(["run", "f.rhai"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the follower");
+    let pid = running.id();
+    std::thread::sleep(Duration::from_secs(12));
+    let (early_rss, early_peak) = (memory_kib(pid, "VmRSS"), memory_kib(pid, "VmHWM"));
+    std::thread::sleep(Duration::from_secs(30));
+    let (late_rss, late_peak) = (memory_kib(pid, "VmRSS"), memory_kib(pid, "VmHWM"));
+    let _ = running.kill();
+    let done = running.wait_with_output().expect("follower output");
+    let handed: u64 = common::text(&done.stdout)
+        .lines()
+        .last()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    let figures = format!(
+        "RSS {early_rss} KiB at 12 s, {late_rss} KiB at 42 s; peak {early_peak} KiB, then {late_peak} KiB; {handed} CDRs handed\n{}",
+        common::text(&done.stderr)
+    );
+    eprintln!("{figures}");
+    assert!(handed >= 500, "the follower followed: {figures}");
+    // Reading the window's rows as they were read before (whole, all pages at once), the
+    // peak grew 14 MB and RSS 4.5; held to a few pages a poll, 2 and 1.
+    assert!(
+        late_peak < early_peak + 4 * 1024 && late_rss < early_rss + 4 * 1024,
+        "memory grew with the window: {figures}"
+    );
     let _ = std::fs::remove_dir_all(&home);
 }

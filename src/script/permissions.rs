@@ -297,7 +297,7 @@ pub fn hosts_of(url: &str) -> Vec<String> {
     }
 }
 
-/// An entry of `--allow-net` (or a profile's `allow_net`) as [`check_net`] compares it: a host
+/// An entry of `--allow-net` (or a profile's `allow_net`) as [`Powers::check_net`] compares it: a host
 /// or `host:port` as given, or a URL with nothing after its host and port, as its `host:port`
 /// (the scheme's port when it names none), the way [`hosts_of`] reads a profile's URL. A URL
 /// with a path, a query or credentials is refused rather than widened to its whole host; the

@@ -128,18 +128,18 @@ fn scan(dir: &Path, latency: &str) {
 fn aggregation() {
     // The maps a script holds after `td.cdrs().to_array()`: pages of 1000 as the sandbox
     // writes them, read by the same parser.
-    let (_, cdrs) = tdc::sandbox::dataset::generate(1, 5000, 1_000_000);
+    let (_, cdrs) = tdc::internals::generate(1, 5000, 1_000_000);
     let mut rows = rhai::Array::with_capacity(cdrs.len());
     for page in cdrs.chunks(1000) {
         let page: Vec<_> = page.iter().collect();
         let mut body = Vec::new();
-        let fields = &tdc::sandbox::dataset::CDR_FIELDS;
-        tdc::sandbox::dataset::write_page(&mut body, "cdrs", &page, fields, false, "");
-        let parsed = tdc::script::fast_json::parse(&body).unwrap();
-        rows.extend(tdc::script::fast_json::records(parsed, "cdrs").unwrap());
+        let fields = &tdc::internals::CDR_FIELDS;
+        tdc::internals::write_page(&mut body, "cdrs", &page, fields, false, "");
+        let parsed = tdc::internals::fast_json::parse(&body).unwrap();
+        rows.extend(tdc::internals::fast_json::records(parsed, "cdrs").unwrap());
     }
     drop(cdrs);
-    let engine = tdc::script::engine::compile_engine();
+    let engine = tdc::internals::compile_engine();
     let mut scope = rhai::Scope::new();
     scope.push("rows", rows);
     let cases = [
@@ -417,11 +417,11 @@ fn phones() {
     let started = Instant::now();
     let valid = digits
         .iter()
-        .filter(|p| tdc::phone::to_e164(p, None).is_some())
+        .filter(|p| tdc::internals::to_e164(p, None).is_some())
         .count();
     let fast = started.elapsed();
     assert_eq!(valid, digits.len());
-    let gb = tdc::phone::region("GB").ok();
+    let gb = tdc::internals::region("GB").ok();
     let written: Vec<String> = (0..1_000_000u64)
         .map(|i| {
             if i % 2 == 0 {
@@ -434,7 +434,7 @@ fn phones() {
     let started = Instant::now();
     let parsed = written
         .iter()
-        .filter(|p| tdc::phone::to_e164(p, gb).is_some())
+        .filter(|p| tdc::internals::to_e164(p, gb).is_some())
         .count();
     let slow = started.elapsed();
     println!(

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use tdc::sandbox::{Sandbox, SandboxOptions};
+use tdc::internals::{Sandbox, SandboxOptions};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -40,7 +40,7 @@ fn main() {
         ready
     );
 
-    tdc::api::tls_ready();
+    tdc::internals::tls_ready();
     let client = reqwest::Client::new();
     let page = |offset: u64| {
         let url = format!("{}/api/cdrs?limit=1000;{offset}", sandbox.url());

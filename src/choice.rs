@@ -4,13 +4,13 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} '{got}' ({})", choices.join(", "))]
 pub struct UnknownChoice {
-    pub what: &'static str,
-    pub got: String,
-    pub choices: Vec<&'static str>,
+    pub(crate) what: &'static str,
+    pub(crate) got: String,
+    pub(crate) choices: Vec<&'static str>,
 }
 
 /// The value `text` names among `choices`.
-pub fn choose<T: Copy>(
+pub(crate) fn choose<T: Copy>(
     text: &str,
     what: &'static str,
     choices: &[(&'static str, T)],

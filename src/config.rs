@@ -20,10 +20,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use crate::secret::Secret;
+pub(crate) use crate::secret::Secret;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("cannot read config file {path}: {message}")]
     Unreadable { path: PathBuf, message: String },
     #[error("{path}: {message}")]
@@ -51,72 +51,72 @@ pub enum ConfigError {
 /// One `[profiles.NAME]` table.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Profile {
-    pub url: Option<String>,
-    pub user: Option<String>,
-    pub password: Option<String>,
-    pub password_env: Option<String>,
-    pub password_cmd: Option<String>,
-    pub read_only: Option<bool>,
-    pub concurrency: Option<usize>,
-    pub timeout_s: Option<u64>,
-    pub connect_timeout_s: Option<u64>,
+pub(crate) struct Profile {
+    pub(crate) url: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) password_env: Option<String>,
+    pub(crate) password_cmd: Option<String>,
+    pub(crate) read_only: Option<bool>,
+    pub(crate) concurrency: Option<usize>,
+    pub(crate) timeout_s: Option<u64>,
+    pub(crate) connect_timeout_s: Option<u64>,
     /// At most this many attempts for retried requests, first included (default: as many as
     /// fit `retry_budget_s`).
-    pub retries: Option<u32>,
+    pub(crate) retries: Option<u32>,
     /// Seconds a failing request (or an import's chunk) keeps being retried (default 60).
-    pub retry_budget_s: Option<u64>,
+    pub(crate) retry_budget_s: Option<u64>,
     /// The most requests a second, pages, chunks and downloads together (default: no cap).
-    pub max_rps: Option<f64>,
+    pub(crate) max_rps: Option<f64>,
     /// Seconds `password_cmd` may take (default 10).
-    pub password_cmd_timeout_s: Option<u64>,
+    pub(crate) password_cmd_timeout_s: Option<u64>,
     /// The region national phone numbers belong to (an ISO 3166 code such as GB).
-    pub default_region: Option<String>,
+    pub(crate) default_region: Option<String>,
     /// What scripts may use beyond their folder and the working directory (see
     /// `script::permissions`).
     #[serde(default)]
-    pub allow_read: Vec<PathBuf>,
+    pub(crate) allow_read: Vec<PathBuf>,
     #[serde(default)]
-    pub allow_write: Vec<PathBuf>,
+    pub(crate) allow_write: Vec<PathBuf>,
     #[serde(default)]
-    pub allow_net: Vec<String>,
+    pub(crate) allow_net: Vec<String>,
     #[serde(default)]
-    pub allow_env: Vec<String>,
-    pub max_response_mb: Option<usize>,
-    pub ca_file: Option<PathBuf>,
-    pub proxy: Option<String>,
-    pub timezone: Option<String>,
+    pub(crate) allow_env: Vec<String>,
+    pub(crate) max_response_mb: Option<usize>,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) proxy: Option<String>,
+    pub(crate) timezone: Option<String>,
     /// `auto` (Basic, answering a Digest challenge), `basic` or `digest`.
-    pub auth: Option<crate::api::AuthMode>,
+    pub(crate) auth: Option<crate::api::AuthMode>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    pub default_profile: Option<String>,
+pub(crate) struct ConfigFile {
+    pub(crate) default_profile: Option<String>,
     #[serde(default)]
-    pub profiles: BTreeMap<String, Profile>,
+    pub(crate) profiles: BTreeMap<String, Profile>,
 }
 
 /// The connection flags of the command line.
 #[derive(Debug, Clone, Default)]
-pub struct ConnectionFlags {
-    pub url: Option<String>,
-    pub user: Option<String>,
-    pub profile: Option<String>,
-    pub sandbox: bool,
+pub(crate) struct ConnectionFlags {
+    pub(crate) url: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) profile: Option<String>,
+    pub(crate) sandbox: bool,
     /// Permit plain `http://` to a host that is not on this machine.
-    pub allow_http: bool,
+    pub(crate) allow_http: bool,
     /// `-v`: trace requests on stderr.
-    pub verbose: bool,
+    pub(crate) verbose: bool,
     /// Describe the password without obtaining it (`tdc config`): a `password_cmd` is not run,
     /// and a `password_env` naming an unset variable is shown as missing, not an error.
-    pub describe_only: bool,
+    pub(crate) describe_only: bool,
 }
 
 /// Where the dialer is.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Target {
+pub(crate) enum Target {
     /// The sandbox started inside this process.
     Embedded,
     Url(url::Url),
@@ -124,37 +124,37 @@ pub enum Target {
 
 /// The effective connection, with where each value came from.
 #[derive(Debug, Clone)]
-pub struct Connection {
-    pub target: Target,
-    pub user: String,
-    pub password: Option<Secret>,
-    pub profile: Option<String>,
-    pub read_only: bool,
-    pub concurrency: usize,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub attempts: u32,
-    pub retry_budget: Duration,
-    pub max_rps: Option<f64>,
-    pub max_response_bytes: usize,
-    pub ca_file: Option<PathBuf>,
-    pub proxy: Option<String>,
-    pub timezone: Option<String>,
-    pub default_region: Option<String>,
-    pub auth: crate::api::AuthMode,
+pub(crate) struct Connection {
+    pub(crate) target: Target,
+    pub(crate) user: String,
+    pub(crate) password: Option<Secret>,
+    pub(crate) profile: Option<String>,
+    pub(crate) read_only: bool,
+    pub(crate) concurrency: usize,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) attempts: u32,
+    pub(crate) retry_budget: Duration,
+    pub(crate) max_rps: Option<f64>,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) proxy: Option<String>,
+    pub(crate) timezone: Option<String>,
+    pub(crate) default_region: Option<String>,
+    pub(crate) auth: crate::api::AuthMode,
     /// `(setting, where it came from)`, for `tdc config`.
-    pub sources: Vec<(&'static str, String)>,
+    pub(crate) sources: Vec<(&'static str, String)>,
     /// Warnings to show the user (e.g. a readable password file).
-    pub warnings: Vec<String>,
-    pub verbose: bool,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) verbose: bool,
 }
 
-pub const DEFAULT_CONCURRENCY: usize = 16;
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_CONCURRENCY: usize = 16;
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `$XDG_CONFIG_HOME/tdc/config.toml`.
-pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+pub(crate) fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     env("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -162,7 +162,7 @@ pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
         .map(|dir| dir.join("tdc").join("config.toml"))
 }
 
-pub fn load_config_file(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
+pub(crate) fn load_config_file(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
     let unreadable = |message: String| ConfigError::Unreadable {
         path: path.to_path_buf(),
         message,
@@ -208,7 +208,7 @@ fn toml_location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
 }
 
 /// A URL as it may be printed: any password inside it shown as `***`.
-pub fn redact_url(text: &str) -> String {
+pub(crate) fn redact_url(text: &str) -> String {
     match url::Url::parse(text.trim()) {
         Ok(mut url) if url.password().is_some() => {
             let _ = url.set_password(Some("***"));
@@ -228,7 +228,7 @@ pub fn redact_url(text: &str) -> String {
 /// `text` (a message) with the password of every URL inside it shown as `***`:
 /// `https://ops:***@dialer.example/`. A message may quote a URL a server sent (a redirect's
 /// `Location`), which no earlier check has seen.
-pub fn redact_urls_in(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn redact_urls_in(text: &str) -> std::borrow::Cow<'_, str> {
     let ends_authority =
         |c: char| "/?#'\"<>`()[]{}|\\".contains(c) || c.is_whitespace() || c.is_control();
     let mut out = String::new();
@@ -269,7 +269,7 @@ fn is_loopback_host(url: &url::Url) -> bool {
 impl Connection {
     /// Whether a user is given for `url`: both ways of signing in the dialer offers need one,
     /// and without it every request would come back 401.
-    pub fn require_user(&self, url: &url::Url) -> Result<(), ConfigError> {
+    pub(crate) fn require_user(&self, url: &url::Url) -> Result<(), ConfigError> {
         if !self.user.is_empty() {
             return Ok(());
         }
@@ -282,7 +282,7 @@ impl Connection {
 
     /// An embedded connection signed in with the sandbox's well-known user and password, which
     /// the session starting it hands over; any other connection is kept as it is.
-    pub fn with_embedded_credentials(mut self, user: &str, password: &str) -> Connection {
+    pub(crate) fn with_embedded_credentials(mut self, user: &str, password: &str) -> Connection {
         if self.target != Target::Embedded {
             return self;
         }
@@ -300,7 +300,7 @@ impl Connection {
 
     /// The HTTP client's options for this connection at `base_url` (its own URL, or where
     /// the embedded sandbox listens): its credentials, limits, retries, TLS and audit log.
-    pub fn client_options(
+    pub(crate) fn client_options(
         &self,
         base_url: &url::Url,
     ) -> Result<crate::api::ClientOptions, ConfigError> {
@@ -350,7 +350,7 @@ impl Connection {
     }
 
     /// Neither the embedded sandbox nor a loopback address.
-    pub fn is_remote(&self) -> bool {
+    pub(crate) fn is_remote(&self) -> bool {
         match &self.target {
             Target::Embedded => false,
             Target::Url(url) => !is_loopback_host(url),
@@ -358,7 +358,7 @@ impl Connection {
     }
 
     /// Where the password came from, as `tdc config` says it (never the password).
-    pub fn password_source(&self) -> String {
+    pub(crate) fn password_source(&self) -> String {
         self.sources
             .iter()
             .find(|(setting, _)| *setting == "password")
@@ -367,7 +367,7 @@ impl Connection {
     }
 
     /// How the run banner and the REPL prompt name this connection.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match (&self.profile, &self.target) {
             (Some(profile), _) => profile.clone(),
             (None, Target::Embedded) => "sandbox".to_string(),
@@ -377,7 +377,7 @@ impl Connection {
 
     /// Resolves the connection. `env` reads environment variables (so tests can pass their
     /// own); `config` is the parsed config file and its path, if there is one.
-    pub fn resolve(
+    pub(crate) fn resolve(
         flags: &ConnectionFlags,
         env: &dyn Fn(&str) -> Option<String>,
         config: Option<(&Path, &ConfigFile)>,
@@ -723,7 +723,7 @@ impl Connection {
 }
 
 /// How long `password_cmd` may take by default.
-pub const PASSWORD_CMD_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const PASSWORD_CMD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `password_cmd`: its first line is the password. A command that fails, prints
 /// nothing, or takes longer than `timeout` (a prompt waiting for input that never comes) is

@@ -3,14 +3,14 @@
 
 /// How a command ends: 0 done, 1 a script or connection failed, 2 bad usage or input, 130
 /// interrupted (Ctrl-C), as shells expect.
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_SCRIPT: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
-pub const EXIT_INTERRUPTED: i32 = 130;
+pub(crate) const EXIT_OK: i32 = 0;
+pub(crate) const EXIT_SCRIPT: i32 = 1;
+pub(crate) const EXIT_USAGE: i32 = 2;
+pub(crate) const EXIT_INTERRUPTED: i32 = 130;
 
 /// How a command failed: the text the binary's edge (`app::run`) prints (once, on stderr) and the exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// A command line, configuration or file the command cannot use: exit 2.
     Usage(String),
     /// The command or its script failed: exit 1.
@@ -23,7 +23,7 @@ pub enum Failure {
 }
 
 impl Failure {
-    pub fn code(&self) -> i32 {
+    pub(crate) fn code(&self) -> i32 {
         match self {
             Failure::Usage(_) => EXIT_USAGE,
             Failure::Failed(_) => EXIT_SCRIPT,
@@ -33,7 +33,7 @@ impl Failure {
     }
 
     /// What to print, if anything.
-    pub fn message(&self) -> Option<&str> {
+    pub(crate) fn message(&self) -> Option<&str> {
         match self {
             Failure::Usage(m) | Failure::Failed(m) | Failure::Interrupted(m) => Some(m),
             Failure::Quiet(_) => None,
@@ -42,17 +42,17 @@ impl Failure {
 
     /// A command's failure from an error and the context it was given on the way up
     /// (`anyhow`), shown as one line: `tdc defs: cannot write out/: Permission denied`.
-    pub fn usage_in(command: &str, error: anyhow::Error) -> Failure {
+    pub(crate) fn usage_in(command: &str, error: anyhow::Error) -> Failure {
         Failure::Usage(format!("tdc {command}: {error:#}"))
     }
 
     /// As [`Failure::usage_in`], for a command that failed (exit 1).
-    pub fn failed_in(command: &str, error: anyhow::Error) -> Failure {
+    pub(crate) fn failed_in(command: &str, error: anyhow::Error) -> Failure {
         Failure::Failed(format!("tdc {command}: {error:#}"))
     }
 
     /// An exit code from a command that prints its own failures (REPL, watch, doctor).
-    pub fn from_code(code: i32) -> Result<(), Failure> {
+    pub(crate) fn from_code(code: i32) -> Result<(), Failure> {
         match code {
             EXIT_OK => Ok(()),
             code => Err(Failure::Quiet(code)),
@@ -61,4 +61,4 @@ impl Failure {
 }
 
 /// What a command returns.
-pub type Outcome = Result<(), Failure>;
+pub(crate) type Outcome = Result<(), Failure>;

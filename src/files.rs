@@ -26,7 +26,7 @@ use crate::script::permissions::{self, Grant, Powers};
 
 /// Who opens a file, and under what name errors speak of it (`read_json`, `:save`, `export`).
 #[derive(Debug, Clone, Copy)]
-pub struct Access<'a> {
+pub(crate) struct Access<'a> {
     what: &'a str,
     asker: Asker<'a>,
 }
@@ -46,7 +46,7 @@ enum Asker<'a> {
 impl<'a> Access<'a> {
     /// A script's file (a file function, an import, the REPL's `:load` and `:save`), under
     /// the powers of the host it runs on.
-    pub const fn bounded(powers: &'a Powers, what: &'a str) -> Self {
+    pub(crate) const fn bounded(powers: &'a Powers, what: &'a str) -> Self {
         Access {
             what,
             asker: Asker::Script(powers),
@@ -55,7 +55,7 @@ impl<'a> Access<'a> {
 
     /// A dataset a script exports: its partitions and cursor are read back and merged where
     /// they are written, under the write permissions.
-    pub const fn dataset(powers: &'a Powers, what: &'a str) -> Self {
+    pub(crate) const fn dataset(powers: &'a Powers, what: &'a str) -> Self {
         Access {
             what,
             asker: Asker::Dataset(powers),
@@ -63,7 +63,7 @@ impl<'a> Access<'a> {
     }
 
     /// The import journal a script named for `add_leads` (file functions may not open it).
-    pub const fn journal(powers: &'a Powers, what: &'a str) -> Self {
+    pub(crate) const fn journal(powers: &'a Powers, what: &'a str) -> Self {
         Access {
             what,
             asker: Asker::Journal(powers),
@@ -71,7 +71,7 @@ impl<'a> Access<'a> {
     }
 
     /// tdc's own files, and paths the user gave on the command line.
-    pub const fn own(what: &'a str) -> Self {
+    pub(crate) const fn own(what: &'a str) -> Self {
         Access {
             what,
             asker: Asker::Tdc,
@@ -96,7 +96,7 @@ impl<'a> Access<'a> {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum FileError {
+pub(crate) enum FileError {
     /// Not allowed, or not a file tdc will open; the message is whole.
     #[error("{0}")]
     Refused(String),
@@ -109,7 +109,7 @@ pub enum FileError {
 }
 
 impl FileError {
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, FileError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
     }
 }
@@ -130,7 +130,7 @@ impl From<FileError> for Box<rhai::EvalAltResult> {
 }
 
 /// Opens `path` for reading.
-pub fn open(access: Access, path: &Path) -> Result<File, FileError> {
+pub(crate) fn open(access: Access, path: &Path) -> Result<File, FileError> {
     let grant = access.grant(path, false)?;
     let io = io_error(access, path);
     let (folder, name) = walk(&grant, false).map_err(&io)?;
@@ -146,7 +146,7 @@ pub fn open(access: Access, path: &Path) -> Result<File, FileError> {
 
 /// Opens `path` for appending (a log, a journal), creating it and missing folders; the file is
 /// made 0600 whatever mode an earlier one had. With `new`, a file already there is an error.
-pub fn open_append(access: Access, path: &Path, new: bool) -> Result<File, FileError> {
+pub(crate) fn open_append(access: Access, path: &Path, new: bool) -> Result<File, FileError> {
     let grant = access.grant(path, true)?;
     let io = io_error(access, path);
     let (folder, name) = walk(&grant, true).map_err(&io)?;
@@ -172,7 +172,7 @@ pub fn open_append(access: Access, path: &Path, new: bool) -> Result<File, FileE
 }
 
 /// Removes the file `path` (one that is there no more is not an error).
-pub fn remove_file(access: Access, path: &Path) -> Result<(), FileError> {
+pub(crate) fn remove_file(access: Access, path: &Path) -> Result<(), FileError> {
     let grant = access.grant(path, true)?;
     let io = io_error(access, path);
     let (folder, name) = walk(&grant, false).map_err(&io)?;
@@ -199,7 +199,7 @@ fn one_regular_file(access: Access, path: &Path, stat: &rustix::fs::Stat) -> Res
 }
 
 /// The whole of `path` as bytes.
-pub fn read(access: Access, path: &Path) -> Result<Vec<u8>, FileError> {
+pub(crate) fn read(access: Access, path: &Path) -> Result<Vec<u8>, FileError> {
     let mut bytes = Vec::new();
     open(access, path)?
         .read_to_end(&mut bytes)
@@ -208,7 +208,7 @@ pub fn read(access: Access, path: &Path) -> Result<Vec<u8>, FileError> {
 }
 
 /// The whole of `path` as text.
-pub fn read_to_string(access: Access, path: &Path) -> Result<String, FileError> {
+pub(crate) fn read_to_string(access: Access, path: &Path) -> Result<String, FileError> {
     let mut text = String::new();
     open(access, path)?
         .read_to_string(&mut text)
@@ -217,7 +217,7 @@ pub fn read_to_string(access: Access, path: &Path) -> Result<String, FileError> 
 }
 
 /// Creates the folder `path` and the folders above it that are missing.
-pub fn create_dir_all(access: Access, path: &Path) -> Result<(), FileError> {
+pub(crate) fn create_dir_all(access: Access, path: &Path) -> Result<(), FileError> {
     let grant = access.grant(path, true)?;
     open_folder(
         &grant.root,
@@ -234,7 +234,7 @@ pub fn create_dir_all(access: Access, path: &Path) -> Result<(), FileError> {
 /// Writes `path` whole or not at all: `write` fills a fresh temporary file beside it (mode
 /// 0600), which is flushed to disk and renamed over `path`. A crash or Ctrl-C leaves the old
 /// file or the new one, never half of one. Missing folders are created.
-pub fn write_whole(
+pub(crate) fn write_whole(
     access: Access,
     path: &Path,
     write: impl FnOnce(&mut File) -> std::io::Result<()>,

@@ -1,9 +1,9 @@
 // Scans and imports build and drop millions of small maps and strings; mimalloc does that
 // markedly faster than the system allocator (see the README's Performance section).
 #[global_allocator]
-static ALLOCATOR: tdc::allocator::Allocator = tdc::allocator::Allocator;
+static ALLOCATOR: tdc::internals::Allocator = tdc::internals::Allocator;
 
 fn main() {
-    tdc::allocator::Allocator::configure();
+    tdc::internals::Allocator::configure();
     std::process::exit(tdc::run(std::env::args_os()));
 }

@@ -13,7 +13,7 @@ use phonenumber::country;
 /// A region code that names no region.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown region '{0}' (use an ISO 3166 code such as GB or US)")]
-pub struct UnknownRegion(pub String);
+pub struct UnknownRegion(pub(crate) String);
 
 /// A region by its ISO 3166 code (`GB`, `US`), or an error naming it.
 pub fn region(code: &str) -> Result<country::Id, UnknownRegion> {

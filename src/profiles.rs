@@ -11,7 +11,7 @@ use crate::config::{config_path, load_config_file, ConfigError};
 
 /// Why a profile command did nothing.
 #[derive(Debug, thiserror::Error)]
-pub enum ProfileError {
+pub(crate) enum ProfileError {
     #[error("no config file location: set HOME or XDG_CONFIG_HOME")]
     NoLocation,
     #[error(transparent)]
@@ -46,80 +46,80 @@ type Result<T, E = ProfileError> = std::result::Result<T, E>;
 
 /// What a `tdc profile add` sets.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct NewProfile {
-    pub name: String,
+pub(crate) struct NewProfile {
+    pub(crate) name: String,
     #[arg(long)]
-    pub url: String,
+    pub(crate) url: String,
     #[command(flatten)]
-    pub settings: ProfileSettings,
+    pub(crate) settings: ProfileSettings,
 }
 
 /// The keys of a profile but `url` and `password`, one flag each; what is not given is left
 /// as it is.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct ProfileSettings {
+pub(crate) struct ProfileSettings {
     #[arg(long)]
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// The environment variable holding the password.
     #[arg(long, value_name = "VAR")]
-    pub password_env: Option<String>,
+    pub(crate) password_env: Option<String>,
     /// A command that prints the password (its first line), e.g. 'pass show td/prod'.
     #[arg(long, value_name = "COMMAND")]
-    pub password_cmd: Option<String>,
+    pub(crate) password_cmd: Option<String>,
     /// Refuse every change through this profile (--read-only=false allows them again).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub read_only: Option<bool>,
+    pub(crate) read_only: Option<bool>,
     /// The region of national phone numbers (an ISO 3166 code such as GB).
     #[arg(long, value_name = "CODE")]
-    pub default_region: Option<String>,
+    pub(crate) default_region: Option<String>,
     /// The time zone `today` and `yesterday` are read in (an IANA name such as Europe/London).
     #[arg(long, value_name = "ZONE")]
-    pub timezone: Option<String>,
+    pub(crate) timezone: Option<String>,
     /// auto (Basic, answering a Digest challenge), basic or digest.
     #[arg(long, value_name = "MODE")]
-    pub auth: Option<String>,
+    pub(crate) auth: Option<String>,
     /// Requests in flight at once.
     #[arg(long, value_name = "N")]
-    pub concurrency: Option<u32>,
+    pub(crate) concurrency: Option<u32>,
     /// The most requests a second (pages, chunks and downloads together).
     #[arg(long, value_name = "N")]
-    pub max_rps: Option<f64>,
+    pub(crate) max_rps: Option<f64>,
     /// Seconds a request may take.
     #[arg(long, value_name = "SECONDS")]
-    pub timeout_s: Option<u32>,
+    pub(crate) timeout_s: Option<u32>,
     /// Seconds a connection may take to open.
     #[arg(long, value_name = "SECONDS")]
-    pub connect_timeout_s: Option<u32>,
+    pub(crate) connect_timeout_s: Option<u32>,
     /// At most this many attempts of a retried request, the first included.
     #[arg(long, value_name = "N")]
-    pub retries: Option<u32>,
+    pub(crate) retries: Option<u32>,
     /// Seconds a failing request keeps being retried.
     #[arg(long, value_name = "SECONDS")]
-    pub retry_budget_s: Option<u32>,
+    pub(crate) retry_budget_s: Option<u32>,
     /// Seconds password_cmd may take.
     #[arg(long, value_name = "SECONDS")]
-    pub password_cmd_timeout_s: Option<u32>,
+    pub(crate) password_cmd_timeout_s: Option<u32>,
     /// The largest answer read, in MB.
     #[arg(long, value_name = "MB")]
-    pub max_response_mb: Option<u32>,
+    pub(crate) max_response_mb: Option<u32>,
     /// Certificates to trust besides the system's (PEM).
     #[arg(long, value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
     /// A proxy for every request, e.g. http://proxy.internal:3128
     #[arg(long, value_name = "URL")]
-    pub proxy: Option<String>,
+    pub(crate) proxy: Option<String>,
     /// Folders scripts may read (replaces the profile's list; comma-separated or repeated).
     #[arg(long, value_name = "PATH", value_delimiter = ',')]
-    pub allow_read: Vec<PathBuf>,
+    pub(crate) allow_read: Vec<PathBuf>,
     /// Folders scripts may write.
     #[arg(long, value_name = "PATH", value_delimiter = ',')]
-    pub allow_write: Vec<PathBuf>,
+    pub(crate) allow_write: Vec<PathBuf>,
     /// Hosts scripts may connect to (as the global --allow-net reads them).
     #[arg(long, value_name = "HOST", value_delimiter = ',', value_parser = crate::cli::NetEntry)]
-    pub allow_net: Vec<String>,
+    pub(crate) allow_net: Vec<String>,
     /// Environment variables scripts may read.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
-    pub allow_env: Vec<String>,
+    pub(crate) allow_env: Vec<String>,
 }
 
 impl ProfileSettings {
@@ -292,7 +292,7 @@ fn default_profile(document: &DocumentMut) -> Option<String> {
 
 /// One line per profile: `* prod  https://…  (user ops)`, the default marked; with `names`,
 /// only the names.
-pub fn list(names: bool) -> Result<String> {
+pub(crate) fn list(names: bool) -> Result<String> {
     let path = path()?;
     let document = read(&path)?;
     if names {
@@ -332,7 +332,7 @@ pub fn list(names: bool) -> Result<String> {
 }
 
 /// A profile's settings as the file has them; a `password` is shown as `(set)`.
-pub fn show(name: &str) -> Result<String> {
+pub(crate) fn show(name: &str) -> Result<String> {
     let path = path()?;
     let document = read(&path)?;
     let profile = profiles(&document)
@@ -356,7 +356,7 @@ pub fn show(name: &str) -> Result<String> {
 }
 
 /// Adds a profile (an existing one of that name is an error), keeping the rest of the file.
-pub fn add(new: &NewProfile, make_default: bool) -> Result<String> {
+pub(crate) fn add(new: &NewProfile, make_default: bool) -> Result<String> {
     let url = profile_url(&new.url)?;
     if new.settings.password_env.is_some() && new.settings.password_cmd.is_some() {
         return Err(ProfileError::Usage(
@@ -398,7 +398,7 @@ pub fn add(new: &NewProfile, make_default: bool) -> Result<String> {
 
 /// Changes keys of an existing profile, keeping the others and the file's comments; a
 /// password source given replaces the other kind.
-pub fn set(name: &str, url: Option<&str>, settings: &ProfileSettings) -> Result<String> {
+pub(crate) fn set(name: &str, url: Option<&str>, settings: &ProfileSettings) -> Result<String> {
     let url = url.map(profile_url).transpose()?;
     if settings.password_env.is_some() && settings.password_cmd.is_some() {
         return Err(ProfileError::Usage(
@@ -441,7 +441,7 @@ pub fn set(name: &str, url: Option<&str>, settings: &ProfileSettings) -> Result<
     ))
 }
 
-pub fn remove(name: &str) -> Result<String> {
+pub(crate) fn remove(name: &str) -> Result<String> {
     let path = path()?;
     let mut document = read(&path)?;
     let removed = document
@@ -459,7 +459,7 @@ pub fn remove(name: &str) -> Result<String> {
 }
 
 /// Makes a profile the default (`default_profile`).
-pub fn use_profile(name: &str) -> Result<String> {
+pub(crate) fn use_profile(name: &str) -> Result<String> {
     let path = path()?;
     let mut document = read(&path)?;
     if !profiles(&document).is_some_and(|p| p.contains_key(name)) {

@@ -19,14 +19,14 @@ use crate::terminal::log;
 
 /// When the runs are due.
 #[derive(Debug, Clone)]
-pub enum Schedule {
+pub(crate) enum Schedule {
     Every(Duration),
     Cron(Box<croner::Cron>),
 }
 
 impl Schedule {
     /// `--every` text: `90s`, `15m`, `2h`, `1d`.
-    pub fn every(text: &str) -> Result<Schedule, String> {
+    pub(crate) fn every(text: &str) -> Result<Schedule, String> {
         let seconds = crate::time::parse_duration(text).ok_or_else(|| {
             format!("--every: '{text}' is not a duration (e.g. 90s, 15m, 2h, 1d)")
         })?;
@@ -38,7 +38,7 @@ impl Schedule {
 
     /// A five-field cron pattern (minute hour day-of-month month day-of-week), or `@hourly`
     /// and the other aliases; read in local time. One that never matches is refused.
-    pub fn cron(pattern: &str) -> Result<Schedule, String> {
+    pub(crate) fn cron(pattern: &str) -> Result<Schedule, String> {
         let fields = pattern.split_whitespace().count();
         if !pattern.trim_start().starts_with('@') && fields != 5 {
             return Err(format!(
@@ -93,7 +93,7 @@ fn clock_in(wait: Duration) -> String {
 }
 
 /// Runs the script on `schedule` until Ctrl-C or SIGTERM; returns the exit code.
-pub fn run(
+pub(crate) fn run(
     runtime: &tokio::runtime::Runtime,
     session: &Session,
     file: &Path,

@@ -9,18 +9,18 @@ use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
 use crate::script::{Dialer, DialerError, Host};
 use crate::terminal::sink::errln;
 
-pub struct Session {
-    pub connection: Connection,
-    pub host: Arc<Host>,
-    pub dialer: Dialer,
+pub(crate) struct Session {
+    pub(crate) connection: Connection,
+    pub(crate) host: Arc<Host>,
+    pub(crate) dialer: Dialer,
     /// Kept alive for the session when the connection is the embedded sandbox.
-    pub sandbox: Option<Sandbox>,
+    pub(crate) sandbox: Option<Sandbox>,
     /// The embedded sandbox's data as generated, for runs that each start from it.
-    pub dataset: Option<Dataset>,
+    pub(crate) dataset: Option<Dataset>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum SessionError {
+pub(crate) enum SessionError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot start: {0}")]
@@ -38,7 +38,7 @@ fn env_var(name: &str) -> Option<String> {
 }
 
 /// Reads the config file, if there is one.
-pub fn load_config() -> Result<Option<(std::path::PathBuf, ConfigFile)>, ConfigError> {
+pub(crate) fn load_config() -> Result<Option<(std::path::PathBuf, ConfigFile)>, ConfigError> {
     let Some(path) = config::config_path(&env_var) else {
         return Ok(None);
     };
@@ -46,7 +46,7 @@ pub fn load_config() -> Result<Option<(std::path::PathBuf, ConfigFile)>, ConfigE
 }
 
 /// Resolves the connection from flags, environment and config file.
-pub fn resolve_connection(
+pub(crate) fn resolve_connection(
     flags: &ConnectionFlags,
     config: Option<&(std::path::PathBuf, ConfigFile)>,
 ) -> Result<Connection, ConfigError> {
@@ -56,7 +56,7 @@ pub fn resolve_connection(
 
 /// The embedded sandbox's connection, whatever the flags, environment and config file say:
 /// for runs that each start a sandbox of their own (`tdc test`, `tdc defs`).
-pub fn sandbox_connection() -> Result<Connection, ConfigError> {
+pub(crate) fn sandbox_connection() -> Result<Connection, ConfigError> {
     let flags = ConnectionFlags {
         sandbox: true,
         ..ConnectionFlags::default()
@@ -68,7 +68,7 @@ pub fn sandbox_connection() -> Result<Connection, ConfigError> {
 impl Session {
     /// Resolves the connection, asks for a missing password on a terminal, and starts the
     /// embedded sandbox when no dialer is configured (saying so on stderr).
-    pub fn start(
+    pub(crate) fn start(
         runtime: &tokio::runtime::Runtime,
         flags: &ConnectionFlags,
         config: Option<(std::path::PathBuf, ConfigFile)>,
@@ -146,7 +146,7 @@ impl Session {
     }
 
     /// The one-line banner naming a connection that is not the embedded sandbox.
-    pub fn banner(&self) -> Option<String> {
+    pub(crate) fn banner(&self) -> Option<String> {
         match &self.connection.target {
             Target::Embedded => None,
             Target::Url(url) => Some(match &self.connection.profile {
@@ -156,7 +156,7 @@ impl Session {
         }
     }
 
-    pub fn stop(self, runtime: &tokio::runtime::Runtime) {
+    pub(crate) fn stop(self, runtime: &tokio::runtime::Runtime) {
         if let Some(sandbox) = self.sandbox {
             runtime.block_on(sandbox.stop());
         }
@@ -184,7 +184,11 @@ fn prompt_password(connection: &Connection, url: &url::Url) -> Result<Secret, Co
 
 /// Interrupts the host on Ctrl-C (every time when `repeat`, else once). The handler is in
 /// place when this returns, so an early Ctrl-C cannot kill the process instead.
-pub fn interrupt_on_ctrl_c(runtime: &tokio::runtime::Runtime, host: &Arc<Host>, repeat: bool) {
+pub(crate) fn interrupt_on_ctrl_c(
+    runtime: &tokio::runtime::Runtime,
+    host: &Arc<Host>,
+    repeat: bool,
+) {
     let host = host.clone();
     #[cfg(unix)]
     {

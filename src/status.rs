@@ -116,7 +116,7 @@ fn now() -> i64 {
 }
 
 /// A request to the dialer got `status` (`None`: no answer).
-pub fn request(method: &str, status: Option<u16>) {
+pub(crate) fn request(method: &str, status: Option<u16>) {
     let labels = vec![
         ("method", method.to_string()),
         ("status", status.unwrap_or(0).to_string()),
@@ -124,12 +124,12 @@ pub fn request(method: &str, status: Option<u16>) {
     metrics().requests.get_or_create(&labels).inc();
 }
 
-pub fn retry() {
+pub(crate) fn retry() {
     metrics().retries.inc();
 }
 
 /// A follower handed a record of `resource` that ended at `end` (seconds since the epoch).
-pub fn record(resource: &str, end: Option<i64>) {
+pub(crate) fn record(resource: &str, end: Option<i64>) {
     let m = metrics();
     let labels = vec![("resource", resource.to_string())];
     m.records.get_or_create(&labels).inc();
@@ -141,17 +141,17 @@ pub fn record(resource: &str, end: Option<i64>) {
 }
 
 /// A poll or a run succeeded.
-pub fn success() {
+pub(crate) fn success() {
     metrics().last_success.set(now());
 }
 
 /// A run (of a schedule or of watch mode) started.
-pub fn run_started() {
+pub(crate) fn run_started() {
     metrics().runs.inc();
 }
 
 /// A run ended: a failure makes `/healthz` answer 503 until a run succeeds.
-pub fn run_ended(ok: bool) {
+pub(crate) fn run_ended(ok: bool) {
     let m = metrics();
     if ok {
         success();
@@ -161,13 +161,13 @@ pub fn run_ended(ok: bool) {
     m.failing.store(!ok, Ordering::SeqCst);
 }
 
-pub fn reload() {
+pub(crate) fn reload() {
     metrics().reloads.inc();
 }
 
 /// An outage that began at `since` (the first request that went unanswered, which the
 /// connection's own retries kept trying before it counted as an outage).
-pub fn outage_began(since: Instant) {
+pub(crate) fn outage_began(since: Instant) {
     let m = metrics();
     m.in_outage.set(1);
     *m.outage_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(since);
@@ -177,7 +177,7 @@ pub fn outage_began(since: Instant) {
 
 /// Adds the outage's seconds so far to `tdc_outage_seconds_total` (called while it lasts,
 /// so that a scrape during an outage sees it grow).
-pub fn outage_goes_on() {
+pub(crate) fn outage_goes_on() {
     let m = metrics();
     if m.outage_since
         .lock()
@@ -191,7 +191,7 @@ pub fn outage_goes_on() {
     *counted = Instant::now();
 }
 
-pub fn outage_ended() {
+pub(crate) fn outage_ended() {
     outage_goes_on();
     let m = metrics();
     m.in_outage.set(0);
@@ -199,7 +199,7 @@ pub fn outage_ended() {
 }
 
 /// The metrics in the OpenMetrics text format.
-pub fn encode() -> String {
+pub(crate) fn encode() -> String {
     let mut text = String::new();
     // Writing to a String cannot fail.
     let _ = prometheus_client::encoding::text::encode(&mut text, &metrics().registry);
@@ -207,7 +207,7 @@ pub fn encode() -> String {
 }
 
 /// `/healthz`: healthy, or why not.
-pub fn health() -> Result<(), String> {
+pub(crate) fn health() -> Result<(), String> {
     let m = metrics();
     if let Some(since) = *m.outage_since.lock().unwrap_or_else(|e| e.into_inner()) {
         return Err(format!(
@@ -222,7 +222,7 @@ pub fn health() -> Result<(), String> {
 }
 
 /// Serves `/metrics` and `/healthz` on `addr` until the runtime stops; the bound address.
-pub async fn serve(addr: std::net::SocketAddr) -> std::io::Result<std::net::SocketAddr> {
+pub(crate) async fn serve(addr: std::net::SocketAddr) -> std::io::Result<std::net::SocketAddr> {
     use axum::http::{header, StatusCode};
     use axum::routing::get;
     let app = axum::Router::new()

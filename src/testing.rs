@@ -13,17 +13,17 @@ use crate::script::{Dialer, Host};
 use crate::terminal::sink::outln;
 
 /// The outcome of one test function.
-pub struct TestResult {
-    pub file: String,
-    pub name: String,
-    pub elapsed: Duration,
+pub(crate) struct TestResult {
+    pub(crate) file: String,
+    pub(crate) name: String,
+    pub(crate) elapsed: Duration,
     /// The rendered diagnostic of a failure.
-    pub failure: Option<String>,
+    pub(crate) failure: Option<String>,
 }
 
 /// A test path that cannot be searched.
 #[derive(Debug, thiserror::Error)]
-pub enum FilesError {
+pub(crate) enum FilesError {
     #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,
@@ -35,7 +35,7 @@ pub enum FilesError {
 
 /// Every `.rhai` file under `paths` (folders are searched recursively, hidden folders and
 /// `target` skipped), sorted.
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FilesError> {
+pub(crate) fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FilesError> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), FilesError> {
         let entries = std::fs::read_dir(dir).map_err(|source| FilesError::Read {
             path: dir.to_path_buf(),
@@ -106,7 +106,7 @@ fn run_one(
 
 /// Runs the tests of every file; prints a line per test and the closing count.
 /// Each test's scripts may touch what `permissions` allow.
-pub fn run_tests(
+pub(crate) fn run_tests(
     runtime: &tokio::runtime::Runtime,
     permissions: &Permissions,
     files: &[PathBuf],
@@ -191,7 +191,7 @@ fn xml_escape(text: &str) -> String {
 }
 
 /// The results as a JUnit XML report.
-pub fn junit(results: &[TestResult]) -> String {
+pub(crate) fn junit(results: &[TestResult]) -> String {
     let failures = results.iter().filter(|r| r.failure.is_some()).count();
     let total: f64 = results.iter().map(|r| r.elapsed.as_secs_f64()).sum();
     let mut xml = format!(

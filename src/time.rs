@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
 
 /// Parses `YYYY-MM-DD HH:MM:SS` (or with `T`, or without seconds), or a bare date, as seconds
 /// since the epoch, reading it in UTC.
-pub fn parse_time(text: &str) -> Option<i64> {
+pub(crate) fn parse_time(text: &str) -> Option<i64> {
     parse_naive(text).map(|t| t.and_utc().timestamp())
 }
 
@@ -50,7 +50,7 @@ fn parse_naive(text: &str) -> Option<NaiveDateTime> {
 
 /// Like [`parse_time`], reading the text as local time in `zone` (an IANA name such as
 /// `Europe/London`).
-pub fn parse_time_in(text: &str, zone: &str) -> Result<Option<i64>, TimeError> {
+pub(crate) fn parse_time_in(text: &str, zone: &str) -> Result<Option<i64>, TimeError> {
     let tz = timezone(zone)?;
     Ok(
         parse_naive(text)
@@ -59,17 +59,17 @@ pub fn parse_time_in(text: &str, zone: &str) -> Result<Option<i64>, TimeError> {
 }
 
 /// Formats seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC); empty when out of range.
-pub fn format_time(seconds: i64) -> String {
+pub(crate) fn format_time(seconds: i64) -> String {
     stamp(seconds)
         .map(|s| s.as_str().to_string())
         .unwrap_or_default()
 }
 
 /// A time as `YYYY-MM-DD HH:MM:SS` (UTC), held in place.
-pub struct Stamp([u8; 19]);
+pub(crate) struct Stamp([u8; 19]);
 
 impl Stamp {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         // Only ASCII digits and separators are ever written.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
@@ -77,7 +77,7 @@ impl Stamp {
 
 /// Seconds since the epoch as a [`Stamp`], or `None` outside the years 0 to 9999. Written
 /// digit by digit rather than through a strftime pattern: the sandbox writes millions of these.
-pub fn stamp(seconds: i64) -> Option<Stamp> {
+pub(crate) fn stamp(seconds: i64) -> Option<Stamp> {
     use chrono::{Datelike, Timelike};
     let time = DateTime::from_timestamp(seconds, 0)?.naive_utc();
     let year = u32::try_from(time.year()).ok().filter(|y| *y <= 9999)?;
@@ -100,7 +100,7 @@ pub fn stamp(seconds: i64) -> Option<Stamp> {
 
 /// A time that cannot be shown as asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TimeError {
+pub(crate) enum TimeError {
     #[error("unknown timezone '{0}' (use an IANA name such as Europe/London)")]
     UnknownZone(String),
     #[error("{0} is out of range")]
@@ -110,7 +110,7 @@ pub enum TimeError {
 }
 
 /// Formats seconds since the epoch with a strftime pattern, in `zone` (or UTC).
-pub fn format_time_in(
+pub(crate) fn format_time_in(
     seconds: i64,
     pattern: &str,
     zone: Option<&str>,
@@ -133,7 +133,7 @@ pub fn format_time_in(
 /// A time relative to `now` (seconds since the epoch): `now`, `today`, `yesterday`,
 /// `tomorrow` (midnight in `zone`, UTC without one), or a signed amount of `s`econds,
 /// `m`inutes, `h`ours, `d`ays or `w`eeks such as `-24h`, `-7d`, `+30m`.
-pub fn parse_relative(text: &str, now: i64, zone: Option<chrono_tz::Tz>) -> Option<i64> {
+pub(crate) fn parse_relative(text: &str, now: i64, zone: Option<chrono_tz::Tz>) -> Option<i64> {
     let text = text.trim().to_ascii_lowercase();
     let midnight = |days: i64| {
         let day = chrono::DateTime::from_timestamp(now, 0)?;
@@ -171,7 +171,7 @@ pub fn parse_relative(text: &str, now: i64, zone: Option<chrono_tz::Tz>) -> Opti
 
 /// A duration: a whole number of `s`econds, `m`inutes, `h`ours, `d`ays or `w`eeks (`90s`,
 /// `2h`, `7d`), or plain seconds; the same units as a relative time's.
-pub fn parse_duration(text: &str) -> Option<i64> {
+pub(crate) fn parse_duration(text: &str) -> Option<i64> {
     let text = text.trim();
     let (number, unit) = match text.char_indices().last()? {
         (i, c) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),
@@ -193,27 +193,27 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 }
 
 /// The forms [`parse_time_or_relative`] takes, for messages.
-pub const TIME_FORMS: &str = "YYYY-MM-DD HH:MM:SS, now, today, yesterday, -24h, -7d, +30m";
+pub(crate) const TIME_FORMS: &str = "YYYY-MM-DD HH:MM:SS, now, today, yesterday, -24h, -7d, +30m";
 
 /// A time as scripts' `parse_time` and `tdc export --since` read it: relative to now with
 /// day words in `zone` (the profile's `timezone`, UTC without one; [`parse_relative_now`]),
 /// or absolute ([`parse_time`]).
-pub fn parse_time_or_relative(text: &str, zone: Option<chrono_tz::Tz>) -> Option<i64> {
+pub(crate) fn parse_time_or_relative(text: &str, zone: Option<chrono_tz::Tz>) -> Option<i64> {
     parse_relative_now(text, zone).or_else(|| parse_time(text))
 }
 
 /// [`parse_relative`] against the clock, day words in `zone`.
-pub fn parse_relative_now(text: &str, zone: Option<chrono_tz::Tz>) -> Option<i64> {
+pub(crate) fn parse_relative_now(text: &str, zone: Option<chrono_tz::Tz>) -> Option<i64> {
     parse_relative(text, chrono::Utc::now().timestamp(), zone)
 }
 
-pub fn timezone(zone: &str) -> Result<chrono_tz::Tz, TimeError> {
+pub(crate) fn timezone(zone: &str) -> Result<chrono_tz::Tz, TimeError> {
     zone.parse::<chrono_tz::Tz>()
         .map_err(|_| TimeError::UnknownZone(zone.to_string()))
 }
 
 /// The hour of the day (0-23) of a time, in `zone` or UTC.
-pub fn hour_of(seconds: i64, zone: Option<&str>) -> Result<i64, TimeError> {
+pub(crate) fn hour_of(seconds: i64, zone: Option<&str>) -> Result<i64, TimeError> {
     format_time_in(seconds, "%H", zone).map(|h| h.parse().unwrap_or(0))
 }
 

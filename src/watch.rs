@@ -29,22 +29,22 @@ use crate::terminal::log;
 use crate::terminal::sink::{errln, errs};
 
 /// The quiet period that closes a burst of file events.
-pub const QUIET: Duration = Duration::from_millis(100);
+pub(crate) const QUIET: Duration = Duration::from_millis(100);
 
 /// How long a follower being replaced may take to finish the record in hand before it is
 /// interrupted (that record is then handed again to the new version).
 const BOUNDARY_WAIT: Duration = Duration::from_secs(30);
 
-pub struct WatchOptions {
-    pub file: PathBuf,
-    pub args: Vec<String>,
+pub(crate) struct WatchOptions {
+    pub(crate) file: PathBuf,
+    pub(crate) args: Vec<String>,
     /// `--on-busy queue`: let a running script finish before the next run.
-    pub queue: bool,
-    pub clear: bool,
-    pub poll: Option<Duration>,
-    pub keep_state: bool,
+    pub(crate) queue: bool,
+    pub(crate) clear: bool,
+    pub(crate) poll: Option<Duration>,
+    pub(crate) keep_state: bool,
     /// `-w PATH`: data files or folders whose changes re-run the script too.
-    pub extra: Vec<PathBuf>,
+    pub(crate) extra: Vec<PathBuf>,
 }
 
 enum Message {
@@ -383,7 +383,11 @@ fn writes(kind: &notify::EventKind) -> bool {
 }
 
 /// Watches and re-runs until Ctrl-C; returns the exit code.
-pub fn watch(runtime: &tokio::runtime::Runtime, session: &Session, options: WatchOptions) -> i32 {
+pub(crate) fn watch(
+    runtime: &tokio::runtime::Runtime,
+    session: &Session,
+    options: WatchOptions,
+) -> i32 {
     let (sender, receiver) = channel();
     let events = sender.clone();
     let handler = move |event: notify::Result<notify::Event>| {

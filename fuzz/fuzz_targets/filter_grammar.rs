@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tdc::api::query::{format_conditions, parse_conditions, parse_limit, parse_order};
+use tdc::internals::{format_conditions, parse_conditions, parse_limit, parse_order};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

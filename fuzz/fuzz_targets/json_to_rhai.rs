@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tdc::script::{dynamic_to_json, fast_json, json_to_dynamic};
+use tdc::internals::{dynamic_to_json, fast_json, json_to_dynamic};
 
 fuzz_target!(|data: &[u8]| {
     let from_text = fast_json::parse(data).map(|v| dynamic_to_json(&v));

@@ -20,24 +20,24 @@ use super::{ApiError, ErrorKind};
 use crate::terminal::sink::errln;
 
 #[derive(Debug, Clone)]
-pub struct AuditLog {
-    pub path: PathBuf,
-    pub profile: Option<String>,
-    pub host: String,
+pub(crate) struct AuditLog {
+    pub(crate) path: PathBuf,
+    pub(crate) profile: Option<String>,
+    pub(crate) host: String,
     /// Neither the embedded sandbox nor loopback: an unwritable log refuses the change.
     remote: bool,
     warned: Arc<AtomicBool>,
 }
 
 /// The log opened for one request, before it is sent.
-pub struct Opened<'a> {
+pub(crate) struct Opened<'a> {
     log: &'a AuditLog,
     /// `None` when the log cannot be written (already reported).
     file: Option<std::fs::File>,
 }
 
 /// `$XDG_STATE_HOME/tdc/audit.jsonl`.
-pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+pub(crate) fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     env("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -46,7 +46,12 @@ pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
 }
 
 impl AuditLog {
-    pub fn new(path: PathBuf, profile: Option<String>, host: String, remote: bool) -> AuditLog {
+    pub(crate) fn new(
+        path: PathBuf,
+        profile: Option<String>,
+        host: String,
+        remote: bool,
+    ) -> AuditLog {
         AuditLog {
             path,
             profile,
@@ -58,7 +63,7 @@ impl AuditLog {
 
     /// Opens the log for `method path`, before it is sent: refused on a remote dialer when the
     /// log cannot be written.
-    pub fn open(&self, method: &str, path: &str) -> Result<Opened<'_>, ApiError> {
+    pub(crate) fn open(&self, method: &str, path: &str) -> Result<Opened<'_>, ApiError> {
         let opened = self.path.parent().map_or(Ok(()), std::fs::create_dir_all);
         let append = || {
             crate::files::open_append(crate::files::Access::own("audit log"), &self.path, false)
@@ -101,7 +106,7 @@ impl AuditLog {
 impl Opened<'_> {
     /// Appends the request as sent, and its outcome; a failed write is reported once on
     /// stderr (the request has gone by then).
-    pub fn record(
+    pub(crate) fn record(
         self,
         method: &str,
         path: &str,

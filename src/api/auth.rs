@@ -19,7 +19,7 @@ use crate::secret::Secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum AuthMode {
+pub(crate) enum AuthMode {
     #[default]
     Auto,
     Basic,
@@ -27,7 +27,7 @@ pub enum AuthMode {
 }
 
 impl AuthMode {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             AuthMode::Auto => "auto",
             AuthMode::Basic => "basic",
@@ -38,7 +38,7 @@ impl AuthMode {
 
 /// The credentials of one connection and the Digest challenge it answers, if any.
 #[derive(Debug)]
-pub struct Authenticator {
+pub(crate) struct Authenticator {
     mode: AuthMode,
     user: String,
     password: Secret,
@@ -46,7 +46,7 @@ pub struct Authenticator {
 }
 
 /// What to put on a request.
-pub enum Credentials {
+pub(crate) enum Credentials {
     None,
     Basic,
     /// A complete `Authorization` header value.
@@ -54,7 +54,7 @@ pub enum Credentials {
 }
 
 impl Authenticator {
-    pub fn new(mode: AuthMode, user: String, password: Secret) -> Authenticator {
+    pub(crate) fn new(mode: AuthMode, user: String, password: Secret) -> Authenticator {
         Authenticator {
             mode,
             user,
@@ -63,16 +63,16 @@ impl Authenticator {
         }
     }
 
-    pub fn user(&self) -> &str {
+    pub(crate) fn user(&self) -> &str {
         &self.user
     }
 
-    pub fn password(&self) -> &Secret {
+    pub(crate) fn password(&self) -> &Secret {
         &self.password
     }
 
     /// The credentials for a request to `uri` (path and query).
-    pub fn credentials(&self, method: &str, uri: &str) -> Credentials {
+    pub(crate) fn credentials(&self, method: &str, uri: &str) -> Credentials {
         let mut challenge = self.challenge.lock().unwrap_or_else(|e| e.into_inner());
         match challenge.as_mut() {
             Some(prompt) => {
@@ -96,7 +96,7 @@ impl Authenticator {
     /// After a 401: takes the server's Digest challenge when this connection may answer it.
     /// True when the request is worth sending again with it (a first challenge, or a fresh
     /// nonce after a stale one), false when the credentials themselves were refused.
-    pub fn accept_challenge(&self, www_authenticate: &[&str]) -> bool {
+    pub(crate) fn accept_challenge(&self, www_authenticate: &[&str]) -> bool {
         if self.mode == AuthMode::Basic {
             return false;
         }
@@ -118,12 +118,12 @@ impl Authenticator {
     }
 
     /// The scheme this connection was told to use.
-    pub fn mode(&self) -> AuthMode {
+    pub(crate) fn mode(&self) -> AuthMode {
         self.mode
     }
 
     /// The scheme in use now, for messages.
-    pub fn scheme(&self) -> &'static str {
+    pub(crate) fn scheme(&self) -> &'static str {
         let challenge = self.challenge.lock().unwrap_or_else(|e| e.into_inner());
         match (challenge.is_some(), self.mode) {
             (true, _) => "Digest",

@@ -5,7 +5,7 @@ use reqwest::Method;
 use super::{ApiError, Body, Client, ErrorKind, Retry};
 
 impl Client {
-    pub async fn recording(&self, call_id: i64) -> Result<Vec<u8>, ApiError> {
+    pub(crate) async fn recording(&self, call_id: i64) -> Result<Vec<u8>, ApiError> {
         let path = format!("/api/calls/{call_id}/record");
         let bytes = self
             .send(Method::GET, &path, Body::None, Retry::Safe)

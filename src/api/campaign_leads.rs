@@ -6,16 +6,16 @@ use serde_json::{json, Map, Value};
 use super::query::{Op, QuerySpec, Resource, MAX_PAGE};
 use super::{models, ApiError, Client, ErrorKind, Retry};
 
-pub const MASS_ASSIGN_PATH: &str = "/api/campaign-leads/mass-assign";
-pub const UPDATE_PATH: &str = "/api/campaign-leads/update-campaign-leads";
-pub const MOVE_PATH: &str = "/api/campaign-leads/move-to-campaign";
+pub(crate) const MASS_ASSIGN_PATH: &str = "/api/campaign-leads/mass-assign";
+pub(crate) const UPDATE_PATH: &str = "/api/campaign-leads/update-campaign-leads";
+pub(crate) const MOVE_PATH: &str = "/api/campaign-leads/move-to-campaign";
 
 fn bad(path: &str) -> impl Fn(models::ShapeError) -> ApiError + '_ {
     move |message| ApiError::new(ErrorKind::BadResponse, "PUT", path, message)
 }
 
 impl Client {
-    pub fn mass_assign_body(
+    pub(crate) fn mass_assign_body(
         conditions: Value,
         campaign_id: i64,
         remove_from_others: bool,
@@ -29,26 +29,31 @@ impl Client {
 
     /// Assigns the leads `where` selects to a campaign. Returns campaign-lead id -> lead.
     /// Repeating it changes nothing more, so it is retried.
-    pub async fn mass_assign(&self, body: &Value) -> Result<Map<String, Value>, ApiError> {
+    pub(crate) async fn mass_assign(&self, body: &Value) -> Result<Map<String, Value>, ApiError> {
         let answer = self
             .mutate(Method::PUT, MASS_ASSIGN_PATH, body, Retry::Safe)
             .await?;
         models::keyed_map_from(answer, "leads").map_err(bad(MASS_ASSIGN_PATH))
     }
 
-    pub fn update_body(campaign_lead_ids: Vec<Value>, update: Value) -> Value {
+    pub(crate) fn update_body(campaign_lead_ids: Vec<Value>, update: Value) -> Value {
         json!({ "where": { "id": campaign_lead_ids }, "update": update })
     }
 
     /// Updates campaign leads and their leads; returns the updated campaign leads.
-    pub async fn update_campaign_leads(&self, body: &Value) -> Result<Vec<Value>, ApiError> {
+    pub(crate) async fn update_campaign_leads(&self, body: &Value) -> Result<Vec<Value>, ApiError> {
         let answer = self
             .mutate(Method::PUT, UPDATE_PATH, body, Retry::Safe)
             .await?;
         models::list_from(answer, "campaignLeads").map_err(bad(UPDATE_PATH))
     }
 
-    pub fn move_body(lead_ids: Vec<Value>, source: i64, destination: i64, preserve: bool) -> Value {
+    pub(crate) fn move_body(
+        lead_ids: Vec<Value>,
+        source: i64,
+        destination: i64,
+        preserve: bool,
+    ) -> Value {
         json!({
             "id": lead_ids,
             "source_campaign_id": source,
@@ -62,7 +67,7 @@ impl Client {
     /// A move is not idempotent, so it is never re-sent blindly: after an unknown outcome the
     /// leads' campaign leads are looked up, leads already in the destination (and out of the
     /// source) count as moved, and only the others are sent again.
-    pub async fn move_to_campaign(&self, body: &Value) -> Result<Vec<Value>, ApiError> {
+    pub(crate) async fn move_to_campaign(&self, body: &Value) -> Result<Vec<Value>, ApiError> {
         let (source, destination) = (
             body["source_campaign_id"].as_i64().unwrap_or_default(),
             body["destination_campaign_id"].as_i64().unwrap_or_default(),

@@ -6,11 +6,11 @@ use serde_json::{json, Value};
 use super::query::{Op, QuerySpec, Resource, MAX_PAGE};
 use super::{models, ApiError, Client, ErrorKind, Retry};
 
-pub const CLONE_PATH: &str = "/api/campaigns/clone";
+pub(crate) const CLONE_PATH: &str = "/api/campaigns/clone";
 
 impl Client {
     /// The request body of a clone.
-    pub fn clone_body(campaign_id: i64, default_caller_id: Option<&str>) -> Value {
+    pub(crate) fn clone_body(campaign_id: i64, default_caller_id: Option<&str>) -> Value {
         match default_caller_id {
             Some(caller_id) => {
                 json!({ "campaign_id": campaign_id, "default_caller_id": caller_id })
@@ -24,7 +24,7 @@ impl Client {
     /// A clone creates a campaign, so it is never re-sent blindly: after an unknown outcome
     /// the campaign listing is checked for a "[clone of] NAME" newer than every campaign seen
     /// before sending, and the request is sent again only if there is none.
-    pub async fn clone_campaign(&self, body: &Value) -> Result<Value, ApiError> {
+    pub(crate) async fn clone_campaign(&self, body: &Value) -> Result<Value, ApiError> {
         self.check_writable("GET", CLONE_PATH)?;
         let source_id = models::read_int(&body["campaign_id"]).unwrap_or_default();
         // The campaign listing is beyond the vendor guide: without it, a clone whose outcome

@@ -4,7 +4,7 @@
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     /// The server answered with a non-2xx status.
     Status,
     /// No connection could be made; nothing was sent.
@@ -22,16 +22,16 @@ pub enum ErrorKind {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
-    pub kind: ErrorKind,
-    pub method: String,
-    pub path: String,
-    pub status: Option<u16>,
-    pub message: String,
+pub(crate) struct ApiError {
+    pub(crate) kind: ErrorKind,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) status: Option<u16>,
+    pub(crate) message: String,
     /// What the server's `Retry-After` asked for, if anything.
-    pub retry_after: Option<std::time::Duration>,
+    pub(crate) retry_after: Option<std::time::Duration>,
     /// A failure that retrying will not mend (the host name does not resolve).
-    pub permanent: bool,
+    pub(crate) permanent: bool,
 }
 
 /// A page's task that stopped before its answer (cancelled, or it panicked): the page is
@@ -52,7 +52,12 @@ impl From<tokio::task::JoinError> for ApiError {
 }
 
 impl ApiError {
-    pub fn new(kind: ErrorKind, method: &str, path: &str, message: impl fmt::Display) -> Self {
+    pub(crate) fn new(
+        kind: ErrorKind,
+        method: &str,
+        path: &str,
+        message: impl fmt::Display,
+    ) -> Self {
         ApiError {
             kind,
             method: method.to_string(),
@@ -64,7 +69,12 @@ impl ApiError {
         }
     }
 
-    pub fn status(method: &str, path: &str, status: u16, message: impl fmt::Display) -> Self {
+    pub(crate) fn status(
+        method: &str,
+        path: &str,
+        status: u16,
+        message: impl fmt::Display,
+    ) -> Self {
         ApiError {
             status: Some(status),
             ..ApiError::new(ErrorKind::Status, method, path, message)
@@ -72,13 +82,13 @@ impl ApiError {
     }
 
     /// `METHOD /path`, as scripts see it in `err.endpoint`.
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
 
     /// Whether the server certainly did not apply the request: no connection was made, or it
     /// answered with a 4xx (a refusal, or 429 "too many requests").
-    pub fn not_applied(&self) -> bool {
+    pub(crate) fn not_applied(&self) -> bool {
         self.kind == ErrorKind::Connect
             || self.kind == ErrorKind::Refused
             || (self.kind == ErrorKind::Status
@@ -86,7 +96,7 @@ impl ApiError {
     }
 
     /// Whether the request may have been applied by the server although no answer came.
-    pub fn outcome_unknown(&self) -> bool {
+    pub(crate) fn outcome_unknown(&self) -> bool {
         matches!(self.kind, ErrorKind::Transport | ErrorKind::Timeout)
             || (self.kind == ErrorKind::Status && self.status.is_some_and(|s| s >= 500))
     }

@@ -10,24 +10,24 @@ use super::{models, ApiError, Body, Client, ErrorKind, Retry};
 
 /// The largest page body read: a page of 1,000 CDRs is about 0.7 MB, so this leaves ten
 /// times the room for wide records.
-pub const PAGE_BODY_CAP: usize = 8 * 1024 * 1024;
+pub(crate) const PAGE_BODY_CAP: usize = 8 * 1024 * 1024;
 
 /// The most pages a stream has in flight, whatever the connection's window: at 20 ms a round
 /// trip, 16 pages of 1,000 CDRs keep two cores busy reading them.
-pub const MAX_PAGES_AHEAD: usize = 16;
+pub(crate) const MAX_PAGES_AHEAD: usize = 16;
 
 /// The most pages a stream holds: in flight, fetched but not read yet (the probe that went
 /// ahead, pages that came back out of order, pages a slow reader has not reached), and the
 /// page the reader is on. Pages of 1,000 CDRs, 14 MB.
-pub const MAX_PAGES_HELD: usize = MAX_PAGES_AHEAD + MAX_PAGES_AHEAD / 4;
+pub(crate) const MAX_PAGES_HELD: usize = MAX_PAGES_AHEAD + MAX_PAGES_AHEAD / 4;
 
 /// The most bytes of answers a stream holds, counted as [`MAX_PAGES_HELD`] counts pages:
 /// wide records fill it before the page count does (four pages at the cap).
-pub const MAX_BYTES_HELD: u64 = 32 * 1024 * 1024;
+pub(crate) const MAX_BYTES_HELD: u64 = 32 * 1024 * 1024;
 
 impl Client {
     /// One page of a query: `rows` rows starting `fetched` rows after the query's offset.
-    pub async fn page(
+    pub(crate) async fn page(
         &self,
         spec: &QuerySpec,
         fetched: u64,
@@ -46,7 +46,7 @@ impl Client {
 
     /// One page, parsed by `parse` and unwrapped from its envelope by `records`: the script
     /// host reads pages straight into its own values this way.
-    pub async fn page_with<T, R>(
+    pub(crate) async fn page_with<T, R>(
         &self,
         spec: &QuerySpec,
         fetched: u64,
@@ -74,7 +74,7 @@ impl Client {
 
     /// One page's answer as `parse` reads it, whatever its envelope, with the endpoint's path
     /// (for errors): exports read pages straight into columns this way.
-    pub async fn page_parsed<T>(
+    pub(crate) async fn page_parsed<T>(
         &self,
         spec: &QuerySpec,
         fetched: u64,

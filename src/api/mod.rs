@@ -1,48 +1,48 @@
 //! The async dialer client: Basic or Digest auth (see `auth`), retries by operation, answer decoding, and one file per
 //! endpoint group. The filter grammar it writes (and the sandbox reads) is in `query`.
 
-pub mod audit;
-pub mod auth;
+pub(crate) mod audit;
+pub(crate) mod auth;
 mod calls;
 mod campaign_leads;
 mod campaigns;
-pub mod error;
+pub(crate) mod error;
 mod leads;
-pub use leads::journal;
+pub(crate) use leads::journal;
 
 use crate::terminal::sink::errln;
 mod listing;
-pub mod models;
-pub mod pacer;
-pub mod query;
-pub mod raw_path;
-pub mod scan;
+pub(crate) mod models;
+pub(crate) mod pacer;
+pub(crate) mod query;
+pub(crate) mod raw_path;
+pub(crate) mod scan;
 
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-pub use crate::api::auth::AuthMode;
+pub(crate) use crate::api::auth::AuthMode;
 use crate::api::auth::{Authenticator, Credentials};
-pub use crate::api::campaign_leads::{MASS_ASSIGN_PATH, MOVE_PATH, UPDATE_PATH};
-pub use crate::api::campaigns::CLONE_PATH;
-pub use crate::api::error::{ApiError, ErrorKind};
-pub use crate::api::leads::{
-    AddLeadsOptions, BulkError, ChunkOutcome, Inserted, DEFAULT_CHUNK, LEADS_PATH,
+pub(crate) use crate::api::campaign_leads::{MASS_ASSIGN_PATH, MOVE_PATH, UPDATE_PATH};
+pub(crate) use crate::api::campaigns::CLONE_PATH;
+pub(crate) use crate::api::error::{ApiError, ErrorKind};
+pub(crate) use crate::api::leads::{
+    AddLeadsOptions, BulkError, Inserted, DEFAULT_CHUNK, LEADS_PATH,
 };
-pub use crate::api::listing::{MAX_BYTES_HELD, MAX_PAGES_AHEAD, MAX_PAGES_HELD, PAGE_BODY_CAP};
-pub use crate::api::raw_path::{RawPath, RawPathError};
+pub(crate) use crate::api::listing::{MAX_BYTES_HELD, MAX_PAGES_AHEAD, MAX_PAGES_HELD};
+pub(crate) use crate::api::raw_path::{RawPath, RawPathError};
 use crate::secret::Secret;
 
 /// The largest answer the client reads by default (a guard against a runaway or hostile
 /// server).
-pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
 /// Whether a request may be sent again after a failure. Decided per operation, not per HTTP
 /// method: clone is a GET that creates a campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
+pub(crate) enum Retry {
     /// Reads, mass-assign and update-campaign-leads: repeating them changes nothing more.
     Safe,
     /// Sent once; a failure is reported as it is.
@@ -52,16 +52,16 @@ pub enum Retry {
 /// How failed safe requests are retried: with capped exponential backoff and full jitter
 /// (or the server's `Retry-After`) until `budget` is spent, and at most `attempts` times.
 #[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
+pub(crate) struct RetryPolicy {
+    pub(crate) attempts: u32,
+    pub(crate) base_delay: Duration,
+    pub(crate) max_delay: Duration,
     /// Time from the first attempt after which no retry is started.
-    pub budget: Duration,
+    pub(crate) budget: Duration,
 }
 
 /// The default time a request (or an import's chunk) keeps being retried.
-pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(60);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -77,40 +77,40 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Whether a retry that would start `wait` from now still fits the budget of a request
     /// first tried at `started`, as attempt `attempt + 1`.
-    pub fn allows(&self, started: std::time::Instant, attempt: u32, wait: Duration) -> bool {
+    pub(crate) fn allows(&self, started: std::time::Instant, attempt: u32, wait: Duration) -> bool {
         attempt < self.attempts.max(1) && started.elapsed() + wait <= self.budget
     }
 }
 
 /// What a `Client` is made from.
 #[derive(Debug, Clone)]
-pub struct ClientOptions {
-    pub base_url: url::Url,
-    pub user: String,
-    pub password: Secret,
+pub(crate) struct ClientOptions {
+    pub(crate) base_url: url::Url,
+    pub(crate) user: String,
+    pub(crate) password: Secret,
     /// Where the password came from, for the hint of a 401 (never the password).
-    pub password_source: String,
-    pub auth: AuthMode,
-    pub timeout: Duration,
-    pub concurrency: usize,
+    pub(crate) password_source: String,
+    pub(crate) auth: AuthMode,
+    pub(crate) timeout: Duration,
+    pub(crate) concurrency: usize,
     /// The most requests a second, across the whole connection.
-    pub max_rps: Option<f64>,
+    pub(crate) max_rps: Option<f64>,
     /// `Some(profile)` when the profile is read-only: mutating calls are refused.
-    pub read_only: Option<String>,
-    pub retry: RetryPolicy,
-    pub ca_file: Option<std::path::PathBuf>,
-    pub proxy: Option<String>,
-    pub connect_timeout: Duration,
+    pub(crate) read_only: Option<String>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) ca_file: Option<std::path::PathBuf>,
+    pub(crate) proxy: Option<String>,
+    pub(crate) connect_timeout: Duration,
     /// The largest answer read; a larger one is an error.
-    pub max_response_bytes: usize,
+    pub(crate) max_response_bytes: usize,
     /// Where mutating requests are recorded, if anywhere.
-    pub audit: Option<audit::AuditLog>,
+    pub(crate) audit: Option<audit::AuditLog>,
     /// `-v`: one line per request and answer on stderr (never headers or credentials).
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 }
 
 #[derive(Debug)]
-pub struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     authenticator: Authenticator,
     pacer: pacer::Pacer,
@@ -133,7 +133,7 @@ const QUIET_RETRYING: Duration = Duration::from_secs(2);
 const RETRY_LINE_EVERY: Duration = Duration::from_secs(5);
 
 /// The body of a request.
-pub enum Body<'a> {
+pub(crate) enum Body<'a> {
     None,
     Json(&'a Value),
 }
@@ -147,7 +147,7 @@ pub fn tls_ready() {
 
 /// Why a client cannot be made from its options.
 #[derive(Debug, thiserror::Error)]
-pub enum SetupError {
+pub(crate) enum SetupError {
     #[error("cannot read ca_file {}: {source}", path.display())]
     CaFile {
         path: std::path::PathBuf,
@@ -168,7 +168,7 @@ pub enum SetupError {
 }
 
 impl Client {
-    pub fn new(options: ClientOptions) -> Result<Client, SetupError> {
+    pub(crate) fn new(options: ClientOptions) -> Result<Client, SetupError> {
         tls_ready();
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -222,31 +222,31 @@ impl Client {
     }
 
     /// The largest answer read (`max_response_mb`).
-    pub fn max_response_bytes(&self) -> usize {
+    pub(crate) fn max_response_bytes(&self) -> usize {
         self.options.max_response_bytes
     }
 
-    pub fn base_url(&self) -> &url::Url {
+    pub(crate) fn base_url(&self) -> &url::Url {
         &self.options.base_url
     }
 
     /// The most requests this connection may have in flight (the profile's `concurrency`).
-    pub fn concurrency(&self) -> usize {
+    pub(crate) fn concurrency(&self) -> usize {
         self.options.concurrency.max(1)
     }
 
     /// How many requests the adaptive window allows in flight now (at most `concurrency`).
-    pub fn window(&self) -> usize {
+    pub(crate) fn window(&self) -> usize {
         self.pacer.limit()
     }
 
     /// The dialer's clock at its last answer (its `Date` header), if it sent one.
-    pub fn last_server_date(&self) -> Option<i64> {
+    pub(crate) fn last_server_date(&self) -> Option<i64> {
         Some(self.last_date.load(std::sync::atomic::Ordering::Relaxed)).filter(|d| *d > 0)
     }
 
     /// How many requests this connection has sent.
-    pub fn requests_sent(&self) -> u64 {
+    pub(crate) fn requests_sent(&self) -> u64 {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
@@ -256,7 +256,7 @@ impl Client {
     }
 
     /// Refuses a mutating call on a read-only profile.
-    pub fn check_writable(&self, method: &str, path: &str) -> Result<(), ApiError> {
+    pub(crate) fn check_writable(&self, method: &str, path: &str) -> Result<(), ApiError> {
         match &self.options.read_only {
             Some(profile) => Err(ApiError::new(
                 ErrorKind::Refused,
@@ -269,7 +269,7 @@ impl Client {
     }
 
     /// Sends a request and returns the raw answer body of a 2xx, retrying safe requests.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path_and_query: &str,
@@ -282,7 +282,7 @@ impl Client {
     }
 
     /// [`Client::send`], reading at most `cap` bytes of answer.
-    pub async fn send_limited(
+    pub(crate) async fn send_limited(
         &self,
         method: Method,
         path_and_query: &str,
@@ -650,7 +650,7 @@ impl Client {
     }
 
     /// Sends a request and decodes its JSON answer.
-    pub async fn json(
+    pub(crate) async fn json(
         &self,
         method: Method,
         path_and_query: &str,
@@ -668,7 +668,7 @@ impl Client {
     /// Sends a request that changes data: refused on a read-only profile, recorded in the
     /// audit log (method, path, a digest of the body, the status; never credentials), and
     /// refused on a remote dialer when that log cannot be written.
-    pub async fn mutate(
+    pub(crate) async fn mutate(
         &self,
         method: Method,
         path: &str,
@@ -682,7 +682,7 @@ impl Client {
     }
 
     /// [`Client::mutate`], parsing the answer with `parse`.
-    pub async fn mutate_with<T>(
+    pub(crate) async fn mutate_with<T>(
         &self,
         method: Method,
         path: &str,
@@ -717,13 +717,13 @@ impl Client {
     }
 
     /// A raw path as it will be sent: checked, and parsed onto this dialer's URL.
-    pub fn raw_path(&self, raw: &str) -> Result<RawPath, RawPathError> {
+    pub(crate) fn raw_path(&self, raw: &str) -> Result<RawPath, RawPathError> {
         RawPath::parse(&self.options.base_url, raw)
     }
 
     /// `GET` any path: the raw escape hatch. A path that changes state goes the way of every
     /// write (read-only refusal, audit, sent once); only the API's known reads are retried.
-    pub async fn get_raw(&self, path: &RawPath) -> Result<Value, ApiError> {
+    pub(crate) async fn get_raw(&self, path: &RawPath) -> Result<Value, ApiError> {
         if path.changes_state() {
             return self
                 .mutate_with(Method::GET, path.as_str(), Body::None, Retry::Never, |b| {
@@ -742,7 +742,7 @@ impl Client {
 
     /// `PUT`/`POST` any path: the raw escape hatch, as every write (read-only refusal, audit),
     /// sent once.
-    pub async fn send_raw(
+    pub(crate) async fn send_raw(
         &self,
         method: Method,
         path: &RawPath,
@@ -870,7 +870,7 @@ fn decode_json(method: &str, path: &str, bytes: &[u8]) -> Result<Value, ApiError
 
 /// Decodes a JSON answer with `parse`, describing an empty body, an HTML page, cut-off or
 /// invalid JSON in words.
-pub fn decode_with<T>(
+pub(crate) fn decode_with<T>(
     method: &str,
     path: &str,
     bytes: &[u8],

@@ -7,23 +7,23 @@ use serde_json::Value;
 /// expected and what came.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct ShapeError(pub String);
+pub struct ShapeError(pub(crate) String);
 
 impl ShapeError {
     /// A list answer in none of the envelopes the client knows.
-    pub fn not_a_list(envelope: &str) -> ShapeError {
+    pub(crate) fn not_a_list(envelope: &str) -> ShapeError {
         ShapeError(format!(
             "expected a list of {envelope}, as an array or {{\"{envelope}\": [...]}}"
         ))
     }
 }
 
-pub use crate::wire::fields::{
-    is_numeric_field, is_text_field, read_int, read_numeric_text, NumericText, NUMERIC_FIELDS,
+pub(crate) use crate::wire::fields::{
+    is_numeric_field, is_text_field, read_int, read_numeric_text, NumericText,
 };
 
 /// The records of a list answer, by the envelope rule ([`crate::wire::envelope`]).
-pub fn list_from(value: Value, envelope: &str) -> Result<Vec<Value>, ShapeError> {
+pub(crate) fn list_from(value: Value, envelope: &str) -> Result<Vec<Value>, ShapeError> {
     match value {
         Value::Array(items) => Ok(items),
         Value::Object(map) => {
@@ -46,7 +46,7 @@ pub fn list_from(value: Value, envelope: &str) -> Result<Vec<Value>, ShapeError>
 
 /// The map of a mass-assign answer, keyed by campaign-lead id: `{"leads": {...}}` or the bare
 /// map; an empty array (what PHP sends for an empty map) is an empty map.
-pub fn keyed_map_from(
+pub(crate) fn keyed_map_from(
     value: Value,
     envelope: &str,
 ) -> Result<serde_json::Map<String, Value>, ShapeError> {
@@ -69,7 +69,7 @@ pub fn keyed_map_from(
 }
 
 /// The one record of an answer such as clone's `{"campaigns": [{...}]}`.
-pub fn single_from(value: Value, envelope: &str) -> Result<Value, ShapeError> {
+pub(crate) fn single_from(value: Value, envelope: &str) -> Result<Value, ShapeError> {
     match value {
         Value::Object(ref map) if map.contains_key("id") => Ok(value),
         other => list_from(other, envelope)?
@@ -79,7 +79,7 @@ pub fn single_from(value: Value, envelope: &str) -> Result<Value, ShapeError> {
     }
 }
 
-pub fn kind_of(value: &Value) -> &'static str {
+pub(crate) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use crate::terminal::sink::errln;
 
 #[derive(Debug)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     ceiling: usize,
     state: Mutex<Window>,
     released: Notify,
@@ -44,7 +44,7 @@ struct Bucket {
 }
 
 /// A place in the window, given back when dropped.
-pub struct Slot<'a> {
+pub(crate) struct Slot<'a> {
     pacer: &'a Pacer,
 }
 
@@ -59,7 +59,7 @@ impl Drop for Slot<'_> {
 
 /// How an answer went, for the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     /// A 2xx in good time.
     Clean,
     /// A 429, a 5xx or a time-out: the dialer is struggling.
@@ -69,7 +69,7 @@ pub enum Signal {
 }
 
 impl Pacer {
-    pub fn new(ceiling: usize, max_rps: Option<f64>, verbose: bool) -> Pacer {
+    pub(crate) fn new(ceiling: usize, max_rps: Option<f64>, verbose: bool) -> Pacer {
         let ceiling = ceiling.max(1);
         Pacer {
             ceiling,
@@ -96,12 +96,12 @@ impl Pacer {
     }
 
     /// The most requests the window allows in flight now.
-    pub fn limit(&self) -> usize {
+    pub(crate) fn limit(&self) -> usize {
         self.window().limit
     }
 
     /// Waits for a place in the window and, with `max_rps`, for a token.
-    pub async fn acquire(&self) -> Slot<'_> {
+    pub(crate) async fn acquire(&self) -> Slot<'_> {
         loop {
             let released = self.released.notified();
             tokio::pin!(released);
@@ -142,7 +142,7 @@ impl Pacer {
     }
 
     /// Adjusts the window after an answer.
-    pub fn record(&self, signal: Signal, why: &str) {
+    pub(crate) fn record(&self, signal: Signal, why: &str) {
         let mut window = self.window();
         let before = window.limit;
         match signal {

@@ -1,10 +1,7 @@
 //! Listing requests as the client builds them: resources, filters, columns, order, paging.
 //! The filter grammar itself is the wire contract's ([`crate::wire::filter`]).
 
-pub use crate::wire::filter::{
-    format_conditions, nearest, parse_conditions, parse_limit, parse_order, Condition,
-    GrammarError, Op, MAX_PAGE,
-};
+pub(crate) use crate::wire::filter::{format_conditions, nearest, Condition, Op, MAX_PAGE};
 
 /// The listable resources and how each is addressed and paged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +31,7 @@ impl Resource {
     }
 
     /// The key of the list in the answer's envelope.
-    pub fn envelope(self) -> &'static str {
+    pub(crate) fn envelope(self) -> &'static str {
         match self {
             Resource::Cdrs => "cdrs",
             Resource::Calls => "calls",
@@ -62,20 +59,20 @@ impl Resource {
 /// A condition the filter grammar cannot carry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct BadFilter(pub String);
+pub struct BadFilter(pub(crate) String);
 
 /// A listing request: filters, columns, order and the rows wanted. Building one sends nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuerySpec {
-    pub resource: Resource,
+    pub(crate) resource: Resource,
     /// Conditions by field, in the order the fields were first named.
     pub conditions: Vec<(String, Vec<Condition>)>,
-    pub fields: Option<Vec<String>>,
-    pub order: Option<(String, bool)>,
+    pub(crate) fields: Option<Vec<String>>,
+    pub(crate) order: Option<(String, bool)>,
     /// The most rows to return in all; `None` streams every row.
-    pub limit: Option<u64>,
-    pub offset: u64,
-    pub page_size: u64,
+    pub(crate) limit: Option<u64>,
+    pub(crate) offset: u64,
+    pub(crate) page_size: u64,
 }
 
 /// Characters that must be escaped inside one path segment.
@@ -134,13 +131,13 @@ impl QuerySpec {
     }
 
     /// The rows a full page holds: the page size the dialer allows.
-    pub fn page_len(&self) -> u64 {
+    pub(crate) fn page_len(&self) -> u64 {
         self.page_size.clamp(1, MAX_PAGE)
     }
 
     /// The rows of the page at `offset` (relative to the query's own offset): how many to ask
     /// for, or `None` when the limit is reached.
-    pub fn page_rows(&self, fetched: u64) -> Option<u64> {
+    pub(crate) fn page_rows(&self, fetched: u64) -> Option<u64> {
         let size = self.page_len();
         match self.limit {
             Some(limit) if fetched >= limit => None,
@@ -192,6 +189,7 @@ impl QuerySpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::filter::{parse_conditions, parse_limit, parse_order};
 
     #[test]
     fn conditions_round_trip() {

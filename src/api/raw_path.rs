@@ -21,14 +21,14 @@ use crate::api::campaigns::CLONE_PATH;
 
 /// A raw path checked and parsed: what is sent, relative to the dialer's base URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawPath {
+pub(crate) struct RawPath {
     /// Path and query as the URL parser serializes them (escapes added, fragment dropped).
     sent: String,
 }
 
 /// Why a raw path is refused before anything is sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RawPathError {
+pub(crate) enum RawPathError {
     #[error("'{shown}' is not an API path; it must start with / (e.g. /api/cdrs)")]
     NotAbsolute { shown: String },
     #[error(
@@ -45,7 +45,7 @@ pub enum RawPathError {
 
 impl RawPath {
     /// Checks `raw` (path and query, as a script gives it) and parses it onto `base`.
-    pub fn parse(base: &url::Url, raw: &str) -> Result<RawPath, RawPathError> {
+    pub(crate) fn parse(base: &url::Url, raw: &str) -> Result<RawPath, RawPathError> {
         let shown = || shown(raw);
         if !raw.starts_with('/') || raw.starts_with("//") {
             return Err(RawPathError::NotAbsolute { shown: shown() });
@@ -89,17 +89,17 @@ impl RawPath {
     }
 
     /// Path and query as sent, relative to the base URL.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.sent
     }
 
     /// The path as sent, without the query.
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.sent.split('?').next().unwrap_or("")
     }
 
     /// Whether a `GET` of this path may change the dialer (the guide's clone is a GET).
-    pub fn changes_state(&self) -> bool {
+    pub(crate) fn changes_state(&self) -> bool {
         let decoded = percent_encoding::percent_decode_str(self.path()).decode_utf8_lossy();
         let segments = decoded.split('/').filter(|s| !s.is_empty());
         let clone = CLONE_PATH.split('/').filter(|s| !s.is_empty());
@@ -108,7 +108,7 @@ impl RawPath {
 
     /// Whether a `GET` of this path is one of the API's reads, and so safe to retry. Only the
     /// paths exactly as the API spells them: anything else is sent once.
-    pub fn is_known_read(&self) -> bool {
+    pub(crate) fn is_known_read(&self) -> bool {
         let path = self.path();
         !self.changes_state()
             && [

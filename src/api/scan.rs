@@ -33,7 +33,7 @@ use super::Client;
 /// Which page to ask for next, from what the pages answered so far say about the listing's
 /// length. Pages are numbered from 0; no I/O here.
 #[derive(Debug, Default)]
-pub struct PagePlan {
+pub(crate) struct PagePlan {
     /// The pages a limit allows, if the query has one.
     bound: Option<u64>,
     /// Every page below this one holds rows (all full but perhaps the last).
@@ -53,7 +53,7 @@ pub struct PagePlan {
 }
 
 /// The most empty pages a scan asks for: its requests past the end.
-pub const MAX_PAST_END: u32 = 4;
+pub(crate) const MAX_PAST_END: u32 = 4;
 
 /// How many unknown pages a search settles in `trips` round trips of at most `width` probes
 /// each, for each number of empty answers it may afford (the index, up to `eggs`).
@@ -79,7 +79,7 @@ fn reach(trips: u64, width: u64, eggs: u32) -> Vec<u64> {
 }
 
 impl PagePlan {
-    pub fn new(bound: Option<u64>) -> PagePlan {
+    pub(crate) fn new(bound: Option<u64>) -> PagePlan {
         PagePlan {
             bound,
             ..PagePlan::default()
@@ -87,7 +87,7 @@ impl PagePlan {
     }
 
     /// The listing's page count, once known: pages at and past it hold nothing.
-    pub fn end(&self) -> Option<u64> {
+    pub(crate) fn end(&self) -> Option<u64> {
         match (self.empty_from, self.bound) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -96,7 +96,7 @@ impl PagePlan {
 
     /// The next page to ask for with `window` requests in flight, or `None` when nothing
     /// should go before more answers come back (or nothing is left).
-    pub fn next(&mut self, window: u64) -> Option<u64> {
+    pub(crate) fn next(&mut self, window: u64) -> Option<u64> {
         while self.asked_ahead.remove(&self.next) {
             self.next += 1;
         }
@@ -180,7 +180,7 @@ impl PagePlan {
     }
 
     /// What page `page` held: `rows` of the `asked` rows.
-    pub fn answered(&mut self, page: u64, rows: u64, asked: u64) {
+    pub(crate) fn answered(&mut self, page: u64, rows: u64, asked: u64) {
         self.probes.remove(&page);
         // A page that holds rows proves every page before it full; a short one is the last.
         if rows > 0 {
@@ -202,19 +202,20 @@ impl PagePlan {
 
 /// A page read from an answer, with the size of the body it was read from: what the stream
 /// counts against [`super::MAX_BYTES_HELD`].
-pub struct Weighed<T> {
-    pub value: T,
-    pub bytes: u64,
+pub(crate) struct Weighed<T> {
+    pub(crate) value: T,
+    pub(crate) bytes: u64,
 }
 
 /// One page's request through the stream's client for its query: the rows already fetched
 /// before it and the rows it asks for.
-pub type FetchPage<T, E> = fn(
+pub(crate) type FetchPage<T, E> = fn(
     Arc<Client>,
     QuerySpec,
     u64,
     u64,
-) -> Pin<Box<dyn Future<Output = Result<Weighed<T>, E>> + Send>>;
+)
+    -> Pin<Box<dyn Future<Output = Result<Weighed<T>, E>> + Send>>;
 
 /// A request's outcome as its task ends: the page, the rows it asked for, and the answer.
 type Answer<T, E> = (u64, u64, Result<Weighed<T>, E>);
@@ -231,7 +232,7 @@ struct HandedOut {
 
 /// A page's place in its stream's budget, given with the page to the reader: the page is
 /// held until this drops, so a reader keeps it while it works on the page.
-pub struct Ticket {
+pub(crate) struct Ticket {
     bytes: u64,
     handed_out: Arc<HandedOut>,
 }
@@ -248,13 +249,13 @@ impl Drop for Ticket {
 
 /// A page handed to the reader: its value, and the ticket that holds its place in the
 /// budget until the reader is done with it.
-pub struct HeldPage<T> {
-    pub value: T,
-    pub ticket: Ticket,
+pub(crate) struct HeldPage<T> {
+    pub(crate) value: T,
+    pub(crate) ticket: Ticket,
 }
 
 /// A listing's pages, in order, fetched by a [`PagePlan`] within the connection's window.
-pub struct PageStream<T, E> {
+pub(crate) struct PageStream<T, E> {
     client: Arc<Client>,
     spec: QuerySpec,
     plan: PagePlan,
@@ -278,7 +279,7 @@ pub struct PageStream<T, E> {
 impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageStream<T, E> {
     /// Pages of `spec` (from its offset, up to its limit), each fetched by `fetch` and counted
     /// by `rows_of`.
-    pub fn new(
+    pub(crate) fn new(
         client: Arc<Client>,
         spec: QuerySpec,
         fetch: FetchPage<T, E>,
@@ -307,7 +308,7 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
     /// At most `pages` requests in flight (1 to [`super::MAX_PAGES_AHEAD`]), and the pages
     /// held cut in proportion: for a reader that skips through a listing it re-reads often,
     /// whose memory should not grow with the listing's length.
-    pub fn at_most_ahead(mut self, pages: usize) -> PageStream<T, E> {
+    pub(crate) fn at_most_ahead(mut self, pages: usize) -> PageStream<T, E> {
         self.ahead = pages.clamp(1, super::MAX_PAGES_AHEAD);
         self.held = self.ahead + self.ahead.div_ceil(4);
         self
@@ -419,7 +420,7 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
     /// window topped up as they come back, and when the reader lets go of a page, while the
     /// reader works on the pages it has (a reader that pulls pages tops up only between two
     /// of them). The pages handed over count against the budget until their ticket drops.
-    pub fn run_ahead(self, runtime: &tokio::runtime::Handle) -> AheadPages<T, E> {
+    pub(crate) fn run_ahead(self, runtime: &tokio::runtime::Handle) -> AheadPages<T, E> {
         let (sender, pages) = tokio::sync::mpsc::channel(1);
         let driver = runtime.spawn(self.drive(sender));
         AheadPages { pages, driver }
@@ -460,7 +461,7 @@ impl<T: Send + 'static, E: From<tokio::task::JoinError> + Send + 'static> PageSt
 
 /// A listing's pages fetched ahead by a task of their own ([`PageStream::run_ahead`]); the
 /// requests in flight are aborted when this is dropped.
-pub struct AheadPages<T, E> {
+pub(crate) struct AheadPages<T, E> {
     pages: tokio::sync::mpsc::Receiver<Result<(u64, HeldPage<T>), E>>,
     driver: tokio::task::JoinHandle<()>,
 }
@@ -468,7 +469,7 @@ pub struct AheadPages<T, E> {
 impl<T, E> AheadPages<T, E> {
     /// The next page with the rows it asked for, `None` after the last (or after an error).
     /// The page counts against the stream's budget until its ticket drops.
-    pub async fn next_page(&mut self) -> Option<Result<(u64, HeldPage<T>), E>> {
+    pub(crate) async fn next_page(&mut self) -> Option<Result<(u64, HeldPage<T>), E>> {
         self.pages.recv().await
     }
 }

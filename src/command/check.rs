@@ -4,7 +4,7 @@ use crate::cli::CheckArgs;
 use crate::failure::{Failure, Outcome};
 use crate::script::evaluation::Evaluation;
 
-pub fn execute(args: CheckArgs) -> Outcome {
+pub(crate) fn execute(args: CheckArgs) -> Outcome {
     let mut problems = Vec::new();
     for file in &args.files {
         let source = match crate::script::engine::read_script_file(file) {

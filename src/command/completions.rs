@@ -6,7 +6,7 @@ use crate::failure::Outcome;
 /// A completion script. Bash's is clap's with the profiles of the config file offered for
 /// `--profile` (clap's would offer file names): each completion asks `tdc profile list
 /// --names`.
-pub fn execute(shell: clap_complete::Shell) -> Outcome {
+pub(crate) fn execute(shell: clap_complete::Shell) -> Outcome {
     use clap::CommandFactory;
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "tdc", &mut script);

@@ -5,7 +5,7 @@ use crate::config::ConnectionFlags;
 use crate::failure::{Failure, Outcome};
 use crate::terminal::sink::{errln, outln};
 
-pub fn execute(config: &Config) -> Outcome {
+pub(crate) fn execute(config: &Config) -> Outcome {
     let usage = |e: &dyn std::fmt::Display| Failure::Usage(format!("tdc: {e}"));
     let file = config.file().map_err(|e| usage(e))?;
     let flags = ConnectionFlags {

@@ -12,7 +12,7 @@ use crate::terminal::sink::outln;
 
 /// Editor definitions for every script function and type, and for `td`, `ARGS` and
 /// `SCRIPT_DIR`, from the same metadata as the REPL's help.
-pub fn execute(config: &Config, dir: &Path) -> Outcome {
+pub(crate) fn execute(config: &Config, dir: &Path) -> Outcome {
     let runtime = &config.runtime;
     let host = Host::new(runtime.handle().clone(), None, false, false);
     // Definitions only describe `td`: no sandbox needs to run at this address.

@@ -27,7 +27,7 @@ impl Report {
 }
 
 /// Runs every check; returns the exit code (0 when all passed, 1 otherwise).
-pub fn run(config: &super::Config) -> i32 {
+pub(crate) fn run(config: &super::Config) -> i32 {
     let (runtime, flags) = (&config.runtime, &config.connection);
     let mut report = Report { failed: false };
     let config = match config.file() {

@@ -9,7 +9,7 @@ use crate::failure::{Failure, Outcome};
 use crate::script::engine::{script_scope, LoadedFiles};
 use crate::script::evaluation::{Entry, Evaluation};
 
-pub fn execute(config: &Config, args: EvalArgs) -> Outcome {
+pub(crate) fn execute(config: &Config, args: EvalArgs) -> Outcome {
     let jq = args
         .jq
         .as_deref()

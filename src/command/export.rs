@@ -4,7 +4,7 @@ use super::Config;
 use crate::failure::{Failure, Outcome};
 use crate::terminal::sink::errln;
 
-pub fn execute(config: &Config, args: crate::cli::ExportArgs) -> Outcome {
+pub(crate) fn execute(config: &Config, args: crate::cli::ExportArgs) -> Outcome {
     let runtime = &config.runtime;
     use crate::api::query::{QuerySpec, Resource};
     let resource = match args.resource {

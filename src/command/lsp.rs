@@ -2,6 +2,6 @@
 
 use crate::failure::{Failure, Outcome};
 
-pub fn execute() -> Outcome {
+pub(crate) fn execute() -> Outcome {
     crate::lsp::serve().map_err(Failure::Failed)
 }

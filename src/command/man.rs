@@ -8,7 +8,7 @@ use crate::terminal::sink::outln;
 
 /// The manual: tdc(1) or a command's page on stdout, or every page into a folder. Pages are
 /// named as clap_mangen's SEE ALSO and SUBCOMMANDS sections name them (`tdc-profile-add(1)`).
-pub fn execute(args: crate::cli::ManArgs) -> Outcome {
+pub(crate) fn execute(args: crate::cli::ManArgs) -> Outcome {
     use clap::CommandFactory;
     let failed = |e: std::io::Error| Failure::Failed(format!("tdc man: {e}"));
     let mut command = Cli::command().disable_help_subcommand(true);

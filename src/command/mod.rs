@@ -30,12 +30,12 @@ use crate::script::permissions::Permissions;
 use crate::session::Session;
 
 /// What a command needs from the command line and the config file, read once.
-pub struct Config {
-    pub runtime: tokio::runtime::Runtime,
+pub(crate) struct Config {
+    pub(crate) runtime: tokio::runtime::Runtime,
     /// How to reach the dialer: the flags (`--url`, `--profile`, `--sandbox`, …).
-    pub connection: ConnectionFlags,
+    pub(crate) connection: ConnectionFlags,
     /// `--yes`: changes to a remote dialer need no confirmation.
-    pub assume_yes: bool,
+    pub(crate) assume_yes: bool,
     /// `--allow-*`: what scripts may touch beyond their folders.
     grants: GlobalArgs,
     /// The folders of the scripts the command runs: theirs to read and write.
@@ -44,7 +44,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(
+    pub(crate) fn new(
         global: GlobalArgs,
         command: &Option<Command>,
         runtime: tokio::runtime::Runtime,
@@ -68,7 +68,7 @@ impl Config {
     }
 
     /// The config file, read on first use (a command that needs none never fails on it).
-    pub fn file(&self) -> Result<Option<&(PathBuf, ConfigFile)>, &ConfigError> {
+    pub(crate) fn file(&self) -> Result<Option<&(PathBuf, ConfigFile)>, &ConfigError> {
         self.file
             .get_or_init(crate::session::load_config)
             .as_ref()
@@ -76,7 +76,7 @@ impl Config {
     }
 
     /// The connection, the embedded sandbox or a dialer, with the script host.
-    pub fn start_session(&self, dry_run: bool) -> Result<Session, Failure> {
+    pub(crate) fn start_session(&self, dry_run: bool) -> Result<Session, Failure> {
         let file = self
             .file()
             .map_err(|e| Failure::Usage(format!("tdc: {e}")))?
@@ -95,7 +95,7 @@ impl Config {
 
     /// What scripts may touch: their folders and the working directory, the profiles' hosts,
     /// what the flags and the active profile allow; never tdc's own files.
-    pub fn permissions(&self) -> Permissions {
+    pub(crate) fn permissions(&self) -> Permissions {
         use crate::script::permissions::hosts_of;
         let folders = &self.script_folders;
         let env = |name: &str| std::env::var(name).ok();
@@ -154,7 +154,7 @@ impl Config {
 }
 
 /// Runs `command` (none is the REPL).
-pub fn execute(command: Option<Command>, config: &Config) -> Outcome {
+pub(crate) fn execute(command: Option<Command>, config: &Config) -> Outcome {
     match command {
         Some(Command::Sandbox(args)) => sandbox::execute(config, args),
         Some(Command::Run(args)) => run::execute(config, args),

@@ -3,7 +3,7 @@
 use crate::failure::{Failure, Outcome};
 use crate::terminal::sink::outln;
 
-pub fn execute(action: crate::cli::ProfileAction) -> Outcome {
+pub(crate) fn execute(action: crate::cli::ProfileAction) -> Outcome {
     use crate::cli::ProfileAction;
     let result = match action {
         ProfileAction::List { names } => crate::profiles::list(names),

@@ -3,7 +3,7 @@
 use super::Config;
 use crate::failure::{Failure, Outcome};
 
-pub fn execute(config: &Config) -> Outcome {
+pub(crate) fn execute(config: &Config) -> Outcome {
     let session = config.start_session(false)?;
     let code = crate::repl::run(&config.runtime, &session);
     session.stop(&config.runtime);

@@ -9,7 +9,7 @@ use crate::failure::{Failure, Outcome};
 use crate::script::engine::{script_scope, LoadedFiles};
 use crate::script::evaluation::{Entry, Evaluation};
 
-pub fn execute(config: &Config, args: RunArgs) -> Outcome {
+pub(crate) fn execute(config: &Config, args: RunArgs) -> Outcome {
     let from_stdin = args.file.as_os_str() == "-";
     crate::terminal::log::set_json(args.log_format == crate::cli::LogFormat::Json);
     if let Some(addr) = args.status_addr {

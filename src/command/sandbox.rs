@@ -9,7 +9,7 @@ use crate::sandbox::faults::FaultSpec;
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::terminal::sink::{errln, outln};
 
-pub fn execute(config: &Config, args: SandboxArgs) -> Outcome {
+pub(crate) fn execute(config: &Config, args: SandboxArgs) -> Outcome {
     config.runtime.block_on(serve(args))
 }
 

@@ -7,7 +7,7 @@ use crate::cli::TestArgs;
 use crate::failure::{Failure, Outcome, EXIT_SCRIPT};
 use crate::terminal::sink::outln;
 
-pub fn execute(config: &Config, args: TestArgs) -> Outcome {
+pub(crate) fn execute(config: &Config, args: TestArgs) -> Outcome {
     let paths = if args.paths.is_empty() {
         vec![std::path::PathBuf::from(".")]
     } else {

@@ -128,13 +128,13 @@ impl Column {
 
 /// The records of one list, by column, in the order their fields were first seen.
 #[derive(Default)]
-pub struct Columns {
+pub(crate) struct Columns {
     names: Vec<String>,
     index: HashMap<String, usize>,
     columns: Vec<Column>,
     rows: usize,
     /// Elements of the list, records or not (a page is short when this is under what was asked).
-    pub elements: usize,
+    pub(crate) elements: usize,
     /// Where the next key is expected: records of one page share their fields' order.
     next: usize,
 }
@@ -169,7 +169,7 @@ impl Columns {
     }
 
     /// The records as one batch (`None` when there were none).
-    pub fn into_batch(self) -> Result<Option<RecordBatch>, arrow_schema::ArrowError> {
+    pub(crate) fn into_batch(self) -> Result<Option<RecordBatch>, arrow_schema::ArrowError> {
         if self.rows == 0 {
             return Ok(None);
         }
@@ -184,11 +184,11 @@ impl Columns {
 }
 
 /// A page's lists: the bare array, or each array-valued key of the envelope object.
-pub struct Page(Vec<(Option<String>, Columns)>);
+pub(crate) struct Page(Vec<(Option<String>, Columns)>);
 
 impl Page {
     /// The list the envelope holds, by the envelope rule.
-    pub fn list(self, envelope: &str) -> Result<Columns, ShapeError> {
+    pub(crate) fn list(self, envelope: &str) -> Result<Columns, ShapeError> {
         let mut lists = self.0;
         if let Some(at) = lists.iter().position(|(key, _)| key.is_none()) {
             return Ok(lists.swap_remove(at).1);
@@ -202,7 +202,7 @@ impl Page {
 }
 
 /// Reads a page answer into columns.
-pub fn parse(bytes: &[u8]) -> Result<Page, serde_json::Error> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Page, serde_json::Error> {
     let mut reader = serde_json::Deserializer::from_slice(bytes);
     let page = (&mut reader).deserialize_any(PageVisitor)?;
     reader.end()?;

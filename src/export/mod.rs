@@ -40,7 +40,7 @@ use crate::wire::fields::{
 
 /// What stops an export.
 #[derive(Debug, thiserror::Error)]
-pub enum ExportError {
+pub(crate) enum ExportError {
     /// An option the user gave (a format, a duration, a resource).
     #[error("{0}")]
     Usage(String),
@@ -72,7 +72,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 mod columns;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
+pub(crate) enum Format {
     #[default]
     Parquet,
     Ndjson,
@@ -89,7 +89,7 @@ impl std::str::FromStr for Format {
 
 impl Format {
     /// Each format by the name `--format` takes.
-    pub const CHOICES: [(&'static str, Format); 3] = [
+    pub(crate) const CHOICES: [(&'static str, Format); 3] = [
         ("parquet", Format::Parquet),
         ("ndjson", Format::Ndjson),
         ("csv", Format::Csv),
@@ -106,34 +106,34 @@ impl Format {
 
 /// What to export and where.
 #[derive(Debug, Clone)]
-pub struct ExportOptions {
-    pub resource: Resource,
-    pub out: PathBuf,
-    pub format: Format,
+pub(crate) struct ExportOptions {
+    pub(crate) resource: Resource,
+    pub(crate) out: PathBuf,
+    pub(crate) format: Format,
     /// A time as scripts' `parse_time` takes it; default: the cursor less the overlap, or
     /// everything.
-    pub since: Option<String>,
-    pub until: Option<String>,
+    pub(crate) since: Option<String>,
+    pub(crate) until: Option<String>,
     /// Seconds re-read before the cursor.
-    pub overlap_s: i64,
+    pub(crate) overlap_s: i64,
     /// Where `since` and `until` day words are read (the profile's `timezone`; UTC without).
-    pub zone: Option<chrono_tz::Tz>,
+    pub(crate) zone: Option<chrono_tz::Tz>,
     /// What the export may read and write: a script's powers when a script asked for it,
     /// everything but tdc's own files for `tdc export DIR`.
-    pub powers: Powers,
+    pub(crate) powers: Powers,
 }
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExportSummary {
-    pub rows: u64,
-    pub partitions: usize,
-    pub since: Option<String>,
-    pub until: Option<String>,
+pub(crate) struct ExportSummary {
+    pub(crate) rows: u64,
+    pub(crate) partitions: usize,
+    pub(crate) since: Option<String>,
+    pub(crate) until: Option<String>,
 }
 
 /// A duration such as `2h`, `30m`, `90s`, `1d` (or plain seconds), in seconds.
-pub fn parse_duration(text: &str) -> Result<i64> {
+pub(crate) fn parse_duration(text: &str) -> Result<i64> {
     crate::time::parse_duration(text).ok_or_else(|| {
         ExportError::Usage(format!(
             "'{}' is not a duration (e.g. 2h, 30m, 90s, 1d)",
@@ -144,7 +144,7 @@ pub fn parse_duration(text: &str) -> Result<i64> {
 
 /// A `since` or `until` as the dialer's filters take it (`YYYY-MM-DD HH:MM:SS`), read as
 /// scripts' `parse_time` reads it: `2025-01-01`, `yesterday`, `-7d`, … (day words in `zone`).
-pub fn parse_bound(option: &str, text: &str, zone: Option<chrono_tz::Tz>) -> Result<String> {
+pub(crate) fn parse_bound(option: &str, text: &str, zone: Option<chrono_tz::Tz>) -> Result<String> {
     crate::time::parse_time_or_relative(text, zone)
         .map(crate::time::format_time)
         .ok_or_else(|| {
@@ -156,7 +156,7 @@ pub fn parse_bound(option: &str, text: &str, zone: Option<chrono_tz::Tz>) -> Res
 }
 
 /// The field a resource is partitioned and resumed by.
-pub fn time_field(resource: Resource) -> Result<&'static str> {
+pub(crate) fn time_field(resource: Resource) -> Result<&'static str> {
     match resource {
         Resource::Cdrs | Resource::Calls => Ok("start_at"),
         Resource::Leads => Ok("created_at"),
@@ -674,7 +674,7 @@ fn merge_into(
 
 /// Runs an export of `base` (a listing, with any filters of its own) through `client`;
 /// `progress` is told each page's row count.
-pub async fn run(
+pub(crate) async fn run(
     client: Arc<Client>,
     base: QuerySpec,
     options: &ExportOptions,

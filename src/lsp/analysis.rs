@@ -35,9 +35,9 @@ const KEYWORD_FUNCTIONS: [&str; 10] = [
 const RECOVERY_ATTEMPTS: usize = 8;
 
 /// The compiler and what it knows of tdc's functions, built once per server.
-pub struct Tools {
-    pub engine: Engine,
-    pub catalog: std::sync::Arc<Catalog>,
+pub(crate) struct Tools {
+    pub(crate) engine: Engine,
+    pub(crate) catalog: std::sync::Arc<Catalog>,
     /// Every registered function, Rhai's own included.
     known: BTreeSet<String>,
     /// Rhai's own functions: tdc's argument counts are not checked against these names, which
@@ -55,7 +55,7 @@ fn function_names(engine: &Engine) -> BTreeSet<String> {
 }
 
 impl Tools {
-    pub fn new() -> Tools {
+    pub(crate) fn new() -> Tools {
         let engine = compile_engine();
         Tools {
             catalog: std::sync::Arc::new(Catalog::from_engine(&engine)),
@@ -67,54 +67,54 @@ impl Tools {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     Warning,
 }
 
 /// One problem, at a 1-based line and character column, `width` characters long.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
-    pub line: usize,
-    pub column: usize,
-    pub width: usize,
-    pub message: String,
-    pub severity: Severity,
+pub(crate) struct Finding {
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) width: usize,
+    pub(crate) message: String,
+    pub(crate) severity: Severity,
 }
 
 /// What a value is known to be: one of tdc's types and, for a query, the `td` method that
 /// started it (`cdrs`), which names its fields.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Inferred {
-    pub type_name: String,
-    pub resource: Option<String>,
+pub(crate) struct Inferred {
+    pub(crate) type_name: String,
+    pub(crate) resource: Option<String>,
 }
 
 /// A function the script defines.
 #[derive(Debug, Clone)]
-pub struct ScriptFunction {
-    pub name: String,
-    pub params: Vec<String>,
-    pub doc: String,
+pub(crate) struct ScriptFunction {
+    pub(crate) name: String,
+    pub(crate) params: Vec<String>,
+    pub(crate) doc: String,
 }
 
 /// The parts of a script the editor features read.
 #[derive(Debug, Default)]
-pub struct Outline {
+pub(crate) struct Outline {
     /// Alias to module path (`import "cdr" as stats;` maps `stats` to `cdr`).
-    pub imports: BTreeMap<String, String>,
+    pub(crate) imports: BTreeMap<String, String>,
     /// Every variable the script declares, with what its value is known to be (last
     /// declaration wins; scopes are not told apart).
-    pub variables: BTreeMap<String, Option<Inferred>>,
-    pub functions: Vec<ScriptFunction>,
+    pub(crate) variables: BTreeMap<String, Option<Inferred>>,
+    pub(crate) functions: Vec<ScriptFunction>,
     /// Top-level `let` and `const` declarations, at 1-based lines and columns.
-    pub declarations: Vec<(String, usize, usize, bool)>,
+    pub(crate) declarations: Vec<(String, usize, usize, bool)>,
 }
 
 /// Where a script lives: its name in messages, and the folder its imports resolve from.
-pub struct Origin<'a> {
-    pub name: &'a str,
-    pub path: Option<&'a Path>,
+pub(crate) struct Origin<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) path: Option<&'a Path>,
 }
 
 impl Origin<'_> {
@@ -124,7 +124,7 @@ impl Origin<'_> {
 
     /// The file `import "path"` reads, if one beside the script has that name (and is not
     /// the script itself: `scripts/dedupe.rhai` imports the stdlib's "dedupe").
-    pub fn module_file(&self, module: &str) -> Option<PathBuf> {
+    pub(crate) fn module_file(&self, module: &str) -> Option<PathBuf> {
         let file = self.folder()?.join(module).with_extension("rhai");
         let is_self = self.path.is_some_and(|p| p == file);
         (file.is_file() && !is_self).then_some(file)
@@ -133,7 +133,11 @@ impl Origin<'_> {
 
 /// Checks a script's source: compiles it and reads what compiled. The one entry every
 /// diagnostic comes from; it never runs the script.
-pub fn check_source(tools: &Tools, source: &str, origin: &Origin) -> (Vec<Finding>, Outline) {
+pub(crate) fn check_source(
+    tools: &Tools,
+    source: &str,
+    origin: &Origin,
+) -> (Vec<Finding>, Outline) {
     let mut findings = Vec::new();
     // Compiled the one way every script is (never run): the same diagnostic as `tdc check`.
     let compiled = Evaluation::compile_in(
@@ -172,7 +176,7 @@ pub fn check_source(tools: &Tools, source: &str, origin: &Origin) -> (Vec<Findin
 }
 
 /// The outline alone, for a request on a script that may not compile.
-pub fn outline(tools: &Tools, source: &str, origin: &Origin) -> Outline {
+pub(crate) fn outline(tools: &Tools, source: &str, origin: &Origin) -> Outline {
     check_source(tools, source, origin).1
 }
 
@@ -217,7 +221,7 @@ fn finding(
 
 /// The width in characters of the token at a 1-based column: a word, a quoted string, or one
 /// character.
-pub fn token_width(line: &str, column: usize) -> usize {
+pub(crate) fn token_width(line: &str, column: usize) -> usize {
     let mut chars = line.chars().skip(column.saturating_sub(1)).peekable();
     match chars.peek() {
         Some('"') => {
@@ -238,12 +242,12 @@ pub fn token_width(line: &str, column: usize) -> usize {
     }
 }
 
-pub fn is_word_char(c: char) -> bool {
+pub(crate) fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
 /// The functions of a module a script may import, by name, with their parameter counts.
-pub fn module_functions(
+pub(crate) fn module_functions(
     tools: &Tools,
     module: &str,
     origin: &Origin,
@@ -280,7 +284,7 @@ pub fn module_functions(
 
 /// The fields a query on a resource may filter on, and whether that list is the whole of them
 /// (lead searches also take a tenant's custom fields).
-pub fn resource_fields(resource: &str) -> Option<(Vec<&'static str>, bool)> {
+pub(crate) fn resource_fields(resource: &str) -> Option<(Vec<&'static str>, bool)> {
     use crate::sandbox::dataset::{CALL_FIELDS, CDR_FIELDS};
     use crate::sandbox::store::{CAMPAIGN_LEAD_FIELDS, LEAD_FIELDS, LEAD_SERVER_FIELDS};
     match resource {

@@ -14,7 +14,7 @@ use super::analysis::{is_word_char, module_functions, resource_fields, Outline, 
 use super::text::{utf16_len, Document};
 use crate::repl::helper::{Knowledge, ReplHelper, VarInfo};
 
-pub fn complete(
+pub(crate) fn complete(
     tools: &Arc<Tools>,
     document: &Document,
     outline: &Outline,

@@ -74,7 +74,7 @@ fn markdown(shown: &[Shown]) -> String {
         .join("\n\n---\n\n")
 }
 
-pub fn hover(
+pub(crate) fn hover(
     tools: &Tools,
     document: &Document,
     outline: &Outline,
@@ -96,7 +96,7 @@ pub fn hover(
     })
 }
 
-pub fn signature_help(
+pub(crate) fn signature_help(
     tools: &Tools,
     document: &Document,
     outline: &Outline,

@@ -34,7 +34,7 @@ use analysis::{check_source, Severity, Tools};
 use text::Document;
 
 /// How long typing must pause before a changed document is checked again.
-pub const DEBOUNCE: Duration = Duration::from_millis(60);
+pub(crate) const DEBOUNCE: Duration = Duration::from_millis(60);
 
 fn capabilities() -> ServerCapabilities {
     ServerCapabilities {
@@ -55,7 +55,7 @@ fn capabilities() -> ServerCapabilities {
 }
 
 /// Serves one client on stdin and stdout until it says `exit` or closes the stream.
-pub fn serve() -> Result<(), String> {
+pub(crate) fn serve() -> Result<(), String> {
     let (connection, io_threads) = Connection::stdio();
     let capabilities = serde_json::to_value(capabilities()).map_err(|e| format!("tdc lsp: {e}"))?;
     if let Err(error) = connection.initialize(capabilities) {

@@ -10,7 +10,11 @@ use super::analysis::{is_word_char, Origin, Outline};
 use super::text::{function_line, utf16_len, Document};
 use crate::files::Access;
 
-pub fn definition(document: &Document, outline: &Outline, position: Position) -> Option<Location> {
+pub(crate) fn definition(
+    document: &Document,
+    outline: &Outline,
+    position: Position,
+) -> Option<Location> {
     let (name, range) = document.word_at(position)?;
     let line = document.line(position.line);
     let head = &line[..document.byte_in_line(range.start)];
@@ -90,7 +94,7 @@ fn symbol(name: &str, kind: SymbolKind, range: Range, detail: Option<String>) ->
     }
 }
 
-pub fn document_symbols(document: &Document, outline: &Outline) -> Vec<DocumentSymbol> {
+pub(crate) fn document_symbols(document: &Document, outline: &Outline) -> Vec<DocumentSymbol> {
     let mut symbols: Vec<(Range, DocumentSymbol)> = Vec::new();
     for f in &outline.functions {
         if let Some((line, column)) = function_line(&document.text, &f.name) {

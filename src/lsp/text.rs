@@ -8,16 +8,16 @@ use lsp_types::{Position, Range, Uri};
 
 use super::analysis::{is_word_char, Origin};
 
-pub struct Document {
-    pub uri: Uri,
+pub(crate) struct Document {
+    pub(crate) uri: Uri,
     /// The file, for a `file:` URI: imports resolve beside it.
-    pub path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
     /// The text as the compiler reads it (a shebang line blanked).
-    pub text: String,
+    pub(crate) text: String,
 }
 
 impl Document {
-    pub fn new(uri: Uri, text: String) -> Document {
+    pub(crate) fn new(uri: Uri, text: String) -> Document {
         let path = url::Url::parse(uri.as_str())
             .ok()
             .filter(|url| url.scheme() == "file")
@@ -30,32 +30,32 @@ impl Document {
     }
 
     /// The name diagnostics use: the file's path, else the URI.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match &self.path {
             Some(path) => path.display().to_string(),
             None => self.uri.as_str().to_string(),
         }
     }
 
-    pub fn origin<'a>(&'a self, name: &'a str) -> Origin<'a> {
+    pub(crate) fn origin<'a>(&'a self, name: &'a str) -> Origin<'a> {
         Origin {
             name,
             path: self.path.as_deref(),
         }
     }
 
-    pub fn line(&self, line: u32) -> &str {
+    pub(crate) fn line(&self, line: u32) -> &str {
         self.text.lines().nth(line as usize).unwrap_or("")
     }
 
     /// The byte offset within its line of a protocol position.
-    pub fn byte_in_line(&self, position: Position) -> usize {
+    pub(crate) fn byte_in_line(&self, position: Position) -> usize {
         byte_at_utf16(self.line(position.line), position.character)
     }
 
     /// The line up to a position, and the lines before it that the same expression spans
     /// (a chain continued on lines starting with `.`).
-    pub fn before(&self, position: Position) -> String {
+    pub(crate) fn before(&self, position: Position) -> String {
         let lines: Vec<&str> = self.text.lines().collect();
         let current = lines.get(position.line as usize).copied().unwrap_or("");
         let mut text = current[..byte_at_utf16(current, position.character)].to_string();
@@ -71,7 +71,7 @@ impl Document {
     }
 
     /// The word at a position and its range.
-    pub fn word_at(&self, position: Position) -> Option<(String, Range)> {
+    pub(crate) fn word_at(&self, position: Position) -> Option<(String, Range)> {
         let line = self.line(position.line);
         let at = self.byte_in_line(position);
         let start = line[..at]
@@ -94,7 +94,7 @@ impl Document {
     }
 
     /// The range of `width` characters at a compiler line and column (both 1-based).
-    pub fn range(&self, line: usize, column: usize, width: usize) -> Range {
+    pub(crate) fn range(&self, line: usize, column: usize, width: usize) -> Range {
         let index = line.saturating_sub(1);
         let text = self.text.lines().nth(index).unwrap_or("");
         let start = column.saturating_sub(1);
@@ -109,7 +109,7 @@ impl Document {
     }
 }
 
-pub fn utf16_len(text: &str) -> u32 {
+pub(crate) fn utf16_len(text: &str) -> u32 {
     text.encode_utf16().count() as u32
 }
 
@@ -125,7 +125,7 @@ fn byte_at_utf16(line: &str, character: u32) -> usize {
 }
 
 /// The 1-based line of `fn name(` in a source, if it defines one.
-pub fn function_line(source: &str, name: &str) -> Option<(u32, u32)> {
+pub(crate) fn function_line(source: &str, name: &str) -> Option<(u32, u32)> {
     source.lines().enumerate().find_map(|(index, line)| {
         let code = line.trim_start();
         let code_start = line.len() - code.len();

@@ -18,13 +18,13 @@ use crate::script::engine::stdlib_source;
 use crate::script::permissions::Powers;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Diagnostic {
-    pub file: String,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
+pub(crate) struct Diagnostic {
+    pub(crate) file: String,
+    pub(crate) line: Option<usize>,
+    pub(crate) column: Option<usize>,
+    pub(crate) message: String,
     /// The source line to show under the message, with a caret at `column`.
-    pub source_line: Option<String>,
+    pub(crate) source_line: Option<String>,
 }
 
 impl fmt::Display for Diagnostic {
@@ -135,7 +135,7 @@ fn at(
 
 /// A compile error. A missing `;` is shown where it belongs, at the end of the statement that
 /// lacks it, not at the start of the next one (which is where the parser notices).
-pub fn from_parse_error(error: &ParseError, file: &str, source: &str) -> Diagnostic {
+pub(crate) fn from_parse_error(error: &ParseError, file: &str, source: &str) -> Diagnostic {
     let position = match error.err_type() {
         rhai::ParseErrorType::MissingToken(token, _) if token == ";" => {
             end_of_previous_code(source, error.position()).unwrap_or(error.position())
@@ -187,7 +187,7 @@ fn end_of_previous_code(source: &str, position: Position) -> Option<Position> {
 }
 
 /// Whether a thrown value is the map of an API error.
-pub fn api_error_text(value: &Dynamic) -> Option<String> {
+pub(crate) fn api_error_text(value: &Dynamic) -> Option<String> {
     let map = value.read_lock::<Map>()?;
     let endpoint = map.get("endpoint")?.to_string();
     let message = map.get("message")?.to_string();
@@ -199,7 +199,7 @@ pub fn api_error_text(value: &Dynamic) -> Option<String> {
 
 /// A runtime error, located in the innermost file and function it happened in.
 /// Lines of imported modules are shown when `powers` still allow reading them.
-pub fn from_eval_error(
+pub(crate) fn from_eval_error(
     error: &EvalAltResult,
     file: &str,
     source: &str,

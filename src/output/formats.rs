@@ -12,7 +12,7 @@ use crate::output::jq::Jq;
 use crate::script::{dynamic_to_json, NotJson, Query, RhaiResultOf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
+pub(crate) enum Format {
     #[default]
     Json,
     Ndjson,
@@ -22,7 +22,7 @@ pub enum Format {
 
 impl Format {
     /// Each format by the name `-o` takes.
-    pub const CHOICES: [(&'static str, Format); 4] = [
+    pub(crate) const CHOICES: [(&'static str, Format); 4] = [
         ("json", Format::Json),
         ("ndjson", Format::Ndjson),
         ("csv", Format::Csv),
@@ -39,7 +39,7 @@ impl std::str::FromStr for Format {
 }
 
 /// Why writing stopped.
-pub enum Stop {
+pub(crate) enum Stop {
     /// Output could not be written: the sink has kept why, and the binary's edge says it
     /// (a reader that went away is not an error).
     Output,
@@ -105,7 +105,7 @@ fn write_csv(
 }
 
 /// Writes `value` in `format`, through `jq` when given.
-pub fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop> {
+pub(crate) fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(), Stop> {
     if value.is_unit() {
         return Ok(());
     }

@@ -6,17 +6,17 @@ use jaq_core::{data, unwrap_valr, Compiler, Ctx, Vars};
 use jaq_json::Val;
 
 /// A compiled filter.
-pub struct Jq {
+pub(crate) struct Jq {
     filter: jaq_core::Filter<data::JustLut<Val>>,
 }
 
 /// A `--jq` filter that does not parse, compile or run; the message starts with `--jq`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct JqError(String);
+pub(crate) struct JqError(String);
 
 impl Jq {
-    pub fn compile(code: &str) -> Result<Jq, JqError> {
+    pub(crate) fn compile(code: &str) -> Result<Jq, JqError> {
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
             .chain(jaq_json::defs());
@@ -59,7 +59,7 @@ impl Jq {
     }
 
     /// The filter's outputs for one JSON input, each as jq prints it.
-    pub fn run(&self, input: &serde_json::Value) -> Result<Vec<String>, JqError> {
+    pub(crate) fn run(&self, input: &serde_json::Value) -> Result<Vec<String>, JqError> {
         let jq = |e: &dyn std::fmt::Debug| JqError(format!("--jq: {e:?}"));
         let bytes = serde_json::to_vec(input).map_err(|e| jq(&e))?;
         let input = jaq_json::read::parse_single(&bytes).map_err(|e| jq(&e))?;

@@ -2,7 +2,7 @@
 //! caret), values in the REPL, eval's output formats. Built on the script host; the host
 //! itself uses only `crate::terminal`.
 
-pub mod diagnostic;
-pub mod formats;
-pub mod jq;
-pub mod pretty;
+pub(crate) mod diagnostic;
+pub(crate) mod formats;
+pub(crate) mod jq;
+pub(crate) mod pretty;

@@ -8,10 +8,10 @@ use crate::script::table::{as_records, preferred_columns, table, Layout};
 use crate::script::{dynamic_to_json, RhaiResultOf};
 
 /// Rows of a Query the REPL shows.
-pub const QUERY_PREVIEW_ROWS: u64 = 10;
+pub(crate) const QUERY_PREVIEW_ROWS: u64 = 10;
 
 /// Lines of other output shown before the rest is counted.
-pub const MAX_LINES: usize = 60;
+pub(crate) const MAX_LINES: usize = 60;
 
 fn cut_lines(text: String) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -26,7 +26,7 @@ fn cut_lines(text: String) -> String {
 }
 
 /// The text the REPL prints for a value, or `None` for `()`.
-pub fn render(value: &Dynamic, width: usize, json: bool) -> RhaiResultOf<Option<String>> {
+pub(crate) fn render(value: &Dynamic, width: usize, json: bool) -> RhaiResultOf<Option<String>> {
     if value.is_unit() {
         return Ok(None);
     }

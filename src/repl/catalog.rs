@@ -6,23 +6,23 @@ use std::collections::BTreeMap;
 
 /// One registered function (one overload).
 #[derive(Debug, Clone)]
-pub struct FnDoc {
-    pub name: String,
+pub(crate) struct FnDoc {
+    pub(crate) name: String,
     /// The type of the first parameter when it is one of ours (`td.name(...)`).
-    pub receiver: Option<String>,
+    pub(crate) receiver: Option<String>,
     /// Parameters after the receiver, as `name: Type`.
-    pub params: Vec<String>,
-    pub returns: String,
-    pub doc: String,
+    pub(crate) params: Vec<String>,
+    pub(crate) returns: String,
+    pub(crate) doc: String,
     /// A property read (`td.url`) rather than a method call.
-    pub getter: bool,
+    pub(crate) getter: bool,
 }
 
 /// Types whose methods are completed after a dot.
-pub const HOST_TYPES: [&str; 3] = ["Dialer", "Query", "Recording"];
+pub(crate) const HOST_TYPES: [&str; 3] = ["Dialer", "Query", "Recording"];
 
 /// Makes a Rust type as the metadata spells it readable for script users.
-pub fn display_type(rust: &str) -> String {
+pub(crate) fn display_type(rust: &str) -> String {
     let mut t = rust.trim().trim_start_matches("&mut ").trim().to_string();
     for prefix in ["RhaiResultOf<", "Result<"] {
         if let Some(inner) = t.strip_prefix(prefix) {
@@ -70,12 +70,12 @@ pub(crate) fn doc_text(comments: &[&str]) -> String {
 }
 
 #[derive(Debug, Default)]
-pub struct Catalog {
-    pub functions: Vec<FnDoc>,
+pub(crate) struct Catalog {
+    pub(crate) functions: Vec<FnDoc>,
 }
 
 impl Catalog {
-    pub fn from_engine(engine: &rhai::Engine) -> Catalog {
+    pub(crate) fn from_engine(engine: &rhai::Engine) -> Catalog {
         let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
         let metadata: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
         let mut functions = docs_of(&metadata["functions"], "");
@@ -88,12 +88,12 @@ impl Catalog {
         Catalog { functions }
     }
 
-    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a FnDoc> + 'a {
+    pub(crate) fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a FnDoc> + 'a {
         self.functions.iter().filter(move |f| f.name == name)
     }
 
     /// Methods and properties of a host type, by name.
-    pub fn members_of(&self, receiver: &str) -> BTreeMap<&str, &FnDoc> {
+    pub(crate) fn members_of(&self, receiver: &str) -> BTreeMap<&str, &FnDoc> {
         self.functions
             .iter()
             .filter(|f| f.receiver.as_deref() == Some(receiver))
@@ -102,7 +102,7 @@ impl Catalog {
     }
 
     /// Functions called without a receiver.
-    pub fn globals(&self) -> BTreeMap<&str, &FnDoc> {
+    pub(crate) fn globals(&self) -> BTreeMap<&str, &FnDoc> {
         self.functions
             .iter()
             .filter(|f| f.receiver.is_none())
@@ -111,7 +111,7 @@ impl Catalog {
     }
 
     /// The type a call to `name` returns, if it is one of ours.
-    pub fn returns_host_type(&self, name: &str) -> Option<String> {
+    pub(crate) fn returns_host_type(&self, name: &str) -> Option<String> {
         self.named(name)
             .map(|f| f.returns.clone())
             .find(|r| HOST_TYPES.contains(&r.as_str()))
@@ -171,7 +171,7 @@ fn docs_of(list: &serde_json::Value, prefix: &str) -> Vec<FnDoc> {
 
 /// The public functions of the embedded stdlib modules, as `module::name`, with their `///`
 /// comments: `:help`, `:doc` and `tdc defs` know them as they know the bindings.
-pub fn stdlib_functions(engine: &rhai::Engine) -> Vec<FnDoc> {
+pub(crate) fn stdlib_functions(engine: &rhai::Engine) -> Vec<FnDoc> {
     let mut functions = Vec::new();
     for module in crate::script::engine::NATIVE_STDLIB {
         let Some(native) = crate::script::engine::native_stdlib(module) else {
@@ -215,7 +215,7 @@ pub fn stdlib_functions(engine: &rhai::Engine) -> Vec<FnDoc> {
 }
 
 impl FnDoc {
-    pub fn signature(&self) -> String {
+    pub(crate) fn signature(&self) -> String {
         let prefix = match &self.receiver {
             Some(t) if t == "Dialer" => "td.".to_string(),
             Some(t) => format!("{}.", t.to_lowercase()),

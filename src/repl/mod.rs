@@ -24,7 +24,7 @@ use crate::terminal::sink::{errln, outln};
 use catalog::Catalog;
 use helper::{is_incomplete, Knowledge, ReplHelper, VarInfo};
 
-pub use helper::COMMANDS;
+pub(crate) use helper::COMMANDS;
 
 struct Repl<'a> {
     session: &'a Session,

@@ -18,29 +18,29 @@ use super::error::SandboxError;
 
 /// The most connections one client address holds at once: a client that opens hundreds (or
 /// drips hundreds of bodies) keeps most of the twin's slots free for others.
-pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 128;
+pub(crate) const MAX_CONNECTIONS_PER_ADDRESS: usize = 128;
 
 /// How long a request's body may take to arrive once its headers have.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The largest request body read: ten times a chunk of leads at its largest.
-pub const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
 
 /// The connections open from each client address.
 #[derive(Default)]
-pub struct PerAddress {
+pub(crate) struct PerAddress {
     open: Mutex<HashMap<IpAddr, usize>>,
 }
 
 /// One connection's place in its address's count, given back when it drops.
-pub struct AddressSlot {
+pub(crate) struct AddressSlot {
     address: IpAddr,
     counts: Arc<PerAddress>,
 }
 
 impl PerAddress {
     /// A place for one more connection from `address`, or `None` when it holds its share.
-    pub fn admit(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
+    pub(crate) fn admit(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let count = open.entry(address).or_default();
         if *count >= MAX_CONNECTIONS_PER_ADDRESS {
@@ -68,7 +68,7 @@ impl Drop for AddressSlot {
 
 /// A request's whole body, read within [`BODY_TIMEOUT`] and [`MAX_REQUEST_BODY`]; or the
 /// answer that ends the request (and its connection) instead.
-pub async fn read_body(body: Body) -> Result<Bytes, Response> {
+pub(crate) async fn read_body(body: Body) -> Result<Bytes, Response> {
     match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_REQUEST_BODY)).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(_)) => Err(closing(SandboxError::new(

@@ -22,7 +22,7 @@ use crate::sandbox::error::SandboxError;
 use crate::sandbox::{AppState, PASSWORD, USER};
 
 /// The realm the vendor's API uses.
-pub const REALM: &str = "api";
+pub(crate) const REALM: &str = "api";
 /// How long a Digest nonce is accepted.
 const NONCE_LIFETIME_S: u64 = 3600;
 
@@ -36,11 +36,11 @@ pub enum AuthScheme {
 
 /// The environment variable that sets the scheme of sandboxes started without `--auth` (the
 /// embedded one included), so a whole suite can run against a Digest-only dialer.
-pub const AUTH_ENV: &str = "TDC_SANDBOX_AUTH";
+pub(crate) const AUTH_ENV: &str = "TDC_SANDBOX_AUTH";
 
 impl AuthScheme {
     /// The scheme `TDC_SANDBOX_AUTH` names; Basic when it is unset or not a scheme.
-    pub fn from_env() -> AuthScheme {
+    pub(crate) fn from_env() -> AuthScheme {
         std::env::var(AUTH_ENV)
             .ok()
             .and_then(|v| v.parse().ok())
@@ -58,13 +58,13 @@ impl FromStr for AuthScheme {
 }
 
 /// Checks credentials for one scheme, with the key that signs this sandbox's nonces.
-pub struct Verifier {
+pub(crate) struct Verifier {
     scheme: AuthScheme,
     key: [u8; 16],
 }
 
 impl Verifier {
-    pub fn new(scheme: AuthScheme) -> Verifier {
+    pub(crate) fn new(scheme: AuthScheme) -> Verifier {
         let mut key = [0u8; 16];
         let mut rng = fastrand::Rng::new();
         key.iter_mut().for_each(|b| *b = rng.u8(..));
@@ -170,7 +170,7 @@ fn basic_ok(encoded: &str) -> bool {
 
 /// Lets requests with the right credentials through; answers the others with a 401 and a
 /// challenge in the sandbox's scheme.
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,

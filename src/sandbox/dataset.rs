@@ -18,18 +18,18 @@ use crate::sandbox::listing::{format_time, parse_time, FieldValue};
 use crate::sandbox::store::{Campaign, CampaignLead, Lead, Status, Store, LEAD_FIELDS};
 
 /// Call ids are CDR ids plus this offset, so that the guide's call 45475 exists.
-pub const CALL_ID_OFFSET: i64 = 40_000;
-pub const GUIDE_LEAD_ID: i64 = 49_969;
-pub const GUIDE_CAMPAIGN_LEAD_ID: i64 = 78_057;
-pub const GUIDE_CALL_ID: i64 = 45_475;
+pub(crate) const CALL_ID_OFFSET: i64 = 40_000;
+pub(crate) const GUIDE_LEAD_ID: i64 = 49_969;
+pub(crate) const GUIDE_CAMPAIGN_LEAD_ID: i64 = 78_057;
+pub(crate) const GUIDE_CALL_ID: i64 = 45_475;
 
-pub const DEFAULT_LEADS: usize = 5_000;
-pub const DEFAULT_CDRS: usize = 20_000;
+pub(crate) const DEFAULT_LEADS: usize = 5_000;
+pub(crate) const DEFAULT_CDRS: usize = 20_000;
 
 /// The tenant's statuses: ids are tenant-wide and small, as on real tenants (1 Busy,
 /// 2 Default Status, 11 No Answer); 69 is the guide's example. Each campaign uses a subset, in
 /// this order (its first status is where new campaign leads start).
-pub const STATUSES: [(i64, &str); 13] = [
+pub(crate) const STATUSES: [(i64, &str); 13] = [
     (10, "New"),
     (11, "No Answer"),
     (1, "Busy"),
@@ -49,7 +49,7 @@ pub const STATUSES: [(i64, &str); 13] = [
 const STATUS_WEIGHTS: [u32; 13] = [30, 20, 12, 10, 6, 5, 6, 3, 4, 4, 2, 1, 0];
 
 /// Hangup causes: name, Q.850 code, relative weight. The first is the answered cause.
-pub const HANGUP_CAUSES: [(&str, i64, u32); 9] = [
+pub(crate) const HANGUP_CAUSES: [(&str, i64, u32); 9] = [
     ("NORMAL_CLEARING", 16, 38),
     ("NO_ANSWER", 19, 25),
     ("USER_BUSY", 17, 14),
@@ -254,7 +254,7 @@ pub const CDR_FIELDS: [&str; 27] = [
     "public_recording_url",
 ];
 
-pub const CALL_FIELDS: [&str; 18] = [
+pub(crate) const CALL_FIELDS: [&str; 18] = [
     "id",
     "call_uuid",
     "campaign_id",
@@ -275,14 +275,14 @@ pub const CALL_FIELDS: [&str; 18] = [
     "object_id",
 ];
 
-pub const CDR_TIME_FIELDS: [&str; 3] = ["start_at", "answer_at", "end_at"];
+pub(crate) const CDR_TIME_FIELDS: [&str; 3] = ["start_at", "answer_at", "end_at"];
 
 /// `object_type_id` of a campaign's call (`object_id` is the campaign).
-pub const OBJECT_CAMPAIGN: i64 = 1;
+pub(crate) const OBJECT_CAMPAIGN: i64 = 1;
 /// `object_type_id` of an inbound call on a DID (no campaign, no lead).
-pub const OBJECT_DID: i64 = 4;
+pub(crate) const OBJECT_DID: i64 = 4;
 /// The host part of an inbound caller's SIP address.
-pub const DID_HOST: &str = "did.sandbox.td";
+pub(crate) const DID_HOST: &str = "did.sandbox.td";
 /// What the sandbox puts in caller-id names and the agent's caller-id number (the clone
 /// template's values).
 const AGENT_CALLERID_NAME: &str = "AgentId";
@@ -292,27 +292,27 @@ const CLIENT_CALLERID_NAME: &str = "Client";
 /// One call and its CDR, compact: a million of them fit in about 100 MB.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cdr {
-    pub id: i64,
-    pub lead_id: i64,
-    pub campaign_lead_id: i64,
-    pub start_at: i64,
+    pub(crate) id: i64,
+    pub(crate) lead_id: i64,
+    pub(crate) campaign_lead_id: i64,
+    pub(crate) start_at: i64,
     /// 0 when the call was not answered.
-    pub answer_at: i64,
+    pub(crate) answer_at: i64,
     /// 0 while the call is in progress.
-    pub end_at: i64,
-    pub src: u64,
-    pub dst: u64,
-    pub campaign_id: i32,
+    pub(crate) end_at: i64,
+    pub(crate) src: u64,
+    pub(crate) dst: u64,
+    pub(crate) campaign_id: i32,
     /// 0 when no agent took the call.
-    pub user_id: i32,
-    pub call_duration: i32,
-    pub bill_duration: i32,
+    pub(crate) user_id: i32,
+    pub(crate) call_duration: i32,
+    pub(crate) bill_duration: i32,
     /// Index into [`HANGUP_CAUSES`], or [`ONGOING`].
-    pub cause: u8,
+    pub(crate) cause: u8,
     /// An inbound call on a DID: `src` is the caller, `dst` the DID's extension, and there
     /// is no campaign or lead.
     #[serde(default)]
-    pub inbound: bool,
+    pub(crate) inbound: bool,
 }
 
 /// The country of a dialled number, by its calling code (the sandbox dials the UK).
@@ -339,16 +339,16 @@ pub(crate) fn splitmix(mut x: u64) -> u64 {
 }
 
 impl Cdr {
-    pub fn call_id(&self) -> i64 {
+    pub(crate) fn call_id(&self) -> i64 {
         self.id + CALL_ID_OFFSET
     }
 
-    pub fn has_recording(&self) -> bool {
+    pub(crate) fn has_recording(&self) -> bool {
         self.bill_duration > 0 && self.end_at > 0
     }
 
     /// The secret part of the call's public recording link.
-    pub fn recording_token(&self) -> String {
+    pub(crate) fn recording_token(&self) -> String {
         self.recording_token_in(&mut [0; 40]).to_string()
     }
 
@@ -366,7 +366,7 @@ impl Cdr {
     }
 
     /// The path of the call's public recording link (served without authentication).
-    pub fn public_recording_path(&self) -> String {
+    pub(crate) fn public_recording_path(&self) -> String {
         format!(
             "/record/public/{}/{}/as/mp3",
             self.call_id(),
@@ -403,12 +403,12 @@ impl Cdr {
         }
     }
 
-    pub fn call_uuid(&self) -> String {
+    pub(crate) fn call_uuid(&self) -> String {
         self.call_uuid_in(&mut [0; 36]).to_string()
     }
 
     /// The call's UUID written into `out`, without allocating (pages show one per row).
-    pub fn call_uuid_in<'b>(&self, out: &'b mut [u8; 36]) -> &'b str {
+    pub(crate) fn call_uuid_in<'b>(&self, out: &'b mut [u8; 36]) -> &'b str {
         let a = splitmix(self.id as u64);
         let b = splitmix(a);
         // xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx, version 4, variant 10.
@@ -452,7 +452,7 @@ impl Cdr {
     }
 
     /// A field by name, as a CDR (`as_call` false) or as a call.
-    pub fn field_value(&self, name: &str, as_call: bool) -> FieldValue<'static> {
+    pub(crate) fn field_value(&self, name: &str, as_call: bool) -> FieldValue<'static> {
         match name {
             "id" if as_call => FieldValue::Int(self.call_id()),
             "id" => FieldValue::Int(self.id),
@@ -515,8 +515,10 @@ impl Cdr {
         }
     }
 
-    /// The record as the dialer sends it: every value a string, or null.
-    pub fn to_json(&self, fields: &[&str], as_call: bool, base: &str) -> Value {
+    /// The record as the dialer sends it: every value a string, or null (the tests' model of
+    /// `write_page`).
+    #[cfg(test)]
+    pub(crate) fn to_json(&self, fields: &[&str], as_call: bool, base: &str) -> Value {
         let mut out = Map::with_capacity(fields.len());
         for field in fields {
             let value = match self.shown_value(field, as_call, base) {
@@ -1090,31 +1092,31 @@ fn generate_cdrs(
 /// What `--state FILE` holds: the mutable data and what regenerates the rest.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct SavedState {
-    pub seed: u64,
-    pub generated_leads: usize,
+    pub(crate) seed: u64,
+    pub(crate) generated_leads: usize,
     /// How many CDRs the seed generated.
-    pub cdrs: usize,
-    pub store: Store,
+    pub(crate) cdrs: usize,
+    pub(crate) store: Store,
     /// CDRs of calls made since (`--live`), after the generated ones.
     #[serde(default)]
-    pub live_cdrs: Vec<Cdr>,
+    pub(crate) live_cdrs: Vec<Cdr>,
 }
 
 /// The data a sandbox serves, ready to be served (generated once, cheap to clone for a
 /// fresh run).
 #[derive(Clone)]
-pub struct Dataset {
-    pub seed: u64,
+pub(crate) struct Dataset {
+    pub(crate) seed: u64,
     /// How many leads the seed generated (CDRs are drawn from them).
-    pub generated_leads: usize,
-    pub store: Store,
-    pub cdrs: Arc<Vec<Cdr>>,
+    pub(crate) generated_leads: usize,
+    pub(crate) store: Store,
+    pub(crate) cdrs: Arc<Vec<Cdr>>,
     /// How many of `cdrs` the seed generated (the rest are live calls).
-    pub generated_cdrs: usize,
+    pub(crate) generated_cdrs: usize,
 }
 
 impl Dataset {
-    pub fn generate(seed: u64, leads: usize, cdrs: usize) -> Dataset {
+    pub(crate) fn generate(seed: u64, leads: usize, cdrs: usize) -> Dataset {
         let (store, cdrs) = generate(seed, leads, cdrs);
         Dataset {
             seed,
@@ -1127,7 +1129,7 @@ impl Dataset {
 
     /// The dataset a sandbox starts with: loaded from the state file when it exists, else
     /// generated from the seed and sizes.
-    pub fn load_or_generate(
+    pub(crate) fn load_or_generate(
         state_file: Option<&std::path::Path>,
         seed: u64,
         leads: usize,

@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-pub const SLOW_DELAY: Duration = Duration::from_millis(1500);
+pub(crate) const SLOW_DELAY: Duration = Duration::from_millis(1500);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
+pub(crate) enum Fault {
     ServerError,
     TooManyRequests,
     Reset,
@@ -39,10 +39,10 @@ pub struct FaultSpec {
 /// A `--faults` value that cannot be read; the message says which entry and why.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
-pub struct BadFaults(String);
+pub(crate) struct BadFaults(String);
 
 impl FaultSpec {
-    pub fn parse(text: &str) -> Result<FaultSpec, BadFaults> {
+    pub(crate) fn parse(text: &str) -> Result<FaultSpec, BadFaults> {
         let mut odds: Vec<(Fault, f64)> = Vec::new();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (name, probability) = entry.split_once('=').ok_or_else(|| {
@@ -79,12 +79,12 @@ impl FaultSpec {
         Ok(FaultSpec { odds })
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.odds.iter().all(|(_, p)| *p == 0.0)
     }
 
     /// Picks the fault for a request from a uniform draw in `[0, 1)`.
-    pub fn pick(&self, draw: f64) -> Option<Fault> {
+    pub(crate) fn pick(&self, draw: f64) -> Option<Fault> {
         let mut edge = 0.0;
         for (fault, probability) in &self.odds {
             edge += probability;

@@ -16,14 +16,14 @@ use std::cmp::Ordering;
 
 use crate::sandbox::error::{SandboxError, SandboxResult};
 /// The largest page, as the client asks for it: one number for both sides of the wire.
-pub use crate::wire::filter::MAX_PAGE;
+pub(crate) use crate::wire::filter::MAX_PAGE;
 use crate::wire::filter::{parse_conditions, parse_limit, parse_order, Condition, Op};
 
-pub const DEFAULT_PAGE: u64 = 100;
+pub(crate) const DEFAULT_PAGE: u64 = 100;
 
 /// A field's value as a filter sees it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum FieldValue<'a> {
+pub(crate) enum FieldValue<'a> {
     Null,
     Int(i64),
     Time(i64),
@@ -32,7 +32,7 @@ pub enum FieldValue<'a> {
 
 /// How a resource is paged: `limit=N;OFFSET`, or `limit=N&offset=M`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Paging {
+pub(crate) enum Paging {
     LimitWithOffset,
     SeparateOffset,
 }
@@ -47,21 +47,21 @@ struct CompiledCondition {
 
 /// A parsed listing request: filters, columns, order and page.
 #[derive(Debug, Clone, Default)]
-pub struct Listing {
+pub(crate) struct Listing {
     filters: Vec<(String, Vec<CompiledCondition>)>,
-    pub fields: Option<Vec<String>>,
+    pub(crate) fields: Option<Vec<String>>,
     order: Option<(String, bool)>,
-    pub limit: u64,
-    pub offset: u64,
+    pub(crate) limit: u64,
+    pub(crate) offset: u64,
 }
 
-pub use crate::time::{format_time, parse_time};
+pub(crate) use crate::time::{format_time, parse_time};
 
 impl Listing {
     /// Reads the listing from `(key, value)` pairs (query parameters or path segments).
     /// `known` lists the fields a filter, `fields` or `order` may name; `time_fields` those
     /// compared as instants.
-    pub fn from_pairs(
+    pub(crate) fn from_pairs(
         pairs: &[(String, String)],
         resource: &str,
         known: &[&str],
@@ -142,7 +142,7 @@ impl Listing {
     }
 
     /// The page of `items` this listing selects. `items` must be in id order.
-    pub fn select<'a, T>(
+    pub(crate) fn select<'a, T>(
         &self,
         items: &'a [T],
         get: impl for<'b> Fn(&'b T, &str) -> FieldValue<'b>,

@@ -37,7 +37,7 @@ struct LiveCall {
 }
 
 /// Places and completes calls until `shutdown`.
-pub async fn run(state: Arc<AppState>, per_minute: u32, shutdown: CancellationToken) {
+pub(crate) async fn run(state: Arc<AppState>, per_minute: u32, shutdown: CancellationToken) {
     let mut rng = fastrand::Rng::new();
     let started = Instant::now();
     let mut placed: u64 = 0;

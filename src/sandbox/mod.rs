@@ -5,20 +5,18 @@
 //! per-connection control (see [`Connection`]) so that the `reset` and `lost` faults can close
 //! the socket with no response, as a real network would.
 
-pub mod admission;
-pub mod auth;
-pub mod dataset;
-pub mod error;
-pub mod faults;
-pub mod listing;
-pub mod live;
-pub mod numbers;
-pub mod recording;
-mod routes;
-pub mod store;
-pub mod users;
-
-pub use routes::{path_pairs, query_pairs};
+pub(crate) mod admission;
+pub(crate) mod auth;
+pub(crate) mod dataset;
+pub(crate) mod error;
+pub(crate) mod faults;
+pub(crate) mod listing;
+pub(crate) mod live;
+pub(crate) mod numbers;
+pub(crate) mod recording;
+pub(crate) mod routes;
+pub(crate) mod store;
+pub(crate) mod users;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,8 +29,8 @@ use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
-pub use crate::sandbox::auth::AuthScheme;
-pub use crate::sandbox::numbers::NumberStyle;
+pub(crate) use crate::sandbox::auth::AuthScheme;
+pub(crate) use crate::sandbox::numbers::NumberStyle;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -43,8 +41,8 @@ use crate::sandbox::faults::{Fault, FaultSpec};
 use crate::sandbox::store::Store;
 use crate::terminal::sink::errln;
 
-pub const USER: &str = "sandbox";
-pub const PASSWORD: &str = "sandbox";
+pub(crate) const USER: &str = "sandbox";
+pub(crate) const PASSWORD: &str = "sandbox";
 
 /// How to start a sandbox.
 #[derive(Debug, Clone)]
@@ -81,10 +79,10 @@ impl Default for SandboxOptions {
     }
 }
 
-pub use crate::sandbox::dataset::Dataset;
+pub(crate) use crate::sandbox::dataset::Dataset;
 use crate::sandbox::dataset::SavedState;
 
-pub struct AppState {
+pub(crate) struct AppState {
     store: RwLock<Store>,
     /// Every CDR in id order: the generated ones, then live calls (appended and completed
     /// while the sandbox runs).
@@ -166,7 +164,7 @@ struct Connection {
 
 /// A running sandbox.
 pub struct Sandbox {
-    pub addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -208,7 +206,7 @@ impl Sandbox {
     }
 
     /// Starts serving a dataset made beforehand.
-    pub async fn start_with(
+    pub(crate) async fn start_with(
         options: SandboxOptions,
         dataset: Dataset,
     ) -> Result<Sandbox, StartError> {
@@ -263,9 +261,9 @@ impl Sandbox {
 
 /// A client must send a request's headers within this time, or its connection is closed (a
 /// slow or half-sent request cannot hold a connection open).
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most connections served at once; more wait to be accepted.
-pub const MAX_CONNECTIONS: usize = 512;
+pub(crate) const MAX_CONNECTIONS: usize = 512;
 
 async fn accept_loop(listener: TcpListener, router: axum::Router, shutdown: CancellationToken) {
     let mut connections = tokio::task::JoinSet::new();

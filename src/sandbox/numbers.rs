@@ -22,7 +22,7 @@ use crate::wire::fields::is_numeric_field;
 
 /// The environment variable that sets the style of sandboxes started without `--numbers`
 /// (the embedded one included), so a whole suite can run against real tenants' shapes.
-pub const NUMBERS_ENV: &str = "TDC_SANDBOX_NUMBERS";
+pub(crate) const NUMBERS_ENV: &str = "TDC_SANDBOX_NUMBERS";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NumberStyle {
@@ -44,7 +44,7 @@ impl FromStr for NumberStyle {
 
 impl NumberStyle {
     /// The style `TDC_SANDBOX_NUMBERS` names; strings when it is unset or not a style.
-    pub fn from_env() -> NumberStyle {
+    pub(crate) fn from_env() -> NumberStyle {
         std::env::var(NUMBERS_ENV)
             .ok()
             .and_then(|v| v.parse().ok())
@@ -53,7 +53,7 @@ impl NumberStyle {
 }
 
 /// Re-writes a JSON answer's numbers in the sandbox's style.
-pub async fn restyle_answer(
+pub(crate) async fn restyle_answer(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
@@ -88,7 +88,7 @@ pub async fn restyle_answer(
 
 /// Applies `style` to every record under `value`; `position` is the record's place in its
 /// list (for `mixed` records without an id).
-pub fn restyle(value: &mut Value, style: NumberStyle, seed: u64, position: usize) {
+pub(crate) fn restyle(value: &mut Value, style: NumberStyle, seed: u64, position: usize) {
     match value {
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {

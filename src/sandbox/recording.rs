@@ -5,15 +5,15 @@
 use flacenc::component::BitRepr;
 use flacenc::error::Verify;
 
-pub const SAMPLE_RATE: usize = 8_000;
+pub(crate) const SAMPLE_RATE: usize = 8_000;
 
 /// The FLAC encoder refused (its errors carry no more than their debug text).
 #[derive(Debug, thiserror::Error)]
 #[error("FLAC encoding failed: {0}")]
-pub struct EncodeError(String);
+pub(crate) struct EncodeError(String);
 
 /// Encodes `seconds` of audio for call `call_id`.
-pub fn encode(call_id: i64, seconds: u32) -> Result<Vec<u8>, EncodeError> {
+pub(crate) fn encode(call_id: i64, seconds: u32) -> Result<Vec<u8>, EncodeError> {
     let total = SAMPLE_RATE * seconds as usize;
     let (low, high) = (
         300.0 + (call_id % 7) as f64 * 40.0,

@@ -9,11 +9,11 @@ use serde_json::{json, Map, Value};
 use crate::sandbox::listing::FieldValue;
 
 /// The dialer's own user: the caller of calls no agent took.
-pub const SYSTEM_USER_ID: i64 = 1;
+pub(crate) const SYSTEM_USER_ID: i64 = 1;
 /// Agents' user ids.
-pub const AGENT_IDS: std::ops::RangeInclusive<i64> = 101..=124;
+pub(crate) const AGENT_IDS: std::ops::RangeInclusive<i64> = 101..=124;
 
-pub const USER_FIELDS: [&str; 6] = [
+pub(crate) const USER_FIELDS: [&str; 6] = [
     "id",
     "username",
     "first_name",
@@ -22,7 +22,8 @@ pub const USER_FIELDS: [&str; 6] = [
     "desks",
 ];
 
-pub const COMMENT_FIELDS: [&str; 5] = ["id", "lead_id", "body", "creator_user_id", "created_at"];
+pub(crate) const COMMENT_FIELDS: [&str; 5] =
+    ["id", "lead_id", "body", "creator_user_id", "created_at"];
 
 const FIRST_NAMES: [&str; 12] = [
     "Dana", "Omar", "Grace", "Luis", "Mei", "Tomas", "Amara", "Jonas", "Priya", "Karl", "Zoe",
@@ -34,14 +35,14 @@ const LAST_NAMES: [&str; 8] = [
 
 /// One user of the tenant.
 #[derive(Debug, Clone, PartialEq)]
-pub struct User {
-    pub id: i64,
-    pub first_name: &'static str,
-    pub last_name: &'static str,
+pub(crate) struct User {
+    pub(crate) id: i64,
+    pub(crate) first_name: &'static str,
+    pub(crate) last_name: &'static str,
 }
 
 impl User {
-    pub fn by_id(id: i64) -> Option<User> {
+    pub(crate) fn by_id(id: i64) -> Option<User> {
         if id == SYSTEM_USER_ID {
             return Some(User {
                 id,
@@ -59,7 +60,7 @@ impl User {
         })
     }
 
-    pub fn all() -> Vec<User> {
+    pub(crate) fn all() -> Vec<User> {
         std::iter::once(SYSTEM_USER_ID)
             .chain(AGENT_IDS)
             .filter_map(User::by_id)
@@ -67,7 +68,7 @@ impl User {
     }
 
     /// The name CDRs show as `caller_user`.
-    pub fn display_name(&self) -> Cow<'static, str> {
+    pub(crate) fn display_name(&self) -> Cow<'static, str> {
         if self.last_name.is_empty() {
             Cow::Borrowed(self.first_name)
         } else {
@@ -75,7 +76,7 @@ impl User {
         }
     }
 
-    pub fn username(&self) -> String {
+    pub(crate) fn username(&self) -> String {
         if self.id == SYSTEM_USER_ID {
             "system".to_string()
         } else {
@@ -84,12 +85,12 @@ impl User {
     }
 
     /// The last agent has left: inactive.
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         self.id != *AGENT_IDS.end()
     }
 
     /// Desk id -> desk name; agents sit at one desk each, the system at none.
-    pub fn desks(&self) -> Map<String, Value> {
+    pub(crate) fn desks(&self) -> Map<String, Value> {
         let mut desks = Map::new();
         if self.id != SYSTEM_USER_ID {
             let desk = self.id - AGENT_IDS.start() + 1;
@@ -98,7 +99,7 @@ impl User {
         desks
     }
 
-    pub fn field_value(&self, name: &str) -> FieldValue<'static> {
+    pub(crate) fn field_value(&self, name: &str) -> FieldValue<'static> {
         match name {
             "id" => FieldValue::Int(self.id),
             "username" => FieldValue::Text(Cow::Owned(self.username())),
@@ -109,7 +110,7 @@ impl User {
         }
     }
 
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "id": self.id.to_string(),
             "username": self.username(),
@@ -132,18 +133,18 @@ const COMMENT_BODIES: [&str; 6] = [
 
 /// One comment on a lead.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Comment {
-    pub id: i64,
-    pub lead_id: i64,
-    pub body: &'static str,
-    pub creator_user_id: i64,
-    pub created_at: i64,
+pub(crate) struct Comment {
+    pub(crate) id: i64,
+    pub(crate) lead_id: i64,
+    pub(crate) body: &'static str,
+    pub(crate) creator_user_id: i64,
+    pub(crate) created_at: i64,
 }
 
 impl Comment {
     /// The comments of a lead created at `lead_created_at`, oldest first: one or two for
     /// every seventh lead and a `featured` one (the guide's lead 49969), none for the others.
-    pub fn of_lead(lead_id: i64, lead_created_at: i64, featured: bool) -> Vec<Comment> {
+    pub(crate) fn of_lead(lead_id: i64, lead_created_at: i64, featured: bool) -> Vec<Comment> {
         let has_comments = lead_id % 7 == 0 || featured;
         let count = if has_comments { 1 + lead_id % 2 } else { 0 };
         let agents = AGENT_IDS.end() - AGENT_IDS.start() + 1;
@@ -158,7 +159,7 @@ impl Comment {
             .collect()
     }
 
-    pub fn field_value(&self, name: &str) -> FieldValue<'static> {
+    pub(crate) fn field_value(&self, name: &str) -> FieldValue<'static> {
         match name {
             "id" => FieldValue::Int(self.id),
             "lead_id" => FieldValue::Int(self.lead_id),
@@ -169,7 +170,7 @@ impl Comment {
         }
     }
 
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "id": self.id.to_string(),
             "lead_id": self.lead_id.to_string(),

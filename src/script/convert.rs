@@ -13,7 +13,7 @@ pub fn json_to_dynamic(value: Value) -> Dynamic {
 
 /// A scalar as the text the filter grammar and query strings carry: booleans as `1`/`0`,
 /// numbers and text as written. `None` for `()`, arrays, maps and other types.
-pub fn scalar_text(value: &Dynamic) -> Option<String> {
+pub(crate) fn scalar_text(value: &Dynamic) -> Option<String> {
     if let Ok(b) = value.as_bool() {
         return Some(if b { "1" } else { "0" }.to_string());
     }
@@ -36,7 +36,7 @@ pub enum NotJson {
 /// The most levels of arrays and maps written as JSON: as many as JSON text is read with
 /// (serde_json's limit), so what tdc writes it can read back. Past it a value is refused
 /// before anything is copied.
-pub const MAX_JSON_DEPTH: usize = 127;
+pub(crate) const MAX_JSON_DEPTH: usize = 127;
 
 /// Rhai records as JSON values, for request bodies and `to_json`.
 pub fn dynamic_to_json(value: &Dynamic) -> Result<Value, NotJson> {

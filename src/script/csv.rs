@@ -183,7 +183,7 @@ fn put_dotted(map: &mut Map, key: &str, value: Dynamic) {
 /// The text under a dotted column (`customFields.affiliate`) of a record: text as it is,
 /// numbers, booleans and arrays as JSON writes them, nothing for `()` or a missing field. A
 /// value that is not a map is its own cell, under any column.
-pub fn flat_cell(record: &Dynamic, column: &str) -> String {
+pub(crate) fn flat_cell(record: &Dynamic, column: &str) -> String {
     let Some(map) = record.read_lock::<Map>() else {
         return cell_text(record);
     };
@@ -210,7 +210,7 @@ fn cell_text(value: &Dynamic) -> String {
 
 /// The CSV columns of records, every record's: nested maps as dotted columns, in the
 /// preferred order ([`table::preferred_columns`]).
-pub fn flat_columns(records: &Array) -> Vec<String> {
+pub(crate) fn flat_columns(records: &Array) -> Vec<String> {
     let mut columns = Vec::new();
     for column in table::preferred_columns(records) {
         let mut nested: Vec<String> = Vec::new();

@@ -41,24 +41,24 @@ const MAX_FUNCTION_EXPR_DEPTH: usize = 128;
 const MAX_CALL_LEVELS: usize = 1000;
 
 /// The files a run loaded (the script's imports), for watch mode.
-pub type LoadedFiles = Arc<Mutex<BTreeSet<PathBuf>>>;
+pub(crate) type LoadedFiles = Arc<Mutex<BTreeSet<PathBuf>>>;
 
 /// The source of an embedded stdlib module.
-pub fn stdlib_source(name: &str) -> Option<&'static str> {
+pub(crate) fn stdlib_source(name: &str) -> Option<&'static str> {
     STDLIB.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
 }
 
 /// Names of the embedded stdlib modules written in Rhai.
-pub fn stdlib_names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn stdlib_names() -> impl Iterator<Item = &'static str> {
     STDLIB.iter().map(|(name, _)| *name)
 }
 
 /// The stdlib modules written in Rust: their functions read the arrays they are given in
 /// place, where a Rhai function would copy them.
-pub const NATIVE_STDLIB: [&str; 1] = ["cdr"];
+pub(crate) const NATIVE_STDLIB: [&str; 1] = ["cdr"];
 
 /// A stdlib module written in Rust, by name.
-pub fn native_stdlib(name: &str) -> Option<SharedModule> {
+pub(crate) fn native_stdlib(name: &str) -> Option<SharedModule> {
     static CDR: std::sync::OnceLock<SharedModule> = std::sync::OnceLock::new();
     match name {
         "cdr" => Some(
@@ -199,7 +199,7 @@ pub(crate) fn module_not_found(path: &str, file: &Path, pos: Position) -> EvalAl
 }
 
 /// Registers every script-visible type and function: the single list of API areas.
-pub fn register_api(engine: &mut Engine) {
+pub(crate) fn register_api(engine: &mut Engine) {
     engine.register_type_with_name::<Dialer>("Dialer");
     engine.register_type_with_name::<Query>("Query");
     engine.register_type_with_name::<Recording>("Recording");
@@ -265,7 +265,7 @@ fn print_line(text: &str) {
 
 /// Registered functions and methods whose names are close to `name` (for "did you mean"):
 /// methods of `receiver` when the call had one (`td.cdr()` -> `cdrs`), else any function.
-pub fn similar_functions(name: &str, receiver: Option<&str>) -> Vec<String> {
+pub(crate) fn similar_functions(name: &str, receiver: Option<&str>) -> Vec<String> {
     let engine = compile_engine();
     let signatures = engine.gen_fn_signatures(false);
     let names: std::collections::BTreeSet<&str> = signatures
@@ -295,7 +295,7 @@ pub fn similar_functions(name: &str, receiver: Option<&str>) -> Vec<String> {
 
 /// A script's text as the engine reads it: a first line starting with `#!` (a shebang such as
 /// `#!/usr/bin/env -S tdc run`) becomes an empty line, so that line numbers stay right.
-pub fn without_shebang(mut source: String) -> String {
+pub(crate) fn without_shebang(mut source: String) -> String {
     if source.starts_with("#!") {
         let end = source.find('\n').unwrap_or(source.len());
         source.replace_range(..end, "");
@@ -304,7 +304,7 @@ pub fn without_shebang(mut source: String) -> String {
 }
 
 /// Reads a script file, shebang line blanked (see [`without_shebang`]); `-` is stdin.
-pub fn read_script_file(path: &Path) -> std::io::Result<String> {
+pub(crate) fn read_script_file(path: &Path) -> std::io::Result<String> {
     let text = if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
@@ -316,7 +316,7 @@ pub fn read_script_file(path: &Path) -> std::io::Result<String> {
 }
 
 /// The engine scripts run on. `base` is the folder imports are resolved from.
-pub fn script_engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engine {
+pub(crate) fn script_engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engine {
     let mut engine = Engine::new();
     set_limits(&mut engine);
     register_api(&mut engine);
@@ -339,7 +339,7 @@ pub fn script_engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engi
 
 /// The scope every script starts with: `td`, `ARGS`, and `SCRIPT_DIR` (the script's folder,
 /// for files that live beside it).
-pub fn script_scope(dialer: Dialer, args: &[String], script_dir: &Path) -> Scope<'static> {
+pub(crate) fn script_scope(dialer: Dialer, args: &[String], script_dir: &Path) -> Scope<'static> {
     let mut scope = Scope::new();
     scope.push_constant("td", dialer);
     scope.push_constant("SCRIPT_DIR", script_dir.display().to_string());

@@ -16,14 +16,14 @@ use crate::output::diagnostic::{self, Diagnostic};
 
 /// Scripts run deep: Rhai evaluates recursively and closures nest, so their thread gets a
 /// generous stack (only the pages touched cost memory).
-pub const SCRIPT_STACK: usize = 64 * 1024 * 1024;
+pub(crate) const SCRIPT_STACK: usize = 64 * 1024 * 1024;
 
 /// How an evaluation ended: its value or the error that stopped it.
-pub type ScriptResult = Result<Dynamic, Box<EvalAltResult>>;
+pub(crate) type ScriptResult = Result<Dynamic, Box<EvalAltResult>>;
 
 /// Where an evaluation starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entry {
+pub(crate) enum Entry {
     /// The whole source, top to bottom: a script, `tdc eval`'s code, a REPL entry.
     Script,
     /// One function of the source, called with no arguments after its top level ran (a
@@ -32,7 +32,7 @@ pub enum Entry {
 }
 
 /// A script's source compiled once, with the name its diagnostics use.
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     name: String,
     source: String,
     ast: AST,
@@ -43,13 +43,13 @@ pub struct Evaluation {
 impl Evaluation {
     /// Compiles `source`; a syntax error is its diagnostic (nothing has run, no dialer has
     /// been contacted).
-    pub fn compile(name: &str, source: String) -> Result<Evaluation, Diagnostic> {
+    pub(crate) fn compile(name: &str, source: String) -> Result<Evaluation, Diagnostic> {
         Self::compile_in(&compile_engine(), &Scope::new(), name, source)
     }
 
     /// Compiles `source` on `engine` with the variables of `scope` known (a REPL entry,
     /// whose constants the optimizer may use).
-    pub fn compile_in(
+    pub(crate) fn compile_in(
         engine: &Engine,
         scope: &Scope,
         name: &str,
@@ -69,38 +69,34 @@ impl Evaluation {
         }
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
-    pub fn ast(&self) -> &AST {
+    pub(crate) fn ast(&self) -> &AST {
         &self.ast
     }
 
     /// The syntax tree, for checks that read it without running it (the language server).
-    pub fn into_ast(self) -> AST {
+    pub(crate) fn into_ast(self) -> AST {
         self.ast
     }
 
     /// This evaluation with `functions` (defined by earlier REPL entries) callable from it.
-    pub fn with_functions(mut self, functions: &AST) -> Evaluation {
+    pub(crate) fn with_functions(mut self, functions: &AST) -> Evaluation {
         self.ast = functions.merge(&self.ast);
         self
     }
 
     /// The engine to run it on for `host`: imports resolve from `base`, and every file they
     /// load is added to `loaded`.
-    pub fn engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engine {
+    pub(crate) fn engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engine {
         script_engine(host, base, loaded)
     }
 
     /// Runs `entry` on the script thread and waits for it. Cancelled by the host's interrupt
     /// (Ctrl-C, a watch restart) or by output that can no longer be written.
-    pub fn run(&self, engine: &Engine, scope: &mut Scope, entry: &Entry) -> ScriptResult {
+    pub(crate) fn run(&self, engine: &Engine, scope: &mut Scope, entry: &Entry) -> ScriptResult {
         on_script_stack(|| self.evaluate(engine, scope, entry)).unwrap_or_else(|e| {
             Err(super::script_error(format!(
                 "cannot start the script's thread: {e}"
@@ -110,7 +106,7 @@ impl Evaluation {
 
     /// Runs the whole script on the script thread without waiting; `done` gets the outcome on
     /// that thread (watch mode and schedules wait for files and timers meanwhile).
-    pub fn spawn(
+    pub(crate) fn spawn(
         self: &Arc<Self>,
         engine: Engine,
         mut scope: Scope<'static>,
@@ -124,7 +120,7 @@ impl Evaluation {
     }
 
     /// What a run-time error of this evaluation says, pointing into its source.
-    pub fn diagnostic(&self, error: &EvalAltResult) -> Diagnostic {
+    pub(crate) fn diagnostic(&self, error: &EvalAltResult) -> Diagnostic {
         let none = Powers::default();
         let powers = self.powers.get().unwrap_or(&none);
         diagnostic::from_eval_error(error, &self.name, &self.source, powers)

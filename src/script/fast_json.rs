@@ -350,7 +350,7 @@ pub fn parse(bytes: &[u8]) -> Result<Dynamic, serde_json::Error> {
 
 /// A JSON value already parsed into a `serde_json::Value` (a file, a config, a fixture) as a
 /// Rhai value, by the same rules as [`parse`].
-pub fn from_value(value: serde_json::Value) -> Dynamic {
+pub(crate) fn from_value(value: serde_json::Value) -> Dynamic {
     // A `Value` is valid JSON through and through: reading it cannot fail.
     TOP.deserialize(value).unwrap_or(Dynamic::UNIT)
 }

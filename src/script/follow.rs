@@ -374,12 +374,12 @@ impl Cursor {
 }
 
 /// The ending of a script stopped at a record boundary to make way for a new version.
-pub fn stopped_for_reload() -> Box<EvalAltResult> {
+pub(crate) fn stopped_for_reload() -> Box<EvalAltResult> {
     EvalAltResult::ErrorTerminated(Dynamic::from(RELOAD), rhai::Position::NONE).into()
 }
 
 /// The value of [`stopped_for_reload`]'s error.
-pub const RELOAD: &str = "reload";
+pub(crate) const RELOAD: &str = "reload";
 
 /// Whether a failed poll is an outage to ride out (no answer, 5xx, 429) rather than a refusal.
 fn is_outage(error: &EvalAltResult) -> Option<String> {
@@ -494,11 +494,11 @@ struct Inner {
 /// An endless iterator over a listing's new and newly finished records (see
 /// [`follow_api::follow`]).
 #[derive(Clone)]
-pub struct Follow {
+pub(crate) struct Follow {
     inner: Arc<Mutex<Inner>>,
 }
 
-pub struct FollowRows {
+pub(crate) struct FollowRows {
     inner: Arc<Mutex<Inner>>,
 }
 

@@ -9,7 +9,7 @@ mod aggregate;
 mod assert;
 mod cdr;
 mod chart;
-mod convert;
+pub(crate) mod convert;
 pub(crate) mod csv;
 mod dialer;
 pub mod engine;
@@ -38,15 +38,15 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiError, BulkError, ErrorKind};
 use crate::config::ConfigFile;
 
-pub use convert::{dynamic_to_json, json_to_dynamic, scalar_text, NotJson, MAX_JSON_DEPTH};
+pub(crate) use convert::{dynamic_to_json, json_to_dynamic, scalar_text, NotJson};
 
 /// What a fallible script function returns. Named like Rhai's own alias so that signatures in
 /// help and editor definitions show the value type.
 pub type RhaiResultOf<T> = Result<T, Box<EvalAltResult>>;
-pub use dialer::{Dialer, DialerError};
-pub use follow::{Follow, RELOAD};
-pub use query::Query;
-pub use recording::Recording;
+pub(crate) use dialer::{Dialer, DialerError};
+pub(crate) use follow::{Follow, RELOAD};
+pub(crate) use query::Query;
+pub(crate) use recording::Recording;
 
 /// Everything bindings share: the runtime, cancellation, dry-run, and what `dialer(profile)`
 /// needs to build other connections.

@@ -24,29 +24,29 @@ use std::sync::{Arc, RwLock};
 use super::{script_error, RhaiResultOf};
 
 #[derive(Debug, Clone, Default)]
-pub struct Permissions {
+pub(crate) struct Permissions {
     /// `--allow-all`.
-    pub all: bool,
-    pub read: Vec<PathBuf>,
-    pub write: Vec<PathBuf>,
+    pub(crate) all: bool,
+    pub(crate) read: Vec<PathBuf>,
+    pub(crate) write: Vec<PathBuf>,
     /// Host names (or `host:port`) scripts may open connections to.
-    pub net: Vec<String>,
-    pub env: Vec<String>,
+    pub(crate) net: Vec<String>,
+    pub(crate) env: Vec<String>,
     /// tdc's own files and folders: never for scripts.
-    pub protected: Vec<PathBuf>,
+    pub(crate) protected: Vec<PathBuf>,
     /// Import journals in use: written by `add_leads` only.
-    pub journals: Vec<PathBuf>,
+    pub(crate) journals: Vec<PathBuf>,
 }
 
 /// A host's powers: what the scripts it runs may touch. Shared by the host's threads; a new
 /// one allows nothing until [`Powers::install`].
 #[derive(Debug, Clone, Default)]
-pub struct Powers(Arc<RwLock<Permissions>>);
+pub(crate) struct Powers(Arc<RwLock<Permissions>>);
 
 impl Powers {
     /// Powers that allow everything but tdc's own files: for what the user named on the
     /// command line (`tdc export DIR`).
-    pub fn unbounded() -> Powers {
+    pub(crate) fn unbounded() -> Powers {
         let powers = Powers::default();
         powers.install(Permissions {
             all: true,
@@ -56,7 +56,7 @@ impl Powers {
     }
 
     /// Puts `permissions` in force for this host's scripts.
-    pub fn install(&self, mut permissions: Permissions) {
+    pub(crate) fn install(&self, mut permissions: Permissions) {
         for list in [
             &mut permissions.read,
             &mut permissions.write,
@@ -69,11 +69,6 @@ impl Powers {
         *self.0.write().unwrap_or_else(|e| e.into_inner()) = permissions;
     }
 
-    /// The permissions in force (for a host that shares them: a test's own sandbox).
-    pub fn current(&self) -> Permissions {
-        self.read().clone()
-    }
-
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Permissions> {
         self.0.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -82,18 +77,9 @@ impl Powers {
         change(&mut self.0.write().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// A script's folder: readable and writable by the scripts that run from it.
-    pub fn allow_folder(&self, folder: &Path) {
-        let folder = resolve(folder);
-        self.change(|p| {
-            p.read.push(folder.clone());
-            p.write.push(folder);
-        });
-    }
-
     /// An import journal in use: `add_leads` may write it under the usual rules; file
     /// functions may not touch it.
-    pub fn check_journal(&self, path: &Path) -> RhaiResultOf<()> {
+    pub(crate) fn check_journal(&self, path: &Path) -> RhaiResultOf<()> {
         let text = path.to_string_lossy();
         self.check_file("add_leads: journal", &text, true, false)?;
         let path = resolve(path);
@@ -103,12 +89,12 @@ impl Powers {
 
     /// Whether a script may read (or write) `path`, and where it lies if so; a refusal is
     /// the message to show.
-    pub fn grant(&self, what: &str, path: &str, write: bool) -> Result<Grant, String> {
+    pub(crate) fn grant(&self, what: &str, path: &str, write: bool) -> Result<Grant, String> {
         self.grant_file(what, path, write, true)
     }
 
     /// Whether `add_leads` may open the import journal `path` (its own, once registered).
-    pub fn grant_journal(&self, what: &str, path: &str) -> Result<Grant, String> {
+    pub(crate) fn grant_journal(&self, what: &str, path: &str) -> Result<Grant, String> {
         self.grant_file(what, path, true, false)
     }
 
@@ -173,18 +159,13 @@ impl Powers {
             .map_err(script_error)
     }
 
-    /// Before a script reads `path`.
-    pub fn check_read(&self, what: &str, path: &str) -> RhaiResultOf<()> {
-        self.check_file(what, path, false, true)
-    }
-
     /// Before a script writes `path` (or creates it, or a folder).
-    pub fn check_write(&self, what: &str, path: &str) -> RhaiResultOf<()> {
+    pub(crate) fn check_write(&self, what: &str, path: &str) -> RhaiResultOf<()> {
         self.check_file(what, path, true, true)
     }
 
     /// Before a script reads the environment variable `name`.
-    pub fn check_env(&self, what: &str, name: &str) -> RhaiResultOf<()> {
+    pub(crate) fn check_env(&self, what: &str, name: &str) -> RhaiResultOf<()> {
         let p = self.read();
         if p.all || p.env.iter().any(|allowed| allowed == name) {
             return Ok(());
@@ -195,7 +176,7 @@ impl Powers {
     }
 
     /// Before a script connects to `url` (a dialer of its own making, a webhook).
-    pub fn check_net(&self, what: &str, url: &url::Url) -> RhaiResultOf<()> {
+    pub(crate) fn check_net(&self, what: &str, url: &url::Url) -> RhaiResultOf<()> {
         let permissions = self.read();
         let host = url.host_str().unwrap_or("").to_ascii_lowercase();
         let with_port = match url.port_or_known_default() {
@@ -269,14 +250,14 @@ fn under(path: &Path, roots: &[PathBuf]) -> bool {
 /// the allowed folder it lies under (`/` where nothing restricts it). Opening walks from
 /// `root` to `target` without following links, so the decision holds for what is opened.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Grant {
-    pub target: PathBuf,
-    pub root: PathBuf,
+pub(crate) struct Grant {
+    pub(crate) target: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 /// What tdc itself opens (paths the user gave on the command line, its own files): resolved
 /// the same way, never refused.
-pub fn own(path: &Path) -> Grant {
+pub(crate) fn own(path: &Path) -> Grant {
     Grant {
         target: resolve(path),
         root: PathBuf::from("/"),
@@ -284,7 +265,7 @@ pub fn own(path: &Path) -> Grant {
 }
 
 /// The `host` and `host:port` of a URL, for the list of allowed hosts.
-pub fn hosts_of(url: &str) -> Vec<String> {
+pub(crate) fn hosts_of(url: &str) -> Vec<String> {
     match url::Url::parse(url.trim()) {
         Ok(url) => {
             let host = url.host_str().unwrap_or("").to_ascii_lowercase();
@@ -302,7 +283,7 @@ pub fn hosts_of(url: &str) -> Vec<String> {
 /// (the scheme's port when it names none), the way [`hosts_of`] reads a profile's URL. A URL
 /// with a path, a query or credentials is refused rather than widened to its whole host; the
 /// reason names the host only, as a webhook's path and a URL's password can be secrets.
-pub fn net_entry(text: &str) -> Result<String, String> {
+pub(crate) fn net_entry(text: &str) -> Result<String, String> {
     let text = text.trim();
     const FORM: &str = "a host or host:port (hooks.example, 127.0.0.1:8080), or a URL without a path (https://hooks.example)";
     if !text.contains("://") {

@@ -14,13 +14,13 @@ use crate::api::ApiError;
 
 /// A listing request bound to a dialer. Each builder method returns a new Query.
 #[derive(Clone)]
-pub struct Query {
+pub(crate) struct Query {
     dialer: Dialer,
     spec: QuerySpec,
 }
 
 impl Query {
-    pub fn new(dialer: Dialer, spec: QuerySpec) -> Query {
+    pub(crate) fn new(dialer: Dialer, spec: QuerySpec) -> Query {
         Query { dialer, spec }
     }
 
@@ -34,13 +34,13 @@ impl Query {
     }
 
     /// Reads every row into an array.
-    pub fn collect_all(self) -> RhaiResultOf<Array> {
+    pub(crate) fn collect_all(self) -> RhaiResultOf<Array> {
         self.into_iter().collect()
     }
 
     /// The URL of its first page and its first `rows` rows (one request), for showing a
     /// Query in the REPL.
-    pub fn preview(&self, rows: u64) -> RhaiResultOf<(String, Array)> {
+    pub(crate) fn preview(&self, rows: u64) -> RhaiResultOf<(String, Array)> {
         let mut query = self.clone();
         let url = query_api::url(&mut query);
         let mut first = query.clone();
@@ -65,13 +65,13 @@ impl Query {
     }
 
     /// The columns `fields()` asked for, in that order.
-    pub fn field_names(&self) -> Option<Vec<String>> {
+    pub(crate) fn field_names(&self) -> Option<Vec<String>> {
         self.spec.fields.clone()
     }
 }
 
 /// Streams a query's rows, pages fetched ahead as [`crate::api::scan`] plans them.
-pub struct Rows {
+pub(crate) struct Rows {
     query: Query,
     pages: AheadPages<Vec<Dynamic>, ApiError>,
     buffer: std::vec::IntoIter<Dynamic>,

@@ -9,13 +9,13 @@ use rhai::{Blob, Dynamic, Map, INT};
 use super::script_error;
 
 #[derive(Clone)]
-pub struct Recording {
-    pub call_id: i64,
-    pub bytes: Arc<Vec<u8>>,
+pub(crate) struct Recording {
+    pub(crate) call_id: i64,
+    pub(crate) bytes: Arc<Vec<u8>>,
 }
 
 impl Recording {
-    pub fn new(call_id: i64, bytes: Vec<u8>) -> Recording {
+    pub(crate) fn new(call_id: i64, bytes: Vec<u8>) -> Recording {
         Recording {
             call_id,
             bytes: Arc::new(bytes),
@@ -24,7 +24,7 @@ impl Recording {
 }
 
 /// Seconds of audio a FLAC file holds, from its STREAMINFO.
-pub fn flac_seconds(bytes: &[u8]) -> Option<f64> {
+pub(crate) fn flac_seconds(bytes: &[u8]) -> Option<f64> {
     let reader = claxon::FlacReader::new(std::io::Cursor::new(bytes)).ok()?;
     let info = reader.streaminfo();
     info.samples
@@ -48,7 +48,7 @@ fn write_recording(
 /// CRC), the samples add up to the length its header gives, and that length is the call's
 /// (within a second) when the call's billed seconds are known. A truncated, empty or damaged
 /// file is not, and is fetched again.
-pub fn is_whole(
+pub(crate) fn is_whole(
     powers: &crate::script::permissions::Powers,
     path: &std::path::Path,
     billed_seconds: Option<f64>,
@@ -83,9 +83,9 @@ pub fn is_whole(
 }
 
 /// A recording to fetch: the call and, when known, its billed seconds.
-pub struct Wanted {
-    pub call_id: i64,
-    pub billed_seconds: Option<f64>,
+pub(crate) struct Wanted {
+    pub(crate) call_id: i64,
+    pub(crate) billed_seconds: Option<f64>,
 }
 
 enum Outcome {
@@ -99,7 +99,7 @@ enum Outcome {
 
 /// Downloads recordings `concurrency` at a time into `folder`. A file already there is kept
 /// when it is whole ([`is_whole`]) and fetched again when it is not.
-pub async fn download_all(
+pub(crate) async fn download_all(
     client: Arc<crate::api::Client>,
     wanted: Vec<Wanted>,
     folder: std::path::PathBuf,

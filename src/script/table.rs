@@ -7,10 +7,10 @@ use rhai::{Array, Dynamic, Map};
 use super::dynamic_to_json;
 
 /// Rows of a table shown before the rest is counted.
-pub const MAX_ROWS: usize = 40;
+pub(crate) const MAX_ROWS: usize = 40;
 
 /// An array whose items are all maps.
-pub fn as_records(value: &Dynamic) -> Option<Array> {
+pub(crate) fn as_records(value: &Dynamic) -> Option<Array> {
     let array = value.read_lock::<Array>()?;
     (!array.is_empty() && array.iter().all(Dynamic::is_map)).then(|| array.clone())
 }
@@ -27,18 +27,18 @@ fn cell_text(value: &Dynamic) -> String {
 
 /// How a table is laid out.
 #[derive(Debug, Clone, Copy)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// Columns of text available; columns that do not fit are named under the table.
-    pub width: usize,
+    pub(crate) width: usize,
     /// Rows shown before the rest is counted.
-    pub max_rows: usize,
+    pub(crate) max_rows: usize,
     /// Characters a cell shows before it is cut with `…`.
-    pub max_cell: usize,
+    pub(crate) max_cell: usize,
 }
 
 impl Layout {
     /// For the REPL: fits the terminal, shows the first rows.
-    pub fn terminal(width: usize) -> Layout {
+    pub(crate) fn terminal(width: usize) -> Layout {
         Layout {
             width,
             max_rows: MAX_ROWS,
@@ -47,7 +47,7 @@ impl Layout {
     }
 
     /// For scripts (`table(records)`): every row and column.
-    pub fn full() -> Layout {
+    pub(crate) fn full() -> Layout {
         Layout {
             width: usize::MAX,
             max_rows: usize::MAX,
@@ -57,7 +57,7 @@ impl Layout {
 }
 
 /// Every key of the records, in order of first appearance.
-pub fn columns_of(records: &Array) -> Vec<String> {
+pub(crate) fn columns_of(records: &Array) -> Vec<String> {
     let mut columns: Vec<String> = Vec::new();
     for record in records {
         if let Some(map) = record.read_lock::<Map>() {
@@ -72,7 +72,7 @@ pub fn columns_of(records: &Array) -> Vec<String> {
 }
 
 /// The text of one cell: `()` is empty, text as is, anything else as JSON.
-pub fn cell(record: &Dynamic, column: &str) -> String {
+pub(crate) fn cell(record: &Dynamic, column: &str) -> String {
     record
         .read_lock::<Map>()
         .and_then(|m| m.get(column).map(cell_text))
@@ -130,7 +130,7 @@ fn numeric_column(records: &[Dynamic], column: &str) -> bool {
 }
 
 /// Records as an aligned text table of the given columns.
-pub fn table(records: &Array, columns: &[String], layout: Layout) -> String {
+pub(crate) fn table(records: &Array, columns: &[String], layout: Layout) -> String {
     // Keys come from the server as values do: shown, never obeyed, each on its one line.
     let headers: Vec<String> = columns
         .iter()
@@ -289,7 +289,7 @@ const PREFERRED: [(&str, &[&str]); 8] = [
 /// `start_at`, `dst`, `status`, `q850`, `bill_duration`, …; the `cdr` reports in the order
 /// their docs list), else `id` first, then the rest as they first appear (each record's keys
 /// in name order).
-pub fn preferred_columns(records: &Array) -> Vec<String> {
+pub(crate) fn preferred_columns(records: &Array) -> Vec<String> {
     let mut columns = columns_of(records);
     let preferred: &[&str] = PREFERRED
         .iter()

@@ -10,26 +10,26 @@ use crate::terminal::sink::errln;
 static JSON: AtomicBool = AtomicBool::new(false);
 
 /// `--log-format json`: for the rest of the process.
-pub fn set_json(on: bool) {
+pub(crate) fn set_json(on: bool) {
     JSON.store(on, Ordering::SeqCst);
 }
 
-pub fn info(message: &str) {
+pub(crate) fn info(message: &str) {
     write("info", message);
 }
 
-pub fn warn(message: &str) {
+pub(crate) fn warn(message: &str) {
     write("warn", message);
 }
 
 /// An error; `message` may span lines (a diagnostic with its source line and caret).
-pub fn error(message: &str) {
+pub(crate) fn error(message: &str) {
     write("error", message);
 }
 
 /// A line tdc writes in any run (`tdc: …`: a banner, a request being retried): as it is, or
 /// as a JSON line with `--log-format json`, so that a JSON log holds nothing else.
-pub fn tdc_line(level: &str, message: &str) {
+pub(crate) fn tdc_line(level: &str, message: &str) {
     if JSON.load(Ordering::SeqCst) {
         write(level, message);
     } else {

@@ -1,7 +1,7 @@
 //! The terminal, below everything that prints: text made safe to show, progress bars, and
 //! stdout that may be a closed pipe.
 
-pub mod log;
-pub mod progress;
-pub mod sanitize;
-pub mod sink;
+pub(crate) mod log;
+pub(crate) mod progress;
+pub(crate) mod sanitize;
+pub(crate) mod sink;

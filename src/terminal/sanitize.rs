@@ -21,18 +21,18 @@ fn is_bidi_control(c: char) -> bool {
 }
 
 /// `text` with its control characters made visible.
-pub fn for_terminal(text: &str) -> Cow<'_, str> {
+pub(crate) fn for_terminal(text: &str) -> Cow<'_, str> {
     escaped(text, is_control)
 }
 
 /// `text` made visible as [`for_terminal`] makes it, on one line: newlines shown as `\n`.
-pub fn for_one_line(text: &str) -> Cow<'_, str> {
+pub(crate) fn for_one_line(text: &str) -> Cow<'_, str> {
     escaped(text, |c| c == '\n' || is_control(c))
 }
 
 /// JSON text on its way to a terminal: the C1 controls and bidirectional marks JSON leaves
 /// raw become `\uXXXX` escapes (JSON has no other place for them than inside strings).
-pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
+pub(crate) fn json_for_terminal(json: &str) -> Cow<'_, str> {
     let raw = |c: char| matches!(c, '\u{80}'..='\u{9f}') || is_bidi_control(c);
     if !json.chars().any(raw) {
         return Cow::Borrowed(json);

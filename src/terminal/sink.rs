@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 /// Why output stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Broken {
+pub(crate) enum Broken {
     /// The reader went away: not an error.
     Closed,
     /// Any other write error: its one line.
@@ -23,12 +23,12 @@ static STDOUT_BROKEN: AtomicBool = AtomicBool::new(false);
 static STDERR_BROKEN: AtomicBool = AtomicBool::new(false);
 
 /// The first write that failed, if any.
-pub fn broken() -> Option<&'static Broken> {
+pub(crate) fn broken() -> Option<&'static Broken> {
     FIRST.get()
 }
 
 /// Whether a write has failed (cheap: asked by the engine at every step of a script).
-pub fn is_broken() -> bool {
+pub(crate) fn is_broken() -> bool {
     STDOUT_BROKEN.load(Ordering::Relaxed) || STDERR_BROKEN.load(Ordering::Relaxed)
 }
 
@@ -75,17 +75,12 @@ impl Stream {
 }
 
 /// Writes `bytes` to stdout. An error is recorded here before it is returned.
-pub fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
     Stream::Out.write(bytes)
 }
 
-/// Writes `bytes` to stderr. An error is recorded here before it is returned.
-pub fn write_stderr(bytes: &[u8]) -> std::io::Result<()> {
-    Stream::Err.write(bytes)
-}
-
 /// Stdout as a `Write` for writers that stream (CSV, NDJSON): its errors are recorded here.
-pub struct Stdout;
+pub(crate) struct Stdout;
 
 impl Write for Stdout {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -107,17 +102,17 @@ fn line(stream: Stream, args: std::fmt::Arguments) {
 }
 
 /// `println!` for tdc: see the module's doc.
-pub fn out_line(args: std::fmt::Arguments) {
+pub(crate) fn out_line(args: std::fmt::Arguments) {
     line(Stream::Out, args);
 }
 
 /// `eprintln!` for tdc: see the module's doc.
-pub fn err_line(args: std::fmt::Arguments) {
+pub(crate) fn err_line(args: std::fmt::Arguments) {
     line(Stream::Err, args);
 }
 
 /// `eprint!` for tdc (a prompt): see the module's doc.
-pub fn err_text(args: std::fmt::Arguments) {
+pub(crate) fn err_text(args: std::fmt::Arguments) {
     let _ = Stream::Err.write(args.to_string().as_bytes());
 }
 

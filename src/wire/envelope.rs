@@ -6,13 +6,13 @@
 //! columns) picks the list with [`pick`].
 
 /// The keys a list is looked for under, after the bare array, in order of preference.
-pub fn keys(envelope: &str) -> [&str; 4] {
+pub(crate) fn keys(envelope: &str) -> [&str; 4] {
     [envelope, "data", "items", "results"]
 }
 
 /// The list among an object's array-valued entries (`(key, list)`, in the object's order),
 /// or `None` when the rule finds none.
-pub fn pick<K: AsRef<str>, T>(mut lists: Vec<(K, T)>, envelope: &str) -> Option<T> {
+pub(crate) fn pick<K: AsRef<str>, T>(mut lists: Vec<(K, T)>, envelope: &str) -> Option<T> {
     for wanted in keys(envelope) {
         if let Some(at) = lists.iter().position(|(key, _)| key.as_ref() == wanted) {
             return Some(lists.swap_remove(at).1);

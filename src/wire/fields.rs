@@ -9,7 +9,7 @@
 //! numbers; everything else (names, addresses, times) is kept as sent.
 
 /// Counters, durations, timeouts, ratios, limits, weights, amounts and codes.
-pub const NUMERIC_FIELDS: [&str; 47] = [
+pub(crate) const NUMERIC_FIELDS: [&str; 47] = [
     "weight",
     "lat",
     "lng",
@@ -63,7 +63,7 @@ pub const NUMERIC_FIELDS: [&str; 47] = [
 /// and `0044 7700 001234` compare equal: how the twin matches phone filters and duplicates,
 /// as a dialer that knows no regions would. A national `07700 900101` stays `07700900101`;
 /// scripts' `normalize_phone` reads numbers into E.164 instead ([`crate::phone::to_e164`]).
-pub fn phone_digits(phone: &str) -> String {
+pub(crate) fn phone_digits(phone: &str) -> String {
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
     match digits.strip_prefix("00") {
         Some(rest) => rest.to_string(),
@@ -107,7 +107,7 @@ pub fn is_text_field(name: &str) -> bool {
 /// `" 35 "`). A float is one only when it has no fraction (`35.0`, as some encoders write
 /// integers); a fraction, a boolean or anything else is not an integer, and nothing is
 /// truncated or guessed.
-pub fn read_int(value: &serde_json::Value) -> Option<i64> {
+pub(crate) fn read_int(value: &serde_json::Value) -> Option<i64> {
     use serde_json::Value;
     match value {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(whole)),
@@ -117,7 +117,7 @@ pub fn read_int(value: &serde_json::Value) -> Option<i64> {
 }
 
 /// Text holding an integer, by [`read_int`]'s rule.
-pub fn int_of_text(text: &str) -> Option<i64> {
+pub(crate) fn int_of_text(text: &str) -> Option<i64> {
     match read_numeric_text(text) {
         NumericText::Int(n) => Some(n),
         NumericText::Float(f) => whole(f),
@@ -126,13 +126,13 @@ pub fn int_of_text(text: &str) -> Option<i64> {
 }
 
 /// A float as an integer when it is one exactly (and in range).
-pub fn whole(f: f64) -> Option<i64> {
+pub(crate) fn whole(f: f64) -> Option<i64> {
     // 2^63 itself is out of range, and is the first float past i64::MAX.
     (f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63)).then_some(f as i64)
 }
 
 /// A number sent as a JSON number or as text holding one.
-pub fn read_float(value: &serde_json::Value) -> Option<f64> {
+pub(crate) fn read_float(value: &serde_json::Value) -> Option<f64> {
     use serde_json::Value;
     match value {
         Value::Number(n) => n.as_f64(),
@@ -142,7 +142,7 @@ pub fn read_float(value: &serde_json::Value) -> Option<f64> {
 }
 
 /// Text holding a number, by [`read_float`]'s rule.
-pub fn float_of_text(text: &str) -> Option<f64> {
+pub(crate) fn float_of_text(text: &str) -> Option<f64> {
     match read_numeric_text(text) {
         NumericText::Int(n) => Some(n as f64),
         NumericText::Float(f) => Some(f),
@@ -151,13 +151,13 @@ pub fn float_of_text(text: &str) -> Option<f64> {
 }
 
 /// Numeric fields that hold fractions: amounts and coordinates.
-pub const FLOAT_FIELDS: [&str; 4] = ["purchase_amount", "loan_amount", "lat", "lng"];
+pub(crate) const FLOAT_FIELDS: [&str; 4] = ["purchase_amount", "loan_amount", "lat", "lng"];
 
 /// Fields that hold a date without a time of day.
-pub const DATE_FIELDS: [&str; 2] = ["birthdate", "purchase_date"];
+pub(crate) const DATE_FIELDS: [&str; 2] = ["birthdate", "purchase_date"];
 
 /// Whether a field holds a time (`YYYY-MM-DD HH:MM:SS`): every `*_at`.
-pub fn is_time_field(name: &str) -> bool {
+pub(crate) fn is_time_field(name: &str) -> bool {
     name.ends_with("_at")
 }
 

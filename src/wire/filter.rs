@@ -24,11 +24,11 @@ pub enum Op {
 impl Op {
     pub const ALL: [Op; 6] = [Op::Eq, Op::Ne, Op::Gt, Op::Lt, Op::Ge, Op::Le];
 
-    pub fn parse(text: &str) -> Option<Op> {
+    pub(crate) fn parse(text: &str) -> Option<Op> {
         Op::ALL.into_iter().find(|op| op.as_str() == text)
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Op::Eq => "=",
             Op::Ne => "!=",
@@ -40,7 +40,7 @@ impl Op {
     }
 
     /// Whether `ordering` (field compared with value) satisfies this operator.
-    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+    pub(crate) fn holds(self, ordering: std::cmp::Ordering) -> bool {
         use std::cmp::Ordering::*;
         match self {
             Op::Eq => ordering == Equal,
@@ -145,7 +145,7 @@ pub fn parse_order(text: &str) -> Result<(String, bool), GrammarError> {
 
 /// The names among `known` closest to `name` (a typo's likely intent), best first, at most
 /// three; none when nothing is close.
-pub fn nearest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+pub(crate) fn nearest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let mut scored: Vec<(f64, &str)> = known
         .into_iter()
         .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
@@ -157,4 +157,4 @@ pub fn nearest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<
 }
 
 /// The most rows the dialer returns in one page.
-pub const MAX_PAGE: u64 = 1000;
+pub(crate) const MAX_PAGE: u64 = 1000;

@@ -4,7 +4,7 @@
 //! ([`origin`]).
 //! Times travel as `YYYY-MM-DD HH:MM:SS` ([`crate::time`]).
 
-pub mod envelope;
-pub mod fields;
-pub mod filter;
-pub mod origin;
+pub(crate) mod envelope;
+pub(crate) mod fields;
+pub(crate) mod filter;
+pub(crate) mod origin;

@@ -3,7 +3,7 @@
 //! when none is written) agree; paths, queries and user names do not matter.
 
 /// Whether `a` and `b` name the same dialer.
-pub fn same_origin(a: &url::Url, b: &url::Url) -> bool {
+pub(crate) fn same_origin(a: &url::Url, b: &url::Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
         && a.port_or_known_default() == b.port_or_known_default()

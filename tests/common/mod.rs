@@ -14,7 +14,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_tdc");
 
 /// An independent HTTP client (reqwest, not tdc), TLS readied as tdc readies it.
 pub fn http() -> reqwest::Client {
-    tdc::api::tls_ready();
+    tdc::internals::tls_ready();
     reqwest::Client::new()
 }
 

@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use tdc::api::query::{format_conditions, parse_conditions, Condition, Op, QuerySpec, Resource};
-use tdc::script::{dynamic_to_json, fast_json, json_to_dynamic};
+use tdc::internals::{dynamic_to_json, fast_json, json_to_dynamic};
+use tdc::internals::{format_conditions, parse_conditions, Condition, Op, QuerySpec, Resource};
 
 fn op() -> impl Strategy<Value = Op> {
     prop::sample::select(Op::ALL.to_vec())
@@ -30,8 +30,8 @@ proptest! {
     #[test]
     fn parsing_never_panics(text in ".{0,40}") {
         let _ = parse_conditions(&text);
-        let _ = tdc::api::query::parse_limit(&text);
-        let _ = tdc::api::query::parse_order(&text);
+        let _ = tdc::internals::parse_limit(&text);
+        let _ = tdc::internals::parse_order(&text);
     }
 
     #[test]
@@ -49,8 +49,8 @@ proptest! {
             Some((p, q)) => (p.to_string(), Some(q.to_string())),
             None => (path.clone(), None),
         };
-        let mut pairs = tdc::sandbox::path_pairs(&path_part, resource.path().trim_end_matches('/')).unwrap();
-        pairs.extend(tdc::sandbox::query_pairs(query.as_deref()));
+        let mut pairs = tdc::internals::path_pairs(&path_part, resource.path().trim_end_matches('/')).unwrap();
+        pairs.extend(tdc::internals::query_pairs(query.as_deref()));
         for (field, conditions) in &spec.conditions {
             let sent = pairs.iter().find(|(k, _)| k == field).map(|(_, v)| v.clone()).unwrap();
             prop_assert_eq!(&parse_conditions(&sent).unwrap(), conditions);
@@ -135,7 +135,7 @@ proptest! {
 /// numeric fields' text becomes a number (empty text nothing, other text stays), text fields'
 /// numbers become their text, and a number too large for an integer is a float.
 fn by_the_field_rule(value: &Value, key: Option<&str>) -> Value {
-    use tdc::wire::fields::{is_numeric_field, is_text_field, read_numeric_text, NumericText};
+    use tdc::internals::{is_numeric_field, is_text_field, read_numeric_text, NumericText};
     let numeric = key.is_some_and(is_numeric_field);
     let text = key.is_some_and(is_text_field);
     match value {

@@ -667,7 +667,7 @@ async fn the_same_seed_gives_the_same_data() {
     let b = Sandbox::start(&["--seed", "7", "--leads", "200", "--cdrs", "500"]);
     let c = Sandbox::start(&["--seed", "8", "--leads", "200", "--cdrs", "500"]);
     // Every field but the recording link, which names the sandbox's own address.
-    let fields = tdc::sandbox::dataset::CDR_FIELDS
+    let fields = tdc::internals::CDR_FIELDS
         .iter()
         .filter(|f| **f != "public_recording_url")
         .copied()

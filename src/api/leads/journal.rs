@@ -30,7 +30,7 @@ use crate::script::permissions::Powers;
 const WHAT: &str = "add_leads: journal";
 
 /// FNV-1a over text: a stable 64-bit fingerprint (the same on every run and machine).
-pub fn fingerprint(text: &str) -> u64 {
+pub(crate) fn fingerprint(text: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in text.bytes() {
         hash ^= u64::from(byte);
@@ -41,12 +41,12 @@ pub fn fingerprint(text: &str) -> u64 {
 
 /// What the journal says of a chunk.
 #[derive(Debug, Clone)]
-pub enum ChunkRecord {
+pub(crate) enum ChunkRecord {
     Sending,
     Done(ChunkOutcome),
 }
 
-pub struct Journal {
+pub(crate) struct Journal {
     path: PathBuf,
     /// The powers of the script that named it (which checked and registered it).
     powers: Powers,
@@ -87,7 +87,7 @@ fn read_outcome(line: &Value) -> ChunkOutcome {
 
 /// Why a journal cannot be opened or written.
 #[derive(Debug, thiserror::Error)]
-pub enum JournalError {
+pub(crate) enum JournalError {
     #[error("journal {} belongs to another import (other leads or chunk size); remove it or choose another path", path.display())]
     OtherImport { path: PathBuf },
     #[error("cannot {action} journal {}: {source}", path.display())]
@@ -114,7 +114,7 @@ fn io<'a>(
 impl Journal {
     /// Opens the journal of inserting `leads` in chunks of `chunk`: resumes an existing one
     /// for the same leads, or starts a new one.
-    pub fn open(
+    pub(crate) fn open(
         powers: &Powers,
         path: &Path,
         leads: &[Value],
@@ -185,7 +185,7 @@ impl Journal {
     }
 
     /// What an earlier run recorded, chunk by chunk.
-    pub fn recorded(&self) -> Vec<(usize, ChunkRecord)> {
+    pub(crate) fn recorded(&self) -> Vec<(usize, ChunkRecord)> {
         self.recorded.iter().map(|(i, r)| (*i, r.clone())).collect()
     }
 
@@ -197,22 +197,22 @@ impl Journal {
     }
 
     /// The first run's watermark, if it recorded one.
-    pub fn watermark(&self) -> Option<i64> {
+    pub(crate) fn watermark(&self) -> Option<i64> {
         self.watermark
     }
 
     /// Records the watermark before the first chunk is sent.
-    pub fn record_watermark(&self, id: i64) -> Result<(), JournalError> {
+    pub(crate) fn record_watermark(&self, id: i64) -> Result<(), JournalError> {
         self.append(&json!({ "type": "watermark", "id": id }))
     }
 
     /// Records that a chunk is about to be sent.
-    pub fn sending(&self, chunk: usize) -> Result<(), JournalError> {
+    pub(crate) fn sending(&self, chunk: usize) -> Result<(), JournalError> {
         self.append(&json!({ "type": "sending", "chunk": chunk }))
     }
 
     /// Records a chunk's outcome.
-    pub fn done<R: Inserted>(
+    pub(crate) fn done<R: Inserted>(
         &self,
         chunk: usize,
         outcome: &ChunkOutcome<R>,
@@ -232,7 +232,7 @@ impl Journal {
     }
 
     /// Removes the journal of a completed import.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         let _ = files::remove_file(Access::journal(&self.powers, WHAT), &self.path);
     }
 }

@@ -28,31 +28,31 @@ use tokio::task::JoinSet;
 
 use crate::terminal::sink::errln;
 
-pub mod journal;
+pub(crate) mod journal;
 
 use super::query::{Op, QuerySpec, Resource, MAX_PAGE};
 use super::{models, ApiError, Body, Client, ErrorKind, Retry};
 use journal::{ChunkRecord, Journal, JournalError};
 
-pub const LEADS_PATH: &str = "/api/leads";
-pub const DEFAULT_CHUNK: usize = 500;
+pub(crate) const LEADS_PATH: &str = "/api/leads";
+pub(crate) const DEFAULT_CHUNK: usize = 500;
 
 /// A bulk insert that failed part-way, with each input position accounted for.
 #[derive(Debug, Clone)]
-pub struct BulkError {
-    pub error: ApiError,
-    pub applied: Vec<usize>,
-    pub not_applied: Vec<usize>,
-    pub unknown: Vec<usize>,
+pub(crate) struct BulkError {
+    pub(crate) error: ApiError,
+    pub(crate) applied: Vec<usize>,
+    pub(crate) not_applied: Vec<usize>,
+    pub(crate) unknown: Vec<usize>,
     /// The journal kept for resuming, if there is one.
-    pub journal: Option<PathBuf>,
+    pub(crate) journal: Option<PathBuf>,
     /// What the import did before it stopped.
-    pub summary: ImportSummary,
+    pub(crate) summary: ImportSummary,
 }
 
 impl BulkError {
     /// What was and was not applied, and how to resume: `(3 leads applied, 2 not applied)`.
-    pub fn accounting(&self) -> String {
+    pub(crate) fn accounting(&self) -> String {
         let mut text = format!(
             "({} leads applied, {} not applied",
             self.applied.len(),
@@ -79,24 +79,24 @@ impl std::fmt::Display for BulkError {
 }
 
 /// Told the number of leads of each chunk as it completes.
-pub type Progress = Arc<dyn Fn(usize) + Send + Sync>;
+pub(crate) type Progress = Arc<dyn Fn(usize) + Send + Sync>;
 
 /// How `add_leads` works.
 #[derive(Clone, Default)]
-pub struct AddLeadsOptions {
+pub(crate) struct AddLeadsOptions {
     /// Leads per request (default 500).
-    pub chunk: Option<usize>,
+    pub(crate) chunk: Option<usize>,
     /// A JSONL journal of chunk outcomes, for resuming an interrupted import.
-    pub journal: Option<PathBuf>,
+    pub(crate) journal: Option<PathBuf>,
     /// What may open the journal: the powers of the script that named it (none by default).
-    pub powers: crate::script::permissions::Powers,
-    pub progress: Option<Progress>,
+    pub(crate) powers: crate::script::permissions::Powers,
+    pub(crate) progress: Option<Progress>,
 }
 
 /// An inserted lead as the caller keeps it: a JSON value, or the caller's own value decoded
 /// from the answer inside the chunk task (the script host reads answers straight into Rhai
 /// maps this way, so a large import is neither held twice nor converted on one thread).
-pub trait Inserted: Clone + Send + Sync + 'static {
+pub(crate) trait Inserted: Clone + Send + Sync + 'static {
     type Parsed;
     /// Parses a whole answer body.
     fn parse(bytes: &[u8]) -> Result<Self::Parsed, serde_json::Error>;
@@ -130,16 +130,16 @@ impl Inserted for Value {
 
 /// What became of one chunk.
 #[derive(Debug, Clone)]
-pub struct ChunkOutcome<R = Value> {
+pub(crate) struct ChunkOutcome<R = Value> {
     /// Input position and the inserted lead.
-    pub inserted: Vec<(usize, R)>,
-    pub not_applied: Vec<usize>,
-    pub unknown: Vec<usize>,
-    pub error: Option<ApiError>,
+    pub(crate) inserted: Vec<(usize, R)>,
+    pub(crate) not_applied: Vec<usize>,
+    pub(crate) unknown: Vec<usize>,
+    pub(crate) error: Option<ApiError>,
     /// Leads found on the dialer after an unknown outcome (counted in `inserted` too).
-    pub reconciled: usize,
+    pub(crate) reconciled: usize,
     /// Leads sent again because they had not arrived.
-    pub resent: usize,
+    pub(crate) resent: usize,
 }
 
 impl<R> Default for ChunkOutcome<R> {
@@ -157,14 +157,14 @@ impl<R> Default for ChunkOutcome<R> {
 
 /// What an import did, for its `-v` line and the script's summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImportSummary {
-    pub inserted: usize,
+pub(crate) struct ImportSummary {
+    pub(crate) inserted: usize,
     /// Found on the dialer after an unknown outcome instead of being sent again.
-    pub reconciled: usize,
+    pub(crate) reconciled: usize,
     /// Sent again after a reconciliation showed they had not arrived.
-    pub resent: usize,
+    pub(crate) resent: usize,
     /// Requests the import sent (posts, listings, look-ups, retries).
-    pub requests: u64,
+    pub(crate) requests: u64,
 }
 
 impl std::fmt::Display for ImportSummary {
@@ -178,7 +178,7 @@ impl std::fmt::Display for ImportSummary {
 }
 
 /// The leads created during an import, by `original_identifier`, listed from a watermark.
-pub struct Arrivals {
+pub(crate) struct Arrivals {
     /// The highest lead id before the import; `None` when it could not be read.
     watermark: Option<i64>,
     /// The watermark predates every run of the import (it came from the journal, or this is
@@ -196,7 +196,7 @@ struct ArrivalIndex {
 
 impl Arrivals {
     /// Reconciles lead by lead.
-    pub fn untrusted() -> Arrivals {
+    pub(crate) fn untrusted() -> Arrivals {
         Arrivals {
             watermark: None,
             covers_earlier_runs: false,
@@ -270,7 +270,10 @@ impl Client {
     }
 
     /// The lead with this `original_identifier`, if the dialer has one (the newest).
-    pub async fn lead_by_identifier(&self, identifier: &str) -> Result<Option<Value>, ApiError> {
+    pub(crate) async fn lead_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<Value>, ApiError> {
         let mut spec = QuerySpec::new(Resource::Leads);
         spec.add_condition("original_identifier", Op::Eq, identifier.to_string())
             .map_err(|m| ApiError::new(ErrorKind::Refused, "GET", LEADS_PATH, m))?;
@@ -279,7 +282,7 @@ impl Client {
     }
 
     /// The highest lead id now (0 for none): one request, ordered by id descending.
-    pub async fn lead_watermark(&self) -> Result<i64, ApiError> {
+    pub(crate) async fn lead_watermark(&self) -> Result<i64, ApiError> {
         let mut spec = QuerySpec::new(Resource::Leads);
         spec.order = Some(("id".to_string(), true));
         let newest = self.page(&spec, 0, 1).await?;
@@ -291,7 +294,10 @@ impl Client {
 
     /// The watermark of an import: the journal's from its first run, else read now (and
     /// recorded in the journal); when it cannot be read, reconciles lead by lead.
-    pub async fn arrivals(&self, journal: Option<&Journal>) -> Result<Arrivals, JournalError> {
+    pub(crate) async fn arrivals(
+        &self,
+        journal: Option<&Journal>,
+    ) -> Result<Arrivals, JournalError> {
         if let Some(watermark) = journal.and_then(Journal::watermark) {
             return Ok(Arrivals::from(watermark, true));
         }
@@ -380,7 +386,7 @@ impl Client {
 
     /// Inserts one chunk exactly once. `maybe_sent` says the chunk may already have reached
     /// the server (a resumed journal): it is reconciled before anything is sent.
-    pub async fn insert_chunk<R: Inserted>(
+    pub(crate) async fn insert_chunk<R: Inserted>(
         &self,
         chunk: Vec<(usize, Value)>,
         maybe_sent: bool,
@@ -478,7 +484,7 @@ impl Client {
 
     /// Inserts leads exactly once, in chunks, up to `concurrency()` chunks at a time, and
     /// returns them as inserted, in input order. After a failure no new chunk is started.
-    pub async fn add_leads<R: Inserted>(
+    pub(crate) async fn add_leads<R: Inserted>(
         self: &Arc<Self>,
         leads: Vec<Value>,
         options: AddLeadsOptions,

@@ -16,7 +16,7 @@ use crate::sandbox::error::{SandboxError, SandboxResult};
 use crate::sandbox::recording;
 use crate::sandbox::AppState;
 
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     uri: Uri,
     headers: HeaderMap,
@@ -36,14 +36,14 @@ fn call(state: &AppState, id: &str) -> SandboxResult<Cdr> {
         .ok_or_else(|| SandboxError::not_found(format!("call {call_id} does not exist")))
 }
 
-pub async fn record(
+pub(crate) async fn record(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> SandboxResult<Response> {
     recording_of(call(&state, &id)?).await
 }
 
-pub async fn public_record(
+pub(crate) async fn public_record(
     State(state): State<Arc<AppState>>,
     Path((id, token, _format)): Path<(String, String, String)>,
 ) -> SandboxResult<Response> {

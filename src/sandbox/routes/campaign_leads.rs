@@ -16,7 +16,7 @@ use crate::sandbox::listing::{Listing, Paging};
 use crate::sandbox::store::{CampaignLead, CAMPAIGN_LEAD_FIELDS};
 use crate::sandbox::AppState;
 
-pub async fn mass_assign(
+pub(crate) async fn mass_assign(
     State(state): State<Arc<AppState>>,
     body: Bytes,
 ) -> SandboxResult<Json<Value>> {
@@ -25,13 +25,16 @@ pub async fn mass_assign(
     Ok(Json(json!({ "leads": assigned })))
 }
 
-pub async fn update(State(state): State<Arc<AppState>>, body: Bytes) -> SandboxResult<Json<Value>> {
+pub(crate) async fn update(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> SandboxResult<Json<Value>> {
     let body = json_body(&body)?;
     let updated = state.mutate(|store| store.update_campaign_leads(&body))?;
     Ok(Json(json!({ "campaignLeads": updated })))
 }
 
-pub async fn move_to_campaign(
+pub(crate) async fn move_to_campaign(
     State(state): State<Arc<AppState>>,
     body: Bytes,
 ) -> SandboxResult<Json<Value>> {
@@ -40,7 +43,10 @@ pub async fn move_to_campaign(
     Ok(Json(json!({ "campaignLeads": moved })))
 }
 
-pub async fn search(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxResult<Json<Value>> {
+pub(crate) async fn search(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+) -> SandboxResult<Json<Value>> {
     let pairs = listing_pairs(&uri, "/api/campaign-leads")?;
     let listing = Listing::from_pairs(
         &pairs,

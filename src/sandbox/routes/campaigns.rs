@@ -18,7 +18,7 @@ use crate::sandbox::AppState;
 
 /// Parameters come from the query string and from a JSON body, whatever the Content-Type
 /// (the body wins).
-pub async fn clone(
+pub(crate) async fn clone(
     State(state): State<Arc<AppState>>,
     uri: Uri,
     body: Bytes,
@@ -37,7 +37,10 @@ pub async fn clone(
     Ok(Json(json!({ "campaigns": [campaign] })))
 }
 
-pub async fn search(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxResult<Json<Value>> {
+pub(crate) async fn search(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+) -> SandboxResult<Json<Value>> {
     let pairs = listing_pairs(&uri, "/api/campaigns")?;
     let store = state.read();
     let campaigns: Vec<&Campaign> = store.campaigns.values().collect();

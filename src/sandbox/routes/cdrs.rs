@@ -14,7 +14,7 @@ use crate::sandbox::AppState;
 
 /// Lists CDRs or calls (`as_call`) as the answer body `{"cdrs": [...]}` / `{"calls": [...]}`,
 /// built off the async workers.
-pub async fn page(
+pub(crate) async fn page(
     state: Arc<AppState>,
     uri: &Uri,
     headers: &HeaderMap,
@@ -50,7 +50,7 @@ pub async fn page(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     uri: Uri,
     headers: HeaderMap,
@@ -59,7 +59,7 @@ pub async fn list(
 }
 
 /// The sandbox's URL as the client reached it (links in answers point there).
-pub fn own_url(headers: &HeaderMap) -> String {
+pub(crate) fn own_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

@@ -15,7 +15,10 @@ use crate::sandbox::listing::{Listing, Paging};
 use crate::sandbox::store::{Lead, LeadView, LEAD_FIELDS, LEAD_SERVER_FIELDS};
 use crate::sandbox::AppState;
 
-pub async fn add(State(state): State<Arc<AppState>>, body: Bytes) -> SandboxResult<Response> {
+pub(crate) async fn add(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> SandboxResult<Response> {
     let body = json_body(&body)?;
     // Copies of the inserted leads are written out after the store's lock is released, so
     // that concurrent imports do not queue behind each other's answers.
@@ -33,7 +36,10 @@ pub async fn add(State(state): State<Arc<AppState>>, body: Bytes) -> SandboxResu
     Ok(([(header::CONTENT_TYPE, "application/json")], answer).into_response())
 }
 
-pub async fn search(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxResult<Json<Value>> {
+pub(crate) async fn search(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+) -> SandboxResult<Json<Value>> {
     let pairs = listing_pairs(&uri, "/api/leads")?;
     let known: Vec<&str> = LEAD_SERVER_FIELDS
         .iter()
@@ -58,7 +64,7 @@ pub async fn search(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxResu
 }
 
 /// Keeps only the requested columns of a record.
-pub fn select_fields(record: Value, fields: Option<&[String]>) -> Value {
+pub(crate) fn select_fields(record: Value, fields: Option<&[String]>) -> Value {
     match (record, fields) {
         (Value::Object(mut map), Some(fields)) => {
             let mut out = serde_json::Map::with_capacity(fields.len());

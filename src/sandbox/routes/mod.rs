@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::sandbox::error::{SandboxError, SandboxResult};
 use crate::sandbox::AppState;
 
-pub fn router() -> Router<Arc<AppState>> {
+pub(crate) fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/leads", get(leads::search).post(leads::add))
         .route("/api/leads/", get(leads::search).post(leads::add))
@@ -59,7 +59,7 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 /// Routes served without authentication: the public recording links of CDRs.
-pub fn public_router() -> Router<Arc<AppState>> {
+pub(crate) fn public_router() -> Router<Arc<AppState>> {
     Router::new().route(
         "/record/public/{id}/{token}/as/{format}",
         get(calls::public_record),
@@ -67,7 +67,7 @@ pub fn public_router() -> Router<Arc<AppState>> {
 }
 
 /// Reads a JSON request body, whatever its Content-Type.
-pub fn json_body(body: &Bytes) -> SandboxResult<Value> {
+pub(crate) fn json_body(body: &Bytes) -> SandboxResult<Value> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(SandboxError::bad_request("empty body: expected JSON"));
     }
@@ -107,7 +107,10 @@ pub fn path_pairs(path: &str, prefix: &str) -> SandboxResult<Vec<(String, String
 }
 
 /// Path filters followed by query parameters.
-pub fn listing_pairs(uri: &axum::http::Uri, prefix: &str) -> SandboxResult<Vec<(String, String)>> {
+pub(crate) fn listing_pairs(
+    uri: &axum::http::Uri,
+    prefix: &str,
+) -> SandboxResult<Vec<(String, String)>> {
     let mut pairs = path_pairs(uri.path(), prefix)?;
     pairs.extend(query_pairs(uri.query()));
     Ok(pairs)

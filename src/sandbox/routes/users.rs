@@ -15,7 +15,7 @@ use crate::sandbox::listing::{Listing, Paging};
 use crate::sandbox::users::{Comment, User, COMMENT_FIELDS, USER_FIELDS};
 use crate::sandbox::AppState;
 
-pub async fn users(uri: Uri) -> SandboxResult<Json<Value>> {
+pub(crate) async fn users(uri: Uri) -> SandboxResult<Json<Value>> {
     let pairs = listing_pairs(&uri, "/api/users")?;
     let listing = Listing::from_pairs(&pairs, "users", &USER_FIELDS, &[], Paging::LimitWithOffset)?;
     let users = User::all();
@@ -28,7 +28,10 @@ pub async fn users(uri: Uri) -> SandboxResult<Json<Value>> {
 }
 
 /// Comments are listed per lead: the path must name `lead_id` (other filters may follow).
-pub async fn comments(State(state): State<Arc<AppState>>, uri: Uri) -> SandboxResult<Json<Value>> {
+pub(crate) async fn comments(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+) -> SandboxResult<Json<Value>> {
     let pairs = listing_pairs(&uri, "/api/comments")?;
     let lead_id = pairs
         .iter()

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::*;
 
 /// Fields of a campaign lead in listings.
-pub const CAMPAIGN_LEAD_FIELDS: [&str; 11] = [
+pub(crate) const CAMPAIGN_LEAD_FIELDS: [&str; 11] = [
     "id",
     "lead_id",
     "campaign_id",
@@ -22,26 +22,27 @@ pub const CAMPAIGN_LEAD_FIELDS: [&str; 11] = [
 ];
 
 /// Campaign-lead fields that `update-campaign-leads` may change.
-pub const CAMPAIGN_LEAD_UPDATABLE: [&str; 4] = ["status_id", "user_id", "calls_count", "weight"];
+pub(crate) const CAMPAIGN_LEAD_UPDATABLE: [&str; 4] =
+    ["status_id", "user_id", "calls_count", "weight"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CampaignLead {
-    pub id: i64,
-    pub lead_id: i64,
-    pub campaign_id: i64,
-    pub status_id: i64,
-    pub calls_count: i64,
-    pub user_id: Option<i64>,
+pub(crate) struct CampaignLead {
+    pub(crate) id: i64,
+    pub(crate) lead_id: i64,
+    pub(crate) campaign_id: i64,
+    pub(crate) status_id: i64,
+    pub(crate) calls_count: i64,
+    pub(crate) user_id: Option<i64>,
     /// The lead's priority in the campaign (`default_weight` of the campaign at first).
     #[serde(default)]
-    pub weight: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub history: Vec<String>,
+    pub(crate) weight: i64,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) history: Vec<String>,
 }
 
 impl CampaignLead {
-    pub fn field_value<'a>(&'a self, name: &str, store: &'a Store) -> FieldValue<'a> {
+    pub(crate) fn field_value<'a>(&'a self, name: &str, store: &'a Store) -> FieldValue<'a> {
         use std::borrow::Cow;
         match name {
             "id" => FieldValue::Int(self.id),
@@ -62,14 +63,14 @@ impl CampaignLead {
 }
 
 impl Store {
-    pub fn next_campaign_lead_id(&self) -> i64 {
+    pub(crate) fn next_campaign_lead_id(&self) -> i64 {
         self.campaign_leads
             .keys()
             .next_back()
             .map_or(1, |id| id + 1)
     }
 
-    pub fn insert_campaign_lead(&mut self, cl: CampaignLead) {
+    pub(crate) fn insert_campaign_lead(&mut self, cl: CampaignLead) {
         self.by_lead.entry(cl.lead_id).or_default().insert(cl.id);
         self.campaign_leads.insert(cl.id, cl);
     }
@@ -83,7 +84,7 @@ impl Store {
     }
 
     /// The campaign leads of one lead, in id order.
-    pub fn campaign_leads_of(&self, lead_id: i64) -> Vec<&CampaignLead> {
+    pub(crate) fn campaign_leads_of(&self, lead_id: i64) -> Vec<&CampaignLead> {
         self.by_lead
             .get(&lead_id)
             .map(|ids| {
@@ -100,7 +101,7 @@ impl Store {
             .find(|cl| cl.campaign_id == campaign_id)
     }
 
-    pub fn campaign_lead_json(&self, cl: &CampaignLead) -> Value {
+    pub(crate) fn campaign_lead_json(&self, cl: &CampaignLead) -> Value {
         json!({
             "id": cl.id.to_string(),
             "lead_id": cl.lead_id.to_string(),
@@ -145,7 +146,7 @@ impl Store {
     }
 
     /// `PUT /api/campaign-leads/mass-assign`. Returns `{campaign lead id: lead summary}`.
-    pub fn mass_assign(&mut self, body: &Value) -> SandboxResult<Map<String, Value>> {
+    pub(crate) fn mass_assign(&mut self, body: &Value) -> SandboxResult<Map<String, Value>> {
         let body = require_object(body, "body")?;
         let campaign_id = require_id(body, "campaign_id")?;
         self.campaign(campaign_id)?;
@@ -182,7 +183,7 @@ impl Store {
     }
 
     /// `PUT /api/campaign-leads/update-campaign-leads`.
-    pub fn update_campaign_leads(&mut self, body: &Value) -> SandboxResult<Vec<Value>> {
+    pub(crate) fn update_campaign_leads(&mut self, body: &Value) -> SandboxResult<Vec<Value>> {
         let body = require_object(body, "body")?;
         let conditions = body
             .get("where")
@@ -306,7 +307,7 @@ impl Store {
     /// campaign leads, with its calls and history, would have to go, and the guide names no
     /// rule for which), or, with preserved data, when its status name is missing in the
     /// destination. Returns the moved leads' campaign leads in the destination.
-    pub fn move_to_campaign(&mut self, body: &Value) -> SandboxResult<Vec<Value>> {
+    pub(crate) fn move_to_campaign(&mut self, body: &Value) -> SandboxResult<Vec<Value>> {
         let body = require_object(body, "body")?;
         let lead_ids = read_id_list(
             body.get("id")

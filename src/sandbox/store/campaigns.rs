@@ -6,21 +6,21 @@ use serde_json::{json, Map, Value};
 use super::*;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Status {
-    pub id: i64,
-    pub name: String,
+pub(crate) struct Status {
+    pub(crate) id: i64,
+    pub(crate) name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Campaign {
-    pub id: i64,
+pub(crate) struct Campaign {
+    pub(crate) id: i64,
     /// Every setting as the dialer sends it (strings), `name` and `description` included.
-    pub settings: Map<String, Value>,
-    pub statuses: Vec<Status>,
+    pub(crate) settings: Map<String, Value>,
+    pub(crate) statuses: Vec<Status>,
 }
 
 impl Campaign {
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         self.settings
             .get("name")
             .and_then(Value::as_str)
@@ -28,18 +28,18 @@ impl Campaign {
     }
 
     /// The weight new campaign leads get.
-    pub fn default_weight(&self) -> i64 {
+    pub(crate) fn default_weight(&self) -> i64 {
         self.settings
             .get("default_weight")
             .and_then(read_id)
             .unwrap_or(0)
     }
 
-    pub fn status_named(&self, name: &str) -> Option<&Status> {
+    pub(crate) fn status_named(&self, name: &str) -> Option<&Status> {
         self.statuses.iter().find(|s| s.name == name)
     }
 
-    pub fn field_value(&self, name: &str) -> FieldValue<'_> {
+    pub(crate) fn field_value(&self, name: &str) -> FieldValue<'_> {
         use std::borrow::Cow;
         match name {
             "id" => FieldValue::Int(self.id),
@@ -51,7 +51,7 @@ impl Campaign {
         }
     }
 
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut out = Map::new();
         out.insert("id".into(), id_text(self.id));
         out.extend(self.settings.clone());
@@ -66,7 +66,7 @@ impl Campaign {
 }
 
 impl Store {
-    pub fn status_name(&self, campaign_id: i64, status_id: i64) -> Option<&str> {
+    pub(crate) fn status_name(&self, campaign_id: i64, status_id: i64) -> Option<&str> {
         self.campaigns
             .get(&campaign_id)?
             .statuses
@@ -82,7 +82,7 @@ impl Store {
     }
 
     /// `/api/campaigns/clone`: copies settings and the statuses used, names the copy "[clone of] NAME".
-    pub fn clone_campaign(&mut self, params: &Map<String, Value>) -> SandboxResult<Value> {
+    pub(crate) fn clone_campaign(&mut self, params: &Map<String, Value>) -> SandboxResult<Value> {
         let source_id = require_id(params, "campaign_id")?;
         let source = self.campaign(source_id)?.clone();
         let caller_id = match params.get("default_caller_id") {

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::*;
 
 /// The lead fields a client may send (the vendor guide's list), in output order.
-pub const LEAD_FIELDS: [&str; 23] = [
+pub(crate) const LEAD_FIELDS: [&str; 23] = [
     "first_name",
     "last_name",
     "phone",
@@ -33,7 +33,7 @@ pub const LEAD_FIELDS: [&str; 23] = [
 ];
 
 /// Fields of a lead that the server sets.
-pub const LEAD_SERVER_FIELDS: [&str; 5] = [
+pub(crate) const LEAD_SERVER_FIELDS: [&str; 5] = [
     "id",
     "phone_normalized",
     "phone_normalized2",
@@ -42,26 +42,27 @@ pub const LEAD_SERVER_FIELDS: [&str; 5] = [
 ];
 
 /// The most leads one `POST /api/leads` may carry.
-pub const MAX_LEADS_PER_REQUEST: usize = 1000;
+pub(crate) const MAX_LEADS_PER_REQUEST: usize = 1000;
 
 /// Lead fields a real tenant's import may carry beside [`LEAD_FIELDS`]: accepted, and ignored
 /// (the dialer works out the normalized phones and the position itself).
-pub const LEAD_DERIVED_FIELDS: [&str; 4] = ["phone_normalized", "phone_normalized2", "lat", "lng"];
+pub(crate) const LEAD_DERIVED_FIELDS: [&str; 4] =
+    ["phone_normalized", "phone_normalized2", "lat", "lng"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Lead {
-    pub id: i64,
+pub(crate) struct Lead {
+    pub(crate) id: i64,
     /// One slot per entry of [`LEAD_FIELDS`].
-    pub fields: Vec<Option<String>>,
-    pub custom_fields: Map<String, Value>,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub(crate) fields: Vec<Option<String>>,
+    pub(crate) custom_fields: Map<String, Value>,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
 }
 
 /// A lead as the dialer sends it: `id`, every field of [`LEAD_FIELDS`] (text or null),
 /// `phone_normalized`, `customFields`, and the times. Serialized field by field, without a
 /// JSON tree in between: an import's answers carry every field of every lead inserted.
-pub struct LeadView<'a>(pub &'a Lead);
+pub(crate) struct LeadView<'a>(pub(crate) &'a Lead);
 
 impl Serialize for LeadView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -98,19 +99,19 @@ pub(super) fn pad_fields(lead: &mut Lead) {
 }
 
 impl Lead {
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         lead_field_index(name).and_then(|i| self.fields[i].as_deref())
     }
 
-    pub fn phone_normalized(&self) -> String {
+    pub(crate) fn phone_normalized(&self) -> String {
         phone_digits(self.get("phone").unwrap_or(""))
     }
 
-    pub fn phone_normalized2(&self) -> String {
+    pub(crate) fn phone_normalized2(&self) -> String {
         phone_digits(self.get("phone2").unwrap_or(""))
     }
 
-    pub fn field_value(&self, name: &str) -> FieldValue<'_> {
+    pub(crate) fn field_value(&self, name: &str) -> FieldValue<'_> {
         use std::borrow::Cow;
         match name {
             "id" => FieldValue::Int(self.id),
@@ -125,7 +126,7 @@ impl Lead {
         }
     }
 
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         serde_json::to_value(LeadView(self)).unwrap_or(Value::Null)
     }
 
@@ -200,13 +201,13 @@ pub(super) fn validate_lead_fields(
 }
 
 impl Store {
-    pub fn next_lead_id(&self) -> i64 {
+    pub(crate) fn next_lead_id(&self) -> i64 {
         self.leads.keys().next_back().map_or(1, |id| id + 1)
     }
 
     /// `POST /api/leads`: a bare array or `{"leads": [...]}`. The chunk is refused whole if
     /// any lead is invalid; the ids of the inserted leads are returned in order.
-    pub fn add_leads(&mut self, body: &Value) -> SandboxResult<Vec<i64>> {
+    pub(crate) fn add_leads(&mut self, body: &Value) -> SandboxResult<Vec<i64>> {
         let leads = match body {
             Value::Array(items) => items,
             Value::Object(map) => match map.get("leads") {

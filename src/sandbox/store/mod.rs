@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::sandbox::error::{SandboxError, SandboxResult};
 use crate::sandbox::listing::{format_time, FieldValue};
-pub use crate::wire::fields::phone_digits;
+pub(crate) use crate::wire::fields::phone_digits;
 
 mod campaign_leads;
 mod campaigns;
@@ -17,17 +17,15 @@ mod leads;
 
 use leads::{pad_fields, validate_lead_fields};
 
-pub use campaign_leads::{CampaignLead, CAMPAIGN_LEAD_FIELDS, CAMPAIGN_LEAD_UPDATABLE};
-pub use campaigns::{Campaign, Status};
-pub use leads::{
-    Lead, LeadView, LEAD_DERIVED_FIELDS, LEAD_FIELDS, LEAD_SERVER_FIELDS, MAX_LEADS_PER_REQUEST,
-};
+pub(crate) use campaign_leads::{CampaignLead, CAMPAIGN_LEAD_FIELDS};
+pub(crate) use campaigns::{Campaign, Status};
+pub(crate) use leads::{Lead, LeadView, LEAD_FIELDS, LEAD_SERVER_FIELDS};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Store {
-    pub leads: BTreeMap<i64, Lead>,
-    pub campaign_leads: BTreeMap<i64, CampaignLead>,
-    pub campaigns: BTreeMap<i64, Campaign>,
+    pub(crate) leads: BTreeMap<i64, Lead>,
+    pub(crate) campaign_leads: BTreeMap<i64, CampaignLead>,
+    pub(crate) campaigns: BTreeMap<i64, Campaign>,
     #[serde(skip)]
     by_lead: HashMap<i64, BTreeSet<i64>>,
 }
@@ -45,7 +43,7 @@ fn optional_id_text(id: Option<i64>) -> Value {
 }
 
 /// Reads an id that may come as a number or a numeric string.
-pub fn read_id(value: &Value) -> Option<i64> {
+pub(crate) fn read_id(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),
@@ -100,7 +98,7 @@ fn read_id_list(value: &Value, what: &str) -> SandboxResult<Vec<i64>> {
 
 impl Store {
     /// Rebuilds the lead -> campaign leads index (after loading a saved state).
-    pub fn reindex(&mut self) {
+    pub(crate) fn reindex(&mut self) {
         self.leads.values_mut().for_each(pad_fields);
         self.by_lead.clear();
         let pairs: Vec<(i64, i64)> = self

@@ -9,12 +9,12 @@ mod listings;
 mod raw;
 mod recordings;
 
-pub use campaign_leads::campaign_leads_api;
-pub use campaigns::campaigns_api;
-pub use leads::leads_api;
-pub use listings::listings_api;
-pub use raw::raw_api;
-pub use recordings::recordings_api;
+pub(crate) use campaign_leads::campaign_leads_api;
+pub(crate) use campaigns::campaigns_api;
+pub(crate) use leads::leads_api;
+pub(crate) use listings::listings_api;
+pub(crate) use raw::raw_api;
+pub(crate) use recordings::recordings_api;
 
 use std::sync::Arc;
 
@@ -33,10 +33,10 @@ use crate::terminal::sink::{errln, errs};
 
 /// A connection to a dialer.
 #[derive(Clone)]
-pub struct Dialer {
-    pub client: Arc<Client>,
-    pub label: String,
-    pub host: Arc<Host>,
+pub(crate) struct Dialer {
+    pub(crate) client: Arc<Client>,
+    pub(crate) label: String,
+    pub(crate) host: Arc<Host>,
     /// Set on a remote, writable connection once its first change was confirmed.
     guard: Arc<Guard>,
 }
@@ -48,11 +48,11 @@ struct Guard {
 
 /// The host, reachable from functions that have no `Dialer` (`dialer(...)`).
 #[derive(Clone)]
-pub struct HostTag(pub Arc<Host>);
+pub(crate) struct HostTag(pub(crate) Arc<Host>);
 
 /// Why a dialer cannot be made.
 #[derive(Debug, thiserror::Error)]
-pub enum DialerError {
+pub(crate) enum DialerError {
     #[error(transparent)]
     Client(#[from] crate::api::SetupError),
     #[error(transparent)]
@@ -68,7 +68,7 @@ impl Dialer {
     /// A dialer on a sandbox at `url` (labelled `sandbox`, never remote) with `connection`'s
     /// client settings (a session's own, or the embedded sandbox's). The one way `tdc test`,
     /// watch mode and `tdc defs` make theirs.
-    pub fn on_sandbox(
+    pub(crate) fn on_sandbox(
         url: &str,
         connection: &crate::config::Connection,
         host: &Arc<Host>,
@@ -83,7 +83,7 @@ impl Dialer {
 
     /// `remote` is a connection that is neither the embedded sandbox nor on loopback: its
     /// first change in a run needs a confirmation (or `--yes`).
-    pub fn new(client: Arc<Client>, label: String, host: Arc<Host>, remote: bool) -> Dialer {
+    pub(crate) fn new(client: Arc<Client>, label: String, host: Arc<Host>, remote: bool) -> Dialer {
         Dialer {
             client,
             label,
@@ -207,7 +207,7 @@ fn mass_assign(
 }
 
 /// Builds a Dialer for a resolved connection.
-pub fn dialer_for(host: &Arc<Host>, connection: Connection) -> RhaiResultOf<Dialer> {
+pub(crate) fn dialer_for(host: &Arc<Host>, connection: Connection) -> RhaiResultOf<Dialer> {
     let url = match &connection.target {
         crate::config::Target::Url(url) => url.clone(),
         crate::config::Target::Embedded => {
@@ -228,7 +228,7 @@ pub fn dialer_for(host: &Arc<Host>, connection: Connection) -> RhaiResultOf<Dial
 
 impl HostTag {
     /// The host of the engine a native function was called from.
-    pub fn of(ctx: &NativeCallContext) -> Option<Arc<Host>> {
+    pub(crate) fn of(ctx: &NativeCallContext) -> Option<Arc<Host>> {
         ctx.tag()
             .and_then(|tag| tag.clone().try_cast::<HostTag>())
             .map(|tag| tag.0)

@@ -83,6 +83,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
         Some(Command::Man(args)) => manual(args),
         Some(Command::Completions(args)) => completions(args.shell),
+        Some(Command::Jupyter { action }) => {
+            crate::jupyter::command(&runtime, &cli.global, action, || {
+                start_session(&runtime, &cli.global, false)
+            })
+        }
     };
     // Background work (an embedded sandbox's connections, page prefetches) must not hold the
     // exit up.
@@ -175,6 +180,10 @@ fn script_folders(command: &Option<Command>) -> Option<Vec<std::path::PathBuf>> 
         Some(Command::Run(args)) => Some(vec![folder_of(&args.file)]),
         Some(Command::Test(args)) => Some(args.paths.iter().map(|p| folder_of(p)).collect()),
         Some(Command::Eval(_)) | Some(Command::Repl) | None => Some(Vec::new()),
+        // Jupyter starts a kernel in its notebook's folder.
+        Some(Command::Jupyter {
+            action: crate::cli::JupyterAction::Kernel { .. },
+        }) => Some(Vec::new()),
         _ => None,
     }
 }

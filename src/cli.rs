@@ -119,11 +119,43 @@ pub enum Command {
         after_help = "Examples:\n  tdc man | man -l -\n  tdc man export | man -l -              tdc-export(1)\n  tdc man profile add | man -l -         tdc-profile-add(1)\n  tdc man --out ~/.local/share/man/man1  tdc.1, tdc-run.1, tdc-export.1, …"
     )]
     Man(ManArgs),
+    /// Notebooks: install tdc's Jupyter kernel (one kernel spec per profile), remove it, or
+    /// run it (Jupyter does, with the connection file it wrote).
+    #[command(
+        after_help = "Examples:\n  tdc jupyter install                    the connection tdc run would use\n  tdc jupyter install --profile prod     a kernel named tdc-prod, on profile prod\n  tdc jupyter install --sandbox          on the embedded sandbox\n  tdc jupyter remove --profile prod\n  jupyter lab scripts/cdr_analysis.ipynb"
+    )]
+    Jupyter {
+        #[command(subcommand)]
+        action: JupyterAction,
+    },
     /// Serve the sandbox dialer: a local twin of the TD API with realistic data.
     #[command(
         after_help = "Examples:\n  tdc sandbox\n  tdc sandbox --numbers json --auth digest --live 60\n  tdc sandbox --faults 500=0.1,429=0.1,reset=0.05,lost=0.05 --latency-ms 20 --state twin.json"
     )]
     Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JupyterAction {
+    /// Write a kernel spec where `jupyter kernelspec list` finds it; the connection flags and
+    /// --allow-* given here are the kernel's.
+    Install(KernelSpecArgs),
+    /// Remove the kernel spec that install wrote for the same --profile (or --sandbox).
+    Remove(KernelSpecArgs),
+    /// Run the kernel on CONNECTION_FILE (Jupyter starts it so).
+    Kernel {
+        /// The connection file Jupyter wrote (ports and signing key).
+        connection_file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct KernelSpecArgs {
+    /// In the Python environment's folder (sys.prefix of python3, e.g. an active virtualenv)
+    /// instead of the user's Jupyter data folder (JUPYTER_DATA_DIR, else the platform's).
+    /// (`--user` is the API user, as everywhere in tdc: the user's folder is the default.)
+    #[arg(long)]
+    pub sys_prefix: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

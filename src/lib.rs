@@ -11,6 +11,7 @@ mod app;
 pub mod doctor;
 pub mod export;
 pub mod files;
+mod jupyter;
 pub mod output;
 pub mod phone;
 pub mod profiles;

@@ -8,7 +8,7 @@
 mod aggregate;
 mod assert;
 mod cdr;
-mod chart;
+pub(crate) mod chart;
 mod convert;
 mod csv;
 mod dialer;

@@ -10,6 +10,7 @@ mod cli;
 mod data_out;
 mod ergonomics;
 mod export;
+mod notebook;
 mod properties;
 mod real_tenant;
 mod reliability;

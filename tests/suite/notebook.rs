@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{output, root, tdc, temp_dir};
+use crate::common::{output, root, tdc, tdc_on, temp_dir, Sandbox};
 
 /// Whether python3 can import `modules`; without them a test is skipped with a note, except
 /// in CI, which installs them (.ci/run).
@@ -236,4 +236,122 @@ fn the_jupyter_kernel_conformance_tests_pass() {
             "{test} did not pass:\n{err}"
         );
     }
+}
+
+/// A kernel on `sandbox` (`tdc --url URL --user sandbox jupyter install`: the kernel spec
+/// `tdc`), its password in the environment Jupyter passes on.
+fn kernel_on(jupyter: &Jupyter, sandbox: &Sandbox) {
+    jupyter.install(&["--url", &sandbox.url, "--user", "sandbox"], "tdc");
+}
+
+/// The executed notebook's outputs of every code cell, in order.
+fn cell_outputs(notebook: &serde_json::Value) -> Vec<Vec<serde_json::Value>> {
+    notebook["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .filter(|cell| cell["cell_type"] == "code")
+        .map(|cell| cell["outputs"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+/// A MIME bundle's text (nbformat keeps it as a string or a list of lines).
+fn mime_text(data: &serde_json::Value) -> String {
+    match data {
+        serde_json::Value::Array(lines) => lines.iter().filter_map(|l| l.as_str()).collect(),
+        other => other.as_str().unwrap_or_default().to_string(),
+    }
+}
+
+#[test]
+fn the_example_notebook_runs_top_to_bottom_with_tables_a_chart_and_the_stdlib_asr() {
+    if !python_has(&["nbconvert", "nbclient"]) {
+        return;
+    }
+    let sandbox = Sandbox::start(&[]);
+    let jupyter = Jupyter::new("example-notebook");
+    kernel_on(&jupyter, &sandbox);
+    std::fs::copy(
+        root().join("scripts/cdr_analysis.ipynb"),
+        jupyter.home.join("cdr_analysis.ipynb"),
+    )
+    .expect("copy the notebook");
+    let (code, out, err) = output(
+        jupyter
+            .command("jupyter")
+            .args([
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "cdr_analysis.ipynb",
+            ])
+            .args(["--output", "executed.ipynb"])
+            .env("TDC_PASSWORD", "sandbox"),
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let text = std::fs::read_to_string(jupyter.home.join("executed.ipynb")).expect("executed");
+    let notebook: serde_json::Value = serde_json::from_str(&text).expect("a notebook");
+    let cells = cell_outputs(&notebook);
+    let all: Vec<&serde_json::Value> = cells.iter().flatten().collect();
+    assert!(all.iter().all(|o| o["output_type"] != "error"), "{text}");
+    assert_eq!(mime_text(&cells[0][0]["text"]), "20000 CDRs\n");
+
+    let kpis = &cells[1][0]["data"]["application/json"];
+    let (code, asr, err) = output(tdc_on(&sandbox, &jupyter.home).args([
+        "eval",
+        "import \"cdr\" as cdr; cdr::kpis(td.cdrs().to_array()).asr",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let asr: f64 = asr.trim().parse().expect("a number");
+    assert_eq!(kpis["asr"].as_f64(), Some(asr), "{kpis}");
+    assert!(asr > 0.0);
+
+    let html: Vec<String> = all
+        .iter()
+        .filter_map(|o| o["data"].get("text/html").map(mime_text))
+        .collect();
+    assert_eq!(html.len(), 3, "by hour, by cause, per agent: {html:?}");
+    assert!(html[0].starts_with("<table class=\"tdc-table\">\n<thead><tr><th>hour</th><th>attempts</th><th>answered</th><th>asr</th><th>acd</th></tr></thead>"), "{}", html[0]);
+    assert!(html[1].contains("<td>NORMAL_CLEARING</td>"), "{}", html[1]);
+    let svg: Vec<String> = all
+        .iter()
+        .filter_map(|o| o["data"].get("image/svg+xml").map(mime_text))
+        .collect();
+    assert_eq!(svg.len(), 1, "the chart of ASR by hour");
+    assert!(
+        svg[0].starts_with("<svg") && svg[0].contains("asr"),
+        "{}",
+        svg[0]
+    );
+    let chart_text = mime_text(&cells[3][0]["data"]["text/plain"]);
+    assert!(chart_text.starts_with(" 8 │█"), "{chart_text}");
+}
+
+#[test]
+fn interrupting_a_scan_of_a_slow_dialer_returns_at_once_and_the_kernel_goes_on() {
+    if !python_has(&["jupyter_client"]) {
+        return;
+    }
+    let sandbox = Sandbox::start(&["--latency-ms", "500"]);
+    let jupyter = Jupyter::new("interrupt-scan");
+    kernel_on(&jupyter, &sandbox);
+    let (code, out, err) = output(
+        jupyter
+            .command("python3")
+            .arg(root().join("tests/jupyter/interrupt_scan.py"))
+            .env("TDC_KERNEL", "tdc")
+            .env("TDC_PASSWORD", "sandbox"),
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("the script's JSON");
+    assert_eq!(report["answers"], true, "{report}");
+    assert_eq!(report["status"], "error", "{report}");
+    assert_eq!(report["ename"], "Interrupted", "{report}");
+    let seconds = report["returned_after"].as_f64().expect("seconds");
+    assert!(
+        seconds < 2.0,
+        "the cell returned {seconds:.2} s after the interrupt"
+    );
+    assert_eq!(report["next_cell"], serde_json::json!(["42"]), "{report}");
 }

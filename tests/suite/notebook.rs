@@ -355,3 +355,54 @@ fn interrupting_a_scan_of_a_slow_dialer_returns_at_once_and_the_kernel_goes_on()
     );
     assert_eq!(report["next_cell"], serde_json::json!(["42"]), "{report}");
 }
+
+/// JupyterLab, headless on loopback, in Debian's Chromium driven by Playwright: a cell runs on
+/// the embedded sandbox and the page shows its table and chart (tests/jupyter/lab_browser.py;
+/// the screenshot stays in the test's folder).
+#[test]
+fn jupyterlab_in_chromium_shows_a_cells_table_and_chart() {
+    if !python_has(&["jupyterlab", "playwright", "jupyter_client"]) {
+        return;
+    }
+    if !Path::new("/usr/bin/chromium").is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs Debian's chromium (.ci/run)"
+        );
+        eprintln!("/usr/bin/chromium is not installed here: the JupyterLab test runs in CI");
+        return;
+    }
+    let jupyter = Jupyter::new("jupyterlab");
+    jupyter.install(&["--sandbox"], "tdc-sandbox");
+    let (code, out, err) = output(
+        jupyter
+            .command("python3")
+            .arg(root().join("tests/jupyter/lab_browser.py"))
+            .env("TDC_KERNEL", "tdc-sandbox"),
+    );
+    let log = std::fs::read_to_string(jupyter.home.join("jupyter-lab.log")).unwrap_or_default();
+    assert_eq!(code, 0, "{out}\n{err}\njupyter lab's log:\n{log}");
+    let shown: serde_json::Value = serde_json::from_str(out.trim()).expect("the script's JSON");
+    assert_eq!(
+        shown["headers"],
+        serde_json::json!(["hour", "attempts", "answered", "asr", "acd"]),
+        "{shown}"
+    );
+    assert!(
+        shown["rows"].as_u64().is_some_and(|rows| rows > 0),
+        "{shown}"
+    );
+    assert_eq!(shown["first_row"][0], "8", "{shown}");
+    let chart = shown["chart_source"].as_str().unwrap_or_default();
+    assert!(
+        chart.starts_with("data:image/svg+xml") || chart.starts_with("<svg"),
+        "{shown}"
+    );
+    assert_eq!(shown["errors"], 0, "{shown}");
+    let screenshot = std::fs::read(jupyter.home.join("jupyterlab.png")).expect("a screenshot");
+    assert!(screenshot.starts_with(b"\x89PNG"), "a PNG");
+    eprintln!(
+        "JupyterLab's page: {}",
+        jupyter.home.join("jupyterlab.png").display()
+    );
+}

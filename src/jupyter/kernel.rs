@@ -74,6 +74,8 @@ pub fn serve(
     crate::session::interrupt_on_ctrl_c(runtime, &session.host, true);
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     let outlet = Outlet::new(sender);
+    let progress = outlet.clone();
+    crate::terminal::progress::draw_in(move |text| progress.stderr(text));
     let notebook = Notebook::new(session, outlet.clone(), banner);
     runtime
         .block_on(run(&info, notebook, receiver))

@@ -1,7 +1,9 @@
 //! Progress on stderr for long scans, imports and downloads: count, rate and ETA when stderr is
-//! a terminal, nothing otherwise (so logs and pipes stay clean).
+//! a terminal, nothing otherwise (so logs and pipes stay clean) — except in a notebook's
+//! kernel, which shows it as one line of the running cell's output, rewritten in place.
 
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -30,8 +32,90 @@ fn style(template: &str) -> Option<ProgressStyle> {
     })
 }
 
+/// Where progress goes instead of stderr: set once, by a notebook's kernel.
+type Sink = Arc<dyn Fn(&str) + Send + Sync>;
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Draws progress as text handed to `sink` from now on: each redraw one piece, `\r` and the
+/// line, so that a notebook shows one line that changes, not one line per redraw.
+pub fn draw_in(sink: impl Fn(&str) + Send + Sync + 'static) {
+    let _ = SINK.set(Arc::new(sink));
+}
+
+/// A one-line "terminal" for [`draw_in`]: a redraw (clear, write, flush) becomes one piece of
+/// text; clearing at the end leaves a `\r`, so that what follows takes the line's place.
+struct Line {
+    sink: Sink,
+    pending: Mutex<String>,
+}
+
+impl std::fmt::Debug for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Line")
+    }
+}
+
+impl indicatif::TermLike for Line {
+    fn width(&self) -> u16 {
+        100
+    }
+
+    fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.write_str(s)
+    }
+
+    /// The padding that blanks the rest of a terminal's line is left out: `\r` replaces it.
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_str(s.trim_end_matches(' '));
+        Ok(())
+    }
+
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.write_str("\r")
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        let mut text = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if !text.is_empty() {
+            // The first draw has nothing to clear, yet starts the line the others rewrite.
+            if !text.starts_with('\r') {
+                text.insert(0, '\r');
+            }
+            (self.sink)(&text);
+        }
+        Ok(())
+    }
+}
+
+/// The kernel's stderr may be the terminal Jupyter was started in: the notebook comes first.
 fn target() -> ProgressDrawTarget {
-    if std::io::stderr().is_terminal() {
+    if let Some(sink) = SINK.get() {
+        let line = Line {
+            sink: sink.clone(),
+            pending: Mutex::default(),
+        };
+        // A few redraws a second: each is a message to every open notebook.
+        ProgressDrawTarget::term_like_with_hz(Box::new(line), 4)
+    } else if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr()
     } else {
         ProgressDrawTarget::hidden()

@@ -92,6 +92,20 @@ class TdcKernelBehaviour(unittest.TestCase):
         history = reply["content"]["history"]
         self.assertEqual([entry[2] for entry in history], [["6 * 7", "42"]])
 
+    def test_a_scans_progress_is_one_line_rewritten_in_place(self):
+        code = "let n = 0;\nfor cdr in td.cdrs() { n += 1; }\nprint(`${n} CDRs`);"
+        reply, outputs = self.run_cell(code)
+        self.assertEqual(reply["content"]["status"], "ok")
+        streams = [o["content"] for o in outputs if o["msg_type"] == "stream"]
+        progress = [s["text"] for s in streams if s["name"] == "stderr"]
+        self.assertTrue(any(" cdrs " in text for text in progress), streams)
+        # A redraw a message, a few a second, each rewriting the line; cleared at the end.
+        self.assertLess(len(progress), 100, progress)
+        for text in progress:
+            self.assertTrue(text.startswith("\r") and "\n" not in text, repr(text))
+        self.assertEqual(progress[-1], "\r")
+        self.assertEqual(streams[-1], {"name": "stdout", "text": "20000 CDRs\n"})
+
     def check_interrupt(self, interrupt):
         started = time.monotonic()
         msg_id = self.kc.execute("let n = 0; loop { n += 1; }")
@@ -104,6 +118,18 @@ class TdcKernelBehaviour(unittest.TestCase):
         self.assertLess(time.monotonic() - started, 5)
         reply, outputs = self.run_cell("n > 0")
         self.assertEqual(self.result_text(outputs), "true")
+
+    def test_a_restart_ends_the_kernel_and_starts_afresh(self):
+        self.run_cell("let before_restart = 1;")
+        started = time.monotonic()
+        self.km.restart_kernel(now=False)
+        # jupyter_client kills a kernel that has not ended 5 s after a shutdown_request.
+        self.assertLess(time.monotonic() - started, 4)
+        self.kc.wait_for_ready(timeout=30)
+        reply, outputs = self.run_cell("before_restart")
+        self.assertEqual(reply["content"]["status"], "error")
+        reply, outputs = self.run_cell("6 * 7")
+        self.assertEqual(self.result_text(outputs), "42")
 
     def test_sigint_stops_a_running_cell(self):
         self.check_interrupt(self.km.interrupt_kernel)

@@ -161,7 +161,33 @@ fn kernel_argv(global: &GlobalArgs) -> Result<Vec<String>, Failure> {
     Ok(argv)
 }
 
+/// What would make the kernel fail at every start, refused now: a profile the config file
+/// does not have, a URL carrying credentials (they would be written into kernel.json).
+fn check_connection(global: &GlobalArgs) -> Outcome {
+    let usage = |message: String| Failure::Usage(format!("tdc jupyter install: {message}"));
+    if let Some(url) = global.url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(usage(
+                "--url: a user name or password inside the URL is refused (it would be written into kernel.json); pass --user, and the password through TDC_PASSWORD, password_env or password_cmd".into(),
+            ));
+        }
+    }
+    if let Some(profile) = &global.profile {
+        let config = crate::session::load_config().map_err(|e| usage(e.to_string()))?;
+        let known = config
+            .as_ref()
+            .is_some_and(|(_, file)| file.profiles.contains_key(profile));
+        if !known {
+            return Err(usage(format!(
+                "no profile named {profile} in the config file (tdc profile list shows them)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn install(global: &GlobalArgs, args: &KernelSpecArgs) -> Outcome {
+    check_connection(global)?;
     let (name, display_name) = names(global);
     let folder = kernels_folder(args, "install")?.join(&name);
     let spec = serde_json::json!({

@@ -176,6 +176,35 @@ fn a_kernel_spec_per_profile_is_installed_where_jupyter_finds_it_and_removed() {
 }
 
 #[test]
+fn a_kernel_that_could_never_start_is_not_installed() {
+    let jupyter = Jupyter::new("kernelspec-refused");
+    let install = |flags: &[&str]| {
+        output(
+            tdc(&jupyter.home)
+                .env("JUPYTER_DATA_DIR", &jupyter.data)
+                .args(flags)
+                .args(["jupyter", "install"]),
+        )
+    };
+    let (code, _, err) = install(&["--profile", "nowhere"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "tdc jupyter install: no profile named nowhere in the config file (tdc profile list shows them)\n"
+    );
+    let (code, _, err) = install(&["--url", "https://ops:hunter2@example.td.commpeak.com"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with(
+            "tdc jupyter install: --url: a user name or password inside the URL is refused"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(!jupyter.data.exists(), "nothing was written");
+}
+
+#[test]
 fn a_bad_connection_file_is_one_line_and_exit_2() {
     let jupyter = Jupyter::new("bad-connection-file");
     let file = jupyter.home.join("kernel-1.json");

@@ -92,6 +92,7 @@ async fn run(
     let session_id = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
     let mut shell = create_kernel_shell_connection(info, &session_id).await?;
     let mut control = create_kernel_control_connection(info, &session_id).await?;
+    // Bound because clients connect to it; no script function asks for input.
     let _stdin = create_kernel_stdin_connection(info, &session_id).await?;
     let mut iopub = create_kernel_iopub_connection(info, &session_id).await?;
     let mut heartbeat = create_kernel_heartbeat_connection(info).await?;
@@ -124,14 +125,10 @@ async fn run(
                         status: ReplyStatus::Ok,
                         error: None,
                     };
-                    let _ = control.send(reply.as_child_of(&message)).await;
+                    let _ = control.send(reply.clone().as_child_of(&message)).await;
                     // A shutdown is also announced on iopub, as the protocol asks.
                     outlet.answering(&message);
-                    outlet.send(ShutdownReply {
-                        restart: request.restart,
-                        status: ReplyStatus::Ok,
-                        error: None,
-                    });
+                    outlet.send(reply);
                     let _ = stop.send(());
                     return;
                 }
@@ -150,7 +147,8 @@ async fn run(
             Err(e) => eprintln!("tdc: jupyter kernel: a shell message was dropped: {e}"),
         }
     }
-    // The shutdown notice on iopub goes out before the sockets close.
+    // The iopub queue never closes (the progress sink keeps a sender for the process), so
+    // its last messages, the shutdown notice among them, are given a moment to go out.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     Ok(())
 }

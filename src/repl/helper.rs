@@ -98,14 +98,26 @@ impl Validator for ReplHelper {
     }
 }
 
-/// The start of the identifier that ends at `pos`.
+/// The start of the name that ends at `pos`: an identifier, or a module path such as
+/// `cdr::kpis` (stdlib functions are completed and documented by their whole name).
 fn word_start(line: &str, pos: usize) -> usize {
-    line[..pos]
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
-        .last()
-        .map_or(pos, |(i, _)| i)
+    let identifier_start = |end: usize| {
+        line[..end]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+            .last()
+            .map_or(end, |(i, _)| i)
+    };
+    let mut start = identifier_start(pos);
+    while line[..start].ends_with("::") {
+        let module = identifier_start(start - 2);
+        if module == start - 2 {
+            break;
+        }
+        start = module;
+    }
+    start
 }
 
 /// The index of the `(` that matches the `)` ending at `end` (exclusive).
@@ -417,6 +429,14 @@ mod tests {
             "a mistake in the middle is submitted"
         );
         assert!(!incomplete("let x = ;"));
+    }
+
+    #[test]
+    fn a_module_path_is_one_name() {
+        assert_eq!(word_start("let k = cdr::kp", 15), 8);
+        assert_eq!(word_start("td.cdr", 6), 3);
+        assert_eq!(word_start("#{a::", 5), 2);
+        assert_eq!(word_start("x = ::kp", 8), 6);
     }
 
     #[test]

@@ -106,6 +106,30 @@ class TdcKernelBehaviour(unittest.TestCase):
         self.assertEqual(progress[-1], "\r")
         self.assertEqual(streams[-1], {"name": "stdout", "text": "20000 CDRs\n"})
 
+    def complete(self, code):
+        self.kc.complete(code)
+        reply = self.kc.get_shell_msg(timeout=10)["content"]
+        return reply["cursor_start"], set(reply["matches"])
+
+    def test_completion_knows_map_keys_chains_and_the_stdlib(self):
+        self.run_cell('let record = #{campaign_id: 7, caller: "x"};')
+        self.assertEqual(
+            self.complete("let a = 1;\nrecord.ca"), (18, {"campaign_id", "caller"})
+        )
+        self.assertEqual(self.complete("td.cdrs().lim"), (10, {"limit("}))
+        start, matches = self.complete("cdr::kp")
+        self.assertEqual(start, 0)
+        self.assertIn("cdr::kpis(", matches)
+
+    def test_inspect_shows_the_doc_of_a_stdlib_function(self):
+        code = "let k = cdr::kpis(rows);"
+        self.kc.inspect(code, cursor_pos=code.index("kpis") + 2)
+        reply = self.kc.get_shell_msg(timeout=10)["content"]
+        self.assertTrue(reply["found"])
+        text = reply["data"]["text/plain"]
+        self.assertTrue(text.startswith("cdr::kpis(rows"), text)
+        self.assertIn("Key figures of finished calls", text)
+
     def check_interrupt(self, interrupt):
         started = time.monotonic()
         msg_id = self.kc.execute("let n = 0; loop { n += 1; }")

@@ -265,6 +265,8 @@ fn the_jupyter_kernel_conformance_tests_pass() {
         "test_inspect",
         "test_cells_share_one_scope",
         "test_history_search_finds_cells_by_pattern",
+        "test_completion_knows_map_keys_chains_and_the_stdlib",
+        "test_inspect_shows_the_doc_of_a_stdlib_function",
         "test_a_scans_progress_is_one_line_rewritten_in_place",
         "test_a_restart_ends_the_kernel_and_starts_afresh",
         "test_sigint_stops_a_running_cell",

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use jupyter_protocol::{
     DisplayData, JupyterMessage, JupyterMessageContent, Media, MediaType, StreamContent, Transient,
+    UpdateDisplayData,
 };
 use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
 use tokio::sync::mpsc::UnboundedSender;
@@ -32,6 +33,8 @@ pub struct Outlet {
     parent: Arc<Mutex<Option<JupyterMessage>>>,
     /// The charts drawn by the running cell: (the value the chart function returned, its SVG).
     charts: Arc<Mutex<Vec<(String, String)>>>,
+    /// The display showing the running scan's progress, and how many there were.
+    progress: Arc<Mutex<(Option<String>, u64)>>,
 }
 
 impl Outlet {
@@ -40,6 +43,7 @@ impl Outlet {
             sender,
             parent: Arc::default(),
             charts: Arc::default(),
+            progress: Arc::default(),
         }
     }
 
@@ -65,6 +69,33 @@ impl Outlet {
 
     pub fn stderr(&self, text: &str) {
         self.send(StreamContent::stderr(text));
+    }
+
+    /// Progress as one output that changes (a display updated by its id): `line` is what it
+    /// shows now, `""` once the scan is done, which empties it.
+    pub fn progress(&self, line: &str) {
+        let mut progress = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        let media = Media::new(vec![MediaType::Plain(line.to_string())]);
+        match (&progress.0, line.is_empty()) {
+            (None, true) => {}
+            (None, false) => {
+                progress.1 += 1;
+                let id = format!("tdc-progress-{}", progress.1);
+                self.send(DisplayData {
+                    transient: Some(Transient {
+                        display_id: Some(id.clone()),
+                    }),
+                    ..DisplayData::new(media)
+                });
+                progress.0 = Some(id);
+            }
+            (Some(id), done) => {
+                self.send(UpdateDisplayData::new(media, id));
+                if done {
+                    progress.0 = None;
+                }
+            }
+        }
     }
 
     fn remember_chart(&self, value: &str, svg: String) {

@@ -63,19 +63,19 @@ pub fn serve(
             info.signature_scheme
         )));
     }
-    let banner = match session.banner() {
-        Some(banner) => format!("notebook kernel on {banner}"),
-        None => format!(
-            "notebook kernel on the embedded sandbox at {}",
-            session.dialer.client.base_url()
-        ),
-    };
-    crate::terminal::log::tdc_line("info", &banner);
+    // As `tdc run` says it: the embedded sandbox has said where it is already.
+    if let Some(banner) = session.banner() {
+        crate::terminal::log::tdc_line("info", &format!("notebook kernel on {banner}"));
+    }
+    let banner = session.banner().unwrap_or_else(|| {
+        let url = session.dialer.client.base_url();
+        format!("the embedded sandbox at {url}")
+    });
     crate::session::interrupt_on_ctrl_c(runtime, &session.host, true);
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     let outlet = Outlet::new(sender);
     let progress = outlet.clone();
-    crate::terminal::progress::draw_in(move |text| progress.stderr(text));
+    crate::terminal::progress::draw_in(move |line| progress.progress(line));
     let notebook = Notebook::new(session, outlet.clone(), banner);
     runtime
         .block_on(run(&info, notebook, receiver))
@@ -209,7 +209,7 @@ impl<'a> Notebook<'a> {
             outlet,
             execution_count: 0,
             history: Vec::new(),
-            banner: format!("tdc {}: {banner}", env!("CARGO_PKG_VERSION")),
+            banner: format!("tdc {} on {banner}", env!("CARGO_PKG_VERSION")),
         };
         notebook.refresh_knowledge();
         notebook

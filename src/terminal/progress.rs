@@ -1,6 +1,6 @@
 //! Progress on stderr for long scans, imports and downloads: count, rate and ETA when stderr is
 //! a terminal, nothing otherwise (so logs and pipes stay clean) — except in a notebook's
-//! kernel, which shows it as one line of the running cell's output, rewritten in place.
+//! kernel, which shows it as one line of the running cell's output, updated in place.
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -36,17 +36,22 @@ fn style(template: &str) -> Option<ProgressStyle> {
 type Sink = Arc<dyn Fn(&str) + Send + Sync>;
 static SINK: OnceLock<Sink> = OnceLock::new();
 
-/// Draws progress as text handed to `sink` from now on: each redraw one piece, `\r` and the
-/// line, so that a notebook shows one line that changes, not one line per redraw.
+/// Hands progress to `sink` from now on, as the one line it shows (`""` once it is cleared),
+/// at most a few times a second: a notebook shows one line that changes, not one per redraw.
 pub fn draw_in(sink: impl Fn(&str) + Send + Sync + 'static) {
     let _ = SINK.set(Arc::new(sink));
 }
 
-/// A one-line "terminal" for [`draw_in`]: a redraw (clear, write, flush) becomes one piece of
-/// text; clearing at the end leaves a `\r`, so that what follows takes the line's place.
+/// The least time between two lines handed to a sink (the line that clears goes at once).
+const SINK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A one-line "terminal" for [`draw_in`]: what a redraw (clear, write, flush) leaves on the
+/// line is handed on.
 struct Line {
     sink: Sink,
     pending: Mutex<String>,
+    /// When a line was last handed on.
+    last: Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for Line {
@@ -80,28 +85,32 @@ impl indicatif::TermLike for Line {
         self.write_str(s)
     }
 
-    /// The padding that blanks the rest of a terminal's line is left out: `\r` replaces it.
     fn write_str(&self, s: &str) -> std::io::Result<()> {
         self.pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push_str(s.trim_end_matches(' '));
+            .push_str(s);
         Ok(())
     }
 
     fn clear_line(&self) -> std::io::Result<()> {
-        self.write_str("\r")
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        Ok(())
     }
 
     fn flush(&self) -> std::io::Result<()> {
-        let mut text = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        if !text.is_empty() {
-            // The first draw has nothing to clear, yet starts the line the others rewrite.
-            if !text.starts_with('\r') {
-                text.insert(0, '\r');
-            }
-            (self.sink)(&text);
+        let text = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let line = text.trim();
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        if !line.is_empty() && last.is_some_and(|at| now - at < SINK_INTERVAL) {
+            return Ok(());
         }
+        *last = Some(now);
+        (self.sink)(line);
         Ok(())
     }
 }
@@ -112,9 +121,9 @@ fn target() -> ProgressDrawTarget {
         let line = Line {
             sink: sink.clone(),
             pending: Mutex::default(),
+            last: Mutex::default(),
         };
-        // A few redraws a second: each is a message to every open notebook.
-        ProgressDrawTarget::term_like_with_hz(Box::new(line), 4)
+        ProgressDrawTarget::term_like(Box::new(line))
     } else if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr()
     } else {

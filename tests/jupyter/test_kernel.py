@@ -3,6 +3,7 @@ and interrupting a cell. Run by tests/suite/notebook.rs, which installs the kern
 TDC_KERNEL into a throwaway JUPYTER_DATA_DIR."""
 
 import os
+import queue
 import time
 import unittest
 
@@ -92,19 +93,22 @@ class TdcKernelBehaviour(unittest.TestCase):
         history = reply["content"]["history"]
         self.assertEqual([entry[2] for entry in history], [["6 * 7", "42"]])
 
-    def test_a_scans_progress_is_one_line_rewritten_in_place(self):
+    def test_a_scans_progress_is_one_line_updated_in_place(self):
         code = "let n = 0;\nfor cdr in td.cdrs() { n += 1; }\nprint(`${n} CDRs`);"
         reply, outputs = self.run_cell(code)
         self.assertEqual(reply["content"]["status"], "ok")
+        shown = [o for o in outputs if o["msg_type"] in ("display_data", "update_display_data")]
+        # One display, updated a few times a second, emptied when the scan is done.
+        self.assertEqual(shown[0]["msg_type"], "display_data", shown)
+        display_id = shown[0]["content"]["transient"]["display_id"]
+        lines = [o["content"]["data"]["text/plain"] for o in shown]
+        self.assertTrue(all(o["msg_type"] == "update_display_data" for o in shown[1:]), shown)
+        self.assertTrue(all(o["content"]["transient"]["display_id"] == display_id for o in shown))
+        self.assertIn(" cdrs ", lines[0])
+        self.assertLess(len(shown), 30, lines)
+        self.assertEqual(lines[-1], "")
         streams = [o["content"] for o in outputs if o["msg_type"] == "stream"]
-        progress = [s["text"] for s in streams if s["name"] == "stderr"]
-        self.assertTrue(any(" cdrs " in text for text in progress), streams)
-        # A redraw a message, a few a second, each rewriting the line; cleared at the end.
-        self.assertLess(len(progress), 100, progress)
-        for text in progress:
-            self.assertTrue(text.startswith("\r") and "\n" not in text, repr(text))
-        self.assertEqual(progress[-1], "\r")
-        self.assertEqual(streams[-1], {"name": "stdout", "text": "20000 CDRs\n"})
+        self.assertEqual(streams, [{"name": "stdout", "text": "20000 CDRs\n"}])
 
     def complete(self, code):
         self.kc.complete(code)
@@ -129,6 +133,24 @@ class TdcKernelBehaviour(unittest.TestCase):
         text = reply["data"]["text/plain"]
         self.assertTrue(text.startswith("cdr::kpis(rows"), text)
         self.assertIn("Key figures of finished calls", text)
+
+    def test_a_message_signed_with_another_key_is_ignored(self):
+        from jupyter_client.session import Session
+
+        forged = Session(key=b"not the connection file's key")
+        content = {"code": "let forged = 1;", "silent": False, "store_history": True,
+                   "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}
+        forged.send(self.kc.shell_channel.socket, "execute_request", content)
+        with self.assertRaises(queue.Empty):
+            self.kc.get_shell_msg(timeout=2)
+        reply, outputs = self.run_cell("forged")
+        self.assertEqual(reply["content"]["status"], "error")
+        self.assertIn("forged", reply["content"]["evalue"])
+
+    def test_kernel_info_names_the_dialer(self):
+        self.kc.kernel_info()
+        reply = self.kc.get_shell_msg(timeout=10)["content"]
+        self.assertRegex(reply["banner"], r"^tdc \S+ on the embedded sandbox at http://127\.0\.0\.1:")
 
     def check_interrupt(self, interrupt):
         started = time.monotonic()

@@ -302,7 +302,14 @@ impl<'a> Notebook<'a> {
         self.refresh_knowledge();
         let (reply, output) = match outcome {
             Ok(value) => {
-                let shown = match self.outlet.bundle(&value) {
+                // A Query's rows are read to show it: on a script's thread, as bindings block.
+                let outlet = &self.outlet;
+                let shown = on_script_stack(|| outlet.bundle(&value)).unwrap_or_else(|e| {
+                    Err(crate::script::script_error(format!(
+                        "cannot start the script's thread: {e}"
+                    )))
+                });
+                let shown = match shown {
                     Ok(shown) => shown,
                     Err(e) => return self.failed(count, CellError::Eval(e), &name, code),
                 };

@@ -110,6 +110,25 @@ class TdcKernelBehaviour(unittest.TestCase):
         streams = [o["content"] for o in outputs if o["msg_type"] == "stream"]
         self.assertEqual(streams, [{"name": "stdout", "text": "20000 CDRs\n"}])
 
+    def test_a_query_shows_its_url_and_first_rows_as_a_table(self):
+        reply, outputs = self.run_cell('td.cdrs().where("status", "NO_ANSWER")')
+        self.assertEqual(reply["content"]["status"], "ok")
+        data = [o for o in outputs if o["msg_type"] == "execute_result"][0]["content"]["data"]
+        self.assertTrue(data["text/plain"].startswith("Query http://127.0.0.1:"), data)
+        self.assertTrue(data["text/html"].startswith("<p><code>Query http://127.0.0.1:"), data)
+        self.assertIn("<td>NO_ANSWER</td>", data["text/html"])
+        self.assertIn("(the first 50 rows; .to_array() reads them all)", data["text/html"])
+
+    def test_cells_write_in_the_notebooks_folder_and_not_elsewhere(self):
+        reply, _ = self.run_cell('write_json(#{a: 1}, "inside.json");')
+        self.assertEqual(reply["content"]["status"], "ok")
+        self.assertTrue(os.path.isfile("inside.json"))
+        outside = os.path.join(os.path.dirname(os.getcwd()), "tdc-kernel-outside.json")
+        reply, _ = self.run_cell(f'write_json(#{{a: 1}}, "{outside}");')
+        self.assertEqual(reply["content"]["status"], "error")
+        self.assertIn("--allow-write", reply["content"]["evalue"])
+        self.assertFalse(os.path.exists(outside))
+
     def complete(self, code):
         self.kc.complete(code)
         reply = self.kc.get_shell_msg(timeout=10)["content"]

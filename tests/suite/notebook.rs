@@ -269,6 +269,8 @@ fn the_jupyter_kernel_conformance_tests_pass() {
         "test_inspect_shows_the_doc_of_a_stdlib_function",
         "test_a_message_signed_with_another_key_is_ignored",
         "test_kernel_info_names_the_dialer",
+        "test_a_query_shows_its_url_and_first_rows_as_a_table",
+        "test_cells_write_in_the_notebooks_folder_and_not_elsewhere",
         "test_a_scans_progress_is_one_line_updated_in_place",
         "test_a_restart_ends_the_kernel_and_starts_afresh",
         "test_sigint_stops_a_running_cell",

@@ -104,10 +104,12 @@ async fn run(
             }
         }
     });
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(end_with_parent(stop.clone(), notebook.session.host.clone()));
     let host = notebook.session.host.clone();
     let outlet = notebook.outlet.clone();
     let kernel_info = notebook.kernel_info();
+    let ended = stop.clone();
     tokio::spawn(async move {
         while let Ok(message) = control.read().await {
             let reply: JupyterMessage = match &message.content {
@@ -129,7 +131,7 @@ async fn run(
                     // A shutdown is also announced on iopub, as the protocol asks.
                     outlet.answering(&message);
                     outlet.send(reply);
-                    let _ = stop.send(());
+                    stop.cancel();
                     return;
                 }
                 _ => continue,
@@ -140,7 +142,7 @@ async fn run(
     loop {
         let message = tokio::select! {
             message = shell.read() => message,
-            _ = &mut stopped => break,
+            _ = ended.cancelled() => break,
         };
         match message {
             Ok(message) => notebook.answer(&mut shell, &message).await?,
@@ -151,6 +153,31 @@ async fn run(
     // its last messages, the shutdown notice among them, are given a moment to go out.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     Ok(())
+}
+
+/// Ends the kernel when the process that started it (Jupyter) is gone without a
+/// `shutdown_request` (killed, crashed): a kernel left behind would hold its ports and
+/// its embedded sandbox for nobody.
+async fn end_with_parent(
+    stop: tokio_util::sync::CancellationToken,
+    host: Arc<crate::script::Host>,
+) {
+    #[cfg(unix)]
+    {
+        let parent = std::os::unix::process::parent_id();
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            if std::os::unix::process::parent_id() != parent {
+                eprintln!("tdc: jupyter kernel: the process that started it is gone; ending");
+                host.interrupt();
+                stop.cancel();
+                return;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (stop, host);
 }
 
 /// One executed cell, for `history_request`.

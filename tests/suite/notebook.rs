@@ -456,3 +456,51 @@ fn jupyterlab_in_chromium_shows_a_cells_table_and_chart() {
         jupyter.home.join("jupyterlab.png").display()
     );
 }
+
+/// Whether a process has ended (gone, or a zombie nobody reaped).
+fn ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+#[test]
+fn a_kernel_ends_when_the_jupyter_that_started_it_is_killed() {
+    if !python_has(&["jupyter_client"]) {
+        return;
+    }
+    let jupyter = Jupyter::new("orphan-kernel");
+    jupyter.install(&["--sandbox"], "tdc-sandbox");
+    let script = "import os, signal\n\
+        from jupyter_client.manager import start_new_kernel\n\
+        km, kc = start_new_kernel(kernel_name='tdc-sandbox')\n\
+        print(km.provisioner.process.pid, flush=True)\n\
+        os.kill(os.getpid(), signal.SIGKILL)\n";
+    // The kernel inherits the pipes: one line is read, never their end.
+    let mut python = jupyter
+        .command("python3")
+        .args(["-c", script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(python.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("the kernel's pid");
+    let _ = python.wait();
+    let pid: u32 = line.trim().parse().unwrap_or_else(|_| panic!("{line:?}"));
+    let started = std::time::Instant::now();
+    while !ended(pid) {
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            crate::common::send_signal(pid, "KILL");
+            panic!("the kernel {pid} outlived its Jupyter by 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

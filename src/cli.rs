@@ -9,59 +9,59 @@ use crate::sandbox::{AuthScheme, NumberStyle};
 
 #[derive(Debug, Parser)]
 #[command(name = "tdc", version, about = "tdc, the TD dialer automation console")]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub(crate) global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 /// Connection flags, accepted before or after the subcommand. The password is never a flag:
 /// it comes from TDC_PASSWORD, the profile, or a prompt.
 #[derive(Debug, Clone, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Dialer base URL (or TDC_URL), e.g. https://example.td.commpeak.com
     #[arg(long, global = true, value_name = "URL")]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     /// API user (or TDC_USER).
     #[arg(long, global = true, value_name = "USER")]
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Profile from the config file (or TDC_PROFILE).
     #[arg(long, global = true, value_name = "NAME")]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// Use the embedded sandbox, whatever is configured.
     #[arg(long, global = true)]
-    pub sandbox: bool,
+    pub(crate) sandbox: bool,
     /// Trace every request and answer on stderr (never headers or credentials).
     #[arg(short, long, global = true)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
     /// Change remote dialers without asking (needed without a terminal).
     #[arg(long, short = 'y', global = true)]
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Allow plain http:// to a host that is not on this machine.
     #[arg(long, global = true)]
-    pub allow_http: bool,
+    pub(crate) allow_http: bool,
     /// Let scripts read files under PATH (besides their folder and the working directory).
     #[arg(long, global = true, value_name = "PATH", value_delimiter = ',')]
-    pub allow_read: Vec<PathBuf>,
+    pub(crate) allow_read: Vec<PathBuf>,
     /// Let scripts write files under PATH (besides their folder and the working directory).
     #[arg(long, global = true, value_name = "PATH", value_delimiter = ',')]
-    pub allow_write: Vec<PathBuf>,
+    pub(crate) allow_write: Vec<PathBuf>,
     /// Let scripts connect to HOST, HOST:PORT or a URL's host and port (no path) with
     /// dialer(#{url: ...}), notify and http_post (besides the config's profiles).
     #[arg(long, global = true, value_name = "HOST", value_delimiter = ',', value_parser = NetEntry)]
-    pub allow_net: Vec<String>,
+    pub(crate) allow_net: Vec<String>,
     /// Let scripts read the environment variable NAME (env(), password_env of dialer(#{...})).
     #[arg(long, global = true, value_name = "NAME", value_delimiter = ',')]
-    pub allow_env: Vec<String>,
+    pub(crate) allow_env: Vec<String>,
     /// Lift the limits on what scripts may read, write, connect to and see of the environment
     /// (tdc's own files stay off limits).
     #[arg(long, global = true)]
-    pub allow_all: bool,
+    pub(crate) allow_all: bool,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// The interactive console (also what `tdc` alone starts).
     #[command(
         after_help = "Examples:\n  tdc                     the console on the active connection\n  tdc --profile prod repl on a profile of the config file\n  tdc --sandbox           on the embedded sandbox, whatever is configured"
@@ -126,6 +126,15 @@ pub enum Command {
         after_help = "Examples:\n  tdc man | man -l -\n  tdc man export | man -l -              tdc-export(1)\n  tdc man profile add | man -l -         tdc-profile-add(1)\n  tdc man --out ~/.local/share/man/man1  tdc.1, tdc-run.1, tdc-export.1, …"
     )]
     Man(ManArgs),
+    /// Notebooks: install tdc's Jupyter kernel (one kernel spec per profile), remove it, or
+    /// run it (Jupyter does, with the connection file it wrote).
+    #[command(
+        after_help = "Examples:\n  tdc jupyter install                    the connection tdc run would use\n  tdc jupyter install --profile prod     a kernel named tdc-prod, on profile prod\n  tdc jupyter install --sandbox          on the embedded sandbox\n  tdc jupyter remove --profile prod\n  jupyter lab scripts/cdr_analysis.ipynb"
+    )]
+    Jupyter {
+        #[command(subcommand)]
+        action: JupyterAction,
+    },
     /// Serve the sandbox dialer: a local twin of the TD API with realistic data.
     #[command(
         after_help = "Examples:\n  tdc sandbox\n  tdc sandbox --numbers json --auth digest --live 60\n  tdc sandbox --faults 500=0.1,429=0.1,reset=0.05,lost=0.05 --latency-ms 20 --state twin.json"
@@ -133,39 +142,62 @@ pub enum Command {
     Sandbox(SandboxArgs),
 }
 
+#[derive(Debug, Subcommand)]
+pub(crate) enum JupyterAction {
+    /// Write a kernel spec where `jupyter kernelspec list` finds it; the connection flags and
+    /// --allow-* given here are the kernel's.
+    Install(KernelSpecArgs),
+    /// Remove the kernel spec that install wrote for the same --profile (or --sandbox).
+    Remove(KernelSpecArgs),
+    /// Run the kernel on CONNECTION_FILE (Jupyter starts it so).
+    Kernel {
+        /// The connection file Jupyter wrote (ports and signing key).
+        connection_file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KernelSpecArgs {
+    /// In the Python environment's folder (sys.prefix of python3, e.g. an active virtualenv)
+    /// instead of the user's Jupyter data folder (JUPYTER_DATA_DIR, else the platform's).
+    /// (`--user` is the API user, as everywhere in tdc: the user's folder is the default.)
+    #[arg(long)]
+    pub(crate) sys_prefix: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportResource {
+pub(crate) enum ExportResource {
     Cdrs,
     Calls,
     Leads,
 }
 
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     /// What to export.
     #[arg(value_enum)]
-    pub resource: ExportResource,
+    pub(crate) resource: ExportResource,
     /// The dataset's folder (the resource gets a folder inside it).
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// parquet (typed columns, default), ndjson or csv.
     #[arg(long, default_value = "parquet", value_parser = one_of(&crate::export::Format::CHOICES))]
-    pub format: crate::export::Format,
+    pub(crate) format: crate::export::Format,
     /// From this time (YYYY-MM-DD[ HH:MM:SS], today, yesterday, -7d, -24h: as scripts'
     /// parse_time takes it); default: the cursor of the last run less the overlap, or
     /// everything.
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
     /// Up to (not including) this time (the same forms as --since).
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
     /// How far before the last run's end to read again (records are completed later).
     #[arg(long, default_value = "2h", value_name = "DURATION")]
-    pub overlap: String,
+    pub(crate) overlap: String,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ProfileAction {
+pub(crate) enum ProfileAction {
     /// Every profile, the default marked with *.
     List {
         /// Only the names, one a line (for shell completion).
@@ -197,7 +229,7 @@ pub enum ProfileAction {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OnBusy {
+pub(crate) enum OnBusy {
     /// Stop the running script and start again.
     Restart,
     /// Let the running script finish, then run again.
@@ -205,26 +237,26 @@ pub enum OnBusy {
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Print mutating calls instead of sending them.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Re-run when FILE or a module it imports changes.
     #[arg(long)]
-    pub watch: bool,
+    pub(crate) watch: bool,
     /// With --watch: what a change during a run does.
     #[arg(long, value_enum, default_value = "restart", requires = "watch")]
-    pub on_busy: OnBusy,
+    pub(crate) on_busy: OnBusy,
     /// With --watch: clear the screen before each run.
     #[arg(long, requires = "watch")]
-    pub clear: bool,
+    pub(crate) clear: bool,
     /// With --watch: poll every MS milliseconds instead of waiting for change events.
     #[arg(long, value_name = "MS", requires = "watch")]
-    pub poll: Option<u64>,
+    pub(crate) poll: Option<u64>,
     /// With --watch on the embedded sandbox: keep data across runs instead of starting each
     /// run from the same dataset.
     #[arg(long, requires = "watch")]
-    pub keep_state: bool,
+    pub(crate) keep_state: bool,
     /// With --watch: also re-run when this data file, or anything in this folder, changes
     /// (repeatable).
     #[arg(
@@ -233,31 +265,31 @@ pub struct RunArgs {
         value_name = "PATH",
         requires = "watch"
     )]
-    pub watch_paths: Vec<PathBuf>,
+    pub(crate) watch_paths: Vec<PathBuf>,
     /// Run the script every DURATION (`90s`, `15m`, `1h`) until stopped; runs never overlap.
     #[arg(long, value_name = "DURATION", conflicts_with_all = ["watch", "cron"])]
-    pub every: Option<String>,
+    pub(crate) every: Option<String>,
     /// Run the script when this cron pattern matches (`"*/15 * * * *"`, local time) until
     /// stopped; runs never overlap.
     #[arg(long, value_name = "PATTERN", conflicts_with = "watch")]
-    pub cron: Option<String>,
+    pub(crate) cron: Option<String>,
     /// Serve /metrics (Prometheus) and /healthz on this address while the script runs
     /// (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
-    pub status_addr: Option<std::net::SocketAddr>,
+    pub(crate) status_addr: Option<std::net::SocketAddr>,
     /// How status lines and errors of watch mode, schedules and followers are written.
     #[arg(long, value_enum, default_value = "text")]
-    pub log_format: LogFormat,
+    pub(crate) log_format: LogFormat,
     /// The script (`-` reads it from standard input).
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Arguments for the script (the array ARGS).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 /// `--log-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// `[HH:MM:SS] text` lines.
     Text,
     /// One JSON object a line: `time`, `level`, `message`.
@@ -265,97 +297,97 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The scripts to compile.
     #[arg(required = true)]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct DefsArgs {
+pub(crate) struct DefsArgs {
     /// The folder to write into.
     #[arg(default_value = "defs")]
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
-pub struct ManArgs {
+pub(crate) struct ManArgs {
     /// The command whose page to print (e.g. `export`, `profile add`); none: tdc(1).
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
     /// Write every page (tdc.1 and one per command) into this folder instead.
     #[arg(long, value_name = "DIR", conflicts_with = "command")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    pub shell: clap_complete::Shell,
+pub(crate) struct CompletionsArgs {
+    pub(crate) shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
-pub struct TestArgs {
+pub(crate) struct TestArgs {
     /// Also write the results as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
+    pub(crate) junit: Option<PathBuf>,
     /// Run only the tests whose name contains PATTERN.
     #[arg(short = 'k', value_name = "PATTERN")]
-    pub filter: Option<String>,
+    pub(crate) filter: Option<String>,
     /// Files or folders (searched recursively); default: the current folder.
-    pub paths: Vec<PathBuf>,
+    pub(crate) paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct EvalArgs {
+pub(crate) struct EvalArgs {
     /// Print mutating calls instead of sending them.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Output format: json (indented, default), ndjson (one value a line, a Query streamed),
     /// csv (nested maps as dotted columns, a Query streamed) or table.
     #[arg(short = 'o', long = "output", default_value = "json", value_parser = one_of(&crate::output::formats::Format::CHOICES))]
-    pub format: crate::output::formats::Format,
+    pub(crate) format: crate::output::formats::Format,
     /// A jq filter applied to the JSON result (to each record with -o ndjson).
     #[arg(long, value_name = "FILTER")]
-    pub jq: Option<String>,
+    pub(crate) jq: Option<String>,
     /// Rhai code, e.g. 'td.cdrs().limit(3).to_array()'
-    pub code: String,
+    pub(crate) code: String,
 }
 
 #[derive(Debug, Args)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8025")]
-    pub addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     /// Seed of the generated data: the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// How many leads to generate.
     #[arg(long, default_value_t = 5000)]
-    pub leads: usize,
+    pub(crate) leads: usize,
     /// How many CDRs (and calls, one per CDR) to generate.
     #[arg(long, default_value_t = 20000)]
-    pub cdrs: usize,
+    pub(crate) cdrs: usize,
     /// Delay every response by this many milliseconds.
     #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
+    pub(crate) latency_ms: u64,
     /// Injected failures, e.g. 500=0.05,429=0.05,reset=0.02,lost=0.02,slow=0.05
     #[arg(long, default_value = "")]
-    pub faults: String,
+    pub(crate) faults: String,
     /// Keep the data in this file, so that it survives a restart.
     #[arg(long)]
-    pub state: Option<PathBuf>,
+    pub(crate) state: Option<PathBuf>,
     /// How numbers are written: strings (as the vendor guide shows), json (JSON numbers, as
     /// real tenants send CDRs) or mixed (per record).
     #[arg(long, env = "TDC_SANDBOX_NUMBERS", default_value = "strings", value_parser = parse_from_str::<NumberStyle>)]
-    pub numbers: NumberStyle,
+    pub(crate) numbers: NumberStyle,
     /// Authentication the sandbox accepts: basic or digest (RFC 7616, MD5, realm "api").
     #[arg(long, env = "TDC_SANDBOX_AUTH", default_value = "basic", value_parser = parse_from_str::<AuthScheme>)]
-    pub auth: AuthScheme,
+    pub(crate) auth: AuthScheme,
     /// A live dialer: this many new calls a minute, each completed when it ends (0: off).
     #[arg(long, default_value_t = 0)]
-    pub live: u32,
+    pub(crate) live: u32,
     /// Allow an --addr other machines can reach (the sandbox's credentials are well known).
     #[arg(long)]
-    pub public: bool,
+    pub(crate) public: bool,
 }
 
 /// One of a setting's named choices: clap checks the name and shell completion offers the

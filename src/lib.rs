@@ -11,6 +11,7 @@ mod config;
 mod export;
 mod failure;
 mod files;
+mod jupyter;
 mod lsp;
 mod output;
 mod phone;

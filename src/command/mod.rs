@@ -9,6 +9,7 @@ mod defs;
 mod doctor;
 mod eval;
 mod export;
+mod jupyter;
 mod lsp;
 mod man;
 mod profile;
@@ -65,6 +66,11 @@ impl Config {
             script_folders: script_folders(command),
             file: OnceLock::new(),
         }
+    }
+
+    /// The global flags as given (a kernel spec writes them back into its command line).
+    pub(crate) fn global(&self) -> &GlobalArgs {
+        &self.grants
     }
 
     /// The config file, read on first use (a command that needs none never fails on it).
@@ -170,6 +176,7 @@ pub(crate) fn execute(command: Option<Command>, config: &Config) -> Outcome {
         Some(Command::Doctor) => Failure::from_code(doctor::run(config)),
         Some(Command::Man(args)) => man::execute(args),
         Some(Command::Completions(args)) => completions::execute(args.shell),
+        Some(Command::Jupyter { action }) => jupyter::execute(config, action),
     }
 }
 

@@ -12,7 +12,7 @@ use rustyline::{Context, Helper};
 
 use super::catalog::Catalog;
 
-pub const COMMANDS: [&str; 13] = [
+pub(crate) const COMMANDS: [&str; 13] = [
     ":help", ":doc", ":vars", ":load", ":save", ":reload", ":edit", ":time", ":conn", ":dry",
     ":json", ":clear", ":quit",
 ];
@@ -25,31 +25,35 @@ const KEYWORDS: [&str; 24] = [
 
 /// What completion knows of a variable in scope.
 #[derive(Debug, Clone)]
-pub struct VarInfo {
-    pub name: String,
+pub(crate) struct VarInfo {
+    pub(crate) name: String,
     /// "Dialer", "Query", "Recording", "map", or another type name.
-    pub kind: String,
+    pub(crate) kind: String,
     /// The keys of a map value.
-    pub keys: Vec<String>,
+    pub(crate) keys: Vec<String>,
 }
 
 /// Shared with the REPL loop, which refreshes `vars` after every entry.
 #[derive(Default)]
-pub struct Knowledge {
-    pub vars: Vec<VarInfo>,
+pub(crate) struct Knowledge {
+    pub(crate) vars: Vec<VarInfo>,
     /// Functions the user defined.
-    pub functions: Vec<String>,
+    pub(crate) functions: Vec<String>,
 }
 
-pub struct ReplHelper {
-    pub catalog: Arc<Catalog>,
-    pub knowledge: Arc<Mutex<Knowledge>>,
-    pub color: bool,
+pub(crate) struct ReplHelper {
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) knowledge: Arc<Mutex<Knowledge>>,
+    pub(crate) color: bool,
     files: FilenameCompleter,
 }
 
 impl ReplHelper {
-    pub fn new(catalog: Arc<Catalog>, knowledge: Arc<Mutex<Knowledge>>, color: bool) -> ReplHelper {
+    pub(crate) fn new(
+        catalog: Arc<Catalog>,
+        knowledge: Arc<Mutex<Knowledge>>,
+        color: bool,
+    ) -> ReplHelper {
         ReplHelper {
             catalog,
             knowledge,
@@ -62,7 +66,7 @@ impl ReplHelper {
 /// Whether a compile error means "the input ended too early": only then does Enter continue
 /// the entry. `MissingToken` is also reported for mistakes in the middle (`foo(1 2)`), so the
 /// error must sit at the end of the input.
-pub fn is_incomplete(input: &str, error: &rhai::ParseError) -> bool {
+pub(crate) fn is_incomplete(input: &str, error: &rhai::ParseError) -> bool {
     use rhai::ParseErrorType as E;
     let at_end = match (error.position().line(), error.position().position()) {
         (None, _) => true,
@@ -98,14 +102,26 @@ impl Validator for ReplHelper {
     }
 }
 
-/// The start of the identifier that ends at `pos`.
+/// The start of the name that ends at `pos`: an identifier, or a module path such as
+/// `cdr::kpis` (stdlib functions are completed and documented by their whole name).
 fn word_start(line: &str, pos: usize) -> usize {
-    line[..pos]
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
-        .last()
-        .map_or(pos, |(i, _)| i)
+    let identifier_start = |end: usize| {
+        line[..end]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+            .last()
+            .map_or(end, |(i, _)| i)
+    };
+    let mut start = identifier_start(pos);
+    while line[..start].ends_with("::") {
+        let module = identifier_start(start - 2);
+        if module == start - 2 {
+            break;
+        }
+        start = module;
+    }
+    start
 }
 
 /// The index of the `(` that matches the `)` ending at `end` (exclusive).
@@ -236,7 +252,7 @@ impl Completer for ReplHelper {
 }
 
 /// A signature shown after the cursor; never inserted.
-pub struct SignatureHint(String);
+pub(crate) struct SignatureHint(String);
 
 impl Hint for SignatureHint {
     fn display(&self) -> &str {
@@ -338,7 +354,7 @@ fn matching_bracket(line: &str, pos: usize) -> Option<(usize, usize)> {
 }
 
 /// Colours keywords, strings, numbers and comments, and marks a bracket pair.
-pub fn highlight_code(line: &str, brackets: Option<(usize, usize)>) -> String {
+pub(crate) fn highlight_code(line: &str, brackets: Option<(usize, usize)>) -> String {
     let mut out = String::with_capacity(line.len() * 2);
     let chars: Vec<(usize, char)> = line.char_indices().collect();
     let mut i = 0;
@@ -417,6 +433,14 @@ mod tests {
             "a mistake in the middle is submitted"
         );
         assert!(!incomplete("let x = ;"));
+    }
+
+    #[test]
+    fn a_module_path_is_one_name() {
+        assert_eq!(word_start("let k = cdr::kp", 15), 8);
+        assert_eq!(word_start("td.cdr", 6), 3);
+        assert_eq!(word_start("#{a::", 5), 2);
+        assert_eq!(word_start("x = ::kp", 8), 6);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! With a terminal it is a rustyline editor (history, completion, hints, multi-line input by
 //! parsing); with piped input it evaluates entry by entry, plainly.
 
-pub mod catalog;
+pub(crate) mod catalog;
 pub(crate) mod helper;
 
 use std::io::{IsTerminal, Read};
@@ -83,7 +83,7 @@ fn terminal_width() -> usize {
 }
 
 /// `import "path" as alias;` alone on an entry.
-fn parse_import(entry: &str) -> Option<(String, String)> {
+pub(crate) fn parse_import(entry: &str) -> Option<(String, String)> {
     let rest = entry.trim().strip_prefix("import")?.trim_start();
     let rest = rest.strip_prefix('"')?;
     let (path, rest) = rest.split_once('"')?;
@@ -97,41 +97,60 @@ fn parse_import(entry: &str) -> Option<(String, String)> {
         .then(|| (path.to_string(), alias.to_string()))
 }
 
+/// What completion knows after an entry (or a notebook's cell): the variables in scope, their
+/// types and map keys, and the functions defined so far.
+pub(crate) fn refresh_knowledge(knowledge: &Mutex<Knowledge>, scope: &Scope, functions: &AST) {
+    let vars = scope
+        .iter_raw()
+        .map(|(name, _, value)| {
+            let kind = if value.is_map() {
+                "map".to_string()
+            } else {
+                value
+                    .type_name()
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let keys = value
+                .read_lock::<Map>()
+                .map(|m| m.keys().map(|k| k.to_string()).collect())
+                .unwrap_or_default();
+            VarInfo {
+                name: name.to_string(),
+                kind,
+                keys,
+            }
+        })
+        .collect();
+    let functions = functions
+        .iter_functions()
+        .map(|f| f.name.to_string())
+        .collect();
+    let mut knowledge = knowledge.lock().unwrap_or_else(|e| e.into_inner());
+    knowledge.vars = vars;
+    knowledge.functions = functions;
+}
+
+/// `:doc NAME`: each overload's signature and documentation, or `None` when no function has
+/// that name (`td.` and `()` around it are ignored).
+pub(crate) fn doc_text(catalog: &Catalog, name: &str) -> Option<String> {
+    let name = name.trim().trim_start_matches("td.").trim_end_matches("()");
+    let mut text = String::new();
+    for f in catalog.named(name) {
+        text.push_str(&format!("{}\n\n", f.signature()));
+        for line in f.doc.lines() {
+            text.push_str(&format!("    {line}\n"));
+        }
+        text.push('\n');
+    }
+    (!text.is_empty()).then_some(text)
+}
+
 impl Repl<'_> {
     fn refresh_knowledge(&self) {
-        let vars = self
-            .scope
-            .iter_raw()
-            .map(|(name, _, value)| {
-                let kind = if value.is_map() {
-                    "map".to_string()
-                } else {
-                    value
-                        .type_name()
-                        .rsplit("::")
-                        .next()
-                        .unwrap_or("")
-                        .to_string()
-                };
-                let keys = value
-                    .read_lock::<Map>()
-                    .map(|m| m.keys().map(|k| k.to_string()).collect())
-                    .unwrap_or_default();
-                VarInfo {
-                    name: name.to_string(),
-                    kind,
-                    keys,
-                }
-            })
-            .collect();
-        let functions = self
-            .functions
-            .iter_functions()
-            .map(|f| f.name.to_string())
-            .collect();
-        let mut knowledge = self.knowledge.lock().unwrap_or_else(|e| e.into_inner());
-        knowledge.vars = vars;
-        knowledge.functions = functions;
+        refresh_knowledge(&self.knowledge, &self.scope, &self.functions);
     }
 
     /// A diagnostic of the current entry, its line counted in the whole input.
@@ -274,20 +293,15 @@ impl Repl<'_> {
                     outln!("{}", wrap_words(label, &names, self.width));
                 }
             }
-            Some(name) => {
-                let name = name.trim().trim_start_matches("td.").trim_end_matches("()");
-                let found: Vec<_> = self.catalog.named(name).collect();
-                if found.is_empty() {
+            Some(name) => match doc_text(&self.catalog, name) {
+                Some(text) => {
+                    let _ = crate::terminal::sink::write_stdout(text.as_bytes());
+                }
+                None => {
+                    let name = name.trim().trim_start_matches("td.").trim_end_matches("()");
                     outln!("no function named '{name}' (:help lists them)");
                 }
-                for f in found {
-                    outln!("{}\n", f.signature());
-                    for line in f.doc.lines() {
-                        outln!("    {line}");
-                    }
-                    outln!();
-                }
-            }
+            },
         }
     }
 
@@ -487,7 +501,7 @@ impl Repl<'_> {
 }
 
 /// Runs the REPL until Ctrl-D or `:quit`; returns the exit code.
-pub fn run(runtime: &tokio::runtime::Runtime, session: &Session) -> i32 {
+pub(crate) fn run(runtime: &tokio::runtime::Runtime, session: &Session) -> i32 {
     let interactive = std::io::stdin().is_terminal();
     let color =
         interactive && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();

@@ -12,7 +12,7 @@ const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
 const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// `(label, value)` pairs from records.
-fn points(
+pub(crate) fn points(
     rows: &Array,
     label_key: &str,
     value_key: &str,
@@ -56,7 +56,7 @@ fn format_value(value: FLOAT) -> String {
 }
 
 /// Horizontal bars scaled to the largest value.
-pub fn render_bars(points: &[(String, FLOAT)]) -> String {
+pub(crate) fn render_bars(points: &[(String, FLOAT)]) -> String {
     let max = points.iter().map(|(_, v)| *v).fold(0.0, FLOAT::max);
     let label_width = points
         .iter()
@@ -79,7 +79,7 @@ pub fn render_bars(points: &[(String, FLOAT)]) -> String {
 }
 
 /// A one-line sparkline with the range and the first and last labels.
-pub fn render_line(points: &[(String, FLOAT)]) -> String {
+pub(crate) fn render_line(points: &[(String, FLOAT)]) -> String {
     if points.is_empty() {
         return String::new();
     }
@@ -113,7 +113,7 @@ pub fn render_line(points: &[(String, FLOAT)]) -> String {
 /// The chart could not be drawn or written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot draw the chart: {0}")]
-struct DrawError(String);
+pub(crate) struct DrawError(String);
 
 /// The chart as SVG text.
 fn render_svg(points: &[(String, FLOAT)], title: &str, kind: &str) -> Result<String, DrawError> {
@@ -169,6 +169,24 @@ fn draw_svg(
             .map_err(|e| draw(&e))?;
     }
     root.present().map_err(|e| draw(&e))
+}
+
+/// The SVG `write_chart` writes, with `options` as it reads them (`title`, `kind`); a
+/// notebook shows it inline.
+pub(crate) fn svg_chart(
+    points: &[(String, FLOAT)],
+    value_key: &str,
+    options: &Map,
+) -> Result<String, DrawError> {
+    let kind = options
+        .get("kind")
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| "bar".into());
+    let title = options
+        .get("title")
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| value_key.to_string());
+    render_svg(points, &title, &kind)
 }
 
 #[export_module]
@@ -238,12 +256,8 @@ pub mod chart_api {
                 "write_chart: {path}: charts are written as .svg files"
             )));
         }
-        let title = options
-            .get("title")
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| value_key.to_string());
         let points = points(&rows, label_key, value_key, "write_chart")?;
-        let svg = render_svg(&points, &title, &kind)
+        let svg = svg_chart(&points, value_key, &options)
             .map_err(|e| script_error(format!("write_chart: {path}: {e}")))?;
         let powers = crate::script::powers_of(&ctx);
         let access = crate::files::Access::bounded(&powers, "write_chart");

@@ -145,9 +145,10 @@ fn script_thread() -> std::thread::Builder {
 }
 
 /// Runs `work` on a script thread and waits for it. Bindings block on the runtime, which must
-/// not happen on its workers: a thread of its own is that too. An error only when the system
-/// has no thread to give.
-fn on_script_stack<R: Send>(work: impl FnOnce() -> R + Send) -> std::io::Result<R> {
+/// not happen on its workers: a thread of its own is that too. Besides evaluations, for work
+/// that reads a script's values as a script would (a notebook showing a Query's rows). An
+/// error only when the system has no thread to give.
+pub(crate) fn on_script_stack<R: Send>(work: impl FnOnce() -> R + Send) -> std::io::Result<R> {
     std::thread::scope(|scope| {
         let thread = script_thread().spawn_scoped(scope, work)?;
         Ok(thread

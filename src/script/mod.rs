@@ -8,24 +8,24 @@
 mod aggregate;
 mod assert;
 mod cdr;
-mod chart;
+pub(crate) mod chart;
 pub(crate) mod convert;
 pub(crate) mod csv;
 mod dialer;
-pub mod engine;
+pub(crate) mod engine;
 mod env;
-pub mod evaluation;
+pub(crate) mod evaluation;
 pub mod fast_json;
 mod follow;
 #[cfg(test)]
 mod helper_tests;
 mod json;
 mod notify;
-pub mod permissions;
+pub(crate) mod permissions;
 mod phone;
 mod query;
 pub(crate) mod recording;
-pub mod table;
+pub(crate) mod table;
 mod time;
 
 use std::future::Future;
@@ -42,7 +42,7 @@ pub(crate) use convert::{dynamic_to_json, json_to_dynamic, scalar_text, NotJson}
 
 /// What a fallible script function returns. Named like Rhai's own alias so that signatures in
 /// help and editor definitions show the value type.
-pub type RhaiResultOf<T> = Result<T, Box<EvalAltResult>>;
+pub(crate) type RhaiResultOf<T> = Result<T, Box<EvalAltResult>>;
 pub(crate) use dialer::{Dialer, DialerError};
 pub(crate) use follow::{Follow, RELOAD};
 pub(crate) use query::Query;
@@ -50,7 +50,7 @@ pub(crate) use recording::Recording;
 
 /// Everything bindings share: the runtime, cancellation, dry-run, and what `dialer(profile)`
 /// needs to build other connections.
-pub struct Host {
+pub(crate) struct Host {
     handle: tokio::runtime::Handle,
     cancel: Mutex<CancellationToken>,
     interrupted: AtomicBool,
@@ -73,15 +73,15 @@ pub struct Host {
 /// the profile's `timezone` and `default_region`. A host starts with neither (UTC, and
 /// national numbers need their country code) until its session sets them.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Locale {
-    pub zone: Option<chrono_tz::Tz>,
-    pub region: Option<phonenumber::country::Id>,
+pub(crate) struct Locale {
+    pub(crate) zone: Option<chrono_tz::Tz>,
+    pub(crate) region: Option<phonenumber::country::Id>,
 }
 
 impl Locale {
     /// The locale of the host of the engine a native function was called from (the default
     /// in an engine without a host).
-    pub fn of(ctx: &rhai::NativeCallContext) -> Locale {
+    pub(crate) fn of(ctx: &rhai::NativeCallContext) -> Locale {
         dialer::HostTag::of(ctx)
             .map(|host| host.locale())
             .unwrap_or_default()
@@ -89,7 +89,7 @@ impl Locale {
 }
 
 impl Host {
-    pub fn new(
+    pub(crate) fn new(
         handle: tokio::runtime::Handle,
         config: Option<(std::path::PathBuf, ConfigFile)>,
         dry_run: bool,
@@ -111,15 +111,15 @@ impl Host {
     }
 
     /// The zone and region this host's scripts read times and phones in.
-    pub fn locale(&self) -> Locale {
+    pub(crate) fn locale(&self) -> Locale {
         *self.locale.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn set_locale(&self, locale: Locale) {
+    pub(crate) fn set_locale(&self, locale: Locale) {
         *self.locale.lock().unwrap_or_else(|e| e.into_inner()) = locale;
     }
 
-    pub fn handle(&self) -> &tokio::runtime::Handle {
+    pub(crate) fn handle(&self) -> &tokio::runtime::Handle {
         &self.handle
     }
 
@@ -131,17 +131,17 @@ impl Host {
     }
 
     /// Stops the running evaluation and its in-flight request.
-    pub fn interrupt(&self) {
+    pub(crate) fn interrupt(&self) {
         self.interrupted.store(true, Ordering::SeqCst);
         self.token().cancel();
     }
 
-    pub fn is_interrupted(&self) -> bool {
+    pub(crate) fn is_interrupted(&self) -> bool {
         self.interrupted.load(Ordering::SeqCst)
     }
 
     /// Readies the host for a new evaluation after an interrupted one (a token cancels once).
-    pub fn reset_interrupt(&self) {
+    pub(crate) fn reset_interrupt(&self) {
         *self.cancel.lock().unwrap_or_else(|e| e.into_inner()) = CancellationToken::new();
         *self.boundary.lock().unwrap_or_else(|e| e.into_inner()) = CancellationToken::new();
         self.interrupted.store(false, Ordering::SeqCst);
@@ -150,7 +150,7 @@ impl Host {
 
     /// Asks a running follower to end when its loop body has finished with the current
     /// record (see `follow`); other scripts are not affected.
-    pub fn stop_at_boundary(&self) {
+    pub(crate) fn stop_at_boundary(&self) {
         self.boundary_token().cancel();
     }
 
@@ -170,42 +170,42 @@ impl Host {
     }
 
     /// Whether the running evaluation follows a listing.
-    pub fn is_following(&self) -> bool {
+    pub(crate) fn is_following(&self) -> bool {
         self.following.load(Ordering::SeqCst)
     }
 
     /// What this host's scripts may touch (files, the environment, other hosts).
-    pub fn powers(&self) -> &permissions::Powers {
+    pub(crate) fn powers(&self) -> &permissions::Powers {
         &self.powers
     }
 
-    pub fn dry_run(&self) -> bool {
+    pub(crate) fn dry_run(&self) -> bool {
         self.dry_run.load(Ordering::SeqCst)
     }
 
     /// `--yes`: changes to remote dialers need no confirmation.
-    pub fn assume_yes(&self) -> bool {
+    pub(crate) fn assume_yes(&self) -> bool {
         self.assume_yes
     }
 
-    pub fn set_verbose(&self, on: bool) {
+    pub(crate) fn set_verbose(&self, on: bool) {
         self.verbose.store(on, Ordering::SeqCst);
     }
 
-    pub fn verbose(&self) -> bool {
+    pub(crate) fn verbose(&self) -> bool {
         self.verbose.load(Ordering::SeqCst)
     }
 
-    pub fn set_dry_run(&self, on: bool) {
+    pub(crate) fn set_dry_run(&self, on: bool) {
         self.dry_run.store(on, Ordering::SeqCst);
     }
 
-    pub fn config(&self) -> Option<(&std::path::Path, &ConfigFile)> {
+    pub(crate) fn config(&self) -> Option<(&std::path::Path, &ConfigFile)> {
         self.config.as_ref().map(|(p, c)| (p.as_path(), c))
     }
 
     /// Runs a future to completion on the runtime, or returns `None` when interrupted.
-    pub fn block_on<T>(&self, future: impl Future<Output = T>) -> Option<T> {
+    pub(crate) fn block_on<T>(&self, future: impl Future<Output = T>) -> Option<T> {
         let token = self.token();
         if token.is_cancelled() {
             return None;
@@ -219,7 +219,7 @@ impl Host {
     }
 
     /// Runs an API call, turning interruption and failure into script errors.
-    pub fn call<T>(
+    pub(crate) fn call<T>(
         &self,
         future: impl Future<Output = Result<T, ApiError>>,
     ) -> Result<T, Box<EvalAltResult>> {
@@ -233,17 +233,17 @@ impl Host {
 
 /// The powers of the host running the calling script; outside one (an engine without a
 /// host), nothing is allowed.
-pub fn powers_of(ctx: &rhai::NativeCallContext) -> permissions::Powers {
+pub(crate) fn powers_of(ctx: &rhai::NativeCallContext) -> permissions::Powers {
     dialer::HostTag::of(ctx).map_or_else(permissions::Powers::default, |host| host.powers().clone())
 }
 
 /// The uncatchable error that ends an interrupted evaluation.
-pub fn terminated() -> Box<EvalAltResult> {
+pub(crate) fn terminated() -> Box<EvalAltResult> {
     EvalAltResult::ErrorTerminated(Dynamic::from("interrupted"), Position::NONE).into()
 }
 
 /// The map a script catches for an API error: `#{status, endpoint, message}`.
-pub fn api_error_map(error: &ApiError) -> Map {
+pub(crate) fn api_error_map(error: &ApiError) -> Map {
     let mut map = Map::new();
     map.insert(
         "status".into(),
@@ -256,7 +256,7 @@ pub fn api_error_map(error: &ApiError) -> Map {
     map
 }
 
-pub fn api_error(error: ApiError) -> Box<EvalAltResult> {
+pub(crate) fn api_error(error: ApiError) -> Box<EvalAltResult> {
     if error.kind == ErrorKind::Interrupted {
         return terminated();
     }
@@ -264,7 +264,7 @@ pub fn api_error(error: ApiError) -> Box<EvalAltResult> {
 }
 
 /// A bulk failure: the API error's map plus the input positions of each outcome.
-pub fn bulk_error(error: BulkError) -> Box<EvalAltResult> {
+pub(crate) fn bulk_error(error: BulkError) -> Box<EvalAltResult> {
     let positions = |list: &[usize]| -> Dynamic {
         Dynamic::from_array(list.iter().map(|p| Dynamic::from_int(*p as i64)).collect())
     };
@@ -290,6 +290,6 @@ pub(super) fn io_error(
 }
 
 /// A script error with a plain message (bad arguments and the like).
-pub fn script_error(message: impl std::fmt::Display) -> Box<EvalAltResult> {
+pub(crate) fn script_error(message: impl std::fmt::Display) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(Dynamic::from(message.to_string()), Position::NONE).into()
 }

@@ -583,7 +583,7 @@ fn the_manual_has_a_page_for_every_command_it_names() {
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
-        "tdc man: 'tdc' has no command 'exports' (it has repl, run, check, eval, test, config, defs, lsp, completions, profile, doctor, export, man, sandbox)\n"
+        "tdc man: 'tdc' has no command 'exports' (it has repl, run, check, eval, test, config, defs, lsp, completions, profile, doctor, export, man, jupyter, sandbox)\n"
     );
 }
 

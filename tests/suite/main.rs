@@ -11,6 +11,7 @@ mod data_out;
 mod editor;
 mod ergonomics;
 mod export;
+mod notebook;
 mod properties;
 mod real_tenant;
 mod reliability;

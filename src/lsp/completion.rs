@@ -11,7 +11,7 @@ use lsp_types::{
 use rustyline::completion::Completer;
 
 use super::analysis::{is_word_char, module_functions, resource_fields, Outline, Tools};
-use super::text::{utf16_len, Document};
+use super::text::{alias_before, utf16_len, Document};
 use crate::repl::helper::{Knowledge, ReplHelper, VarInfo};
 
 pub(crate) fn complete(
@@ -52,14 +52,7 @@ pub(crate) fn complete(
         return Vec::new();
     }
 
-    if let Some(alias_head) = head.strip_suffix("::") {
-        let alias_start = alias_head
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| is_word_char(*c))
-            .last()
-            .map_or(alias_head.len(), |(i, _)| i);
-        let alias = &alias_head[alias_start..];
+    if let Some(alias) = alias_before(head) {
         let module = outline.imports.get(alias).map_or(alias, String::as_str);
         let Some(functions) = module_functions(tools, module, &origin) else {
             return Vec::new();

@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use lsp_types::{DocumentSymbol, Location, Position, Range, SymbolKind, Uri};
 
-use super::analysis::{is_word_char, Origin, Outline};
-use super::text::{function_line, utf16_len, Document};
+use super::analysis::{Origin, Outline};
+use super::text::{alias_before, function_line, utf16_len, Document};
 use crate::files::Access;
 
 pub(crate) fn definition(
@@ -22,14 +22,7 @@ pub(crate) fn definition(
         let file = module_source(&document.origin(""), &name)?;
         return Some(Location::new(file_uri(&file)?, Range::default()));
     }
-    if let Some(alias_head) = head.strip_suffix("::") {
-        let alias_start = alias_head
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| is_word_char(*c))
-            .last()
-            .map_or(alias_head.len(), |(i, _)| i);
-        let alias = &alias_head[alias_start..];
+    if let Some(alias) = alias_before(head) {
         let module = outline.imports.get(alias).map_or(alias, String::as_str);
         let file = module_source(&document.origin(""), module)?;
         let source = crate::files::read_to_string(Access::own("lsp"), &file).ok()?;

@@ -144,6 +144,18 @@ pub(crate) fn function_line(source: &str, name: &str) -> Option<(u32, u32)> {
     })
 }
 
+/// The module alias a line ends in before `::` (`cdr` of `let k = cdr::`), if it does.
+pub(crate) fn alias_before(head: &str) -> Option<&str> {
+    let alias_head = head.strip_suffix("::")?;
+    let start = alias_head
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_word_char(*c))
+        .last()
+        .map_or(alias_head.len(), |(i, _)| i);
+    Some(&alias_head[start..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

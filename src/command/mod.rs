@@ -37,8 +37,9 @@ pub(crate) struct Config {
     pub(crate) connection: ConnectionFlags,
     /// `--yes`: changes to a remote dialer need no confirmation.
     pub(crate) assume_yes: bool,
-    /// `--allow-*`: what scripts may touch beyond their folders.
-    grants: GlobalArgs,
+    /// The global flags as given: `--allow-*` (what scripts may touch beyond their folders),
+    /// and what a kernel spec writes back into its command line.
+    global: GlobalArgs,
     /// The folders of the scripts the command runs: theirs to read and write.
     script_folders: Vec<PathBuf>,
     file: OnceLock<Result<Option<(PathBuf, ConfigFile)>, ConfigError>>,
@@ -62,7 +63,7 @@ impl Config {
                 describe_only: false,
             },
             assume_yes: global.yes,
-            grants: global,
+            global,
             script_folders: script_folders(command),
             file: OnceLock::new(),
         }
@@ -70,7 +71,7 @@ impl Config {
 
     /// The global flags as given (a kernel spec writes them back into its command line).
     pub(crate) fn global(&self) -> &GlobalArgs {
-        &self.grants
+        &self.global
     }
 
     /// The config file, read on first use (a command that needs none never fails on it).
@@ -105,7 +106,7 @@ impl Config {
         use crate::script::permissions::hosts_of;
         let folders = &self.script_folders;
         let env = |name: &str| std::env::var(name).ok();
-        let global = &self.grants;
+        let global = &self.global;
         let mut permissions = Permissions {
             all: global.allow_all,
             read: global.allow_read.clone(),

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use crate::script::engine::{script_scope, LoadedFiles};
+use crate::script::engine::{script_engine, script_scope, LoadedFiles};
 use crate::script::evaluation::{Evaluation, ScriptResult};
 use crate::session::Session;
 use crate::terminal::log;
@@ -167,7 +167,7 @@ pub(crate) fn run(
             Ok(evaluation) => {
                 session.host.reset_interrupt();
                 let done = sender.clone();
-                let engine = Evaluation::engine(&session.host, &base, LoadedFiles::default());
+                let engine = script_engine(&session.host, &base, LoadedFiles::default());
                 let scope = script_scope(session.dialer.clone(), &args, &base);
                 let evaluation = std::sync::Arc::new(evaluation);
                 if let Err(e) = evaluation.spawn(engine, scope, move |outcome| {

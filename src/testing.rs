@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::sandbox::{Dataset, Sandbox, SandboxOptions};
-use crate::script::engine::{script_scope, LoadedFiles};
+use crate::script::engine::{script_engine, script_scope, LoadedFiles};
 use crate::script::evaluation::{Entry, Evaluation};
 use crate::script::permissions::Permissions;
 use crate::script::{Dialer, Host};
@@ -92,7 +92,7 @@ fn run_one(
         Err(e) => Err(format!("{file_name}: error: {e}")),
         Ok(dialer) => {
             let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-            let engine = Evaluation::engine(&host, &base, LoadedFiles::default());
+            let engine = script_engine(&host, &base, LoadedFiles::default());
             let mut scope = script_scope(dialer, &[], &base);
             evaluation
                 .run(&engine, &mut scope, &Entry::Function(name.to_string()))

@@ -21,7 +21,7 @@ use notify::Watcher;
 use rhai::EvalAltResult;
 
 use crate::sandbox::{Sandbox, SandboxOptions};
-use crate::script::engine::{script_scope, LoadedFiles};
+use crate::script::engine::{script_engine, script_scope, LoadedFiles};
 use crate::script::evaluation::{Evaluation, ScriptResult};
 use crate::script::Dialer;
 use crate::session::Session;
@@ -177,7 +177,7 @@ impl Watch<'_> {
             }
         };
         let base = folder_of(&self.file);
-        let engine = Evaluation::engine(&self.session.host, &base, self.loaded.clone());
+        let engine = script_engine(&self.session.host, &base, self.loaded.clone());
         let scope = script_scope(dialer, &self.options.args, &base);
         let sender = self.sender.clone();
         let started = Instant::now();

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{report, Config};
 use crate::cli::EvalArgs;
 use crate::failure::{Failure, Outcome};
-use crate::script::engine::{script_scope, LoadedFiles};
+use crate::script::engine::{script_engine, script_scope, LoadedFiles};
 use crate::script::evaluation::{Entry, Evaluation};
 
 pub(crate) fn execute(config: &Config, args: EvalArgs) -> Outcome {
@@ -21,7 +21,7 @@ pub(crate) fn execute(config: &Config, args: EvalArgs) -> Outcome {
     let session = config.start_session(args.dry_run)?;
     crate::session::interrupt_on_ctrl_c(&config.runtime, &session.host, false);
     let base = Path::new(".");
-    let engine = Evaluation::engine(&session.host, base, LoadedFiles::default());
+    let engine = script_engine(&session.host, base, LoadedFiles::default());
     let mut scope = script_scope(session.dialer.clone(), &[], base);
     let outcome = match evaluation.run(&engine, &mut scope, &Entry::Script) {
         Ok(value) => {

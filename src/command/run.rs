@@ -6,8 +6,8 @@ use std::time::Duration;
 use super::{compile_file, report, script_folder, Config};
 use crate::cli::RunArgs;
 use crate::failure::{Failure, Outcome};
-use crate::script::engine::{script_scope, LoadedFiles};
-use crate::script::evaluation::{Entry, Evaluation};
+use crate::script::engine::{script_engine, script_scope, LoadedFiles};
+use crate::script::evaluation::Entry;
 
 pub(crate) fn execute(config: &Config, args: RunArgs) -> Outcome {
     let from_stdin = args.file.as_os_str() == "-";
@@ -45,7 +45,7 @@ pub(crate) fn execute(config: &Config, args: RunArgs) -> Outcome {
     }
     crate::session::interrupt_on_ctrl_c(&config.runtime, &session.host, false);
     let base = script_folder(&args.file);
-    let engine = Evaluation::engine(&session.host, &base, LoadedFiles::default());
+    let engine = script_engine(&session.host, &base, LoadedFiles::default());
     let mut scope = script_scope(session.dialer.clone(), &args.args, &base);
     let outcome = evaluation
         .run(&engine, &mut scope, &Entry::Script)

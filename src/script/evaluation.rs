@@ -3,15 +3,13 @@
 //! on the script thread ([`SCRIPT_STACK`]), so that the same script reaches the same call
 //! depth, stops on the same interrupt and fails with the same diagnostic everywhere.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
 
 use super::dialer::HostTag;
-use super::engine::{compile_engine, script_engine, LoadedFiles};
+use super::engine::compile_engine;
 use super::permissions::Powers;
-use super::Host;
 use crate::output::diagnostic::{self, Diagnostic};
 
 /// Scripts run deep: Rhai evaluates recursively and closures nest, so their thread gets a
@@ -86,12 +84,6 @@ impl Evaluation {
     pub(crate) fn with_functions(mut self, functions: &AST) -> Evaluation {
         self.ast = functions.merge(&self.ast);
         self
-    }
-
-    /// The engine to run it on for `host`: imports resolve from `base`, and every file they
-    /// load is added to `loaded`.
-    pub(crate) fn engine(host: &Arc<Host>, base: &Path, loaded: LoadedFiles) -> Engine {
-        script_engine(host, base, loaded)
     }
 
     /// Runs `entry` on the script thread and waits for it. Cancelled by the host's interrupt

@@ -373,16 +373,28 @@ fn a_live_twin_grows_and_completes_its_calls() {
     let first = grown_past(0);
     grown_past(first);
 
-    let ongoing = get("/api/cdrs?q850=0&fields=id;end_at;q850&limit=1000;0".to_string());
-    let ongoing: Vec<i64> = ongoing["cdrs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["end_at"].is_null())
-        .map(|c| int(&c["id"]))
-        .collect();
-    assert!(!ongoing.is_empty());
-    // Unanswered calls ring 3-30 s; answered ones last longer. One of them ends soon.
+    // Enough calls in progress that one of them ends soon: an unanswered call rings 3-30 s,
+    // but an answered one may talk for ten minutes, and a handful could all be answered.
+    let until = Instant::now() + Duration::from_secs(30);
+    let ongoing = loop {
+        let page = get("/api/cdrs?q850=0&fields=id;end_at;q850&limit=1000;0".to_string());
+        let ongoing: Vec<i64> = page["cdrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["end_at"].is_null())
+            .map(|c| int(&c["id"]))
+            .collect();
+        if ongoing.len() >= 20 {
+            break ongoing;
+        }
+        assert!(
+            Instant::now() < until,
+            "only {} calls ongoing after 30 s",
+            ongoing.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let started = Instant::now();
     let completed = loop {
         let done: Vec<Value> = ongoing

@@ -691,7 +691,7 @@ fn imports_resolve_beside_the_script_before_the_stdlib() {
 
 #[test]
 fn ctrl_c_stops_a_script_blocked_in_a_slow_request() {
-    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--latency-ms", "5000"]);
+    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--latency-ms", "20000"]);
     let home = temp_dir("ctrl-c");
     let mut child = tdc_on(&sandbox, &home)
         .args(["eval", "print(\"asking\"); td.cdrs().to_array()"])
@@ -707,7 +707,7 @@ fn ctrl_c_stops_a_script_blocked_in_a_slow_request() {
     let elapsed = signalled.elapsed();
     assert_eq!(status.code(), Some(130));
     assert!(
-        elapsed < Duration::from_secs(3),
+        elapsed < Duration::from_secs(8),
         "stopped after {elapsed:?}"
     );
 }

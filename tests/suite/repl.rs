@@ -177,7 +177,7 @@ fn ctrl_c_stops_a_slow_request_and_the_repl_goes_on() {
     terminal.keys(&["C-c"]);
     terminal.wait_for("interrupted");
     assert!(
-        pressed.elapsed() < Duration::from_secs(1),
+        pressed.elapsed() < Duration::from_secs(3),
         "back after {:?}",
         pressed.elapsed()
     );

@@ -1455,7 +1455,7 @@ fn dripping_request_bodies_cannot_starve_the_twin() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let waited = answered_in(address);
-    assert!(waited < Duration::from_secs(2), "answered after {waited:?}");
+    assert!(waited < Duration::from_secs(5), "answered after {waited:?}");
     // Within the body's time-out (10 s after the headers) every dripping request is answered
     // 408 or closed, however steadily it drips.
     while started.elapsed() < Duration::from_secs(13) {

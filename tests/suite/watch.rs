@@ -145,7 +145,7 @@ fn atomic_saves_imported_modules_and_a_fix_after_an_error_all_rerun() {
 
 #[test]
 fn a_change_during_a_slow_run_cancels_it() {
-    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--latency-ms", "4000"]);
+    let sandbox = Sandbox::start(&["--leads", "100", "--cdrs", "100", "--latency-ms", "20000"]);
     let dir = temp_dir("watch-slow");
     let script = dir.join("slow.rhai");
     std::fs::write(&script, "print(td.cdrs().limit(1).to_array().len());\n").unwrap();
@@ -155,7 +155,7 @@ fn a_change_during_a_slow_run_cancels_it() {
     std::fs::write(&script, "print(\"quick\");\n").unwrap();
     let text = watching.wait_for_runs(2);
     assert!(
-        saved.elapsed() < Duration::from_secs(3),
+        saved.elapsed() < Duration::from_secs(10),
         "the slow run was stopped, not waited for"
     );
     assert!(text.contains("cancelled after"), "{text}");

@@ -130,10 +130,13 @@ impl Powers {
             .filter(|root| target.starts_with(root))
             .max_by_key(|root| root.as_os_str().len())
         {
-            return Ok(Grant {
-                root: root.clone(),
-                target,
-            });
+            // A file allowed by its own name (`--allow-write out.csv`) is opened from its
+            // folder, by that one name.
+            let root = match target.parent() {
+                Some(parent) if *root == target => parent.to_path_buf(),
+                _ => root.clone(),
+            };
+            return Ok(Grant { root, target });
         }
         let (verb, flag) = if write {
             ("writing", "--allow-write")

@@ -546,6 +546,22 @@ fn scripts_have_bounded_powers() {
     let (code, _, stderr) = eval(&[&allow], &write);
     assert_eq!(code, 0, "{stderr}");
     assert!(target.exists());
+    // A file allowed by its own name, before it exists and after; its neighbours stay out.
+    let named = outside.join("named.csv");
+    let allow_named = format!("--allow-write={}", named.display());
+    let write_named = format!("write_csv([#{{ a: 2 }}], \"{}\")", named.display());
+    for _ in 0..2 {
+        let (code, _, stderr) = eval(&[&allow_named], &write_named);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(&named).unwrap(), "a\n2\n");
+    let (code, _, stderr) = eval(&[&allow_named], &write);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("is not allowed"), "{stderr}");
+    let allow_read = format!("--allow-read={}", named.display());
+    let read_named = format!("read_csv(\"{}\")[0].a", named.display());
+    let (code, stdout, stderr) = eval(&[&allow_read], &read_named);
+    assert_eq!((code, stdout.trim()), (0, "\"2\""), "{stderr}");
     // The environment.
     let (code, _, stderr) = eval(&[], "env(\"HOME\")");
     assert_eq!(code, 1);

@@ -400,7 +400,7 @@ fn one_of<T: Copy + Send + Sync + 'static>(
         .try_map(move |name| crate::choice::choose(&name, "choice", choices))
 }
 
-/// An `--allow-net` entry ([`crate::script::permissions::net_entry`]). Its refusal is the
+/// An `--allow-net` entry ([`crate::config::net_entry`]). Its refusal is the
 /// reason alone: clap's own would repeat the value, which may hold a password or a webhook's
 /// secret path.
 #[derive(Clone)]
@@ -422,7 +422,7 @@ impl clap::builder::TypedValueParser for NetEntry {
             )
             .with_cmd(command)
         })?;
-        crate::script::permissions::net_entry(text).map_err(|reason| {
+        crate::config::net_entry("--allow-net", text).map_err(|reason| {
             clap::Error::raw(clap::error::ErrorKind::ValueValidation, reason + "\n")
                 .with_cmd(command)
         })

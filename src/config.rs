@@ -78,7 +78,8 @@ pub(crate) struct Profile {
     pub(crate) allow_read: Vec<PathBuf>,
     #[serde(default)]
     pub(crate) allow_write: Vec<PathBuf>,
-    #[serde(default)]
+    /// Each entry as `--allow-net` takes it ([`net_entry`]).
+    #[serde(default, deserialize_with = "net_entries")]
     pub(crate) allow_net: Vec<String>,
     #[serde(default)]
     pub(crate) allow_env: Vec<String>,
@@ -195,6 +196,57 @@ pub(crate) fn load_config_file(path: &Path) -> Result<Option<ConfigFile>, Config
             path: path.to_path_buf(),
             message: format!("{}{}", e.message(), toml_location(&text, e.span())),
         })
+}
+
+/// An entry of `--allow-net` (or a profile's `allow_net`, `key` naming which) as `script::permissions::Powers::check_net` compares it: a host
+/// or `host:port` as given, or a URL with nothing after its host and port, as its `host:port`
+/// (the scheme's port when it names none), the way `script::permissions::hosts_of` reads a profile's URL. A URL
+/// with a path, a query or credentials is refused rather than widened to its whole host; the
+/// reason names the host only, as a webhook's path and a URL's password can be secrets.
+pub(crate) fn net_entry(key: &str, text: &str) -> Result<String, String> {
+    let text = text.trim();
+    const FORM: &str = "a host or host:port (hooks.example, 127.0.0.1:8080), or a URL without a path (https://hooks.example)";
+    if !text.contains("://") {
+        return match text.split_once('/') {
+            None if !text.is_empty() => Ok(text.to_ascii_lowercase()),
+            None => Err(format!("{key} needs {FORM}")),
+            Some((host, _)) => Err(format!(
+                "{key} takes {FORM}, not a path: give {host} (every path on an allowed host may be reached)"
+            )),
+        };
+    }
+    let url = url::Url::parse(text).ok();
+    let Some((url, host)) = url.and_then(|u| {
+        let host = u.host_str().filter(|h| !h.is_empty())?.to_ascii_lowercase();
+        Some((u, host))
+    }) else {
+        return Err(format!(
+            "{key}: a URL whose host cannot be read; give {FORM}"
+        ));
+    };
+    let with_port = match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.clone(),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "{key} takes {FORM}, not a URL with credentials: give {with_port}"
+        ));
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{key} takes {FORM}, not a URL with a path: give {with_port} (every path on an allowed host may be reached)"
+        ));
+    }
+    Ok(with_port)
+}
+
+/// A profile's `allow_net`, each entry read as [`net_entry`] reads it.
+fn net_entries<'de, D: serde::Deserializer<'de>>(entries: D) -> Result<Vec<String>, D::Error> {
+    Vec::<String>::deserialize(entries)?
+        .iter()
+        .map(|entry| net_entry("allow_net", entry).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 fn toml_location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
@@ -871,6 +923,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_url_without_a_path_allows_its_host_and_port() {
+        assert_eq!(
+            net_entry("--allow-net", "hooks.example").unwrap(),
+            "hooks.example"
+        );
+        assert_eq!(
+            net_entry("--allow-net", "Hooks.Example:8443").unwrap(),
+            "hooks.example:8443"
+        );
+        assert_eq!(
+            net_entry("--allow-net", "http://127.0.0.1:8080").unwrap(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(
+            net_entry("--allow-net", "https://Hooks.Example/").unwrap(),
+            "hooks.example:443"
+        );
+        assert_eq!(
+            net_entry("--allow-net", "http://[::1]:9000").unwrap(),
+            "[::1]:9000"
+        );
+        let path =
+            net_entry("--allow-net", "https://hooks.example/services/T0/B0/secret").unwrap_err();
+        assert!(path.contains("give hooks.example:443"), "{path}");
+        assert!(!path.contains("secret"), "{path}");
+        let credentials =
+            net_entry("--allow-net", "http://ops:hunter2@crm.example:8080").unwrap_err();
+        assert!(
+            credentials.contains("give crm.example:8080"),
+            "{credentials}"
+        );
+        assert!(!credentials.contains("hunter2"), "{credentials}");
+        let bare_path = net_entry("--allow-net", "hooks.example/services/secret").unwrap_err();
+        assert!(bare_path.contains("give hooks.example "), "{bare_path}");
+        assert!(!bare_path.contains("secret"), "{bare_path}");
+        assert!(net_entry("--allow-net", "http://").is_err());
+        assert!(net_entry("--allow-net", "").is_err());
+    }
+
+    #[test]
     fn every_url_in_a_message_has_its_password_hidden() {
         assert_eq!(
             redact_urls_in("redirected to http://ops:pw@evil.example/x (and https://a:b:c@h:1?q)"),
@@ -988,5 +1080,22 @@ mod tests {
         let err = Connection::resolve(&flags, &env, None).unwrap_err();
         assert!(err.to_string().contains("http or https"), "{err}");
         assert!(toml::from_str::<ConfigFile>("[profiles.a]\nurll = 1").is_err());
+    }
+
+    #[test]
+    fn a_profiles_allowed_hosts_are_read_as_the_flag_reads_them() {
+        let read = |entries: &str| {
+            toml::from_str::<ConfigFile>(&format!("[profiles.a]\nallow_net = [{entries}]"))
+                .map(|file| file.profiles["a"].allow_net.clone())
+                .map_err(|e| e.message().to_string())
+        };
+        assert_eq!(
+            read(r#""https://Hooks.Example/", "crm.example:8080""#).unwrap(),
+            ["hooks.example:443", "crm.example:8080"]
+        );
+        let path = read(r#""https://hooks.example/services/T0/secret""#).unwrap_err();
+        assert!(path.starts_with("allow_net takes"), "{path}");
+        assert!(path.contains("give hooks.example:443"), "{path}");
+        assert!(!path.contains("secret"), "{path}");
     }
 }

@@ -281,84 +281,9 @@ pub(crate) fn hosts_of(url: &str) -> Vec<String> {
     }
 }
 
-/// An entry of `--allow-net` (or a profile's `allow_net`) as [`Powers::check_net`] compares it: a host
-/// or `host:port` as given, or a URL with nothing after its host and port, as its `host:port`
-/// (the scheme's port when it names none), the way [`hosts_of`] reads a profile's URL. A URL
-/// with a path, a query or credentials is refused rather than widened to its whole host; the
-/// reason names the host only, as a webhook's path and a URL's password can be secrets.
-pub(crate) fn net_entry(text: &str) -> Result<String, String> {
-    let text = text.trim();
-    const FORM: &str = "a host or host:port (hooks.example, 127.0.0.1:8080), or a URL without a path (https://hooks.example)";
-    if !text.contains("://") {
-        return match text.split_once('/') {
-            None if !text.is_empty() => Ok(text.to_ascii_lowercase()),
-            None => Err(format!("--allow-net needs {FORM}")),
-            Some((host, _)) => Err(format!(
-                "--allow-net takes {FORM}, not a path: give {host} (every path on an allowed host may be reached)"
-            )),
-        };
-    }
-    let url = url::Url::parse(text).ok();
-    let Some((url, host)) = url.and_then(|u| {
-        let host = u.host_str().filter(|h| !h.is_empty())?.to_ascii_lowercase();
-        Some((u, host))
-    }) else {
-        return Err(format!(
-            "--allow-net: a URL whose host cannot be read; give {FORM}"
-        ));
-    };
-    let with_port = match url.port_or_known_default() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.clone(),
-    };
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "--allow-net takes {FORM}, not a URL with credentials: give {with_port}"
-        ));
-    }
-    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
-        return Err(format!(
-            "--allow-net takes {FORM}, not a URL with a path: give {with_port} (every path on an allowed host may be reached)"
-        ));
-    }
-    Ok(with_port)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_url_without_a_path_allows_its_host_and_port() {
-        assert_eq!(net_entry("hooks.example").unwrap(), "hooks.example");
-        assert_eq!(
-            net_entry("Hooks.Example:8443").unwrap(),
-            "hooks.example:8443"
-        );
-        assert_eq!(
-            net_entry("http://127.0.0.1:8080").unwrap(),
-            "127.0.0.1:8080"
-        );
-        assert_eq!(
-            net_entry("https://Hooks.Example/").unwrap(),
-            "hooks.example:443"
-        );
-        assert_eq!(net_entry("http://[::1]:9000").unwrap(), "[::1]:9000");
-        let path = net_entry("https://hooks.example/services/T0/B0/secret").unwrap_err();
-        assert!(path.contains("give hooks.example:443"), "{path}");
-        assert!(!path.contains("secret"), "{path}");
-        let credentials = net_entry("http://ops:hunter2@crm.example:8080").unwrap_err();
-        assert!(
-            credentials.contains("give crm.example:8080"),
-            "{credentials}"
-        );
-        assert!(!credentials.contains("hunter2"), "{credentials}");
-        let bare_path = net_entry("hooks.example/services/secret").unwrap_err();
-        assert!(bare_path.contains("give hooks.example "), "{bare_path}");
-        assert!(!bare_path.contains("secret"), "{bare_path}");
-        assert!(net_entry("http://").is_err());
-        assert!(net_entry("").is_err());
-    }
 
     #[test]
     fn paths_resolve_through_dot_dot_and_missing_parts() {

@@ -4,6 +4,5 @@
 static ALLOCATOR: tdc::internals::Allocator = tdc::internals::Allocator;
 
 fn main() {
-    tdc::internals::Allocator::configure();
     std::process::exit(tdc::run(std::env::args_os()));
 }

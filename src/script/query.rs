@@ -391,7 +391,8 @@ pub mod query_api {
     /// Exports the query's rows (CDRs, calls or leads) as a dataset under `folder`, as
     /// `tdc export` does: partitioned by day, deduplicated by id, resumable from its cursor.
     /// Options: `format` (`"parquet"`, `"ndjson"`, `"csv"`), `since`, `until`, `overlap`
-    /// (`"2h"`). Returns `#{rows, partitions, since, until}`.
+    /// (`"2h"`). Returns `#{rows, partitions, since, until}`. A query with a `limit` or an
+    /// `offset` is refused: the next run resumes from the cursor, where neither would hold.
     ///
     /// ```rhai
     /// let done = export_to(td.cdrs().where("campaign_id", 12), "warehouse", #{ format: "parquet" });
@@ -399,6 +400,13 @@ pub mod query_api {
     /// ```
     #[rhai_fn(name = "export_to", return_raw)]
     pub fn export_query(query: Query, folder: &str, options: rhai::Map) -> RhaiResultOf<rhai::Map> {
+        // An export resumes from its cursor run after run: a row count would mean something
+        // else each time, so it is refused rather than dropped.
+        if query.spec.limit.is_some() || query.spec.offset != 0 {
+            return Err(script_error(
+                "export_to: an export takes every row its query matches, resuming where the last run ended; drop limit and offset and narrow it with where, since and until",
+            ));
+        }
         query.dialer.host.powers().check_write("export", folder)?;
         let text = |key: &str| options.get(key).map(|v| v.to_string());
         let format = match text("format") {

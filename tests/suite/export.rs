@@ -147,6 +147,20 @@ fn an_export_from_a_script_is_the_same_dataset() {
         }
     }
     assert_eq!((rows, ids.len()), (1000, 1000));
+    // A limit or an offset cannot hold across resumed runs: refused, not dropped.
+    for narrowed in ["limit(5)", "offset(10)"] {
+        let (code, _, stderr) = output(tdc_on(&sandbox, &home).args([
+            &format!("--allow-write={}", home.display()),
+            "eval",
+            &format!(
+                "td.cdrs().{narrowed}.export_to(\"{}\", #{{ format: \"ndjson\" }})",
+                home.join("narrowed").display()
+            ),
+        ]));
+        assert_eq!(code, 1, "{narrowed}");
+        assert!(stderr.contains("drop limit and offset"), "{stderr}");
+    }
+    assert!(!home.join("narrowed").exists());
 }
 
 #[test]

@@ -233,7 +233,32 @@ pub(crate) fn from_eval_error(
     } else {
         current.position()
     };
-    let (message, with_source) = match current {
+    let (message, with_source) = message_of(current);
+    at(
+        &current_file,
+        position,
+        message,
+        file,
+        source,
+        with_source,
+        Some(powers),
+    )
+}
+
+/// What went wrong, without where: an API error as `GET /api/cdrs: 503 …`, anything else as
+/// Rhai says it. For an error met where no script line applies (a result being printed).
+pub(crate) fn error_message(mut error: &EvalAltResult) -> String {
+    while let EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+    | EvalAltResult::ErrorInModule(_, inner, _) = error
+    {
+        error = inner;
+    }
+    message_of(error).0
+}
+
+/// The message of the innermost error, and whether its source line helps to read it.
+fn message_of(error: &EvalAltResult) -> (String, bool) {
+    match error {
         EvalAltResult::ErrorRuntime(value, _) => match api_error_text(value) {
             Some(text) => (text, false),
             None => (
@@ -271,16 +296,7 @@ pub(crate) fn from_eval_error(
             let bare = text.strip_suffix(&suffix).unwrap_or(&text).to_string();
             (bare, true)
         }
-    };
-    at(
-        &current_file,
-        position,
-        message,
-        file,
-        source,
-        with_source,
-        Some(powers),
-    )
+    }
 }
 
 #[cfg(test)]

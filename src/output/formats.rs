@@ -85,7 +85,7 @@ fn write_csv(
         header = Some(columns);
     }
     for record in records {
-        let record = record.map_err(|e| Stop::Failed(e.to_string()))?;
+        let record = record.map_err(|e| Stop::Failed(super::diagnostic::error_message(&e)))?;
         let columns = match &header {
             Some(columns) => columns,
             None => {
@@ -123,7 +123,7 @@ pub(crate) fn write(value: Dynamic, format: Format, jq: Option<&Jq>) -> Result<(
             .then(|| crate::script::csv::flat_columns(&array));
         return write_csv(array.into_iter().map(Ok), columns);
     }
-    let fail = |e: Box<rhai::EvalAltResult>| Stop::Failed(e.to_string());
+    let fail = |e: Box<rhai::EvalAltResult>| Stop::Failed(super::diagnostic::error_message(&e));
     // Records one by one: a Query streams, an array is walked, anything else is one value.
     let records: Box<dyn Iterator<Item = RhaiResultOf<Value>>> = if value.is::<Query>() {
         let query = value.clone().cast::<Query>();

@@ -241,7 +241,11 @@ impl Repl<'_> {
                 match pretty::render(&value, self.width, self.json) {
                     Ok(Some(text)) => show(&text),
                     Ok(None) => {}
-                    Err(e) => errln!("{e}"),
+                    // A query read to be shown can fail as a statement does.
+                    Err(e) => {
+                        self.print_error(&e, entry);
+                        return false;
+                    }
                 }
                 if !value.is_unit() {
                     self.scope.set_value("ans", value);

@@ -536,6 +536,40 @@ fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
 }
 
 #[test]
+fn a_query_that_fails_while_it_is_shown_is_one_line_and_a_failure() {
+    let home = temp_dir("shown-query");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let tdc_down = || {
+        let mut command = tdc(&home);
+        command
+            .args(["--url", &url, "--user", "ops"])
+            .env("TDC_PASSWORD", "pw");
+        command
+    };
+    // The query is read only to be printed: its failure reads as any request's.
+    for format in ["table", "json", "ndjson", "csv"] {
+        let (code, stdout, stderr) = output(tdc_down().args(["eval", "-o", format, "td.cdrs()"]));
+        assert_eq!(code, 1, "{format}");
+        assert_eq!(stdout, "", "{format}");
+        assert_eq!(stderr.lines().count(), 1, "{format}: {stderr}");
+        assert!(
+            stderr.starts_with("tdc: GET /api/cdrs: cannot connect"),
+            "{format}: {stderr}"
+        );
+        assert!(!stderr.contains("#{"), "{format}: {stderr}");
+    }
+    let (code, stdout, stderr) = common::output_with_input(&mut tdc_down(), "td.cdrs()\n6 * 7\n");
+    assert_eq!(code, 1, "a piped REPL with a failed entry fails: {stderr}");
+    assert_eq!(stdout.trim(), "42", "the entries after it still run");
+    assert!(
+        stderr.contains("error: GET /api/cdrs: cannot connect") && !stderr.contains("#{"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_host_never_reached_fails_at_once_and_long_retries_say_so() {
     let home = temp_dir("fail-fast");
     // A port nothing listens on.

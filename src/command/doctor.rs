@@ -1,5 +1,6 @@
 //! `tdc doctor`: why a connection works or not, one line per step, each failure with what to
-//! do: the config file, the connection it resolves to, DNS, TLS, authentication with one
+//! do: the config file, the connection it resolves to, DNS, a TCP connection (without a proxy),
+//! TLS, authentication with one
 //! page's latency, and the dialer's clock against ours.
 
 use std::time::{Duration, Instant};
@@ -54,7 +55,7 @@ pub(crate) fn run(config: &super::Config) -> i32 {
     let connection = match crate::session::resolve_connection(flags, config) {
         Ok(connection) => connection,
         Err(e) => {
-            report.fail("connect", e, "see `tdc config`");
+            report.fail("target", e, "see `tdc config`");
             return 1;
         }
     };
@@ -63,13 +64,13 @@ pub(crate) fn run(config: &super::Config) -> i32 {
     }
     let Target::Url(url) = connection.target.clone() else {
         report.ok(
-            "connect",
+            "target",
             "the embedded sandbox: nothing to check on the network",
         );
         return 0;
     };
     report.ok(
-        "connect",
+        "target",
         format!("{url} as {} ({})", connection.user, connection.label()),
     );
     let host = url.host_str().unwrap_or("").to_string();
@@ -86,6 +87,43 @@ pub(crate) fn run(config: &super::Config) -> i32 {
                 "check the host name in the URL, and the VPN or DNS this machine uses",
             );
             return 1;
+        }
+    }
+    // Through a proxy only the proxy is reached directly; the requests below say the rest.
+    let env_proxy = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    if connection.proxy.is_none() && !(url.scheme() == "https" && env_proxy) {
+        use std::net::ToSocketAddrs;
+        let connect = (host.as_str(), port)
+            .to_socket_addrs()
+            .and_then(|mut addresses| {
+                let address = addresses
+                    .next()
+                    .ok_or_else(|| std::io::Error::other("no address"))?;
+                std::net::TcpStream::connect_timeout(&address, connection.connect_timeout)
+            });
+        match connect {
+            Ok(_) => report.ok("connect", format!("{host}:{port} accepts connections")),
+            Err(e) if e.kind() != std::io::ErrorKind::TimedOut => {
+                report.fail(
+                    "connect",
+                    format!("{host}:{port}: {e}"),
+                    "is the dialer up, and is the URL's port right? (a firewall or VPN may stand between)",
+                );
+                return 1;
+            }
+            Err(_) => {
+                report.fail(
+                    "connect",
+                    format!(
+                        "{host}:{port}: no answer within {} s",
+                        connection.connect_timeout.as_secs()
+                    ),
+                    "a firewall or a missing VPN drops the connection; check the host and port",
+                );
+                return 1;
+            }
         }
     }
     if url.scheme() == "https" {

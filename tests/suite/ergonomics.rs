@@ -170,7 +170,7 @@ fn profiles_are_edited_in_place_and_doctor_says_what_works() {
 
     let (code, report, _) = output(tdc(&home).arg("doctor").env("TWIN_PW", "sandbox"));
     assert_eq!(code, 0, "{report}");
-    for step in ["config", "connect", "dns", "auth", "clock"] {
+    for step in ["config", "target", "dns", "connect", "auth", "clock"] {
         assert!(
             report
                 .lines()
@@ -183,6 +183,22 @@ fn profiles_are_edited_in_place_and_doctor_says_what_works() {
     let auth = report.lines().find(|l| l.contains("auth")).unwrap();
     assert!(auth.starts_with("FAIL") && auth.contains("401"), "{report}");
     assert!(!report.contains("wrong"));
+    // Nothing listens: the step that fails says so, and nothing before it claims a connection.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let (code, report, _) = output(
+        tdc(&home)
+            .args(["doctor", "--url", &nobody, "--user", "ops"])
+            .env("TDC_PASSWORD", "pw"),
+    );
+    assert_eq!(code, 1, "{report}");
+    let connect = report.lines().find(|l| l.contains("connect")).unwrap();
+    assert!(
+        connect.starts_with("FAIL") && connect.contains("is the dialer up"),
+        "{report}"
+    );
+    assert!(!report.contains("auth"), "{report}");
 
     let (code, _, _) = output(tdc(&home).args(["profile", "remove", "old"]));
     assert_eq!(code, 0);

@@ -103,8 +103,12 @@ impl Resolver {
         // A module is read as a script's file is: a link out of the allowed folders (to
         // another user's code, or to /proc/self/environ to be quoted in an error) is refused.
         let access = crate::files::Access::bounded(&self.powers, "import");
-        let source = crate::files::read_to_string(access, file)
-            .map_err(|e| EvalAltResult::ErrorInModule(name.clone(), e.into(), pos))?;
+        // A module that cannot be read is the importing line's error, not one inside it.
+        let source = crate::files::read_to_string(access, file).map_err(|e| {
+            let mut error: Box<EvalAltResult> = e.into();
+            error.set_position(pos);
+            error
+        })?;
         let mut ast = engine
             .compile(without_shebang(source))
             .map_err(|e| Box::new(EvalAltResult::ErrorInModule(name.clone(), e.into(), pos)))?;
@@ -143,12 +147,10 @@ impl ModuleResolver for Resolver {
                         .chain([&canonical])
                         .map(|p| p.display().to_string())
                         .collect();
-                    return Err(EvalAltResult::ErrorInModule(
-                        path.to_string(),
-                        script_error(format!("import cycle: {}", chain.join(" imports "))),
-                        pos,
-                    )
-                    .into());
+                    let mut cycle =
+                        script_error(format!("import cycle: {}", chain.join(" imports ")));
+                    cycle.set_position(pos);
+                    return Err(cycle);
                 }
                 loading.push(canonical.clone());
             }

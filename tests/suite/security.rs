@@ -1065,10 +1065,16 @@ fn imports_are_read_under_the_same_rules_as_files() {
     let secret = p.outside.join("environ");
     std::fs::write(&secret, "PASSWORD=outside-secret-4\0HOME=/root\0").unwrap();
     symlink(&secret, p.scripts.join("helpers.rhai")).unwrap();
-    let (code, _, stderr) = p.run("import \"helpers\" as h;\n");
+    let (code, _, stderr) = p.run("\nimport \"helpers\" as h;\n");
     assert_eq!(code, 1);
     assert!(stderr.contains("allow it with --allow-read"), "{stderr}");
     assert!(!stderr.contains("outside-secret-4"), "{stderr}");
+    // The refusal is the importing line's: that file, that line, shown.
+    assert!(
+        stderr.contains("shared.rhai:2:8: error: import:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 | import \"helpers\" as h;"), "{stderr}");
     // An absolute path outside is not loaded (nor run).
     std::fs::write(
         p.outside.join("tool.rhai"),

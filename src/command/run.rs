@@ -78,6 +78,10 @@ fn schedule(config: &Config, args: RunArgs) -> Outcome {
 }
 
 fn watch(config: &Config, args: RunArgs) -> Outcome {
+    // A file that is not there at the start is a typo, not a save in progress: said at once.
+    // Once watching, a file that goes away is waited for (editors save by renaming).
+    crate::script::engine::read_script_file(&args.file)
+        .map_err(|e| Failure::Usage(format!("tdc: cannot read {}: {e}", args.file.display())))?;
     let session = config.start_session(args.dry_run)?;
     if let Some(banner) = session.banner() {
         crate::terminal::log::tdc_line(

@@ -184,6 +184,22 @@ fn each_run_starts_from_the_same_data_unless_state_is_kept() {
 }
 
 #[test]
+fn a_script_that_is_not_there_at_the_start_is_an_error_not_a_wait() {
+    let dir = temp_dir("watch-missing");
+    let (code, _, stderr) = common::output(tdc(&dir).current_dir(&dir).args([
+        "--sandbox",
+        "run",
+        "--watch",
+        "nosuch.rhai",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("tdc: cannot read nosuch.rhai: No such file"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn watch_paths_add_data_files_and_folders() {
     let dir = temp_dir("watch-data");
     let data = dir.join("data");

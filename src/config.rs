@@ -190,12 +190,60 @@ pub(crate) fn load_config_file(path: &Path) -> Result<Option<ConfigFile>, Config
         });
     }
     let text = std::io::read_to_string(file).map_err(|e| unreadable(e.to_string()))?;
-    toml::from_str(&text)
-        .map(Some)
-        .map_err(|e| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message: format!("{}{}", e.message(), toml_location(&text, e.span())),
-        })
+    let mut file: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message: format!("{}{}", e.message(), toml_location(&text, e.span())),
+    })?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let folder = path.parent().unwrap_or(Path::new(""));
+    for (name, profile) in file.profiles.iter_mut() {
+        if let Some(ca_file) = profile.ca_file.as_mut() {
+            *ca_file = anchored(ca_file, folder, home.as_deref());
+        }
+        for (key, entries) in [
+            ("allow_read", &mut profile.allow_read),
+            ("allow_write", &mut profile.allow_write),
+        ] {
+            for entry in entries.iter_mut() {
+                *entry = anchored(entry, folder, home.as_deref());
+                // Beside the config file is tdc's own folder, which scripts never reach; a
+                // path from the working directory would change with where tdc is started.
+                if entry.starts_with(folder) {
+                    return Err(ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        message: format!(
+                            "profile '{name}': {key}: {} is in tdc's own folder, which scripts never reach; give a whole path (/srv/data) or one from the home folder (~/data)",
+                            entry.display()
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Some(file))
+}
+
+/// A path written in the config file, as a shell and other tools' config files read it:
+/// `~/x` under the home folder, a relative path beside the config file (not wherever tdc
+/// happens to be started from).
+fn anchored(path: &Path, config_folder: &Path, home: Option<&Path>) -> PathBuf {
+    let whole = match (path.strip_prefix("~"), home) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ if path.is_relative() => config_folder.join(path),
+        _ => path.to_path_buf(),
+    };
+    // `..` taken out as written, so that where the path leads can be compared.
+    let mut clean = PathBuf::new();
+    for part in whole.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                clean.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => clean.push(other),
+        }
+    }
+    clean
 }
 
 /// An entry of `--allow-net` (or a profile's `allow_net`, `key` naming which) as `script::permissions::Powers::check_net` compares it: a host
@@ -1080,6 +1128,18 @@ mod tests {
         let err = Connection::resolve(&flags, &env, None).unwrap_err();
         assert!(err.to_string().contains("http or https"), "{err}");
         assert!(toml::from_str::<ConfigFile>("[profiles.a]\nurll = 1").is_err());
+    }
+
+    #[test]
+    fn paths_in_the_file_start_at_home_or_beside_it() {
+        let (folder, home) = (Path::new("/etc/tdc"), Some(Path::new("/home/ops")));
+        let anchor = |p: &str| anchored(Path::new(p), folder, home);
+        assert_eq!(anchor("~/exports"), Path::new("/home/ops/exports"));
+        assert_eq!(anchor("~"), Path::new("/home/ops"));
+        assert_eq!(anchor("certs/ca.pem"), Path::new("/etc/tdc/certs/ca.pem"));
+        assert_eq!(anchor("/srv/leads"), Path::new("/srv/leads"));
+        assert_eq!(anchor("~ops/x"), Path::new("/etc/tdc/~ops/x"));
+        assert_eq!(anchor("../../srv/./x"), Path::new("/srv/x"));
     }
 
     #[test]

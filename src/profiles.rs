@@ -154,12 +154,19 @@ impl ProfileSettings {
         }
         let text = |v: &Option<String>| v.as_deref().map(Value::from);
         let int = |v: Option<u32>| v.map(|n| Value::from(i64::from(n)));
-        let path = |v: &Option<PathBuf>| v.as_ref().map(|p| Value::from(p.display().to_string()));
+        // A path given on the command line is the working directory's; in the file a relative
+        // path would be read beside the file, so it is written whole.
+        let whole = |p: &PathBuf| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        };
+        let path = |v: &Option<PathBuf>| v.as_ref().map(|p| Value::from(whole(p)));
         let list = |items: Vec<String>| {
             (!items.is_empty()).then(|| Value::Array(items.into_iter().collect::<Array>()))
         };
-        let paths =
-            |items: &[PathBuf]| list(items.iter().map(|p| p.display().to_string()).collect());
+        let paths = |items: &[PathBuf]| list(items.iter().map(whole).collect());
         let entries = [
             ("user", text(&self.user)),
             ("password_env", text(&self.password_env)),

@@ -508,6 +508,48 @@ fn the_twin_refuses_a_public_address_unless_asked() {
 }
 
 #[test]
+fn paths_in_a_profile_start_at_home_or_beside_the_config_file() {
+    let home = temp_dir("profile-paths");
+    let work = temp_dir("profile-paths-work");
+    write_config(
+        &home,
+        "default_profile = \"twin\"\n[profiles.twin]\nallow_read = [\"~/shared\", \"../../elsewhere\"]\n",
+    );
+    for (folder, value) in [(home.join("shared"), 1), (home.join("elsewhere"), 2)] {
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("v.json"), value.to_string()).unwrap();
+    }
+    let (code, stdout, stderr) = output(tdc(&home).current_dir(&work).args([
+        "--sandbox",
+        "eval",
+        &format!(
+            "[read_json(\"{}\"), read_json(\"{}\")]",
+            home.join("shared/v.json").display(),
+            home.join("elsewhere/v.json").display()
+        ),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.split_whitespace().collect::<String>(), "[1,2]");
+    let (_, shown, _) = output(tdc(&home).arg("config"));
+    assert!(
+        shown.contains(&format!("{}", home.join("shared").display())),
+        "{shown}"
+    );
+    // A folder beside the file is tdc's own: said when the file is read.
+    write_config(&home, "[profiles.twin]\nallow_write = [\"exports\"]\n");
+    let (code, _, stderr) = output(
+        tdc(&home)
+            .current_dir(&work)
+            .args(["--sandbox", "eval", "1"]),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("profile 'twin': allow_write:") && stderr.contains("~/data"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn scripts_have_bounded_powers() {
     let (attacker, seen, _runtime) = recording_stub(|_| json(r#"{"campaigns": []}"#));
     let home = temp_dir("powers");

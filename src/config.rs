@@ -484,6 +484,13 @@ impl Connection {
     ) -> Result<Connection, ConfigError> {
         let mut sources = Vec::new();
         let mut warnings = Vec::new();
+        // The file's passwords are exposed whichever profile this run uses, and whatever
+        // gives this run its password.
+        if let Some((path, file)) = config {
+            if file.profiles.values().any(|p| p.password.is_some()) {
+                warnings.extend(readable_by_others(path));
+            }
+        }
         let env_nonempty = |name: &str| env(name).filter(|v| !v.is_empty());
 
         let (profile_name, profile_from) = match (&flags.profile, env_nonempty("TDC_PROFILE")) {
@@ -657,11 +664,6 @@ impl Connection {
                 "password",
                 format!("set (from {})", profile_label("password")),
             ));
-            if let Some((path, _)) = config {
-                if let Some(warning) = readable_by_others(path) {
-                    warnings.push(warning);
-                }
-            }
             Some(Secret::new(p.clone()))
         } else {
             sources.push(("password", "not set".to_string()));

@@ -291,7 +291,7 @@ fn config_shows_sources_and_never_the_password() {
         "{stderr}"
     );
     assert!(!stdout.contains("hunter2") && !stderr.contains("hunter2"));
-    let (_, stdout, _) = output(
+    let (_, stdout, stderr) = output(
         tdc(&home)
             .args(["config", "--url", "http://127.0.0.1:1"])
             .env("TDC_PASSWORD", "pw-from-env"),
@@ -301,6 +301,11 @@ fn config_shows_sources_and_never_the_password() {
         "{stdout}"
     );
     assert!(!stdout.contains("pw-from-env"));
+    // The file's password is exposed whatever this run's password comes from.
+    assert!(
+        stderr.contains("holds a password and others can read it"),
+        "{stderr}"
+    );
 }
 
 /// What `tdc doctor` sends a user to: every setting with where it came from, the defaults

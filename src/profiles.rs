@@ -311,7 +311,7 @@ pub(crate) fn list(names: bool) -> Result<String> {
         return Ok(names.join("\n"));
     }
     let default = default_profile(&document);
-    let mut out = Vec::new();
+    let mut rows = Vec::new();
     for (name, profile) in profiles(&document).into_iter().flat_map(Table::iter) {
         let url = profile
             .get("url")
@@ -327,8 +327,24 @@ pub(crate) fn list(names: bool) -> Result<String> {
         } else {
             " "
         };
-        out.push(format!("{mark} {name}  {url}{user}"));
+        rows.push((mark, name, url, user));
     }
+    // Names and URLs in columns, as `git remote -v` and `gh auth status` line them up.
+    use unicode_width::UnicodeWidthStr;
+    let names_width = rows.iter().map(|r| r.1.width()).max().unwrap_or(0);
+    let urls_width = rows.iter().map(|r| r.2.width()).max().unwrap_or(0);
+    let pad = |text: &str, to: usize| format!("{text}{}", " ".repeat(to - text.width()));
+    let out: Vec<String> = rows
+        .iter()
+        .map(|(mark, name, url, user)| {
+            let url = if user.is_empty() {
+                url.to_string()
+            } else {
+                pad(url, urls_width)
+            };
+            format!("{mark} {}  {url}{user}", pad(name, names_width))
+        })
+        .collect();
     if out.is_empty() {
         return Ok(format!(
             "no profiles in {} (add one: tdc profile add NAME --url URL --user USER --password-env VAR)",

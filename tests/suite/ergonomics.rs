@@ -159,8 +159,16 @@ fn profiles_are_edited_in_place_and_doctor_says_what_works() {
     let (code, _, _) = output(tdc(&home).args(["profile", "use", "twin"]));
     assert_eq!(code, 0);
     let (_, list, _) = output(tdc(&home).args(["profile", "list"]));
-    assert!(list.contains("  old  https://old.example"), "{list}");
+    // In columns: the names padded to the longest.
+    assert!(list.contains("  old   https://old.example"), "{list}");
     assert!(list.contains(&format!("* twin  {}", sandbox.url)), "{list}");
+    let url_column = |name: &str| {
+        list.lines()
+            .find(|l| l.contains(name))
+            .unwrap()
+            .find("http")
+    };
+    assert_eq!(url_column(" old "), url_column(" twin "), "{list}");
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(
         text.starts_with("# our dialers\ndefault_profile = \"twin\""),

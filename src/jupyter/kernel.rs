@@ -44,12 +44,9 @@ use crate::terminal::sink::errln;
 /// The history of a kernel's cells is numbered in one session.
 const HISTORY_SESSION: usize = 1;
 
-/// Serves Jupyter on the connection file's ports until a `shutdown_request`.
-pub(crate) fn serve(
-    runtime: &tokio::runtime::Runtime,
-    session: &Session,
-    connection_file: &Path,
-) -> Outcome {
+/// The connection file Jupyter wrote for this kernel: read before the dialer is set up, so a
+/// wrong one is said at once.
+pub(crate) fn read_connection_file(connection_file: &Path) -> Result<ConnectionInfo, Failure> {
     let usage = |message: String| Failure::Usage(format!("tdc jupyter kernel: {message}"));
     let text = std::fs::read_to_string(connection_file)
         .map_err(|e| usage(format!("cannot read {}: {e}", connection_file.display())))?;
@@ -66,6 +63,15 @@ pub(crate) fn serve(
             info.signature_scheme
         )));
     }
+    Ok(info)
+}
+
+/// Serves Jupyter on the connection file's ports until a `shutdown_request`.
+pub(crate) fn serve(
+    runtime: &tokio::runtime::Runtime,
+    session: &Session,
+    info: &ConnectionInfo,
+) -> Outcome {
     // As `tdc run` says it: the embedded sandbox has said where it is already.
     if let Some(banner) = session.banner() {
         crate::terminal::log::tdc_line("info", &format!("notebook kernel on {banner}"));
@@ -81,7 +87,7 @@ pub(crate) fn serve(
     crate::terminal::progress::draw_in(move |line| progress.progress(line));
     let notebook = Notebook::new(session, outlet.clone(), banner);
     runtime
-        .block_on(run(&info, notebook, receiver))
+        .block_on(run(info, notebook, receiver))
         .map_err(|e| Failure::Failed(format!("tdc jupyter kernel: {e}")))
 }
 

@@ -29,8 +29,9 @@ pub(crate) fn command(
         JupyterAction::Install(args) => install(global, &args),
         JupyterAction::Remove(args) => remove(global, &args),
         JupyterAction::Kernel { connection_file } => {
+            let info = kernel::read_connection_file(&connection_file)?;
             let session = start()?;
-            let outcome = kernel::serve(runtime, &session, &connection_file);
+            let outcome = kernel::serve(runtime, &session, &info);
             session.stop(runtime);
             outcome
         }

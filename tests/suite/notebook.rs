@@ -89,6 +89,28 @@ fn kernel_spec(folder: &Path) -> serde_json::Value {
 }
 
 #[test]
+fn a_wrong_connection_file_is_one_line_before_any_dialer_is_set_up() {
+    let home = temp_dir("kernel-no-file");
+    let missing = home.join("kernel-1.json");
+    let (code, _, stderr) = output(tdc(&home).args(["jupyter", "kernel"]).arg(&missing));
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "tdc jupyter kernel: cannot read {}: No such file or directory (os error 2)",
+            missing.display()
+        )
+    );
+    std::fs::write(&missing, "{}").unwrap();
+    let (code, _, stderr) = output(tdc(&home).args(["jupyter", "kernel"]).arg(&missing));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("is not a Jupyter connection file") && !stderr.contains("sandbox"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_kernel_spec_per_profile_is_installed_where_jupyter_finds_it_and_removed() {
     let jupyter = Jupyter::new("kernelspec");
     crate::common::write_config(

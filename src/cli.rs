@@ -111,7 +111,7 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: Box<ProfileAction>,
     },
-    /// Check the connection step by step: config, DNS, TLS, authentication, latency, clock.
+    /// Check the connection step by step: config, DNS, connection, TLS, authentication, latency, clock.
     #[command(after_help = "Examples:\n  tdc doctor\n  tdc --profile prod doctor")]
     Doctor,
     /// Export CDRs, calls or leads as a dataset for DuckDB, Spark or a warehouse: Parquet
@@ -146,10 +146,19 @@ pub(crate) enum Command {
 pub(crate) enum JupyterAction {
     /// Write a kernel spec where `jupyter kernelspec list` finds it; the connection flags and
     /// --allow-* given here are the kernel's.
+    #[command(
+        after_help = "Examples:\n  tdc jupyter install                    the connection tdc run would use\n  tdc jupyter install --profile prod     a kernel named tdc-prod\n  tdc jupyter install --sandbox --allow-read ~/exports\n  tdc jupyter install --sys-prefix       into the active virtualenv"
+    )]
     Install(KernelSpecArgs),
     /// Remove the kernel spec that install wrote for the same --profile (or --sandbox).
+    #[command(
+        after_help = "Examples:\n  tdc jupyter remove --profile prod\n  tdc jupyter remove --sandbox"
+    )]
     Remove(KernelSpecArgs),
     /// Run the kernel on CONNECTION_FILE (Jupyter starts it so).
+    #[command(
+        after_help = "Examples:\n  tdc jupyter kernel ~/.local/share/jupyter/runtime/kernel-1.json   as kernel.json's argv has it"
+    )]
     Kernel {
         /// The connection file Jupyter wrote (ports and signing key).
         connection_file: PathBuf,
@@ -199,14 +208,19 @@ pub(crate) struct ExportArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ProfileAction {
     /// Every profile, the default marked with *.
+    #[command(after_help = "Examples:\n  tdc profile list\n  tdc profile list --names")]
     List {
         /// Only the names, one a line (for shell completion).
         #[arg(long)]
         names: bool,
     },
     /// One profile's settings (a stored password is never shown).
+    #[command(after_help = "Examples:\n  tdc profile show prod")]
     Show { name: String },
     /// Add a profile; the password comes from a variable or a command, never a flag.
+    #[command(
+        after_help = "Examples:\n  tdc profile add prod --url https://example.td.commpeak.com --user ops --password-cmd 'pass show td/prod'\n  tdc profile add staging --url https://staging.example --user ops --password-env TD_STAGING_PW --default"
+    )]
     Add {
         #[command(flatten)]
         profile: crate::profiles::NewProfile,
@@ -215,6 +229,9 @@ pub(crate) enum ProfileAction {
         make_default: bool,
     },
     /// Change keys of a profile (those not given are kept).
+    #[command(
+        after_help = "Examples:\n  tdc profile set prod --timezone Europe/London --default-region GB\n  tdc profile set prod --read-only"
+    )]
     Set {
         name: String,
         #[arg(long)]
@@ -223,8 +240,10 @@ pub(crate) enum ProfileAction {
         settings: crate::profiles::ProfileSettings,
     },
     /// Remove a profile.
+    #[command(after_help = "Examples:\n  tdc profile remove staging")]
     Remove { name: String },
     /// Make a profile the default.
+    #[command(after_help = "Examples:\n  tdc profile use prod")]
     Use { name: String },
 }
 

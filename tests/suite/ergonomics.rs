@@ -127,10 +127,34 @@ fn the_man_page_renders_and_help_has_examples() {
             "man is not installed on CI"
         ),
     }
+    // Every command, and every command of a command.
     for command in [
-        "run", "eval", "test", "sandbox", "profile", "doctor", "config",
+        "repl",
+        "run",
+        "check",
+        "eval",
+        "test",
+        "config",
+        "defs",
+        "lsp",
+        "completions",
+        "profile",
+        "profile list",
+        "profile show",
+        "profile add",
+        "profile set",
+        "profile remove",
+        "profile use",
+        "doctor",
+        "export",
+        "man",
+        "jupyter",
+        "jupyter install",
+        "jupyter remove",
+        "jupyter kernel",
+        "sandbox",
     ] {
-        let (code, help, _) = output(tdc(&home).args([command, "--help"]));
+        let (code, help, _) = output(tdc(&home).args(command.split(' ')).arg("--help"));
         assert_eq!(code, 0);
         assert!(help.contains("Examples:\n  tdc"), "{command}: {help}");
     }

@@ -974,26 +974,15 @@ mod tests {
 
     #[test]
     fn a_url_without_a_path_allows_its_host_and_port() {
-        assert_eq!(
-            net_entry("--allow-net", "hooks.example").unwrap(),
-            "hooks.example"
-        );
-        assert_eq!(
-            net_entry("--allow-net", "Hooks.Example:8443").unwrap(),
-            "hooks.example:8443"
-        );
-        assert_eq!(
-            net_entry("--allow-net", "http://127.0.0.1:8080").unwrap(),
-            "127.0.0.1:8080"
-        );
-        assert_eq!(
-            net_entry("--allow-net", "https://Hooks.Example/").unwrap(),
-            "hooks.example:443"
-        );
-        assert_eq!(
-            net_entry("--allow-net", "http://[::1]:9000").unwrap(),
-            "[::1]:9000"
-        );
+        for (given, allowed) in [
+            ("hooks.example", "hooks.example"),
+            ("Hooks.Example:8443", "hooks.example:8443"),
+            ("http://127.0.0.1:8080", "127.0.0.1:8080"),
+            ("https://Hooks.Example/", "hooks.example:443"),
+            ("http://[::1]:9000", "[::1]:9000"),
+        ] {
+            assert_eq!(net_entry("--allow-net", given).unwrap(), allowed);
+        }
         let path =
             net_entry("--allow-net", "https://hooks.example/services/T0/B0/secret").unwrap_err();
         assert!(path.contains("give hooks.example:443"), "{path}");

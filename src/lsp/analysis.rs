@@ -1,7 +1,8 @@
 //! What the server knows of a script without running it: the compile error `tdc check`
 //! reports, and what a reading of the syntax tree finds — calls to functions and methods tdc
-//! does not have, wrong argument counts for tdc's own functions, filter fields a resource does
-//! not have, imports of modules that do not exist — and the outline completion, hover and
+//! does not have, wrong argument counts (as written: a receiver before the dot is not one) for
+//! tdc's own functions and those of imported modules, filter fields a resource does not have,
+//! imports of modules that do not exist — and the outline completion, hover and
 //! definitions use (imports, variables and the types of their values, script functions).
 //!
 //! Only the compiler is used: nothing here runs a script or reaches a dialer.
@@ -180,9 +181,26 @@ pub(crate) fn outline(tools: &Tools, source: &str, origin: &Origin) -> Outline {
     check_source(tools, source, origin).1
 }
 
-/// The syntax tree of a script that does not compile, with the lines of its errors blanked.
-fn recover(engine: &Engine, source: &str, mut position: Position) -> Option<AST> {
-    let mut lines: Vec<String> = source.lines().map(str::to_string).collect();
+/// The syntax tree of a script that does not compile, with the lines of its errors blanked;
+/// failing that, of the lines before its first error.
+fn recover(engine: &Engine, source: &str, position: Position) -> Option<AST> {
+    let lines: Vec<String> = source.lines().map(str::to_string).collect();
+    blanked(engine, lines.clone(), position).or_else(|| {
+        // An error blanking cannot mend (an unclosed block, a script ending mid-expression)
+        // is found at the end: the lines before where it starts still compile.
+        let mut before = lines;
+        before.truncate(position.line()?.saturating_sub(1));
+        for _ in 0..RECOVERY_ATTEMPTS {
+            if let Ok(ast) = engine.compile(before.join("\n")) {
+                return Some(ast);
+            }
+            before.pop()?;
+        }
+        None
+    })
+}
+
+fn blanked(engine: &Engine, mut lines: Vec<String>, mut position: Position) -> Option<AST> {
     for _ in 0..RECOVERY_ATTEMPTS {
         let line = position.line()?.checked_sub(1)?;
         let blanked = lines.get_mut(line)?;
@@ -376,7 +394,10 @@ impl<'a> Reader<'a> {
                         .insert(x.0.name.to_string(), inferred);
                 }
                 Some(rhai::ASTNode::Stmt(Stmt::Import(x, _))) => self.import(&x.0, &x.1),
-                Some(rhai::ASTNode::Expr(Expr::FnCall(call, position))) => {
+                // A call standing as a statement is a statement node of its own, not an
+                // expression node: both are calls the script makes.
+                Some(rhai::ASTNode::Expr(Expr::FnCall(call, position)))
+                | Some(rhai::ASTNode::Stmt(Stmt::FnCall(call, position))) => {
                     self.function_call(call, *position)
                 }
                 Some(rhai::ASTNode::Expr(expr @ Expr::Dot(chain, ..))) => {
@@ -444,9 +465,16 @@ impl<'a> Reader<'a> {
         self.modules.get(module).and_then(Option::as_ref)
     }
 
-    /// The parameter counts tdc's own function `name` takes, a receiver counted as one; none
-    /// when Rhai or the script also has a function of that name.
-    fn own_arities(&self, name: &str, receiver: Option<&str>) -> Option<(Vec<usize>, Vec<String>)> {
+    /// The argument counts a call of tdc's own function `name` may be written with: a method
+    /// call (`receiver.name(..)`, `method`) writes its first parameter before the dot, a
+    /// function call writes it among the arguments. None when Rhai or the script also has a
+    /// function of that name.
+    fn own_arities(
+        &self,
+        name: &str,
+        receiver: Option<&str>,
+        method: bool,
+    ) -> Option<(Vec<usize>, Vec<String>)> {
         if self.tools.standard.contains(name) || self.local_names.contains(name) {
             return None;
         }
@@ -456,6 +484,7 @@ impl<'a> Reader<'a> {
             .named(name)
             .filter(|f| !f.getter && !f.name.contains("::"))
             .filter(|f| receiver.is_none() || f.receiver.as_deref() == receiver)
+            .filter(|f| !method || f.receiver.is_some() || !f.params.is_empty())
             .collect();
         if overloads.is_empty() {
             return None;
@@ -463,7 +492,7 @@ impl<'a> Reader<'a> {
         Some((
             overloads
                 .iter()
-                .map(|f| f.params.len() + usize::from(f.receiver.is_some()))
+                .map(|f| f.params.len() + usize::from(f.receiver.is_some()) - usize::from(method))
                 .collect(),
             overloads.iter().map(|f| f.signature()).collect(),
         ))
@@ -504,8 +533,7 @@ impl<'a> Reader<'a> {
                 position,
             ));
         }
-        if let Some((arities, signatures)) = self.own_arities(name, None) {
-            // A method of one of tdc's types called as a function counts its receiver.
+        if let Some((arities, signatures)) = self.own_arities(name, None, false) {
             self.check_count(name, call.args.len(), &arities, &signatures, position);
         }
     }
@@ -522,8 +550,16 @@ impl<'a> Reader<'a> {
         };
         match functions.get(&name) {
             None => {
-                let similar =
+                let mut similar =
                     crate::api::query::nearest(&name, functions.keys().map(String::as_str));
+                if similar.is_empty() {
+                    // Short names are never near by the ratio: one character off is a typo.
+                    similar = functions
+                        .keys()
+                        .map(String::as_str)
+                        .filter(|known| strsim::levenshtein(&name, known) == 1)
+                        .collect();
+                }
                 let hint = match similar.is_empty() {
                     true => String::new(),
                     false => format!(
@@ -608,8 +644,8 @@ impl<'a> Reader<'a> {
     fn method_call(&mut self, receiver: Option<&Inferred>, call: &FnCallExpr, position: Position) {
         let name = call.name.as_str();
         let Some(receiver) = receiver else {
-            if let Some((arities, signatures)) = self.own_arities(name, None) {
-                self.check_count(name, call.args.len() + 1, &arities, &signatures, position);
+            if let Some((arities, signatures)) = self.own_arities(name, None, true) {
+                self.check_count(name, call.args.len(), &arities, &signatures, position);
             }
             return;
         };
@@ -624,8 +660,8 @@ impl<'a> Reader<'a> {
                 position,
             ));
         }
-        if let Some((arities, signatures)) = self.own_arities(name, Some(type_name)) {
-            self.check_count(name, call.args.len() + 1, &arities, &signatures, position);
+        if let Some((arities, signatures)) = self.own_arities(name, Some(type_name), true) {
+            self.check_count(name, call.args.len(), &arities, &signatures, position);
         }
         if name == "where" && type_name == "Query" {
             if let (Some(resource), Some(Expr::StringConstant(field, at))) =
@@ -750,7 +786,7 @@ mod tests {
             messages[4],
             (
                 6,
-                "wrong number of arguments to cdrs: 2 given; td.cdrs() -> Query"
+                "wrong number of arguments to cdrs: 1 given; td.cdrs() -> Query"
             )
         );
     }
@@ -828,5 +864,156 @@ mod tests {
         }
         assert!(checked > 100, "{checked} examples");
         assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    fn messages(source: &str, origin: &Origin) -> Vec<(usize, String)> {
+        check_source(&Tools::new(), source, origin)
+            .0
+            .into_iter()
+            .map(|f| (f.line, f.message))
+            .collect()
+    }
+
+    #[test]
+    fn arguments_are_counted_as_written_the_receiver_apart() {
+        let origin = Origin {
+            name: "s.rhai",
+            path: None,
+        };
+        let source =
+            "td.cdrs(1, 2, 3);\nlet r = td.recording();\ntd.cdrs().where(\"status\", 1, 2, 3);\n\
+            normalize_phone();\nlet p = normalize_phone(1, 2, 3);\n\
+            normalize_phone(\"1\");\nlet g = \"1\".normalize_phone(\"GB\");\nlet q = cdrs(td);\n\
+            let h = \"1\".normalize_phone(\"GB\", 3);\n";
+        let phone = "normalize_phone(phone: String) -> ? or \
+            normalize_phone(phone: String, region: String) -> ?";
+        let expected = vec![
+            (
+                1,
+                "wrong number of arguments to cdrs: 3 given; td.cdrs() -> Query".to_string(),
+            ),
+            (
+                2,
+                "wrong number of arguments to recording: 0 given; \
+                td.recording(call_id: INT) -> Recording"
+                    .to_string(),
+            ),
+            (
+                3,
+                "wrong number of arguments to where: 4 given; \
+                query.where(field: String, value: ?) -> Query or \
+                query.where(field: String, op: String, value: ?) -> Query"
+                    .to_string(),
+            ),
+            (
+                4,
+                format!("wrong number of arguments to normalize_phone: 0 given; {phone}"),
+            ),
+            (
+                5,
+                format!("wrong number of arguments to normalize_phone: 3 given; {phone}"),
+            ),
+            (
+                9,
+                format!("wrong number of arguments to normalize_phone: 2 given; {phone}"),
+            ),
+        ];
+        assert_eq!(messages(source, &origin), expected);
+    }
+
+    fn with_module(name: &str, module: &str) -> PathBuf {
+        let folder = std::env::temp_dir().join(format!("tdc-lsp-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("m.rhai"), module).unwrap();
+        folder.join("s.rhai")
+    }
+
+    #[test]
+    fn functions_of_every_module_are_checked_with_a_hint() {
+        let path = with_module("modules", "fn f1() { 1 }\nfn total(a, b) { a + b }\n");
+        let origin = Origin {
+            name: "s.rhai",
+            path: Some(&path),
+        };
+        let source = "import \"dedupe\" as d;\nimport \"m\" as m;\n\
+            d::duplicatez(td, \"phone\");\nm::f2();\nlet t = m::totl(1, 2);\n\
+            m::total(1);\nd::duplicates(td);\nm::f1();\nd::duplicates(td, \"phone\");\n";
+        let expected = vec![
+            (
+                3,
+                "Function not found: d::duplicatez; did you mean d::duplicates()?".to_string(),
+            ),
+            (
+                4,
+                "Function not found: m::f2; did you mean m::f1()?".to_string(),
+            ),
+            (
+                5,
+                "Function not found: m::totl; did you mean m::total()?".to_string(),
+            ),
+            (
+                6,
+                "wrong number of arguments to m::total: 1 given; m::total takes 2".to_string(),
+            ),
+            (
+                7,
+                "wrong number of arguments to d::duplicates: 1 given; \
+                dedupe::duplicates(td, key)"
+                    .to_string(),
+            ),
+        ];
+        assert_eq!(messages(source, &origin), expected);
+    }
+
+    #[test]
+    fn a_parse_error_or_a_missing_module_leaves_the_other_checks_made() {
+        let path = with_module("partial", "fn f1() { 1 }\n");
+        let origin = Origin {
+            name: "s.rhai",
+            path: Some(&path),
+        };
+        let kpiz = "Function not found: cdr::kpiz; did you mean cdr::kpis(), cdr::kpis_by()?";
+        for (source, first) in [
+            (
+                "import \"cdr\" as cdr;\ncdr::kpiz([]);\nlet x = (1 +\n",
+                (4, "Script is incomplete"),
+            ),
+            (
+                "import \"cdr\" as cdr;\ncdr::kpiz([]);\nfn f() {\n",
+                (4, "Expecting '}' to terminate this block"),
+            ),
+            (
+                "import \"cdr\" as cdr;\ncdr::kpiz([]);\nlet x = (1 + ;\n",
+                (3, "Unexpected ';'"),
+            ),
+        ] {
+            let found = messages(source, &origin);
+            assert_eq!(
+                found,
+                vec![(first.0, first.1.to_string()), (2, kpiz.to_string())],
+                "{source}"
+            );
+        }
+        let source = "import \"gone\" as g;\nimport \"cdr\" as cdr;\nimport \"m\" as m;\n\
+            cdr::kpiz([]);\nm::f2();\n";
+        let found = messages(source, &origin);
+        let gone = path.with_file_name("gone.rhai");
+        assert_eq!(
+            found,
+            vec![
+                (
+                    1,
+                    format!(
+                        "Module not found: gone (no {} and no stdlib module of that name)",
+                        gone.display()
+                    )
+                ),
+                (4, kpiz.to_string()),
+                (
+                    5,
+                    "Function not found: m::f2; did you mean m::f1()?".to_string()
+                ),
+            ]
+        );
     }
 }

@@ -10,6 +10,7 @@ mod completion;
 mod hover;
 mod symbols;
 mod text;
+mod transport;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -56,7 +57,7 @@ fn capabilities() -> ServerCapabilities {
 
 /// Serves one client on stdin and stdout until it says `exit` or closes the stream.
 pub(crate) fn serve() -> Result<(), String> {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, io_threads) = transport::stdio();
     let capabilities = serde_json::to_value(capabilities()).map_err(|e| format!("tdc lsp: {e}"))?;
     if let Err(error) = connection.initialize(capabilities) {
         // A stream that is not the protocol ends the reader first: its error says why.

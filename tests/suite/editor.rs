@@ -120,3 +120,35 @@ fn a_client_that_does_not_speak_the_protocol_gets_one_line() {
         assert_eq!((code, stdout.as_str(), stderr.as_str()), (1, "", expected));
     }
 }
+
+#[test]
+fn a_message_over_64_mib_ends_the_server_with_one_line_before_its_body_is_read() {
+    let home = temp_dir("lsp-oversized");
+    let refused = |length: u64| {
+        format!(
+            "tdc lsp: cannot read the client's messages: a message of {length} bytes is over \
+             the limit of 64 MiB\n"
+        )
+    };
+    let just_over = "Content-Length: 67108865\r\n\r\n{}";
+    let (code, stdout, stderr) =
+        common::output_with_input(common::tdc(&home).arg("lsp"), just_over);
+    assert_eq!(
+        (code, stdout.as_str(), stderr),
+        (1, "", refused(67_108_865))
+    );
+
+    // Mid-session, after the handshake, and a length no memory could hold.
+    let initialize =
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#;
+    let initialized = r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#;
+    let input = format!(
+        "Content-Length: {}\r\n\r\n{initialize}Content-Length: {}\r\n\r\n{initialized}\
+         Content-Length: 999999999999\r\n\r\n{{}}",
+        initialize.len(),
+        initialized.len()
+    );
+    let (code, stdout, stderr) = common::output_with_input(common::tdc(&home).arg("lsp"), &input);
+    assert_eq!((code, stderr), (1, refused(999_999_999_999)));
+    assert!(stdout.contains(r#""capabilities""#), "{stdout}");
+}

@@ -100,6 +100,8 @@ pub(crate) fn run(
     args: Vec<String>,
     schedule: Schedule,
 ) -> i32 {
+    // A schedule runs for weeks: a steady footprint matters more than a scan's speed.
+    crate::allocator::return_freed_memory_at_once();
     let (sender, receiver) = channel();
     let signals = sender.clone();
     #[cfg(unix)]

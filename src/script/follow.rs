@@ -813,6 +813,8 @@ impl Inner {
 /// Makes a follower of a query (checked before anything is sent).
 fn follower(query: Query, options: Map) -> RhaiResultOf<Follow> {
     let options = Options::read(&options, query.dialer().host.locale().zone)?;
+    // A follower runs for hours: a steady footprint matters more than a scan's speed.
+    crate::allocator::return_freed_memory_at_once();
     let spec = query.spec();
     let resource = spec.resource;
     if !matches!(resource, Resource::Cdrs | Resource::Calls | Resource::Leads) {

@@ -1,7 +1,6 @@
 //! `tdc doctor`: why a connection works or not, one line per step, each failure with what to
 //! do: the config file, the connection it resolves to, DNS, a TCP connection (without a proxy),
-//! TLS, authentication with one
-//! page's latency, and the dialer's clock against ours.
+//! TLS, authentication with one page's latency, and the dialer's clock against ours.
 
 use std::time::{Duration, Instant};
 

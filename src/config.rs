@@ -246,11 +246,12 @@ fn anchored(path: &Path, config_folder: &Path, home: Option<&Path>) -> PathBuf {
     clean
 }
 
-/// An entry of `--allow-net` (or a profile's `allow_net`, `key` naming which) as `script::permissions::Powers::check_net` compares it: a host
-/// or `host:port` as given, or a URL with nothing after its host and port, as its `host:port`
-/// (the scheme's port when it names none), the way `script::permissions::hosts_of` reads a profile's URL. A URL
-/// with a path, a query or credentials is refused rather than widened to its whole host; the
-/// reason names the host only, as a webhook's path and a URL's password can be secrets.
+/// An entry of `--allow-net` (or a profile's `allow_net`, `key` naming which) as
+/// `script::permissions::Powers::check_net` compares it: a host or `host:port` as given, or a
+/// URL with nothing after its host and port, as its `host:port` (the scheme's port when it
+/// names none), the way `script::permissions::hosts_of` reads a profile's URL. A URL with a
+/// path, a query or credentials is refused rather than widened to its whole host; the reason
+/// names the host only, as a webhook's path and a URL's password can be secrets.
 pub(crate) fn net_entry(key: &str, text: &str) -> Result<String, String> {
     let text = text.trim();
     const FORM: &str = "a host or host:port (hooks.example, 127.0.0.1:8080), or a URL without a path (https://hooks.example)";

@@ -233,17 +233,7 @@ fn anchored(path: &Path, config_folder: &Path, home: Option<&Path>) -> PathBuf {
         _ => path.to_path_buf(),
     };
     // `..` taken out as written, so that where the path leads can be compared.
-    let mut clean = PathBuf::new();
-    for part in whole.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                clean.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => clean.push(other),
-        }
-    }
-    clean
+    crate::files::normalize(&whole)
 }
 
 /// An entry of `--allow-net` (or a profile's `allow_net`, `key` naming which) as

@@ -129,6 +129,21 @@ impl From<FileError> for Box<rhai::EvalAltResult> {
     }
 }
 
+/// `path` with `.` and `..` taken out as written, without touching the file system.
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// Opens `path` for reading.
 pub(crate) fn open(access: Access, path: &Path) -> Result<File, FileError> {
     let grant = access.grant(path, false)?;

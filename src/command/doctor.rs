@@ -74,33 +74,34 @@ pub(crate) fn run(config: &super::Config) -> i32 {
     );
     let host = url.host_str().unwrap_or("").to_string();
     let port = url.port_or_known_default().unwrap_or(443);
-    match runtime.block_on(tokio::net::lookup_host((host.as_str(), port))) {
-        Ok(addresses) => {
-            let addresses: Vec<String> = addresses.map(|a| a.ip().to_string()).collect();
-            report.ok("dns", format!("{host} -> {}", addresses.join(", ")));
-        }
-        Err(e) => {
-            report.fail(
-                "dns",
-                format!("{host}: {e}"),
-                "check the host name in the URL, and the VPN or DNS this machine uses",
-            );
-            return 1;
-        }
-    }
+    let addresses: Vec<std::net::SocketAddr> =
+        match runtime.block_on(tokio::net::lookup_host((host.as_str(), port))) {
+            Ok(addresses) => {
+                let addresses: Vec<_> = addresses.collect();
+                let shown: Vec<String> = addresses.iter().map(|a| a.ip().to_string()).collect();
+                report.ok("dns", format!("{host} -> {}", shown.join(", ")));
+                addresses
+            }
+            Err(e) => {
+                report.fail(
+                    "dns",
+                    format!("{host}: {e}"),
+                    "check the host name in the URL, and the VPN or DNS this machine uses",
+                );
+                return 1;
+            }
+        };
     // Through a proxy only the proxy is reached directly; the requests below say the rest.
     let env_proxy = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
         .iter()
         .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
     if connection.proxy.is_none() && !(url.scheme() == "https" && env_proxy) {
-        use std::net::ToSocketAddrs;
-        let connect = (host.as_str(), port)
-            .to_socket_addrs()
-            .and_then(|mut addresses| {
-                let address = addresses
-                    .next()
-                    .ok_or_else(|| std::io::Error::other("no address"))?;
-                std::net::TcpStream::connect_timeout(&address, connection.connect_timeout)
+        // The first address the name resolved to, as the client's own first try.
+        let connect = addresses
+            .first()
+            .ok_or_else(|| std::io::Error::other("the name resolved to no address"))
+            .and_then(|address| {
+                std::net::TcpStream::connect_timeout(address, connection.connect_timeout)
             });
         match connect {
             Ok(_) => report.ok("connect", format!("{host}:{port} accepts connections")),

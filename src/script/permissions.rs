@@ -18,7 +18,7 @@
 //! The rules are carried by the script host ([`Powers`], set by the command that made it);
 //! a host that was given none allows nothing.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use super::{script_error, RhaiResultOf};
@@ -215,7 +215,7 @@ fn resolve(path: &Path) -> PathBuf {
             for part in rest.iter().rev() {
                 out.push(part);
             }
-            return normalize(&out);
+            return crate::files::normalize(&out);
         }
         match (
             existing.file_name().map(|n| n.to_os_string()),
@@ -225,24 +225,9 @@ fn resolve(path: &Path) -> PathBuf {
                 rest.push(name);
                 existing = parent.to_path_buf();
             }
-            _ => return normalize(&absolute),
+            _ => return crate::files::normalize(&absolute),
         }
     }
-}
-
-/// Removes `.` and `..` without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 fn under(path: &Path, roots: &[PathBuf]) -> bool {
